@@ -1,0 +1,141 @@
+/* shoal core: the error table, the allocator hook, growable buffers and logging.
+ *
+ * Everything here is pure except the default log sink, which writes to stderr. */
+#ifndef SHOAL_CORE_H
+#define SHOAL_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SHOAL_MUST_CHECK      __attribute__((warn_unused_result))
+#define SHOAL_PRINTF(fmt, va) __attribute__((format(printf, fmt, va)))
+#else
+#define SHOAL_MUST_CHECK
+#define SHOAL_PRINTF(fmt, va)
+#endif
+
+/* ---- Errors -------------------------------------------------------------------------------
+ * One table for the whole project. Every fallible function returns SHOAL_OK (0) or one of these
+ * negative codes. The message is written for the person who typed the input. */
+#define SHOAL_ERRNO_MAP(X)                                                                         \
+    X(NOMEM, "out of memory")                                                                      \
+    X(INVAL, "invalid argument")                                                                   \
+    X(TOOLONG, "the input is too long")                                                            \
+    X(ID_SIGIL, "an SSB id starts with @ (feed), % (message) or & (blob)")                         \
+    X(ID_KEY, "an SSB id's key must be 44 characters of canonical base64 encoding 32 bytes")       \
+    X(ID_SUFFIX, "wrong id suffix: a feed id ends in .ed25519, a message or blob id in .sha256")   \
+    X(MS_EMPTY, "empty address, or an empty part between ';' or '~' separators")                   \
+    X(MS_NAME, "a protocol name is a lowercase letter then lowercase letters, digits or '-'")      \
+    X(MS_CHAR, "character not allowed in a multiserver address (escape ! ~ : ; as !! !~ !: !;)")   \
+    X(MS_ESCAPE, "'!' must be followed by !, ~, : or ;")                                           \
+    X(MS_FIELDS, "wrong number of ':' fields for this protocol")                                   \
+    X(MS_SHS_KEY, "an shs key (and invite seed) must be canonical base64 of 32 bytes")             \
+    X(MS_TUNNEL, "a tunnel address is tunnel:<portal feed id>:<target feed id>")                   \
+    X(MS_NOT_RTC, "this multiserver address has no rtc: part, so it names no hub")                 \
+    X(ADDR_NO_HOST, "the address has no host")                                                     \
+    X(ADDR_HOST, "not a valid host name (letters, digits and '-' in dot-separated labels)")        \
+    X(ADDR_NONASCII, "host names must be ASCII: write an international name in its xn-- form")     \
+    X(ADDR_IPV4, "not a valid IPv4 address")                                                       \
+    X(ADDR_IPV6, "not a valid IPv6 address")                                                       \
+    X(ADDR_ONION, "an onion address's host must end in .onion")                                    \
+    X(ADDR_PORT, "the port must be a number from 1 to 65535")                                      \
+    X(ADDR_SCHEME, "a hub address starts with https:// (or http:// for local testing), or rtc:")   \
+    X(ADDR_USERINFO, "a hub address cannot carry a user name or password")                         \
+    X(ADDR_PATH, "a hub address is a host and port only, without a path")                          \
+    X(ADDR_QUERY, "a hub address cannot carry a query (?...) or a fragment (#...)")                \
+    X(ADDR_SPACE, "the address contains a space or a control character")
+
+enum shoal__err_index {
+    SHOAL__ERR_INDEX_NONE,
+#define SHOAL__ERR_INDEX(name, msg) SHOAL__ERR_INDEX_##name,
+    SHOAL_ERRNO_MAP(SHOAL__ERR_INDEX)
+#undef SHOAL__ERR_INDEX
+        SHOAL__ERR_COUNT
+};
+
+/* SHOAL_OK == 0; the codes are negative: SHOAL_E_NOMEM == -1, SHOAL_E_INVAL == -2, ... */
+enum shoal_err {
+    SHOAL_OK = 0,
+#define SHOAL__ERR_VALUE(name, msg) SHOAL_E_##name = -(int)SHOAL__ERR_INDEX_##name,
+    SHOAL_ERRNO_MAP(SHOAL__ERR_VALUE)
+#undef SHOAL__ERR_VALUE
+};
+
+/* The message for `err` ("ok" for SHOAL_OK, "unknown error" outside the table). Never NULL. */
+const char *shoal_strerror(int err);
+/* The code's name without its prefix ("ADDR_PORT"), for machine-readable output. Never NULL. */
+const char *shoal_errname(int err);
+
+/* ---- Allocator hook -----------------------------------------------------------------------
+ * Every core allocates through these, so a test can make the i-th allocation fail. */
+typedef struct shoal_allocator {
+    void *(*realloc_fn)(void *ptr, size_t size, void *ud); /* malloc when ptr is NULL */
+    void (*free_fn)(void *ptr, void *ud);
+    void *ud;
+} shoal_allocator;
+
+/* Installs `a` process-wide (borrowed until replaced); NULL restores libc's allocator.
+ * Not thread-safe: call it before any thread allocates. */
+void shoal_set_allocator(const shoal_allocator *a);
+/* NULL for a zero size or on failure. */
+void *shoal_malloc(size_t size);
+/* Zeroed; NULL when n * size overflows or on failure. */
+void *shoal_calloc(size_t n, size_t size);
+/* On failure NULL is returned and `ptr` is left intact. */
+void *shoal_realloc(void *ptr, size_t size);
+void shoal_free(void *ptr);
+/* A copy of s[0..len) with a terminating NUL, or NULL. */
+char *shoal_strndup(const char *s, size_t len);
+
+/* ---- Growable byte buffer -----------------------------------------------------------------
+ * Appends never fail loudly: the first failed allocation makes the buffer sticky-failed, later
+ * appends do nothing, and shoal_buf_status() reports SHOAL_E_NOMEM. So a formatter can write a
+ * whole line and check once. The contents stay NUL-terminated whenever len > 0. */
+typedef struct shoal_buf {
+    char *data; /* owned; NULL until the first append */
+    size_t len;
+    size_t cap;
+    int status; /* SHOAL_OK or the first error */
+} shoal_buf;
+
+#define SHOAL_BUF_INIT                                                                             \
+    {                                                                                              \
+        NULL, 0, 0, SHOAL_OK                                                                       \
+    }
+
+void shoal_buf_append(shoal_buf *b, const void *data, size_t len);
+void shoal_buf_append_str(shoal_buf *b, const char *s);
+void shoal_buf_append_char(shoal_buf *b, char c);
+void shoal_buf_appendf(shoal_buf *b, const char *fmt, ...) SHOAL_PRINTF(2, 3);
+SHOAL_MUST_CHECK int shoal_buf_status(const shoal_buf *b);
+/* Empties the buffer (keeping its memory) and clears a sticky failure. */
+void shoal_buf_reset(shoal_buf *b);
+/* Frees the memory; the buffer is SHOAL_BUF_INIT again. */
+void shoal_buf_free(shoal_buf *b);
+
+/* ---- Logging ------------------------------------------------------------------------------
+ * Leveled; to stderr unless a sink is installed. Cores never log: they return errors, and the
+ * shell that called them decides what to say. */
+typedef enum shoal_log_level {
+    SHOAL_LOG_ERROR,
+    SHOAL_LOG_WARN,
+    SHOAL_LOG_INFO,
+    SHOAL_LOG_DEBUG,
+} shoal_log_level;
+
+typedef void shoal_log_fn(shoal_log_level level, const char *module, const char *msg, void *ud);
+
+/* Messages above `level` are dropped. The default is SHOAL_LOG_WARN. */
+void shoal_log_set_level(shoal_log_level level);
+shoal_log_level shoal_log_get_level(void);
+/* "error", "warn", "info" or "debug" (any case) into *out. SHOAL_E_INVAL for anything else. */
+SHOAL_MUST_CHECK int shoal_log_level_parse(const char *s, shoal_log_level *out);
+const char *shoal_log_level_name(shoal_log_level level);
+/* Installs a sink (borrowed); NULL restores the stderr sink. */
+void shoal_log_set_sink(shoal_log_fn *fn, void *ud);
+void shoal_log(shoal_log_level level, const char *module, const char *fmt, ...) SHOAL_PRINTF(3, 4);
+
+#endif

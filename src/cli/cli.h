@@ -1,0 +1,17 @@
+/* The `shoal` command's subcommands. Each returns the process exit status. */
+#ifndef SHOAL_CLI_H
+#define SHOAL_CLI_H
+
+#include <stdio.h>
+
+/* Exit statuses shared by every subcommand. */
+enum {
+    SHOAL_EXIT_OK = 0,      /* done, and every input was valid */
+    SHOAL_EXIT_INVALID = 1, /* done, but some input was invalid */
+    SHOAL_EXIT_USAGE = 2,   /* the command line itself was wrong */
+    SHOAL_EXIT_FAILURE = 3, /* something failed (out of memory, output error) */
+};
+
+int shoal_cmd_addr(int argc, char **argv);
+
+#endif

@@ -1,0 +1,51 @@
+/* shoal: the command line. */
+#include "cli.h"
+
+#include "shoal/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: shoal <command> [options] [args]\n"
+    "\n"
+    "commands:\n"
+    "  addr ARG...    explain SSB ids, multiserver addresses and hub addresses (JSON lines)\n"
+    "\n"
+    "options:\n"
+    "  -h, --help     show this help (or a command's, after its name)\n"
+    "  --version      show shoal's version\n"
+    "\n"
+    "environment:\n"
+    "  SHOAL_LOG      log level on stderr: error, warn (default), info or debug\n";
+
+int main(int argc, char **argv)
+{
+    const char *level = getenv("SHOAL_LOG");
+    shoal_log_level parsed;
+    if (level && *level) {
+        if (shoal_log_level_parse(level, &parsed) == SHOAL_OK)
+            shoal_log_set_level(parsed);
+        else
+            shoal_log(SHOAL_LOG_WARN, "cli", "SHOAL_LOG=%s is not a log level; using warn", level);
+    }
+
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return SHOAL_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return SHOAL_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("shoal %s\n", SHOAL_VERSION);
+        return SHOAL_EXIT_OK;
+    }
+    if (strcmp(cmd, "addr") == 0)
+        return shoal_cmd_addr(argc - 1, argv + 1);
+
+    shoal_log(SHOAL_LOG_ERROR, "cli", "unknown command '%s' (try shoal --help)", cmd);
+    return SHOAL_EXIT_USAGE;
+}
