@@ -46,7 +46,10 @@
     X(ADDR_USERINFO, "a hub address cannot carry a user name or password")                         \
     X(ADDR_PATH, "a hub address is a host and port only, without a path")                          \
     X(ADDR_QUERY, "a hub address cannot carry a query (?...) or a fragment (#...)")                \
-    X(ADDR_SPACE, "the address contains a space or a control character")
+    X(ADDR_SPACE, "the address contains a space or a control character")                           \
+    X(CONN_UNKNOWN_HUB, "no hub with that id in the table")                                        \
+    X(CONN_TOO_MANY_HUBS, "the hub table is full")                                                 \
+    X(CONN_CONFIG, "invalid connection policy (see shoal_conn_config in conn.h)")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,
@@ -68,6 +71,17 @@ enum shoal_err {
 const char *shoal_strerror(int err);
 /* The code's name without its prefix ("ADDR_PORT"), for machine-readable output. Never NULL. */
 const char *shoal_errname(int err);
+
+/* ---- Time ---------------------------------------------------------------------------------
+ * Milliseconds on a monotonic clock the caller chooses. Cores never read a clock: "now" is an
+ * argument. */
+typedef int64_t shoal_time;
+
+#define SHOAL_MS(n)      ((shoal_time)(n))
+#define SHOAL_SECONDS(n) ((shoal_time)(n) * 1000)
+#define SHOAL_MINUTES(n) ((shoal_time)(n) * 60000)
+#define SHOAL_HOURS(n)   ((shoal_time)(n) * 3600000)
+#define SHOAL_TIME_NEVER INT64_MAX
 
 /* ---- Allocator hook -----------------------------------------------------------------------
  * Every core allocates through these, so a test can make the i-th allocation fail. */

@@ -1,0 +1,107 @@
+/* The peer state manager's internals.
+ *
+ * HOW THIS WORKS
+ * Peers live in one dense array (`peers`), indexed by feed id through an open-addressing hash
+ * table (`index`, keyed with SipHash so chosen keys cannot pile up in one probe run). Peers that
+ * hold a slot (connecting, connected, disconnecting) are also listed in `active`, so timeouts,
+ * rotation and trimming look at a handful of peers, not all of them. Hubs live in `hubs`, where
+ * a hub's id is its index; removed hubs leave a free slot that a later hub may take.
+ *
+ * One reduce call runs in three phases:
+ *  1. reserve: grow every buffer the call may need (effects, event copies, a new peer), so that an
+ *     allocation failure returns SHOAL_E_NOMEM before anything has changed;
+ *  2. apply: the action's handler, then the scheduler (hub timers, timeouts, forgetting,
+ *     trimming, rotation, dialling), each pushing effects and marking the records they change;
+ *  3. flush: one event per marked record, then forgotten peers and removed hubs are dropped, then
+ *     the next tick is scheduled.
+ *
+ * Dialling is incremental. `fill` scans all peers for the best candidates only when something may
+ * have made a new candidate (a slot freed, a hub connected, the config changed: `fill_dirty`) or
+ * a backoff has run out (`fill_next`). Between such scans every eligible peer has been dialled
+ * or the slots are full, so an announce only needs to consider the peer it names. */
+#ifndef SHOAL_CONN_INTERNAL_H
+#define SHOAL_CONN_INTERNAL_H
+
+#include "shoal/conn.h"
+
+/* Marks on records during one reduce call. */
+enum { MARK_NONE, MARK_CHANGED, MARK_GONE };
+
+/* Peers forgotten in one tick at most, so a tick's work stays bounded. */
+#define FORGET_PER_TICK 256
+
+#define NO_INDEX UINT32_MAX
+
+/* Hub ids stay below this. */
+#define SHOAL__CONN_MAX_HUBS 4096
+
+struct shoal_conn {
+    shoal_conn_config cfg;
+    uint8_t self[32];
+    uint64_t rng;
+    uint8_t hash_key[16];
+    double tick_factor;
+
+    shoal_conn_hub *hubs;
+    uint8_t *hub_live;
+    uint8_t *hub_mark;
+    uint32_t nhub_slots, hub_cap, nhubs;
+
+    shoal_conn_peer *peers;
+    uint8_t *peer_mark;
+    size_t npeers, peer_cap;
+    uint32_t *index;  /* peer positions, NO_INDEX when empty */
+    size_t index_cap; /* a power of two, at least twice npeers */
+
+    uint32_t *active; /* positions of peers that hold a slot */
+    size_t nactive, active_cap;
+    uint32_t slots_used; /* connecting + connected */
+    uint32_t connected;
+
+    /* One call's output. */
+    shoal_conn_fx *fx;
+    size_t nfx, fx_cap;
+    uint32_t *dirty_peers;
+    size_t ndirty, dirty_cap;
+    shoal_conn_peer *ev_peers;
+    size_t ev_peer_cap;
+    shoal_conn_hub *ev_hubs;
+    size_t ev_hub_cap;
+
+    bool fill_dirty;
+    shoal_time fill_next;
+    shoal_time next_periodic;
+    shoal_time scheduled;
+    bool started;
+    shoal_conn_stats stats;
+};
+
+/* policy.c */
+shoal_time shoal__conn_hub_backoff(const shoal_conn_config *cfg, uint32_t failures, double r);
+
+/* table.c */
+double shoal__conn_random(shoal_conn *c);
+size_t shoal__conn_peer_pos(const shoal_conn *c, const uint8_t feed[32]);
+int shoal__conn_reserve(shoal_conn *c, size_t peer_events, size_t extra_fx, bool new_peer);
+size_t shoal__conn_peer_add(shoal_conn *c, const uint8_t feed[32]);
+void shoal__conn_peer_remove(shoal_conn *c, size_t pos);
+/* Makes sure one more hub fits; then shoal__conn_hub_add cannot fail. */
+int shoal__conn_hub_reserve(shoal_conn *c);
+uint32_t shoal__conn_hub_add(shoal_conn *c, const shoal_hub_addr *addr);
+
+/* events.c */
+void shoal__conn_fx_push(shoal_conn *c, shoal_conn_fx_type type, uint32_t hub,
+                         const uint8_t *feed);
+void shoal__conn_close(shoal_conn *c, size_t pos, shoal_close_reason reason);
+void shoal__conn_mark_peer(shoal_conn *c, size_t pos, int mark);
+void shoal__conn_mark_hub(shoal_conn *c, uint32_t id, int mark);
+void shoal__conn_set_state(shoal_conn *c, size_t pos, shoal_peer_state state, shoal_time now);
+void shoal__conn_flush(shoal_conn *c);
+
+/* schedule.c */
+void shoal__conn_peer_failed(shoal_conn *c, size_t pos, shoal_time now);
+void shoal__conn_hub_failed(shoal_conn *c, uint32_t id, shoal_time now);
+bool shoal__conn_try_dial(shoal_conn *c, size_t pos, shoal_time now);
+void shoal__conn_schedule(shoal_conn *c, shoal_time now, bool ticked);
+
+#endif

@@ -1,0 +1,380 @@
+/* The reducer: one handler per action, then the scheduler. */
+#include "conn_internal.h"
+
+#include <string.h>
+
+static bool is_self(const shoal_conn *c, const uint8_t feed[32])
+{
+    return memcmp(c->self, feed, 32) == 0;
+}
+
+/* The peer's position, adding it when `create` and it is new; SIZE_MAX for ourselves or an
+ * unknown peer. Adding is safe: the reserve phase made room. */
+static size_t peer(shoal_conn *c, const uint8_t feed[32], bool create)
+{
+    if (is_self(c, feed))
+        return SIZE_MAX;
+    size_t pos = shoal__conn_peer_pos(c, feed);
+    if (pos == SIZE_MAX && create) {
+        pos = shoal__conn_peer_add(c, feed);
+        shoal__conn_mark_peer(c, pos, MARK_CHANGED);
+    }
+    return pos;
+}
+
+static shoal_conn_hub *live_hub(shoal_conn *c, uint32_t id)
+{
+    return id < c->nhub_slots && c->hub_live[id] ? &c->hubs[id] : NULL;
+}
+
+static void hub_added(shoal_conn *c, const shoal_hub_addr *addr, shoal_time now)
+{
+    if (shoal_conn_hub_find(c, addr))
+        return;
+    uint32_t id = shoal__conn_hub_add(c, addr);
+    c->hubs[id].next_attempt = now;
+    shoal__conn_mark_hub(c, id, MARK_CHANGED);
+}
+
+static void hub_removed(shoal_conn *c, shoal_conn_hub *h)
+{
+    if (h->state != SHOAL_HUB_DISCONNECTED)
+        shoal__conn_fx_push(c, SHOAL_FX_DISCONNECT_HUB, h->id, NULL);
+    h->state = SHOAL_HUB_DISCONNECTED;
+    shoal__conn_mark_hub(c, h->id, MARK_GONE);
+    /* Its routes go; a connection it once signalled stays up without it. */
+    for (size_t pos = 0; pos < c->npeers; pos++) {
+        shoal_conn_peer *p = &c->peers[pos];
+        for (uint32_t i = 0; i < p->nroutes; i++) {
+            if (p->routes[i].hub == h->id) {
+                p->routes[i] = p->routes[--p->nroutes];
+                shoal__conn_mark_peer(c, pos, MARK_CHANGED);
+                break;
+            }
+        }
+    }
+}
+
+static void hub_succeeded(shoal_conn *c, shoal_conn_hub *h, shoal_time now)
+{
+    if (h->state == SHOAL_HUB_CONNECTED)
+        return;
+    h->state = SHOAL_HUB_CONNECTED;
+    h->failures = 0;
+    h->successes++;
+    h->score += (1000 - h->score) / 4;
+    h->next_announce = now; /* announce at once, as webrtc-swarm does once subscribed */
+    shoal__conn_mark_hub(c, h->id, MARK_CHANGED);
+    c->fill_dirty = true;
+}
+
+static void hub_disconnected(shoal_conn *c, shoal_conn_hub *h, shoal_time now)
+{
+    if (h->state == SHOAL_HUB_DISCONNECTED)
+        return;
+    h->state = SHOAL_HUB_DISCONNECTED;
+    h->next_attempt = now + shoal__conn_hub_backoff(&c->cfg, 0, shoal__conn_random(c));
+    shoal__conn_mark_hub(c, h->id, MARK_CHANGED);
+}
+
+static void announced(shoal_conn *c, size_t pos, shoal_conn_hub *h, shoal_time now)
+{
+    shoal_conn_peer *p = &c->peers[pos];
+    uint32_t i = 0;
+    while (i < p->nroutes && p->routes[i].hub != h->id)
+        i++;
+    if (i == p->nroutes) {
+        if (p->nroutes < SHOAL_CONN_MAX_ROUTES) {
+            p->nroutes++;
+        } else {
+            /* Full: the stalest route makes room. */
+            i = 0;
+            for (uint32_t k = 1; k < p->nroutes; k++)
+                if (p->routes[k].announced < p->routes[i].announced)
+                    i = k;
+        }
+        p->routes[i].hub = h->id;
+    }
+    p->routes[i].announced = now;
+    p->last_announce = now;
+    shoal__conn_mark_peer(c, pos, MARK_CHANGED);
+    h->last_message = now;
+    shoal__conn_mark_hub(c, h->id, MARK_CHANGED);
+    /* Between full scans every candidate has been dialled, so only this peer can be new. */
+    if (!c->fill_dirty && now < c->fill_next)
+        shoal__conn_try_dial(c, pos, now);
+}
+
+static void left(shoal_conn *c, size_t pos, uint32_t hub)
+{
+    shoal_conn_peer *p = &c->peers[pos];
+    for (uint32_t i = 0; i < p->nroutes; i++) {
+        if (p->routes[i].hub == hub) {
+            p->routes[i] = p->routes[--p->nroutes];
+            shoal__conn_mark_peer(c, pos, MARK_CHANGED);
+            break;
+        }
+    }
+    /* Gone from every hub and not connected: nothing left to dial. */
+    if (p->nroutes == 0 && p->state == SHOAL_PEER_DISCONNECTED && !p->protected) {
+        shoal__conn_mark_peer(c, pos, MARK_GONE);
+        c->stats.forgotten++;
+    }
+}
+
+static void inbound_connecting(shoal_conn *c, size_t pos, const shoal_conn_action *a,
+                               shoal_time now)
+{
+    shoal_conn_peer *p = &c->peers[pos];
+    if (p->state != SHOAL_PEER_DISCONNECTED)
+        return; /* our own attempt is under way (glare), or a connection already is */
+    p->inbound = true;
+    p->transport = a->transport;
+    p->route = a->hub;
+    p->last_attempt = now;
+    p->deadline =
+        now + (a->transport == SHOAL_TRANSPORT_NET ? c->cfg.timeout_net : c->cfg.timeout_rtc);
+    shoal__conn_set_state(c, pos, SHOAL_PEER_CONNECTING, now);
+}
+
+static void connected(shoal_conn *c, size_t pos, shoal_time now)
+{
+    shoal_conn_peer *p = &c->peers[pos];
+    p->failures = 0;
+    p->successes++;
+    c->stats.successes++;
+    p->connected_since = now;
+    p->rotate_at = now + (shoal_time)((double)c->cfg.lifetime * (0.9 + 0.2 * shoal__conn_random(c)));
+    shoal__conn_set_state(c, pos, SHOAL_PEER_CONNECTED, now);
+}
+
+static void client_connected(shoal_conn *c, size_t pos, const shoal_conn_action *a,
+                             shoal_time now)
+{
+    shoal_conn_peer *p = &c->peers[pos];
+    if (p->state == SHOAL_PEER_CONNECTED)
+        return;
+    if (p->state != SHOAL_PEER_CONNECTING) {
+        p->route = a->hub;
+        p->transport = a->transport;
+    }
+    p->inbound = true;
+    connected(c, pos, now);
+}
+
+static void did_disconnect(shoal_conn *c, size_t pos, shoal_time now)
+{
+    shoal_conn_peer *p = &c->peers[pos];
+    switch (p->state) {
+    case SHOAL_PEER_CONNECTING:
+        shoal__conn_peer_failed(c, pos, now);
+        break;
+    case SHOAL_PEER_CONNECTED:
+        /* The other side closed a working connection: give it a moment before dialling back. */
+        if (p->backoff_until < now + c->cfg.reconnect_delay)
+            p->backoff_until = now + c->cfg.reconnect_delay;
+        shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTED, now);
+        break;
+    case SHOAL_PEER_DISCONNECTING: /* we closed it; its rest was set then */
+        shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTED, now);
+        break;
+    case SHOAL_PEER_DISCONNECTED:
+        break;
+    }
+}
+
+/* A network change or a wake-up: every connection is stale. Close them all, forgive the
+ * failures the old network caused, and dial every hub at once. */
+static void network_reset(shoal_conn *c, shoal_time now)
+{
+    c->stats.resets++;
+    for (size_t i = c->nactive; i-- > 0;) {
+        size_t pos = c->active[i];
+        if (c->peers[pos].state != SHOAL_PEER_DISCONNECTING)
+            shoal__conn_close(c, pos, SHOAL_CLOSE_NETWORK_RESET);
+        shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTED, now);
+    }
+    for (size_t pos = 0; pos < c->npeers; pos++) {
+        shoal_conn_peer *p = &c->peers[pos];
+        if (p->failures || p->backoff_until > now) {
+            p->failures = 0;
+            p->backoff_until = 0;
+            shoal__conn_mark_peer(c, pos, MARK_CHANGED);
+        }
+    }
+    for (uint32_t id = 0; id < c->nhub_slots; id++) {
+        if (!c->hub_live[id])
+            continue;
+        shoal_conn_hub *h = &c->hubs[id];
+        if (h->state != SHOAL_HUB_DISCONNECTED)
+            shoal__conn_fx_push(c, SHOAL_FX_DISCONNECT_HUB, id, NULL);
+        h->state = SHOAL_HUB_DISCONNECTED;
+        h->failures = 0;
+        h->next_attempt = now;
+        shoal__conn_mark_hub(c, id, MARK_CHANGED);
+    }
+    c->fill_dirty = true;
+}
+
+/* How much room an action may need: its peer events, and whether it may add a peer. */
+static void needs(const shoal_conn *c, const shoal_conn_action *a, size_t *events, bool *adds)
+{
+    *adds = false;
+    *events = 2 + c->cfg.max_peers;
+    switch (a->type) {
+    case SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE:
+    case SHOAL_ACT_REMOTE_PEER_CONNECTING:
+    case SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT:
+    case SHOAL_ACT_PEER_PROTECT:
+        *adds = true;
+        break;
+    case SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED:
+        *events = c->nactive + FORGET_PER_TICK + c->cfg.max_peers + 2;
+        break;
+    case SHOAL_ACT_HUB_ADDRESS_REMOVED:
+    case SHOAL_ACT_NETWORK_DID_RECONNECT:
+    case SHOAL_ACT_SYSTEM_DID_WAKE:
+        *events = c->npeers;
+        break;
+    default:
+        break;
+    }
+}
+
+int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
+                      const shoal_conn_fx **fx, size_t *nfx)
+{
+    c->nfx = 0;
+    *fx = NULL;
+    *nfx = 0;
+
+    /* Phase 1: everything that can fail, before anything changes. */
+    size_t events;
+    bool adds;
+    needs(c, a, &events, &adds);
+    int rc = shoal__conn_reserve(c, events, c->nactive, adds);
+    if (rc != SHOAL_OK)
+        return rc;
+    shoal_conn_hub *hub = NULL;
+    switch (a->type) {
+    case SHOAL_ACT_HUB_ADDRESS_ADDED:
+        if (!a->addr)
+            return SHOAL_E_INVAL;
+        rc = shoal_conn_hub_find(c, a->addr) ? SHOAL_OK : shoal__conn_hub_reserve(c);
+        if (rc != SHOAL_OK)
+            return rc;
+        break;
+    case SHOAL_ACT_HUB_ADDRESS_REMOVED:
+    case SHOAL_ACT_HUB_CONNECTION_SUCCEEDED:
+    case SHOAL_ACT_HUB_CONNECTION_FAILED:
+    case SHOAL_ACT_HUB_DID_DISCONNECT:
+    case SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE:
+    case SHOAL_ACT_REMOTE_PEER_DID_LEAVE:
+        hub = live_hub(c, a->hub);
+        if (!hub)
+            return SHOAL_E_CONN_UNKNOWN_HUB;
+        break;
+    case SHOAL_ACT_CONFIG_CHANGED:
+        if (!a->config)
+            return SHOAL_E_INVAL;
+        rc = shoal_conn_config_check(a->config);
+        if (rc != SHOAL_OK)
+            return rc;
+        break;
+    default:
+        if ((unsigned)a->type > SHOAL_ACT_PEER_UNPROTECT)
+            return SHOAL_E_INVAL;
+        break;
+    }
+
+    /* Phase 2: apply. */
+    size_t pos;
+    switch (a->type) {
+    case SHOAL_ACT_HUB_ADDRESS_ADDED:
+        hub_added(c, a->addr, now);
+        break;
+    case SHOAL_ACT_HUB_ADDRESS_REMOVED:
+        hub_removed(c, hub);
+        break;
+    case SHOAL_ACT_HUB_CONNECTION_SUCCEEDED:
+        hub_succeeded(c, hub, now);
+        break;
+    case SHOAL_ACT_HUB_CONNECTION_FAILED:
+        if (hub->state != SHOAL_HUB_DISCONNECTED)
+            shoal__conn_hub_failed(c, hub->id, now);
+        break;
+    case SHOAL_ACT_HUB_DID_DISCONNECT:
+        hub_disconnected(c, hub, now);
+        break;
+    case SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE:
+        if ((pos = peer(c, a->feed, true)) != SIZE_MAX)
+            announced(c, pos, hub, now);
+        break;
+    case SHOAL_ACT_REMOTE_PEER_DID_LEAVE:
+        if ((pos = peer(c, a->feed, false)) != SIZE_MAX)
+            left(c, pos, hub->id);
+        break;
+    case SHOAL_ACT_REMOTE_PEER_CONNECTING:
+        if ((pos = peer(c, a->feed, true)) != SIZE_MAX)
+            inbound_connecting(c, pos, a, now);
+        break;
+    case SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED:
+        if ((pos = peer(c, a->feed, false)) != SIZE_MAX &&
+            c->peers[pos].state == SHOAL_PEER_CONNECTING)
+            connected(c, pos, now);
+        break;
+    case SHOAL_ACT_REMOTE_PEER_CONNECTION_FAILED:
+        if ((pos = peer(c, a->feed, false)) != SIZE_MAX &&
+            c->peers[pos].state == SHOAL_PEER_CONNECTING)
+            shoal__conn_peer_failed(c, pos, now);
+        break;
+    case SHOAL_ACT_REMOTE_PEER_DISCONNECT:
+        if ((pos = peer(c, a->feed, false)) != SIZE_MAX &&
+            (c->peers[pos].state == SHOAL_PEER_CONNECTING ||
+             c->peers[pos].state == SHOAL_PEER_CONNECTED)) {
+            shoal__conn_close(c, pos, SHOAL_CLOSE_REQUESTED);
+            c->peers[pos].backoff_until = now + c->cfg.rest_after_rotation;
+            shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTING, now);
+        }
+        break;
+    case SHOAL_ACT_REMOTE_PEER_DID_DISCONNECT:
+        if ((pos = peer(c, a->feed, false)) != SIZE_MAX)
+            did_disconnect(c, pos, now);
+        break;
+    case SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT:
+        if ((pos = peer(c, a->feed, true)) != SIZE_MAX)
+            client_connected(c, pos, a, now);
+        break;
+    case SHOAL_ACT_DOWNLOAD_PROGRESS:
+        if ((pos = peer(c, a->feed, false)) != SIZE_MAX &&
+            c->peers[pos].state == SHOAL_PEER_CONNECTED) {
+            c->peers[pos].downloading_until = now + c->cfg.download_window;
+            shoal__conn_mark_peer(c, pos, MARK_CHANGED);
+        }
+        break;
+    case SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED:
+        break;
+    case SHOAL_ACT_NETWORK_DID_RECONNECT:
+    case SHOAL_ACT_SYSTEM_DID_WAKE:
+        network_reset(c, now);
+        break;
+    case SHOAL_ACT_CONFIG_CHANGED:
+        c->cfg = *a->config;
+        c->fill_dirty = true;
+        break;
+    case SHOAL_ACT_PEER_PROTECT:
+    case SHOAL_ACT_PEER_UNPROTECT:
+        if ((pos = peer(c, a->feed, a->type == SHOAL_ACT_PEER_PROTECT)) != SIZE_MAX &&
+            c->peers[pos].protected != (a->type == SHOAL_ACT_PEER_PROTECT)) {
+            c->peers[pos].protected = a->type == SHOAL_ACT_PEER_PROTECT;
+            shoal__conn_mark_peer(c, pos, MARK_CHANGED);
+        }
+        break;
+    }
+
+    /* Phase 3: the scheduler, events and the next tick. */
+    shoal__conn_schedule(c, now, a->type == SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED);
+    *fx = c->fx;
+    *nfx = c->nfx;
+    return SHOAL_OK;
+}

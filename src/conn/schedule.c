@@ -1,0 +1,320 @@
+/* The scheduler: hub timers, attempt timeouts, forgetting, trimming, rotation and dialling, and
+ * the time of the next tick. It runs after every action; the duties that only time can bring
+ * (timeouts, forgetting, trimming, rotation) run on ticks. */
+#include "conn_internal.h"
+
+#include <string.h>
+
+void shoal__conn_peer_failed(shoal_conn *c, size_t pos, shoal_time now)
+{
+    shoal_conn_peer *p = &c->peers[pos];
+    p->failures++;
+    p->total_failures++;
+    c->stats.failures++;
+    p->backoff_until = now + shoal_conn_backoff(&c->cfg, p->failures, shoal__conn_random(c));
+    shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTED, now);
+}
+
+static void hub_dial_later(shoal_conn *c, shoal_conn_hub *h, shoal_time now)
+{
+    h->state = SHOAL_HUB_DISCONNECTED;
+    h->next_attempt =
+        now + shoal__conn_hub_backoff(&c->cfg, h->failures, shoal__conn_random(c));
+    shoal__conn_mark_hub(c, h->id, MARK_CHANGED);
+}
+
+void shoal__conn_hub_failed(shoal_conn *c, uint32_t id, shoal_time now)
+{
+    shoal_conn_hub *h = &c->hubs[id];
+    h->failures++;
+    h->total_failures++;
+    h->score -= h->score / 4;
+    hub_dial_later(c, h, now);
+    c->fill_dirty = true;
+}
+
+static bool downloading(const shoal_conn_peer *p, shoal_time now)
+{
+    return p->downloading_until > now;
+}
+
+/* The best hub to reach `p` through now: connected, announced it within forget_after; the
+ * healthiest such hub, then the freshest announce. NO_HUB when there is none. */
+static uint32_t best_route(const shoal_conn *c, const shoal_conn_peer *p, shoal_time now)
+{
+    uint32_t best = SHOAL_CONN_NO_HUB;
+    int32_t best_score = -1;
+    shoal_time best_time = 0;
+    for (uint32_t i = 0; i < p->nroutes; i++) {
+        const shoal_conn_route *r = &p->routes[i];
+        if (r->hub >= c->nhub_slots || !c->hub_live[r->hub] ||
+            c->hubs[r->hub].state != SHOAL_HUB_CONNECTED || now - r->announced >= c->cfg.forget_after)
+            continue;
+        int32_t score = c->hubs[r->hub].score;
+        if (score > best_score || (score == best_score && r->announced > best_time)) {
+            best = r->hub;
+            best_score = score;
+            best_time = r->announced;
+        }
+    }
+    return best;
+}
+
+/* Whether `a` should be dialled before `b`: fewer failures, then the fresher announce, then the
+ * smaller feed id (so that the order never depends on table layout). */
+static bool better(const shoal_conn_peer *a, const shoal_conn_peer *b)
+{
+    if (a->failures != b->failures)
+        return a->failures < b->failures;
+    if (a->last_announce != b->last_announce)
+        return a->last_announce > b->last_announce;
+    return memcmp(a->feed, b->feed, 32) < 0;
+}
+
+static bool candidate(const shoal_conn *c, size_t pos, shoal_time now, uint32_t *hub)
+{
+    const shoal_conn_peer *p = &c->peers[pos];
+    if (p->state != SHOAL_PEER_DISCONNECTED || p->backoff_until > now ||
+        c->peer_mark[pos] == MARK_GONE)
+        return false;
+    *hub = best_route(c, p, now);
+    return *hub != SHOAL_CONN_NO_HUB;
+}
+
+static void dial(shoal_conn *c, size_t pos, uint32_t hub, shoal_time now)
+{
+    shoal_conn_peer *p = &c->peers[pos];
+    shoal__conn_fx_push(c, SHOAL_FX_DIAL_PEER, hub, p->feed);
+    p->route = hub;
+    p->transport = SHOAL_TRANSPORT_RTC;
+    p->inbound = false;
+    p->last_attempt = now;
+    p->deadline = now + c->cfg.timeout_rtc;
+    c->stats.dials++;
+    shoal__conn_set_state(c, pos, SHOAL_PEER_CONNECTING, now);
+}
+
+bool shoal__conn_try_dial(shoal_conn *c, size_t pos, shoal_time now)
+{
+    uint32_t hub;
+    if (c->slots_used >= c->cfg.max_peers || !candidate(c, pos, now, &hub))
+        return false;
+    dial(c, pos, hub, now);
+    return true;
+}
+
+/* Dials the best candidates into the free slots, scanning every peer; notes when a peer in
+ * backoff next becomes dialable, so that no scan is needed before then. */
+static void fill(shoal_conn *c, shoal_time now)
+{
+    if (c->slots_used >= c->cfg.max_peers || (!c->fill_dirty && now < c->fill_next))
+        return;
+    size_t want = c->cfg.max_peers - c->slots_used;
+    /* The best `want` candidates, best first; want <= max_peers, so insertion is cheap. */
+    uint32_t best[64], hubs[64];
+    if (want > sizeof best / sizeof best[0])
+        want = sizeof best / sizeof best[0];
+    size_t nbest = 0;
+    shoal_time next = SHOAL_TIME_NEVER;
+    for (size_t pos = 0; pos < c->npeers; pos++) {
+        const shoal_conn_peer *p = &c->peers[pos];
+        if (p->state != SHOAL_PEER_DISCONNECTED)
+            continue;
+        uint32_t hub;
+        if (p->backoff_until > now) {
+            if (p->backoff_until < next && c->peer_mark[pos] != MARK_GONE &&
+                best_route(c, p, now) != SHOAL_CONN_NO_HUB)
+                next = p->backoff_until;
+            continue;
+        }
+        if (!candidate(c, pos, now, &hub))
+            continue;
+        if (nbest == want && !better(p, &c->peers[best[nbest - 1]]))
+            continue;
+        size_t at = nbest < want ? nbest++ : want - 1;
+        while (at > 0 && better(p, &c->peers[best[at - 1]])) {
+            best[at] = best[at - 1];
+            hubs[at] = hubs[at - 1];
+            at--;
+        }
+        best[at] = (uint32_t)pos;
+        hubs[at] = hub;
+    }
+    for (size_t i = 0; i < nbest; i++)
+        dial(c, best[i], hubs[i], now);
+    c->fill_dirty = false;
+    c->fill_next = next;
+}
+
+static bool any_candidate(const shoal_conn *c, shoal_time now)
+{
+    uint32_t hub;
+    for (size_t pos = 0; pos < c->npeers; pos++)
+        if (candidate(c, pos, now, &hub))
+            return true;
+    return false;
+}
+
+static void service_hubs(shoal_conn *c, shoal_time now)
+{
+    for (uint32_t id = 0; id < c->nhub_slots; id++) {
+        if (!c->hub_live[id] || c->hub_mark[id] == MARK_GONE)
+            continue;
+        shoal_conn_hub *h = &c->hubs[id];
+        if (h->state == SHOAL_HUB_DISCONNECTED && h->next_attempt <= now) {
+            shoal__conn_fx_push(c, SHOAL_FX_CONNECT_TO_HUB, id, NULL);
+            h->state = SHOAL_HUB_CONNECTING;
+            h->deadline = now + c->cfg.hub_timeout;
+            shoal__conn_mark_hub(c, id, MARK_CHANGED);
+        } else if (h->state == SHOAL_HUB_CONNECTING && h->deadline <= now) {
+            shoal__conn_fx_push(c, SHOAL_FX_DISCONNECT_HUB, id, NULL);
+            shoal__conn_hub_failed(c, id, now);
+        } else if (h->state == SHOAL_HUB_CONNECTED && h->next_announce <= now) {
+            shoal__conn_fx_push(c, SHOAL_FX_ANNOUNCE_TO_HUB, id, NULL);
+            shoal_time period = c->connected ? c->cfg.announce_peered : c->cfg.announce_alone;
+            h->next_announce =
+                now + period + (shoal_time)((double)c->cfg.announce_jitter * shoal__conn_random(c));
+            shoal__conn_mark_hub(c, id, MARK_CHANGED);
+        }
+    }
+}
+
+static void expire_attempts(shoal_conn *c, shoal_time now)
+{
+    /* Backwards: leaving the active list moves its last entry into the hole. */
+    for (size_t i = c->nactive; i-- > 0;) {
+        size_t pos = c->active[i];
+        if (c->peers[pos].state == SHOAL_PEER_CONNECTING && c->peers[pos].deadline <= now) {
+            shoal__conn_close(c, pos, SHOAL_CLOSE_TIMEOUT);
+            c->stats.timeouts++;
+            shoal__conn_peer_failed(c, pos, now);
+        }
+    }
+}
+
+static void forget(shoal_conn *c, shoal_time now)
+{
+    size_t n = 0;
+    for (size_t pos = 0; pos < c->npeers && n < FORGET_PER_TICK; pos++) {
+        const shoal_conn_peer *p = &c->peers[pos];
+        if (p->state != SHOAL_PEER_DISCONNECTED || p->protected || c->peer_mark[pos] == MARK_GONE)
+            continue;
+        bool silent = now - p->last_announce >= c->cfg.forget_after;
+        bool hopeless =
+            p->failures >= c->cfg.forget_failures && p->last_announce <= p->last_attempt;
+        if (silent || hopeless) {
+            shoal__conn_mark_peer(c, pos, MARK_GONE);
+            c->stats.forgotten++;
+            n++;
+        }
+    }
+}
+
+/* A connection we may cut: not protected, not downloading, past its grace period. */
+static bool cuttable(const shoal_conn *c, const shoal_conn_peer *p, shoal_time now)
+{
+    return p->state == SHOAL_PEER_CONNECTED && !p->protected && !downloading(p, now) &&
+           now - p->connected_since >= c->cfg.grace;
+}
+
+static void cut(shoal_conn *c, size_t pos, shoal_close_reason reason, shoal_time now)
+{
+    shoal__conn_close(c, pos, reason);
+    c->peers[pos].backoff_until = now + c->cfg.rest_after_rotation;
+    shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTING, now);
+}
+
+/* Above max_peers (inbound connections did it): cut the newest cuttable connection. */
+static void trim(shoal_conn *c, shoal_time now)
+{
+    if (c->slots_used <= c->cfg.max_peers)
+        return;
+    size_t victim = SIZE_MAX;
+    for (size_t i = 0; i < c->nactive; i++) {
+        const shoal_conn_peer *p = &c->peers[c->active[i]];
+        if (cuttable(c, p, now) &&
+            (victim == SIZE_MAX || p->connected_since > c->peers[victim].connected_since ||
+             (p->connected_since == c->peers[victim].connected_since &&
+              memcmp(p->feed, c->peers[victim].feed, 32) < 0)))
+            victim = c->active[i];
+    }
+    if (victim != SIZE_MAX) {
+        cut(c, victim, SHOAL_CLOSE_TRIMMED, now);
+        c->stats.trims++;
+    }
+}
+
+/* Past its lifetime, a connection makes room for a waiting candidate: one per tick, and never
+ * while anything downloads. */
+static void rotate(shoal_conn *c, shoal_time now)
+{
+    if (c->slots_used < c->cfg.max_peers)
+        return;
+    size_t victim = SIZE_MAX;
+    for (size_t i = 0; i < c->nactive; i++) {
+        const shoal_conn_peer *p = &c->peers[c->active[i]];
+        if (downloading(p, now))
+            return;
+        if (cuttable(c, p, now) && p->rotate_at <= now &&
+            (victim == SIZE_MAX || p->rotate_at < c->peers[victim].rotate_at))
+            victim = c->active[i];
+    }
+    if (victim != SIZE_MAX && any_candidate(c, now)) {
+        cut(c, victim, SHOAL_CLOSE_ROTATED, now);
+        c->stats.rotations++;
+    }
+}
+
+static shoal_time earliest(shoal_time a, shoal_time b)
+{
+    return a < b ? a : b;
+}
+
+static void schedule_tick(shoal_conn *c, shoal_time now)
+{
+    shoal_time at = c->next_periodic;
+    for (uint32_t id = 0; id < c->nhub_slots; id++) {
+        if (!c->hub_live[id] || c->hub_mark[id] == MARK_GONE)
+            continue;
+        const shoal_conn_hub *h = &c->hubs[id];
+        at = earliest(at, h->state == SHOAL_HUB_DISCONNECTED ? h->next_attempt
+                          : h->state == SHOAL_HUB_CONNECTING ? h->deadline
+                                                             : h->next_announce);
+    }
+    for (size_t i = 0; i < c->nactive; i++) {
+        const shoal_conn_peer *p = &c->peers[c->active[i]];
+        if (p->state == SHOAL_PEER_CONNECTING)
+            at = earliest(at, p->deadline);
+    }
+    if (c->slots_used < c->cfg.max_peers)
+        at = earliest(at, c->fill_next);
+    if (at <= now)
+        at = now + 1;
+    if (at != c->scheduled) {
+        c->scheduled = at;
+        shoal__conn_fx_push(c, SHOAL_FX_SCHEDULE_TICK, SHOAL_CONN_NO_HUB, NULL);
+        c->fx[c->nfx - 1].at = at;
+    }
+}
+
+void shoal__conn_schedule(shoal_conn *c, shoal_time now, bool ticked)
+{
+    shoal_time period = (shoal_time)((double)c->cfg.tick_interval * c->tick_factor);
+    if (!c->started || ticked) {
+        c->started = true;
+        c->next_periodic = now + period;
+    }
+    if (ticked) {
+        c->scheduled = SHOAL_TIME_NEVER;
+        expire_attempts(c, now);
+    }
+    service_hubs(c, now);
+    if (ticked) {
+        forget(c, now);
+        trim(c, now);
+        rotate(c, now);
+    }
+    fill(c, now);
+    shoal__conn_flush(c);
+    schedule_tick(c, now);
+}

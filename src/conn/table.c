@@ -1,0 +1,286 @@
+/* The hub and peer tables: creation, lookup, growth and removal. */
+#include "conn_internal.h"
+
+#include <sodium.h>
+#include <string.h>
+
+/* splitmix64: small, fast and good enough for jitter. */
+static uint64_t next_u64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+double shoal__conn_random(shoal_conn *c)
+{
+    return (double)(next_u64(&c->rng) >> 11) * 0x1.0p-53;
+}
+
+static size_t slot_of(const shoal_conn *c, const uint8_t feed[32])
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, feed, 32, c->hash_key);
+    uint64_t v;
+    memcpy(&v, h, sizeof v);
+    return (size_t)v & (c->index_cap - 1);
+}
+
+size_t shoal__conn_peer_pos(const shoal_conn *c, const uint8_t feed[32])
+{
+    for (size_t s = slot_of(c, feed);; s = (s + 1) & (c->index_cap - 1)) {
+        uint32_t pos = c->index[s];
+        if (pos == NO_INDEX)
+            return SIZE_MAX;
+        if (memcmp(c->peers[pos].feed, feed, 32) == 0)
+            return pos;
+    }
+}
+
+/* Grows *p (of *cap elements of `size` bytes) to hold at least `need`; false on failure. */
+static bool grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    void *q = shoal_realloc(*p, n * size);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = n;
+    return true;
+}
+
+static bool rehash(shoal_conn *c, size_t cap)
+{
+    uint32_t *index = shoal_malloc(cap * sizeof *index);
+    if (!index)
+        return false;
+    memset(index, 0xff, cap * sizeof *index);
+    shoal_free(c->index);
+    c->index = index;
+    c->index_cap = cap;
+    for (size_t pos = 0; pos < c->npeers; pos++) {
+        size_t s = slot_of(c, c->peers[pos].feed);
+        while (index[s] != NO_INDEX)
+            s = (s + 1) & (cap - 1);
+        index[s] = (uint32_t)pos;
+    }
+    return true;
+}
+
+int shoal__conn_reserve(shoal_conn *c, size_t peer_events, size_t extra_fx, bool new_peer)
+{
+    size_t peers = c->npeers + (new_peer ? 1 : 0);
+    if (peer_events > peers)
+        peer_events = peers;
+    size_t hubs = c->nhub_slots + 1;
+    size_t fx = 2 * peer_events + 4 * hubs + 2 * (size_t)c->cfg.max_peers + extra_fx + 8;
+    if (!grow((void **)&c->fx, &c->fx_cap, fx, sizeof *c->fx) ||
+        !grow((void **)&c->dirty_peers, &c->dirty_cap, peer_events, sizeof *c->dirty_peers) ||
+        !grow((void **)&c->ev_peers, &c->ev_peer_cap, peer_events, sizeof *c->ev_peers) ||
+        !grow((void **)&c->ev_hubs, &c->ev_hub_cap, hubs, sizeof *c->ev_hubs))
+        return SHOAL_E_NOMEM;
+    if (new_peer) {
+        /* Both arrays grow by doubling from the same capacity, so they stay the same length. */
+        size_t cap = c->peer_cap, mark_cap = c->peer_cap;
+        if (!grow((void **)&c->peers, &cap, peers, sizeof *c->peers) ||
+            !grow((void **)&c->peer_mark, &mark_cap, peers, sizeof *c->peer_mark))
+            return SHOAL_E_NOMEM;
+        c->peer_cap = cap;
+        if (peers * 2 > c->index_cap && !rehash(c, c->index_cap * 2))
+            return SHOAL_E_NOMEM;
+        if (!grow((void **)&c->active, &c->active_cap, peers, sizeof *c->active))
+            return SHOAL_E_NOMEM;
+    }
+    return SHOAL_OK;
+}
+
+size_t shoal__conn_peer_add(shoal_conn *c, const uint8_t feed[32])
+{
+    size_t pos = c->npeers++;
+    shoal_conn_peer *p = &c->peers[pos];
+    memset(p, 0, sizeof *p);
+    memcpy(p->feed, feed, 32);
+    p->route = SHOAL_CONN_NO_HUB;
+    c->peer_mark[pos] = MARK_NONE;
+    size_t s = slot_of(c, feed);
+    while (c->index[s] != NO_INDEX)
+        s = (s + 1) & (c->index_cap - 1);
+    c->index[s] = (uint32_t)pos;
+    return pos;
+}
+
+static size_t index_slot_of(const shoal_conn *c, size_t pos)
+{
+    size_t s = slot_of(c, c->peers[pos].feed);
+    while (c->index[s] != pos)
+        s = (s + 1) & (c->index_cap - 1);
+    return s;
+}
+
+/* Removes a peer that holds no slot: the last peer moves into its place. */
+void shoal__conn_peer_remove(shoal_conn *c, size_t pos)
+{
+    size_t mask = c->index_cap - 1;
+    /* Backward-shift deletion keeps every probe run unbroken. */
+    size_t hole = index_slot_of(c, pos);
+    for (size_t s = (hole + 1) & mask; c->index[s] != NO_INDEX; s = (s + 1) & mask) {
+        size_t home = slot_of(c, c->peers[c->index[s]].feed);
+        /* Move the entry back when the hole lies between its home slot and where it sits. */
+        if (((s - home) & mask) >= ((s - hole) & mask)) {
+            c->index[hole] = c->index[s];
+            hole = s;
+        }
+    }
+    c->index[hole] = NO_INDEX;
+
+    size_t last = --c->npeers;
+    if (pos == last)
+        return;
+    c->index[index_slot_of(c, last)] = (uint32_t)pos;
+    c->peers[pos] = c->peers[last];
+    c->peer_mark[pos] = c->peer_mark[last];
+    for (size_t i = 0; i < c->nactive; i++)
+        if (c->active[i] == last)
+            c->active[i] = (uint32_t)pos;
+}
+
+static uint32_t free_hub_slot(const shoal_conn *c)
+{
+    uint32_t slot = 0;
+    while (slot < c->nhub_slots && c->hub_live[slot])
+        slot++;
+    return slot;
+}
+
+int shoal__conn_hub_reserve(shoal_conn *c)
+{
+    uint32_t slot = free_hub_slot(c);
+    if (slot < c->nhub_slots)
+        return SHOAL_OK;
+    if (slot >= SHOAL__CONN_MAX_HUBS)
+        return SHOAL_E_CONN_TOO_MANY_HUBS;
+    /* The three arrays grow by doubling from the same capacity, so they stay the same length. */
+    size_t cap = c->hub_cap, live_cap = c->hub_cap, mark_cap = c->hub_cap;
+    if (!grow((void **)&c->hubs, &cap, slot + 1, sizeof *c->hubs) ||
+        !grow((void **)&c->hub_live, &live_cap, slot + 1, 1) ||
+        !grow((void **)&c->hub_mark, &mark_cap, slot + 1, 1))
+        return SHOAL_E_NOMEM;
+    c->hub_cap = (uint32_t)cap;
+    return SHOAL_OK;
+}
+
+uint32_t shoal__conn_hub_add(shoal_conn *c, const shoal_hub_addr *addr)
+{
+    uint32_t slot = free_hub_slot(c);
+    if (slot == c->nhub_slots)
+        c->nhub_slots++;
+    shoal_conn_hub *h = &c->hubs[slot];
+    memset(h, 0, sizeof *h);
+    h->id = slot;
+    h->addr = *addr;
+    h->state = SHOAL_HUB_DISCONNECTED;
+    h->score = 500;
+    c->hub_live[slot] = 1;
+    c->hub_mark[slot] = MARK_NONE;
+    c->nhubs++;
+    return slot;
+}
+
+int shoal_conn_new(shoal_conn **out, const shoal_conn_config *cfg, const uint8_t self[32],
+                   uint64_t seed)
+{
+    int rc = shoal_conn_config_check(cfg);
+    if (rc != SHOAL_OK)
+        return rc;
+    shoal_conn *c = shoal_calloc(1, sizeof *c);
+    if (!c)
+        return SHOAL_E_NOMEM;
+    c->cfg = *cfg;
+    memcpy(c->self, self, 32);
+    c->rng = seed;
+    for (size_t i = 0; i < sizeof c->hash_key; i += 8) {
+        uint64_t v = next_u64(&c->rng);
+        memcpy(c->hash_key + i, &v, 8);
+    }
+    c->tick_factor = 0.9 + 0.2 * shoal__conn_random(c);
+    c->scheduled = SHOAL_TIME_NEVER;
+    c->fill_next = SHOAL_TIME_NEVER;
+    if (!rehash(c, 64)) {
+        shoal_free(c);
+        return SHOAL_E_NOMEM;
+    }
+    *out = c;
+    return SHOAL_OK;
+}
+
+void shoal_conn_free(shoal_conn *c)
+{
+    if (!c)
+        return;
+    shoal_free(c->hubs);
+    shoal_free(c->hub_live);
+    shoal_free(c->hub_mark);
+    shoal_free(c->peers);
+    shoal_free(c->peer_mark);
+    shoal_free(c->index);
+    shoal_free(c->active);
+    shoal_free(c->fx);
+    shoal_free(c->dirty_peers);
+    shoal_free(c->ev_peers);
+    shoal_free(c->ev_hubs);
+    shoal_free(c);
+}
+
+const shoal_conn_config *shoal_conn_get_config(const shoal_conn *c)
+{
+    return &c->cfg;
+}
+
+const shoal_conn_stats *shoal_conn_get_stats(const shoal_conn *c)
+{
+    return &c->stats;
+}
+
+size_t shoal_conn_peer_count(const shoal_conn *c)
+{
+    return c->npeers;
+}
+
+const shoal_conn_peer *shoal_conn_peer_at(const shoal_conn *c, size_t i)
+{
+    return i < c->npeers ? &c->peers[i] : NULL;
+}
+
+const shoal_conn_peer *shoal_conn_peer_find(const shoal_conn *c, const uint8_t feed[32])
+{
+    size_t pos = shoal__conn_peer_pos(c, feed);
+    return pos == SIZE_MAX ? NULL : &c->peers[pos];
+}
+
+uint32_t shoal_conn_hub_id_bound(const shoal_conn *c)
+{
+    return c->nhub_slots;
+}
+
+const shoal_conn_hub *shoal_conn_hub_get(const shoal_conn *c, uint32_t id)
+{
+    return id < c->nhub_slots && c->hub_live[id] ? &c->hubs[id] : NULL;
+}
+
+const shoal_conn_hub *shoal_conn_hub_find(const shoal_conn *c, const shoal_hub_addr *addr)
+{
+    for (uint32_t id = 0; id < c->nhub_slots; id++)
+        if (c->hub_live[id] && shoal_hub_addr_equal(&c->hubs[id].addr, addr))
+            return &c->hubs[id];
+    return NULL;
+}
+
+uint32_t shoal_conn_slots_used(const shoal_conn *c)
+{
+    return c->slots_used;
+}
