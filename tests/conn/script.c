@@ -125,6 +125,13 @@ shoal_conn_action act_add_hub(int n)
     return a;
 }
 
+shoal_conn_action act_config(const shoal_conn_config *cfg)
+{
+    shoal_conn_action a = act(SHOAL_ACT_CONFIG_CHANGED);
+    a.config = cfg;
+    return a;
+}
+
 const shoal_conn_peer *peer_of(script *s, char letter)
 {
     uint8_t feed[32];

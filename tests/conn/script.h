@@ -36,6 +36,7 @@ shoal_conn_action act(shoal_conn_act_type type);
 shoal_conn_action act_hub(shoal_conn_act_type type, uint32_t hub);
 shoal_conn_action act_peer(shoal_conn_act_type type, char feed, uint32_t hub);
 shoal_conn_action act_add_hub(int n); /* hub<n>.example; the address lives in static storage */
+shoal_conn_action act_config(const shoal_conn_config *cfg);
 
 void feed_of(char letter, uint8_t feed[32]);
 const shoal_conn_peer *peer_of(script *s, char letter);
@@ -46,5 +47,15 @@ const char *script_connect_hub(script *s, shoal_time now, int n);
 const char *script_connect_peer(script *s, shoal_time now, char letter, uint32_t hub);
 
 #define EXPECT_STEP(s, t, action, expected) CHECK_EQ_STR(script_step((s), (t), (action)), expected)
+/* The last step's effects contain `part` (for steps whose other effects do not matter). */
+#define CHECK_HAS(s, part)                                                                         \
+    (strstr((s)->out, (part)) ? true : harness_eq_str((s)->out, (part), "effects", "contain",      \
+                                                      __FILE__, __LINE__))
+#define CHECK_LACKS(s, part) CHECK(strstr((s)->out, (part)) == NULL)
+
+/* Frequently used actions. */
+#define TICK act(SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED)
+#define ANNOUNCE(letter, hub) act_peer(SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE, (letter), (hub))
+#define PEER_ACT(type, letter) act_peer(SHOAL_ACT_##type, (letter), SHOAL_CONN_NO_HUB)
 
 #endif

@@ -4,8 +4,6 @@
 
 #define SUCCEEDED  SHOAL_ACT_HUB_CONNECTION_SUCCEEDED
 #define FAILED     SHOAL_ACT_HUB_CONNECTION_FAILED
-#define TICK       act(SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED)
-#define ANNOUNCE   SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE
 
 static void an_added_hub_is_dialled_at_once_and_announced_on(void)
 {
@@ -125,8 +123,8 @@ static void a_removed_hub_is_closed_and_its_routes_dropped(void)
     script_init(&s, NULL);
     script_connect_hub(&s, 0, 0);
     script_connect_hub(&s, 0, 1);
-    script_step(&s, 10, act_peer(ANNOUNCE, 'B', 0));
-    script_step(&s, 10, act_peer(ANNOUNCE, 'B', 1));
+    script_step(&s, 10, ANNOUNCE('B', 0));
+    script_step(&s, 10, ANNOUNCE('B', 1));
     CHECK_EQ_INT(peer_of(&s, 'B')->nroutes, 2);
     EXPECT_STEP(&s, 20, act_hub(SHOAL_ACT_HUB_ADDRESS_REMOVED, 0),
                 "DISCONNECT_HUB h0; HUB_REMOVED h0 disconnected; PEER B connecting");
@@ -144,9 +142,9 @@ static void a_hub_marks_the_peers_it_relays(void)
     script s;
     script_init(&s, NULL);
     script_connect_hub(&s, 0, 0);
-    script_step(&s, 500, act_peer(ANNOUNCE, 'B', 0));
+    script_step(&s, 500, ANNOUNCE('B', 0));
     CHECK_EQ_INT(shoal_conn_hub_get(s.c, 0)->last_message, 500);
-    EXPECT_STEP(&s, 600, act_peer(ANNOUNCE, 'S', 0), "");
+    EXPECT_STEP(&s, 600, ANNOUNCE('S', 0), "");
     CHECK(peer_of(&s, 'S') == NULL);
     script_free(&s);
 }
