@@ -37,26 +37,26 @@ typedef enum shoal_backoff_kind {
 
 /* Every knob of the policy. shoal_conn_config_default fills in the defaults given here. */
 typedef struct shoal_conn_config {
-    uint32_t max_peers;          /* 4: connections held (connecting ones count) */
-    shoal_time tick_interval;    /* 2 s; scaled per process by a factor in [0.9, 1.1) */
-    shoal_time announce_alone;   /* 3 s: announce period with no peer connected ... */
-    shoal_time announce_peered;  /* 13 s: ... and with some (webrtc-swarm's cadence) */
-    shoal_time announce_jitter;  /* 2 s: added at random to each period */
-    shoal_time timeout_rtc;      /* 30 s: a WebRTC negotiation that takes longer has failed */
-    shoal_time timeout_net;      /* 10 s: likewise for a direct TCP connection */
-    shoal_time hub_timeout;      /* 15 s: likewise for a hub subscription */
-    shoal_backoff_kind backoff;  /* SHOAL_BACKOFF_SHOAL */
-    shoal_time backoff_base;     /* 5 s */
-    shoal_time backoff_cap;      /* 10 min */
-    shoal_time hub_backoff_base; /* 3 s (the signalhub client's reconnect delay) */
-    shoal_time hub_backoff_cap;  /* 2 min */
-    shoal_time reconnect_delay;  /* 5 s: wait after a peer closed a working connection */
-    shoal_time forget_after;     /* 60 s unannounced (4 peered announce periods): forgotten */
-    uint32_t forget_failures;    /* 5 failures in a row and no announce since: forgotten */
-    shoal_time grace;            /* 60 s: a new connection is never cut before this */
-    shoal_time lifetime;         /* 30 min (each connection's jittered by +-10%) ... */
+    uint32_t max_peers;             /* 4: connections held (connecting ones count) */
+    shoal_time tick_interval;       /* 2 s; scaled per process by a factor in [0.9, 1.1) */
+    shoal_time announce_alone;      /* 3 s: announce period with no peer connected ... */
+    shoal_time announce_peered;     /* 13 s: ... and with some (webrtc-swarm's cadence) */
+    shoal_time announce_jitter;     /* 2 s: added at random to each period */
+    shoal_time timeout_rtc;         /* 30 s: a WebRTC negotiation that takes longer has failed */
+    shoal_time timeout_net;         /* 10 s: likewise for a direct TCP connection */
+    shoal_time hub_timeout;         /* 15 s: likewise for a hub subscription */
+    shoal_backoff_kind backoff;     /* SHOAL_BACKOFF_SHOAL */
+    shoal_time backoff_base;        /* 5 s */
+    shoal_time backoff_cap;         /* 10 min */
+    shoal_time hub_backoff_base;    /* 3 s (the signalhub client's reconnect delay) */
+    shoal_time hub_backoff_cap;     /* 2 min */
+    shoal_time reconnect_delay;     /* 5 s: wait after a peer closed a working connection */
+    shoal_time forget_after;        /* 60 s unannounced (4 peered announce periods): forgotten */
+    uint32_t forget_failures;       /* 5 failures in a row and no announce since: forgotten */
+    shoal_time grace;               /* 60 s: a new connection is never cut before this */
+    shoal_time lifetime;            /* 30 min (each connection's jittered by +-10%) ... */
     shoal_time rest_after_rotation; /* 10 min: ... after which it rotates out and rests */
-    shoal_time download_window;  /* 500 ms: DOWNLOAD_PROGRESS keeps a peer "downloading" */
+    shoal_time download_window;     /* 500 ms: DOWNLOAD_PROGRESS keeps a peer "downloading" */
 } shoal_conn_config;
 
 void shoal_conn_config_default(shoal_conn_config *cfg);
@@ -117,9 +117,9 @@ typedef struct shoal_conn_peer {
     uint32_t route;            /* hub of the current or last connection, or SHOAL_CONN_NO_HUB */
     uint32_t nroutes;          /* the freshest SHOAL_CONN_MAX_ROUTES hubs that announced it */
     shoal_conn_route routes[SHOAL_CONN_MAX_ROUTES];
-    uint32_t failures; /* failed attempts in a row */
-    bool protected;    /* never cut by rotation or trimming */
-    bool inbound;      /* the peer dialled us */
+    uint32_t failures;            /* failed attempts in a row */
+    bool protected;               /* never cut by rotation or trimming */
+    bool inbound;                 /* the peer dialled us */
     shoal_time last_announce;     /* freshest announce on any hub; 0 never */
     shoal_time last_attempt;      /* when the last connection attempt started; 0 never */
     shoal_time backoff_until;     /* not dialled before this */
@@ -134,14 +134,14 @@ typedef struct shoal_conn_peer {
 /* ---- Actions ------------------------------------------------------------------------------ */
 
 typedef enum shoal_conn_act_type {
-    SHOAL_ACT_HUB_ADDRESS_ADDED,             /* addr */
-    SHOAL_ACT_HUB_ADDRESS_REMOVED,           /* hub */
-    SHOAL_ACT_HUB_CONNECTION_SUCCEEDED,      /* hub */
-    SHOAL_ACT_HUB_CONNECTION_FAILED,         /* hub */
-    SHOAL_ACT_HUB_DID_DISCONNECT,            /* hub */
-    SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE,      /* feed, hub */
-    SHOAL_ACT_REMOTE_PEER_DID_LEAVE,         /* feed, hub */
-    SHOAL_ACT_REMOTE_PEER_CONNECTING,        /* feed, hub (or NO_HUB), transport: they dial us */
+    SHOAL_ACT_HUB_ADDRESS_ADDED,                /* addr */
+    SHOAL_ACT_HUB_ADDRESS_REMOVED,              /* hub */
+    SHOAL_ACT_HUB_CONNECTION_SUCCEEDED,         /* hub */
+    SHOAL_ACT_HUB_CONNECTION_FAILED,            /* hub */
+    SHOAL_ACT_HUB_DID_DISCONNECT,               /* hub */
+    SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE,         /* feed, hub */
+    SHOAL_ACT_REMOTE_PEER_DID_LEAVE,            /* feed, hub */
+    SHOAL_ACT_REMOTE_PEER_CONNECTING,           /* feed, hub (or NO_HUB), transport: they dial us */
     SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED, /* feed */
     SHOAL_ACT_REMOTE_PEER_CONNECTION_FAILED,    /* feed */
     SHOAL_ACT_REMOTE_PEER_DISCONNECT,           /* feed: someone asks us to close it */
@@ -235,6 +235,10 @@ const shoal_conn_hub *shoal_conn_hub_get(const shoal_conn *c, uint32_t id);
 const shoal_conn_hub *shoal_conn_hub_find(const shoal_conn *c, const shoal_hub_addr *addr);
 /* Connected plus connecting peers: what max_peers limits. */
 uint32_t shoal_conn_slots_used(const shoal_conn *c);
+
+/* Field-by-field equality of records (their padding may differ). */
+bool shoal_conn_peer_equal(const shoal_conn_peer *a, const shoal_conn_peer *b);
+bool shoal_conn_hub_equal(const shoal_conn_hub *a, const shoal_conn_hub *b);
 
 const char *shoal_conn_act_name(shoal_conn_act_type type);
 const char *shoal_conn_fx_name(shoal_conn_fx_type type);

@@ -78,9 +78,9 @@ const char *shoal_errname(int err);
 typedef int64_t shoal_time;
 
 #define SHOAL_MS(n)      ((shoal_time)(n))
-#define SHOAL_SECONDS(n) ((shoal_time)(n) * 1000)
-#define SHOAL_MINUTES(n) ((shoal_time)(n) * 60000)
-#define SHOAL_HOURS(n)   ((shoal_time)(n) * 3600000)
+#define SHOAL_SECONDS(n) ((shoal_time)(n)*1000)
+#define SHOAL_MINUTES(n) ((shoal_time)(n)*60000)
+#define SHOAL_HOURS(n)   ((shoal_time)(n)*3600000)
 #define SHOAL_TIME_NEVER INT64_MAX
 
 /* ---- Allocator hook -----------------------------------------------------------------------

@@ -12,7 +12,8 @@
  *     allocation failure returns SHOAL_E_NOMEM before anything has changed;
  *  2. apply: the action's handler, then the scheduler (hub timers, timeouts, forgetting,
  *     trimming, rotation, dialling), each pushing effects and marking the records they change;
- *  3. flush: one event per marked record, then forgotten peers and removed hubs are dropped, then
+ *  3. flush: one event per record that differs from its before-image (kept when the record was
+ *     first touched), is new or is gone; then forgotten peers and removed hubs are dropped, and
  *     the next tick is scheduled.
  *
  * Dialling is incremental. `fill` scans all peers for the best candidates only when something may
@@ -24,8 +25,8 @@
 
 #include "shoal/conn.h"
 
-/* Marks on records during one reduce call. */
-enum { MARK_NONE, MARK_CHANGED, MARK_GONE };
+/* Marks on records during one reduce call: touched (its before-image kept), new, or gone. */
+enum { MARK_NONE, MARK_TOUCHED, MARK_NEW, MARK_GONE };
 
 /* Peers forgotten in one tick at most, so a tick's work stays bounded. */
 #define FORGET_PER_TICK 256
@@ -90,11 +91,14 @@ int shoal__conn_hub_reserve(shoal_conn *c);
 uint32_t shoal__conn_hub_add(shoal_conn *c, const shoal_hub_addr *addr);
 
 /* events.c */
-void shoal__conn_fx_push(shoal_conn *c, shoal_conn_fx_type type, uint32_t hub,
-                         const uint8_t *feed);
+void shoal__conn_fx_push(shoal_conn *c, shoal_conn_fx_type type, uint32_t hub, const uint8_t *feed);
 void shoal__conn_close(shoal_conn *c, size_t pos, shoal_close_reason reason);
-void shoal__conn_mark_peer(shoal_conn *c, size_t pos, int mark);
-void shoal__conn_mark_hub(shoal_conn *c, uint32_t id, int mark);
+/* Call before changing a record. The first touch in a call keeps the record's before-image, so
+ * that the flush emits an event exactly when something changed. */
+void shoal__conn_touch_peer(shoal_conn *c, size_t pos);
+void shoal__conn_touch_hub(shoal_conn *c, uint32_t id);
+void shoal__conn_forget_peer(shoal_conn *c, size_t pos);
+void shoal__conn_drop_hub(shoal_conn *c, uint32_t id);
 void shoal__conn_set_state(shoal_conn *c, size_t pos, shoal_peer_state state, shoal_time now);
 void shoal__conn_flush(shoal_conn *c);
 

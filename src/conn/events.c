@@ -1,13 +1,14 @@
 /* Effects, record marks and the flush that turns marks into exactly one event per record. */
 #include "conn_internal.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Capacity was reserved at the start of the call (shoal__conn_reserve). */
-void shoal__conn_fx_push(shoal_conn *c, shoal_conn_fx_type type, uint32_t hub,
-                         const uint8_t *feed)
+void shoal__conn_fx_push(shoal_conn *c, shoal_conn_fx_type type, uint32_t hub, const uint8_t *feed)
 {
+    assert(c->nfx < c->fx_cap); /* shoal__conn_reserve's bound is wrong otherwise */
     shoal_conn_fx *fx = &c->fx[c->nfx++];
     memset(fx, 0, sizeof *fx);
     fx->type = type;
@@ -16,18 +17,61 @@ void shoal__conn_fx_push(shoal_conn *c, shoal_conn_fx_type type, uint32_t hub,
         memcpy(fx->feed, feed, 32);
 }
 
-void shoal__conn_mark_peer(shoal_conn *c, size_t pos, int mark)
+void shoal__conn_touch_peer(shoal_conn *c, size_t pos)
 {
-    if (c->peer_mark[pos] == MARK_NONE)
-        c->dirty_peers[c->ndirty++] = (uint32_t)pos;
-    if (mark > c->peer_mark[pos])
-        c->peer_mark[pos] = (uint8_t)mark;
+    if (c->peer_mark[pos] != MARK_NONE)
+        return;
+    assert(c->ndirty < c->dirty_cap && c->ndirty < c->ev_peer_cap);
+    c->ev_peers[c->ndirty] = c->peers[pos];
+    c->dirty_peers[c->ndirty++] = (uint32_t)pos;
+    c->peer_mark[pos] = MARK_TOUCHED;
 }
 
-void shoal__conn_mark_hub(shoal_conn *c, uint32_t id, int mark)
+void shoal__conn_forget_peer(shoal_conn *c, size_t pos)
 {
-    if (mark > c->hub_mark[id])
-        c->hub_mark[id] = (uint8_t)mark;
+    shoal__conn_touch_peer(c, pos);
+    c->peer_mark[pos] = MARK_GONE;
+}
+
+void shoal__conn_touch_hub(shoal_conn *c, uint32_t id)
+{
+    if (c->hub_mark[id] != MARK_NONE)
+        return;
+    c->ev_hubs[id] = c->hubs[id];
+    c->hub_mark[id] = MARK_TOUCHED;
+}
+
+void shoal__conn_drop_hub(shoal_conn *c, uint32_t id)
+{
+    shoal__conn_touch_hub(c, id);
+    c->hub_mark[id] = MARK_GONE;
+}
+
+bool shoal_conn_peer_equal(const shoal_conn_peer *a, const shoal_conn_peer *b)
+{
+    if (memcmp(a->feed, b->feed, 32) != 0 || a->state != b->state || a->transport != b->transport ||
+        a->route != b->route || a->nroutes != b->nroutes || a->failures != b->failures ||
+        a->protected != b->protected || a->inbound != b->inbound ||
+        a->last_announce != b->last_announce || a->last_attempt != b->last_attempt ||
+        a->backoff_until != b->backoff_until || a->deadline != b->deadline ||
+        a->connected_since != b->connected_since || a->rotate_at != b->rotate_at ||
+        a->downloading_until != b->downloading_until || a->successes != b->successes ||
+        a->total_failures != b->total_failures || a->connected_total != b->connected_total)
+        return false;
+    for (uint32_t i = 0; i < a->nroutes; i++)
+        if (a->routes[i].hub != b->routes[i].hub ||
+            a->routes[i].announced != b->routes[i].announced)
+            return false;
+    return true;
+}
+
+bool shoal_conn_hub_equal(const shoal_conn_hub *a, const shoal_conn_hub *b)
+{
+    return a->id == b->id && shoal_hub_addr_equal(&a->addr, &b->addr) && a->state == b->state &&
+           a->failures == b->failures && a->next_attempt == b->next_attempt &&
+           a->deadline == b->deadline && a->next_announce == b->next_announce &&
+           a->last_message == b->last_message && a->score == b->score &&
+           a->successes == b->successes && a->total_failures == b->total_failures;
 }
 
 static bool holds_slot(shoal_peer_state s)
@@ -43,6 +87,7 @@ void shoal__conn_set_state(shoal_conn *c, size_t pos, shoal_peer_state state, sh
     shoal_peer_state old = p->state;
     if (old == state)
         return;
+    shoal__conn_touch_peer(c, pos);
     bool was_active = old != SHOAL_PEER_DISCONNECTED;
     bool is_active = state != SHOAL_PEER_DISCONNECTED;
     if (was_active && !is_active) {
@@ -55,14 +100,13 @@ void shoal__conn_set_state(shoal_conn *c, size_t pos, shoal_peer_state state, sh
         c->active[c->nactive++] = (uint32_t)pos;
     }
     c->slots_used += (uint32_t)holds_slot(state) - (uint32_t)holds_slot(old);
-    c->connected += (uint32_t)(state == SHOAL_PEER_CONNECTED) -
-                    (uint32_t)(old == SHOAL_PEER_CONNECTED);
+    c->connected +=
+        (uint32_t)(state == SHOAL_PEER_CONNECTED) - (uint32_t)(old == SHOAL_PEER_CONNECTED);
     if (old == SHOAL_PEER_CONNECTED)
         p->connected_total += now - p->connected_since;
     if (holds_slot(old) && !holds_slot(state))
         c->fill_dirty = true;
     p->state = state;
-    shoal__conn_mark_peer(c, pos, MARK_CHANGED);
 }
 
 void shoal__conn_close(shoal_conn *c, size_t pos, shoal_close_reason reason)
@@ -81,32 +125,34 @@ static int by_position_descending(const void *a, const void *b)
 
 void shoal__conn_flush(shoal_conn *c)
 {
-    size_t nev = 0;
     for (uint32_t id = 0; id < c->nhub_slots; id++) {
-        if (c->hub_mark[id] == MARK_NONE)
+        int mark = c->hub_mark[id];
+        c->hub_mark[id] = MARK_NONE;
+        if (mark == MARK_NONE ||
+            (mark == MARK_TOUCHED && shoal_conn_hub_equal(&c->ev_hubs[id], &c->hubs[id])))
             continue;
-        c->ev_hubs[nev] = c->hubs[id];
-        shoal__conn_fx_push(c, c->hub_mark[id] == MARK_GONE ? SHOAL_FX_HUB_REMOVED
-                                                            : SHOAL_FX_HUB_CHANGED,
-                            id, NULL);
-        c->fx[c->nfx - 1].hub_record = &c->ev_hubs[nev++];
-        if (c->hub_mark[id] == MARK_GONE) {
+        c->ev_hubs[id] = c->hubs[id];
+        shoal__conn_fx_push(c, mark == MARK_GONE ? SHOAL_FX_HUB_REMOVED : SHOAL_FX_HUB_CHANGED, id,
+                            NULL);
+        c->fx[c->nfx - 1].hub_record = &c->ev_hubs[id];
+        if (mark == MARK_GONE) {
             c->hub_live[id] = 0;
             c->nhubs--;
         }
-        c->hub_mark[id] = MARK_NONE;
     }
 
     size_t ngone = 0;
     for (size_t i = 0; i < c->ndirty; i++) {
         uint32_t pos = c->dirty_peers[i];
-        bool gone = c->peer_mark[pos] == MARK_GONE;
+        int mark = c->peer_mark[pos];
+        c->peer_mark[pos] = MARK_NONE;
+        if (mark == MARK_TOUCHED && shoal_conn_peer_equal(&c->ev_peers[i], &c->peers[pos]))
+            continue;
         c->ev_peers[i] = c->peers[pos];
-        shoal__conn_fx_push(c, gone ? SHOAL_FX_PEER_FORGOTTEN : SHOAL_FX_PEER_CHANGED,
+        shoal__conn_fx_push(c, mark == MARK_GONE ? SHOAL_FX_PEER_FORGOTTEN : SHOAL_FX_PEER_CHANGED,
                             SHOAL_CONN_NO_HUB, c->peers[pos].feed);
         c->fx[c->nfx - 1].peer_record = &c->ev_peers[i];
-        c->peer_mark[pos] = MARK_NONE;
-        if (gone)
+        if (mark == MARK_GONE)
             c->dirty_peers[ngone++] = pos;
     }
     if (ngone > 1)

@@ -31,9 +31,9 @@ int shoal_conn_config_check(const shoal_conn_config *cfg)
 {
     const shoal_time day = SHOAL_HOURS(24);
     const shoal_time positive[] = {
-        cfg->tick_interval,  cfg->announce_alone,   cfg->announce_peered, cfg->timeout_rtc,
-        cfg->timeout_net,    cfg->hub_timeout,      cfg->backoff_base,    cfg->backoff_cap,
-        cfg->hub_backoff_base, cfg->hub_backoff_cap, cfg->forget_after,   cfg->lifetime,
+        cfg->tick_interval,    cfg->announce_alone,  cfg->announce_peered, cfg->timeout_rtc,
+        cfg->timeout_net,      cfg->hub_timeout,     cfg->backoff_base,    cfg->backoff_cap,
+        cfg->hub_backoff_base, cfg->hub_backoff_cap, cfg->forget_after,    cfg->lifetime,
         cfg->download_window,
     };
     for (size_t i = 0; i < sizeof positive / sizeof positive[0]; i++)
@@ -127,8 +127,7 @@ const char *shoal_conn_fx_name(shoal_conn_fx_type type)
 
 const char *shoal_peer_state_name(shoal_peer_state state)
 {
-    static const char *const names[] = {"disconnected", "connecting", "connected",
-                                        "disconnecting"};
+    static const char *const names[] = {"disconnected", "connecting", "connected", "disconnecting"};
     return (unsigned)state < sizeof names / sizeof names[0] ? names[state] : "unknown";
 }
 

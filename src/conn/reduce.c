@@ -15,10 +15,8 @@ static size_t peer(shoal_conn *c, const uint8_t feed[32], bool create)
     if (is_self(c, feed))
         return SIZE_MAX;
     size_t pos = shoal__conn_peer_pos(c, feed);
-    if (pos == SIZE_MAX && create) {
+    if (pos == SIZE_MAX && create)
         pos = shoal__conn_peer_add(c, feed);
-        shoal__conn_mark_peer(c, pos, MARK_CHANGED);
-    }
     return pos;
 }
 
@@ -33,22 +31,21 @@ static void hub_added(shoal_conn *c, const shoal_hub_addr *addr, shoal_time now)
         return;
     uint32_t id = shoal__conn_hub_add(c, addr);
     c->hubs[id].next_attempt = now;
-    shoal__conn_mark_hub(c, id, MARK_CHANGED);
 }
 
 static void hub_removed(shoal_conn *c, shoal_conn_hub *h)
 {
     if (h->state != SHOAL_HUB_DISCONNECTED)
         shoal__conn_fx_push(c, SHOAL_FX_DISCONNECT_HUB, h->id, NULL);
+    shoal__conn_drop_hub(c, h->id);
     h->state = SHOAL_HUB_DISCONNECTED;
-    shoal__conn_mark_hub(c, h->id, MARK_GONE);
     /* Its routes go; a connection it once signalled stays up without it. */
     for (size_t pos = 0; pos < c->npeers; pos++) {
         shoal_conn_peer *p = &c->peers[pos];
         for (uint32_t i = 0; i < p->nroutes; i++) {
             if (p->routes[i].hub == h->id) {
+                shoal__conn_touch_peer(c, pos);
                 p->routes[i] = p->routes[--p->nroutes];
-                shoal__conn_mark_peer(c, pos, MARK_CHANGED);
                 break;
             }
         }
@@ -59,12 +56,12 @@ static void hub_succeeded(shoal_conn *c, shoal_conn_hub *h, shoal_time now)
 {
     if (h->state == SHOAL_HUB_CONNECTED)
         return;
+    shoal__conn_touch_hub(c, h->id);
     h->state = SHOAL_HUB_CONNECTED;
     h->failures = 0;
     h->successes++;
     h->score += (1000 - h->score) / 4;
     h->next_announce = now; /* announce at once, as webrtc-swarm does once subscribed */
-    shoal__conn_mark_hub(c, h->id, MARK_CHANGED);
     c->fill_dirty = true;
 }
 
@@ -72,14 +69,16 @@ static void hub_disconnected(shoal_conn *c, shoal_conn_hub *h, shoal_time now)
 {
     if (h->state == SHOAL_HUB_DISCONNECTED)
         return;
+    shoal__conn_touch_hub(c, h->id);
     h->state = SHOAL_HUB_DISCONNECTED;
     h->next_attempt = now + shoal__conn_hub_backoff(&c->cfg, 0, shoal__conn_random(c));
-    shoal__conn_mark_hub(c, h->id, MARK_CHANGED);
 }
 
 static void announced(shoal_conn *c, size_t pos, shoal_conn_hub *h, shoal_time now)
 {
     shoal_conn_peer *p = &c->peers[pos];
+    shoal__conn_touch_peer(c, pos);
+    shoal__conn_touch_hub(c, h->id);
     uint32_t i = 0;
     while (i < p->nroutes && p->routes[i].hub != h->id)
         i++;
@@ -97,9 +96,7 @@ static void announced(shoal_conn *c, size_t pos, shoal_conn_hub *h, shoal_time n
     }
     p->routes[i].announced = now;
     p->last_announce = now;
-    shoal__conn_mark_peer(c, pos, MARK_CHANGED);
     h->last_message = now;
-    shoal__conn_mark_hub(c, h->id, MARK_CHANGED);
     /* Between full scans every candidate has been dialled, so only this peer can be new. */
     if (!c->fill_dirty && now < c->fill_next)
         shoal__conn_try_dial(c, pos, now);
@@ -110,14 +107,14 @@ static void left(shoal_conn *c, size_t pos, uint32_t hub)
     shoal_conn_peer *p = &c->peers[pos];
     for (uint32_t i = 0; i < p->nroutes; i++) {
         if (p->routes[i].hub == hub) {
+            shoal__conn_touch_peer(c, pos);
             p->routes[i] = p->routes[--p->nroutes];
-            shoal__conn_mark_peer(c, pos, MARK_CHANGED);
             break;
         }
     }
     /* Gone from every hub and not connected: nothing left to dial. */
     if (p->nroutes == 0 && p->state == SHOAL_PEER_DISCONNECTED && !p->protected) {
-        shoal__conn_mark_peer(c, pos, MARK_GONE);
+        shoal__conn_forget_peer(c, pos);
         c->stats.forgotten++;
     }
 }
@@ -128,6 +125,7 @@ static void inbound_connecting(shoal_conn *c, size_t pos, const shoal_conn_actio
     shoal_conn_peer *p = &c->peers[pos];
     if (p->state != SHOAL_PEER_DISCONNECTED)
         return; /* our own attempt is under way (glare), or a connection already is */
+    shoal__conn_touch_peer(c, pos);
     p->inbound = true;
     p->transport = a->transport;
     p->route = a->hub;
@@ -140,20 +138,22 @@ static void inbound_connecting(shoal_conn *c, size_t pos, const shoal_conn_actio
 static void connected(shoal_conn *c, size_t pos, shoal_time now)
 {
     shoal_conn_peer *p = &c->peers[pos];
+    shoal__conn_touch_peer(c, pos);
     p->failures = 0;
     p->successes++;
     c->stats.successes++;
     p->connected_since = now;
-    p->rotate_at = now + (shoal_time)((double)c->cfg.lifetime * (0.9 + 0.2 * shoal__conn_random(c)));
+    p->rotate_at =
+        now + (shoal_time)((double)c->cfg.lifetime * (0.9 + 0.2 * shoal__conn_random(c)));
     shoal__conn_set_state(c, pos, SHOAL_PEER_CONNECTED, now);
 }
 
-static void client_connected(shoal_conn *c, size_t pos, const shoal_conn_action *a,
-                             shoal_time now)
+static void client_connected(shoal_conn *c, size_t pos, const shoal_conn_action *a, shoal_time now)
 {
     shoal_conn_peer *p = &c->peers[pos];
     if (p->state == SHOAL_PEER_CONNECTED)
         return;
+    shoal__conn_touch_peer(c, pos);
     if (p->state != SHOAL_PEER_CONNECTING) {
         p->route = a->hub;
         p->transport = a->transport;
@@ -171,6 +171,7 @@ static void did_disconnect(shoal_conn *c, size_t pos, shoal_time now)
         break;
     case SHOAL_PEER_CONNECTED:
         /* The other side closed a working connection: give it a moment before dialling back. */
+        shoal__conn_touch_peer(c, pos);
         if (p->backoff_until < now + c->cfg.reconnect_delay)
             p->backoff_until = now + c->cfg.reconnect_delay;
         shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTED, now);
@@ -197,9 +198,9 @@ static void network_reset(shoal_conn *c, shoal_time now)
     for (size_t pos = 0; pos < c->npeers; pos++) {
         shoal_conn_peer *p = &c->peers[pos];
         if (p->failures || p->backoff_until > now) {
+            shoal__conn_touch_peer(c, pos);
             p->failures = 0;
             p->backoff_until = 0;
-            shoal__conn_mark_peer(c, pos, MARK_CHANGED);
         }
     }
     for (uint32_t id = 0; id < c->nhub_slots; id++) {
@@ -208,10 +209,10 @@ static void network_reset(shoal_conn *c, shoal_time now)
         shoal_conn_hub *h = &c->hubs[id];
         if (h->state != SHOAL_HUB_DISCONNECTED)
             shoal__conn_fx_push(c, SHOAL_FX_DISCONNECT_HUB, id, NULL);
+        shoal__conn_touch_hub(c, id);
         h->state = SHOAL_HUB_DISCONNECTED;
         h->failures = 0;
         h->next_attempt = now;
-        shoal__conn_mark_hub(c, id, MARK_CHANGED);
     }
     c->fill_dirty = true;
 }
@@ -235,6 +236,10 @@ static void needs(const shoal_conn *c, const shoal_conn_action *a, size_t *event
     case SHOAL_ACT_NETWORK_DID_RECONNECT:
     case SHOAL_ACT_SYSTEM_DID_WAKE:
         *events = c->npeers;
+        break;
+    case SHOAL_ACT_CONFIG_CHANGED: /* a larger max_peers may dial more at once */
+        if (a->config && a->config->max_peers > c->cfg.max_peers)
+            *events = 2 + (size_t)a->config->max_peers;
         break;
     default:
         break;
@@ -333,6 +338,7 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
             (c->peers[pos].state == SHOAL_PEER_CONNECTING ||
              c->peers[pos].state == SHOAL_PEER_CONNECTED)) {
             shoal__conn_close(c, pos, SHOAL_CLOSE_REQUESTED);
+            shoal__conn_touch_peer(c, pos);
             c->peers[pos].backoff_until = now + c->cfg.rest_after_rotation;
             shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTING, now);
         }
@@ -348,8 +354,8 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
     case SHOAL_ACT_DOWNLOAD_PROGRESS:
         if ((pos = peer(c, a->feed, false)) != SIZE_MAX &&
             c->peers[pos].state == SHOAL_PEER_CONNECTED) {
+            shoal__conn_touch_peer(c, pos);
             c->peers[pos].downloading_until = now + c->cfg.download_window;
-            shoal__conn_mark_peer(c, pos, MARK_CHANGED);
         }
         break;
     case SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED:
@@ -366,8 +372,8 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
     case SHOAL_ACT_PEER_UNPROTECT:
         if ((pos = peer(c, a->feed, a->type == SHOAL_ACT_PEER_PROTECT)) != SIZE_MAX &&
             c->peers[pos].protected != (a->type == SHOAL_ACT_PEER_PROTECT)) {
+            shoal__conn_touch_peer(c, pos);
             c->peers[pos].protected = a->type == SHOAL_ACT_PEER_PROTECT;
-            shoal__conn_mark_peer(c, pos, MARK_CHANGED);
         }
         break;
     }

@@ -8,6 +8,7 @@
 void shoal__conn_peer_failed(shoal_conn *c, size_t pos, shoal_time now)
 {
     shoal_conn_peer *p = &c->peers[pos];
+    shoal__conn_touch_peer(c, pos);
     p->failures++;
     p->total_failures++;
     c->stats.failures++;
@@ -15,21 +16,15 @@ void shoal__conn_peer_failed(shoal_conn *c, size_t pos, shoal_time now)
     shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTED, now);
 }
 
-static void hub_dial_later(shoal_conn *c, shoal_conn_hub *h, shoal_time now)
-{
-    h->state = SHOAL_HUB_DISCONNECTED;
-    h->next_attempt =
-        now + shoal__conn_hub_backoff(&c->cfg, h->failures, shoal__conn_random(c));
-    shoal__conn_mark_hub(c, h->id, MARK_CHANGED);
-}
-
 void shoal__conn_hub_failed(shoal_conn *c, uint32_t id, shoal_time now)
 {
     shoal_conn_hub *h = &c->hubs[id];
+    shoal__conn_touch_hub(c, id);
     h->failures++;
     h->total_failures++;
     h->score -= h->score / 4;
-    hub_dial_later(c, h, now);
+    h->state = SHOAL_HUB_DISCONNECTED;
+    h->next_attempt = now + shoal__conn_hub_backoff(&c->cfg, h->failures, shoal__conn_random(c));
     c->fill_dirty = true;
 }
 
@@ -48,7 +43,8 @@ static uint32_t best_route(const shoal_conn *c, const shoal_conn_peer *p, shoal_
     for (uint32_t i = 0; i < p->nroutes; i++) {
         const shoal_conn_route *r = &p->routes[i];
         if (r->hub >= c->nhub_slots || !c->hub_live[r->hub] ||
-            c->hubs[r->hub].state != SHOAL_HUB_CONNECTED || now - r->announced >= c->cfg.forget_after)
+            c->hubs[r->hub].state != SHOAL_HUB_CONNECTED ||
+            now - r->announced >= c->cfg.forget_after)
             continue;
         int32_t score = c->hubs[r->hub].score;
         if (score > best_score || (score == best_score && r->announced > best_time)) {
@@ -85,6 +81,7 @@ static void dial(shoal_conn *c, size_t pos, uint32_t hub, shoal_time now)
 {
     shoal_conn_peer *p = &c->peers[pos];
     shoal__conn_fx_push(c, SHOAL_FX_DIAL_PEER, hub, p->feed);
+    shoal__conn_touch_peer(c, pos);
     p->route = hub;
     p->transport = SHOAL_TRANSPORT_RTC;
     p->inbound = false;
@@ -163,18 +160,18 @@ static void service_hubs(shoal_conn *c, shoal_time now)
         shoal_conn_hub *h = &c->hubs[id];
         if (h->state == SHOAL_HUB_DISCONNECTED && h->next_attempt <= now) {
             shoal__conn_fx_push(c, SHOAL_FX_CONNECT_TO_HUB, id, NULL);
+            shoal__conn_touch_hub(c, id);
             h->state = SHOAL_HUB_CONNECTING;
             h->deadline = now + c->cfg.hub_timeout;
-            shoal__conn_mark_hub(c, id, MARK_CHANGED);
         } else if (h->state == SHOAL_HUB_CONNECTING && h->deadline <= now) {
             shoal__conn_fx_push(c, SHOAL_FX_DISCONNECT_HUB, id, NULL);
             shoal__conn_hub_failed(c, id, now);
         } else if (h->state == SHOAL_HUB_CONNECTED && h->next_announce <= now) {
             shoal__conn_fx_push(c, SHOAL_FX_ANNOUNCE_TO_HUB, id, NULL);
+            shoal__conn_touch_hub(c, id);
             shoal_time period = c->connected ? c->cfg.announce_peered : c->cfg.announce_alone;
             h->next_announce =
                 now + period + (shoal_time)((double)c->cfg.announce_jitter * shoal__conn_random(c));
-            shoal__conn_mark_hub(c, id, MARK_CHANGED);
         }
     }
 }
@@ -203,7 +200,7 @@ static void forget(shoal_conn *c, shoal_time now)
         bool hopeless =
             p->failures >= c->cfg.forget_failures && p->last_announce <= p->last_attempt;
         if (silent || hopeless) {
-            shoal__conn_mark_peer(c, pos, MARK_GONE);
+            shoal__conn_forget_peer(c, pos);
             c->stats.forgotten++;
             n++;
         }
@@ -220,6 +217,7 @@ static bool cuttable(const shoal_conn *c, const shoal_conn_peer *p, shoal_time n
 static void cut(shoal_conn *c, size_t pos, shoal_close_reason reason, shoal_time now)
 {
     shoal__conn_close(c, pos, reason);
+    shoal__conn_touch_peer(c, pos);
     c->peers[pos].backoff_until = now + c->cfg.rest_after_rotation;
     shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTING, now);
 }

@@ -1,6 +1,7 @@
 /* The hub and peer tables: creation, lookup, growth and removal. */
 #include "conn_internal.h"
 
+#include <assert.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -106,7 +107,9 @@ size_t shoal__conn_peer_add(shoal_conn *c, const uint8_t feed[32])
     memset(p, 0, sizeof *p);
     memcpy(p->feed, feed, 32);
     p->route = SHOAL_CONN_NO_HUB;
-    c->peer_mark[pos] = MARK_NONE;
+    c->peer_mark[pos] = MARK_NEW;
+    assert(c->ndirty < c->dirty_cap);
+    c->dirty_peers[c->ndirty++] = (uint32_t)pos;
     size_t s = slot_of(c, feed);
     while (c->index[s] != NO_INDEX)
         s = (s + 1) & (c->index_cap - 1);
@@ -186,7 +189,7 @@ uint32_t shoal__conn_hub_add(shoal_conn *c, const shoal_hub_addr *addr)
     h->state = SHOAL_HUB_DISCONNECTED;
     h->score = 500;
     c->hub_live[slot] = 1;
-    c->hub_mark[slot] = MARK_NONE;
+    c->hub_mark[slot] = MARK_NEW;
     c->nhubs++;
     return slot;
 }

@@ -75,8 +75,8 @@ const char *script_step(script *s, shoal_time now, shoal_conn_action a)
         case SHOAL_FX_HUB_REMOVED:
             if (s->show_events)
                 append(s->out, sizeof s->out, "%s h%u %s",
-                       fx->type == SHOAL_FX_HUB_REMOVED ? "HUB_REMOVED" : "HUB",
-                       fx->hub_record->id, shoal_hub_state_name(fx->hub_record->state));
+                       fx->type == SHOAL_FX_HUB_REMOVED ? "HUB_REMOVED" : "HUB", fx->hub_record->id,
+                       shoal_hub_state_name(fx->hub_record->state));
             break;
         case SHOAL_FX_PEER_CHANGED:
         case SHOAL_FX_PEER_FORGOTTEN:
@@ -151,6 +151,6 @@ const char *script_connect_hub(script *s, shoal_time now, int n)
 const char *script_connect_peer(script *s, shoal_time now, char letter, uint32_t hub)
 {
     script_step(s, now, act_peer(SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE, letter, hub));
-    return script_step(s, now,
-                       act_peer(SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED, letter, SHOAL_CONN_NO_HUB));
+    return script_step(
+        s, now, act_peer(SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED, letter, SHOAL_CONN_NO_HUB));
 }

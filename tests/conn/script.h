@@ -15,8 +15,8 @@
 typedef struct script {
     shoal_conn *c;
     shoal_time now;
-    bool show_ticks;   /* include "TICK @t" lines */
-    bool show_events;  /* include the HUB / PEER event lines */
+    bool show_ticks;    /* include "TICK @t" lines */
+    bool show_events;   /* include the HUB / PEER event lines */
     shoal_time tick_at; /* the time of the last SCHEDULE_TICK seen */
     char out[16384];
     const shoal_conn_fx *fx; /* the last step's effects */
@@ -49,13 +49,14 @@ const char *script_connect_peer(script *s, shoal_time now, char letter, uint32_t
 #define EXPECT_STEP(s, t, action, expected) CHECK_EQ_STR(script_step((s), (t), (action)), expected)
 /* The last step's effects contain `part` (for steps whose other effects do not matter). */
 #define CHECK_HAS(s, part)                                                                         \
-    (strstr((s)->out, (part)) ? true : harness_eq_str((s)->out, (part), "effects", "contain",      \
-                                                      __FILE__, __LINE__))
+    (strstr((s)->out, (part))                                                                      \
+         ? true                                                                                    \
+         : harness_eq_str((s)->out, (part), "effects", "contain", __FILE__, __LINE__))
 #define CHECK_LACKS(s, part) CHECK(strstr((s)->out, (part)) == NULL)
 
 /* Frequently used actions. */
-#define TICK act(SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED)
-#define ANNOUNCE(letter, hub) act_peer(SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE, (letter), (hub))
+#define TICK                   act(SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED)
+#define ANNOUNCE(letter, hub)  act_peer(SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE, (letter), (hub))
 #define PEER_ACT(type, letter) act_peer(SHOAL_ACT_##type, (letter), SHOAL_CONN_NO_HUB)
 
 #endif

@@ -15,7 +15,8 @@ static void an_announced_peer_is_dialled_through_its_hub(void)
     script s;
     script_init(&s, NULL);
     script_connect_hub(&s, 0, 0);
-    EXPECT_STEP(&s, 10, ANNOUNCE('B', 0), "DIAL_PEER B via h0; HUB h0 connected; PEER B connecting");
+    EXPECT_STEP(&s, 10, ANNOUNCE('B', 0),
+                "DIAL_PEER B via h0; HUB h0 connected; PEER B connecting");
     const shoal_conn_peer *b = peer_of(&s, 'B');
     CHECK_EQ_INT(b->route, 0);
     CHECK_EQ_INT(b->transport, SHOAL_TRANSPORT_RTC);
@@ -50,7 +51,8 @@ static void one_feed_is_dialled_once_across_hubs(void)
     script_init(&s, NULL);
     script_connect_hub(&s, 0, 0);
     script_connect_hub(&s, 0, 1);
-    EXPECT_STEP(&s, 10, ANNOUNCE('B', 0), "DIAL_PEER B via h0; HUB h0 connected; PEER B connecting");
+    EXPECT_STEP(&s, 10, ANNOUNCE('B', 0),
+                "DIAL_PEER B via h0; HUB h0 connected; PEER B connecting");
     EXPECT_STEP(&s, 11, ANNOUNCE('B', 1), "HUB h1 connected; PEER B connecting");
     EXPECT_STEP(&s, 12, ANNOUNCE('B', 0), "HUB h0 connected; PEER B connecting");
     CHECK_EQ_INT(shoal_conn_get_stats(s.c)->dials, 1);

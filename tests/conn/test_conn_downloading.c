@@ -51,7 +51,8 @@ static void empty_slots_are_filled_during_a_download(void)
     setup(&s, 2);
     script_connect_peer(&s, 0, 'B', 0);
     script_step(&s, 100, PEER_ACT(DOWNLOAD_PROGRESS, 'B'));
-    EXPECT_STEP(&s, 200, ANNOUNCE('C', 0), "DIAL_PEER C via h0; HUB h0 connected; PEER C connecting");
+    EXPECT_STEP(&s, 200, ANNOUNCE('C', 0),
+                "DIAL_PEER C via h0; HUB h0 connected; PEER C connecting");
     script_free(&s);
 }
 

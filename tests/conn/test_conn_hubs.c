@@ -2,8 +2,8 @@
  * when it fails, timed out when it hangs, and removed only when asked. */
 #include "script.h"
 
-#define SUCCEEDED  SHOAL_ACT_HUB_CONNECTION_SUCCEEDED
-#define FAILED     SHOAL_ACT_HUB_CONNECTION_FAILED
+#define SUCCEEDED SHOAL_ACT_HUB_CONNECTION_SUCCEEDED
+#define FAILED    SHOAL_ACT_HUB_CONNECTION_FAILED
 
 static void an_added_hub_is_dialled_at_once_and_announced_on(void)
 {

@@ -7,9 +7,9 @@ static void setup(script *s)
     script_init(s, NULL);
     script_connect_hub(s, 0, 0);
     script_connect_hub(s, 0, 1);
-    script_connect_peer(s, 10, 'B', 0);       /* connected */
-    script_step(s, 20, ANNOUNCE('C', 1));     /* connecting */
-    script_step(s, 30, ANNOUNCE('D', 0));     /* will fail */
+    script_connect_peer(s, 10, 'B', 0);   /* connected */
+    script_step(s, 20, ANNOUNCE('C', 1)); /* connecting */
+    script_step(s, 30, ANNOUNCE('D', 0)); /* will fail */
     script_step(s, 40, PEER_ACT(REMOTE_PEER_CONNECTION_FAILED, 'D'));
     script_step(s, 50, act_hub(SHOAL_ACT_HUB_DID_DISCONNECT, 1));
 }

@@ -27,7 +27,8 @@ static void a_long_connection_rotates_out_for_a_waiting_peer(void)
     CHECK_HAS(&s, "PEER C connecting");
     CHECK_EQ_INT(peer_of(&s, 'B')->backoff_until, rotate_at + 10 * 60000);
     CHECK_EQ_INT(shoal_conn_get_stats(s.c)->rotations, 1);
-    EXPECT_STEP(&s, rotate_at + 5, PEER_ACT(REMOTE_PEER_DID_DISCONNECT, 'B'), "PEER B disconnected");
+    EXPECT_STEP(&s, rotate_at + 5, PEER_ACT(REMOTE_PEER_DID_DISCONNECT, 'B'),
+                "PEER B disconnected");
     CHECK_EQ_INT(peer_of(&s, 'B')->backoff_until, rotate_at + 10 * 60000);
     script_free(&s);
 }

@@ -15,7 +15,8 @@ static void setup(script *s)
 
 static shoal_conn_action inbound(char letter)
 {
-    shoal_conn_action a = act_peer(SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT, letter, SHOAL_CONN_NO_HUB);
+    shoal_conn_action a =
+        act_peer(SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT, letter, SHOAL_CONN_NO_HUB);
     a.transport = SHOAL_TRANSPORT_NET;
     return a;
 }
