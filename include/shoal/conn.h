@@ -80,13 +80,12 @@ typedef struct shoal_conn_hub {
     uint32_t id; /* stable while the hub is in the table */
     shoal_hub_addr addr;
     shoal_hub_state state;
-    uint32_t failures;        /* failed connects since the last success */
-    shoal_time next_attempt;  /* DISCONNECTED: when it is dialled again */
-    shoal_time deadline;      /* CONNECTING: when the attempt counts as failed */
-    shoal_time next_announce; /* CONNECTED: when we announce on it again */
-    shoal_time last_message;  /* when a peer's announce last came through it; 0 never */
-    int32_t score;            /* health 0-1000: moves a quarter of the way to 1000 on each
-                                 success, a quarter of the way to 0 on each failure */
+    uint32_t failures;       /* failed connects since the last success */
+    shoal_time next_attempt; /* DISCONNECTED: when it is dialled again */
+    shoal_time deadline;     /* CONNECTING: when the attempt counts as failed */
+    shoal_time last_message; /* when a peer's announce last came through it; 0 never */
+    int32_t score;           /* health 0-1000: moves a quarter of the way to 1000 on each
+                                success, a quarter of the way to 0 on each failure */
     uint32_t successes, total_failures;
 } shoal_conn_hub;
 
@@ -174,7 +173,9 @@ typedef enum shoal_conn_fx_type {
     SHOAL_FX_DIAL_PEER,       /* feed, hub (the route) */
     SHOAL_FX_CLOSE_PEER,      /* feed, reason */
     SHOAL_FX_SCHEDULE_TICK,   /* at: deliver PEER_CONNECTION_TIMER_TICKED then (replaces any
-                                 earlier schedule) */
+                                 earlier schedule). The manager asks for a tick exactly when a
+                                 timer of its own runs out (an announce, a deadline, a backoff,
+                                 a lifetime, a silence), and at least every forget_after. */
     SHOAL_FX_HUB_CHANGED,     /* hub_record */
     SHOAL_FX_HUB_REMOVED,     /* hub_record: its last state */
     SHOAL_FX_PEER_CHANGED,    /* peer_record */
@@ -235,6 +236,9 @@ const shoal_conn_hub *shoal_conn_hub_get(const shoal_conn *c, uint32_t id);
 const shoal_conn_hub *shoal_conn_hub_find(const shoal_conn *c, const shoal_hub_addr *addr);
 /* Connected plus connecting peers: what max_peers limits. */
 uint32_t shoal_conn_slots_used(const shoal_conn *c);
+/* When we next announce on every connected hub (webrtc-swarm broadcasts to all its hubs at once);
+ * SHOAL_TIME_NEVER while no hub is connected. */
+shoal_time shoal_conn_next_announce(const shoal_conn *c);
 
 /* Field-by-field equality of records (their padding may differ). */
 bool shoal_conn_peer_equal(const shoal_conn_peer *a, const shoal_conn_peer *b);

@@ -16,6 +16,12 @@
  *     first touched), is new or is gone; then forgotten peers and removed hubs are dropped, and
  *     the next tick is scheduled.
  *
+ * Ticks are asked for exactly when a timer runs out: the swarm's announce, a hub's retry or
+ * deadline, an attempt's deadline, the end of a backoff (`fill_next`), the first moment a peer
+ * may be forgotten (`forget_next`), the end of a lifetime or grace period. Only a cut that is due
+ * but held back (a download runs, no candidate waits) is looked at again every tick_interval, and
+ * a heartbeat every forget_after guards the rest. So an idle manager wakes a few times a minute.
+ *
  * Dialling is incremental. `fill` scans all peers for the best candidates only when something may
  * have made a new candidate (a slot freed, a hub connected, the config changed: `fill_dirty`) or
  * a backoff has run out (`fill_next`). Between such scans every eligible peer has been dialled
@@ -70,8 +76,10 @@ struct shoal_conn {
     size_t ev_hub_cap;
 
     bool fill_dirty;
-    shoal_time fill_next;
-    shoal_time next_periodic;
+    shoal_time fill_next;   /* no dial can become possible by time alone before this */
+    shoal_time forget_next; /* no peer can become forgettable before this */
+    shoal_time next_announce;
+    shoal_time heartbeat;
     shoal_time scheduled;
     bool started;
     shoal_conn_stats stats;
@@ -100,6 +108,8 @@ void shoal__conn_touch_hub(shoal_conn *c, uint32_t id);
 void shoal__conn_forget_peer(shoal_conn *c, size_t pos);
 void shoal__conn_drop_hub(shoal_conn *c, uint32_t id);
 void shoal__conn_set_state(shoal_conn *c, size_t pos, shoal_peer_state state, shoal_time now);
+/* The peer may become forgettable: bring forget_next forward to when. */
+void shoal__conn_forget_by(shoal_conn *c, shoal_time when);
 void shoal__conn_flush(shoal_conn *c);
 
 /* schedule.c */
@@ -107,5 +117,7 @@ void shoal__conn_peer_failed(shoal_conn *c, size_t pos, shoal_time now);
 void shoal__conn_hub_failed(shoal_conn *c, uint32_t id, shoal_time now);
 bool shoal__conn_try_dial(shoal_conn *c, size_t pos, shoal_time now);
 void shoal__conn_schedule(shoal_conn *c, shoal_time now, bool ticked);
+/* Sets the next swarm announce: the alone or peered period from now, plus jitter. */
+void shoal__conn_next_announce(shoal_conn *c, shoal_time now);
 
 #endif

@@ -69,9 +69,9 @@ bool shoal_conn_hub_equal(const shoal_conn_hub *a, const shoal_conn_hub *b)
 {
     return a->id == b->id && shoal_hub_addr_equal(&a->addr, &b->addr) && a->state == b->state &&
            a->failures == b->failures && a->next_attempt == b->next_attempt &&
-           a->deadline == b->deadline && a->next_announce == b->next_announce &&
-           a->last_message == b->last_message && a->score == b->score &&
-           a->successes == b->successes && a->total_failures == b->total_failures;
+           a->deadline == b->deadline && a->last_message == b->last_message &&
+           a->score == b->score && a->successes == b->successes &&
+           a->total_failures == b->total_failures;
 }
 
 static bool holds_slot(shoal_peer_state s)
@@ -106,7 +106,15 @@ void shoal__conn_set_state(shoal_conn *c, size_t pos, shoal_peer_state state, sh
         p->connected_total += now - p->connected_since;
     if (holds_slot(old) && !holds_slot(state))
         c->fill_dirty = true;
+    if (state == SHOAL_PEER_DISCONNECTED)
+        shoal__conn_forget_by(c, p->last_announce + c->cfg.forget_after);
     p->state = state;
+}
+
+void shoal__conn_forget_by(shoal_conn *c, shoal_time when)
+{
+    if (when < c->forget_next)
+        c->forget_next = when;
 }
 
 void shoal__conn_close(shoal_conn *c, size_t pos, shoal_close_reason reason)

@@ -10,13 +10,15 @@ static bool is_self(const shoal_conn *c, const uint8_t feed[32])
 
 /* The peer's position, adding it when `create` and it is new; SIZE_MAX for ourselves or an
  * unknown peer. Adding is safe: the reserve phase made room. */
-static size_t peer(shoal_conn *c, const uint8_t feed[32], bool create)
+static size_t peer(shoal_conn *c, const uint8_t feed[32], bool create, shoal_time now)
 {
     if (is_self(c, feed))
         return SIZE_MAX;
     size_t pos = shoal__conn_peer_pos(c, feed);
-    if (pos == SIZE_MAX && create)
+    if (pos == SIZE_MAX && create) {
         pos = shoal__conn_peer_add(c, feed);
+        shoal__conn_forget_by(c, now + c->cfg.forget_after);
+    }
     return pos;
 }
 
@@ -61,7 +63,10 @@ static void hub_succeeded(shoal_conn *c, shoal_conn_hub *h, shoal_time now)
     h->failures = 0;
     h->successes++;
     h->score += (1000 - h->score) / 4;
-    h->next_announce = now; /* announce at once, as webrtc-swarm does once subscribed */
+    /* Announce on it at once, as webrtc-swarm does once subscribed. */
+    shoal__conn_fx_push(c, SHOAL_FX_ANNOUNCE_TO_HUB, h->id, NULL);
+    if (c->next_announce == SHOAL_TIME_NEVER)
+        shoal__conn_next_announce(c, now);
     c->fill_dirty = true;
 }
 
@@ -312,29 +317,29 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
         hub_disconnected(c, hub, now);
         break;
     case SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE:
-        if ((pos = peer(c, a->feed, true)) != SIZE_MAX)
+        if ((pos = peer(c, a->feed, true, now)) != SIZE_MAX)
             announced(c, pos, hub, now);
         break;
     case SHOAL_ACT_REMOTE_PEER_DID_LEAVE:
-        if ((pos = peer(c, a->feed, false)) != SIZE_MAX)
+        if ((pos = peer(c, a->feed, false, now)) != SIZE_MAX)
             left(c, pos, hub->id);
         break;
     case SHOAL_ACT_REMOTE_PEER_CONNECTING:
-        if ((pos = peer(c, a->feed, true)) != SIZE_MAX)
+        if ((pos = peer(c, a->feed, true, now)) != SIZE_MAX)
             inbound_connecting(c, pos, a, now);
         break;
     case SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED:
-        if ((pos = peer(c, a->feed, false)) != SIZE_MAX &&
+        if ((pos = peer(c, a->feed, false, now)) != SIZE_MAX &&
             c->peers[pos].state == SHOAL_PEER_CONNECTING)
             connected(c, pos, now);
         break;
     case SHOAL_ACT_REMOTE_PEER_CONNECTION_FAILED:
-        if ((pos = peer(c, a->feed, false)) != SIZE_MAX &&
+        if ((pos = peer(c, a->feed, false, now)) != SIZE_MAX &&
             c->peers[pos].state == SHOAL_PEER_CONNECTING)
             shoal__conn_peer_failed(c, pos, now);
         break;
     case SHOAL_ACT_REMOTE_PEER_DISCONNECT:
-        if ((pos = peer(c, a->feed, false)) != SIZE_MAX &&
+        if ((pos = peer(c, a->feed, false, now)) != SIZE_MAX &&
             (c->peers[pos].state == SHOAL_PEER_CONNECTING ||
              c->peers[pos].state == SHOAL_PEER_CONNECTED)) {
             shoal__conn_close(c, pos, SHOAL_CLOSE_REQUESTED);
@@ -344,15 +349,15 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
         }
         break;
     case SHOAL_ACT_REMOTE_PEER_DID_DISCONNECT:
-        if ((pos = peer(c, a->feed, false)) != SIZE_MAX)
+        if ((pos = peer(c, a->feed, false, now)) != SIZE_MAX)
             did_disconnect(c, pos, now);
         break;
     case SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT:
-        if ((pos = peer(c, a->feed, true)) != SIZE_MAX)
+        if ((pos = peer(c, a->feed, true, now)) != SIZE_MAX)
             client_connected(c, pos, a, now);
         break;
     case SHOAL_ACT_DOWNLOAD_PROGRESS:
-        if ((pos = peer(c, a->feed, false)) != SIZE_MAX &&
+        if ((pos = peer(c, a->feed, false, now)) != SIZE_MAX &&
             c->peers[pos].state == SHOAL_PEER_CONNECTED) {
             shoal__conn_touch_peer(c, pos);
             c->peers[pos].downloading_until = now + c->cfg.download_window;
@@ -370,10 +375,11 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
         break;
     case SHOAL_ACT_PEER_PROTECT:
     case SHOAL_ACT_PEER_UNPROTECT:
-        if ((pos = peer(c, a->feed, a->type == SHOAL_ACT_PEER_PROTECT)) != SIZE_MAX &&
+        if ((pos = peer(c, a->feed, a->type == SHOAL_ACT_PEER_PROTECT, now)) != SIZE_MAX &&
             c->peers[pos].protected != (a->type == SHOAL_ACT_PEER_PROTECT)) {
             shoal__conn_touch_peer(c, pos);
             c->peers[pos].protected = a->type == SHOAL_ACT_PEER_PROTECT;
+            shoal__conn_forget_by(c, c->peers[pos].last_announce + c->cfg.forget_after);
         }
         break;
     }

@@ -13,7 +13,16 @@ void shoal__conn_peer_failed(shoal_conn *c, size_t pos, shoal_time now)
     p->total_failures++;
     c->stats.failures++;
     p->backoff_until = now + shoal_conn_backoff(&c->cfg, p->failures, shoal__conn_random(c));
+    if (p->failures >= c->cfg.forget_failures)
+        shoal__conn_forget_by(c, now);
     shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTED, now);
+}
+
+void shoal__conn_next_announce(shoal_conn *c, shoal_time now)
+{
+    shoal_time period = c->connected ? c->cfg.announce_peered : c->cfg.announce_alone;
+    c->next_announce =
+        now + period + (shoal_time)((double)c->cfg.announce_jitter * shoal__conn_random(c));
 }
 
 void shoal__conn_hub_failed(shoal_conn *c, uint32_t id, shoal_time now)
@@ -154,6 +163,7 @@ static bool any_candidate(const shoal_conn *c, shoal_time now)
 
 static void service_hubs(shoal_conn *c, shoal_time now)
 {
+    bool announce = c->next_announce <= now, any_connected = false;
     for (uint32_t id = 0; id < c->nhub_slots; id++) {
         if (!c->hub_live[id] || c->hub_mark[id] == MARK_GONE)
             continue;
@@ -166,14 +176,16 @@ static void service_hubs(shoal_conn *c, shoal_time now)
         } else if (h->state == SHOAL_HUB_CONNECTING && h->deadline <= now) {
             shoal__conn_fx_push(c, SHOAL_FX_DISCONNECT_HUB, id, NULL);
             shoal__conn_hub_failed(c, id, now);
-        } else if (h->state == SHOAL_HUB_CONNECTED && h->next_announce <= now) {
-            shoal__conn_fx_push(c, SHOAL_FX_ANNOUNCE_TO_HUB, id, NULL);
-            shoal__conn_touch_hub(c, id);
-            shoal_time period = c->connected ? c->cfg.announce_peered : c->cfg.announce_alone;
-            h->next_announce =
-                now + period + (shoal_time)((double)c->cfg.announce_jitter * shoal__conn_random(c));
+        } else if (h->state == SHOAL_HUB_CONNECTED) {
+            any_connected = true;
+            if (announce)
+                shoal__conn_fx_push(c, SHOAL_FX_ANNOUNCE_TO_HUB, id, NULL);
         }
     }
+    if (!any_connected)
+        c->next_announce = SHOAL_TIME_NEVER;
+    else if (announce)
+        shoal__conn_next_announce(c, now);
 }
 
 static void expire_attempts(shoal_conn *c, shoal_time now)
@@ -189,22 +201,32 @@ static void expire_attempts(shoal_conn *c, shoal_time now)
     }
 }
 
+/* Forgets silent and hopeless peers (a bounded number per tick), and works out when the next
+ * one may become forgettable. */
 static void forget(shoal_conn *c, shoal_time now)
 {
+    if (now < c->forget_next)
+        return;
     size_t n = 0;
-    for (size_t pos = 0; pos < c->npeers && n < FORGET_PER_TICK; pos++) {
+    shoal_time next = SHOAL_TIME_NEVER;
+    for (size_t pos = 0; pos < c->npeers; pos++) {
         const shoal_conn_peer *p = &c->peers[pos];
         if (p->state != SHOAL_PEER_DISCONNECTED || p->protected || c->peer_mark[pos] == MARK_GONE)
             continue;
-        bool silent = now - p->last_announce >= c->cfg.forget_after;
+        shoal_time silent_at = p->last_announce + c->cfg.forget_after;
         bool hopeless =
             p->failures >= c->cfg.forget_failures && p->last_announce <= p->last_attempt;
-        if (silent || hopeless) {
+        if (silent_at > now && !hopeless) {
+            next = silent_at < next ? silent_at : next;
+        } else if (n == FORGET_PER_TICK) {
+            next = now; /* more next tick */
+        } else {
             shoal__conn_forget_peer(c, pos);
             c->stats.forgotten++;
             n++;
         }
     }
+    c->forget_next = next;
 }
 
 /* A connection we may cut: not protected, not downloading, past its grace period. */
@@ -268,16 +290,38 @@ static shoal_time earliest(shoal_time a, shoal_time b)
     return a < b ? a : b;
 }
 
+/* When a rotation or a trim can next happen; *held when one is due but held back. */
+static shoal_time next_cut(const shoal_conn *c, shoal_time now, bool *held)
+{
+    shoal_time at = SHOAL_TIME_NEVER;
+    if (c->slots_used < c->cfg.max_peers)
+        return at;
+    bool over = c->slots_used > c->cfg.max_peers;
+    for (size_t i = 0; i < c->nactive; i++) {
+        const shoal_conn_peer *p = &c->peers[c->active[i]];
+        if (p->state != SHOAL_PEER_CONNECTED || p->protected)
+            continue;
+        shoal_time grace_end = p->connected_since + c->cfg.grace;
+        shoal_time t = over ? grace_end : (p->rotate_at > grace_end ? p->rotate_at : grace_end);
+        if (t > now)
+            at = earliest(at, t);
+        else
+            *held = true;
+    }
+    return at;
+}
+
 static void schedule_tick(shoal_conn *c, shoal_time now)
 {
-    shoal_time at = c->next_periodic;
+    shoal_time at = earliest(c->heartbeat, c->next_announce);
     for (uint32_t id = 0; id < c->nhub_slots; id++) {
-        if (!c->hub_live[id] || c->hub_mark[id] == MARK_GONE)
+        if (!c->hub_live[id])
             continue;
         const shoal_conn_hub *h = &c->hubs[id];
-        at = earliest(at, h->state == SHOAL_HUB_DISCONNECTED ? h->next_attempt
-                          : h->state == SHOAL_HUB_CONNECTING ? h->deadline
-                                                             : h->next_announce);
+        if (h->state == SHOAL_HUB_DISCONNECTED)
+            at = earliest(at, h->next_attempt);
+        else if (h->state == SHOAL_HUB_CONNECTING)
+            at = earliest(at, h->deadline);
     }
     for (size_t i = 0; i < c->nactive; i++) {
         const shoal_conn_peer *p = &c->peers[c->active[i]];
@@ -286,6 +330,11 @@ static void schedule_tick(shoal_conn *c, shoal_time now)
     }
     if (c->slots_used < c->cfg.max_peers)
         at = earliest(at, c->fill_next);
+    at = earliest(at, c->forget_next);
+    bool held = false;
+    at = earliest(at, next_cut(c, now, &held));
+    if (held)
+        at = earliest(at, now + (shoal_time)((double)c->cfg.tick_interval * c->tick_factor));
     if (at <= now)
         at = now + 1;
     if (at != c->scheduled) {
@@ -297,10 +346,9 @@ static void schedule_tick(shoal_conn *c, shoal_time now)
 
 void shoal__conn_schedule(shoal_conn *c, shoal_time now, bool ticked)
 {
-    shoal_time period = (shoal_time)((double)c->cfg.tick_interval * c->tick_factor);
     if (!c->started || ticked) {
         c->started = true;
-        c->next_periodic = now + period;
+        c->heartbeat = now + c->cfg.forget_after;
     }
     if (ticked) {
         c->scheduled = SHOAL_TIME_NEVER;

@@ -213,6 +213,8 @@ int shoal_conn_new(shoal_conn **out, const shoal_conn_config *cfg, const uint8_t
     c->tick_factor = 0.9 + 0.2 * shoal__conn_random(c);
     c->scheduled = SHOAL_TIME_NEVER;
     c->fill_next = SHOAL_TIME_NEVER;
+    c->forget_next = SHOAL_TIME_NEVER;
+    c->next_announce = SHOAL_TIME_NEVER;
     if (!rehash(c, 64)) {
         shoal_free(c);
         return SHOAL_E_NOMEM;
@@ -286,4 +288,9 @@ const shoal_conn_hub *shoal_conn_hub_find(const shoal_conn *c, const shoal_hub_a
 uint32_t shoal_conn_slots_used(const shoal_conn *c)
 {
     return c->slots_used;
+}
+
+shoal_time shoal_conn_next_announce(const shoal_conn *c)
+{
+    return c->next_announce;
 }

@@ -24,41 +24,58 @@ static void announces_follow_webrtc_swarm_cadence(void)
     script_init(&s, NULL);
     script_connect_hub(&s, 0, 0);
     /* Alone: every 3-5 s. */
-    shoal_time next = shoal_conn_hub_get(s.c, 0)->next_announce;
+    shoal_time next = shoal_conn_next_announce(s.c);
     CHECK(next >= 3000 && next < 5000);
     EXPECT_STEP(&s, next - 1, TICK, "");
-    EXPECT_STEP(&s, next, TICK, "ANNOUNCE_TO_HUB h0; HUB h0 connected");
+    EXPECT_STEP(&s, next, TICK, "ANNOUNCE_TO_HUB h0");
     /* With a peer connected: every 13-15 s. */
     script_connect_peer(&s, next + 1, 'B', 0);
-    shoal_time prev = shoal_conn_hub_get(s.c, 0)->next_announce;
-    EXPECT_STEP(&s, prev, TICK, "ANNOUNCE_TO_HUB h0; HUB h0 connected");
-    next = shoal_conn_hub_get(s.c, 0)->next_announce;
+    shoal_time prev = shoal_conn_next_announce(s.c);
+    EXPECT_STEP(&s, prev, TICK, "ANNOUNCE_TO_HUB h0");
+    next = shoal_conn_next_announce(s.c);
     CHECK(next - prev >= 13000 && next - prev < 15000);
     script_free(&s);
 }
 
-static void the_schedule_asks_for_a_tick_at_the_next_announce(void)
+static void one_announce_goes_to_every_connected_hub(void)
+{
+    script s;
+    script_init(&s, NULL);
+    script_connect_hub(&s, 0, 0);
+    /* A hub that connects later is announced on at once, then joins the common cadence. */
+    EXPECT_STEP(&s, 1000, act_add_hub(1), "CONNECT_TO_HUB h1; HUB h1 connecting");
+    EXPECT_STEP(&s, 1100, act_hub(SUCCEEDED, 1), "ANNOUNCE_TO_HUB h1; HUB h1 connected");
+    shoal_time next = shoal_conn_next_announce(s.c);
+    EXPECT_STEP(&s, next, TICK, "ANNOUNCE_TO_HUB h0; ANNOUNCE_TO_HUB h1");
+    /* With no hub left, nothing is announced. */
+    script_step(&s, next + 1, act_hub(SHOAL_ACT_HUB_DID_DISCONNECT, 0));
+    CHECK(shoal_conn_next_announce(s.c) > next);
+    script_step(&s, next + 2, act_hub(SHOAL_ACT_HUB_ADDRESS_REMOVED, 1));
+    CHECK_EQ_INT(shoal_conn_next_announce(s.c), SHOAL_TIME_NEVER);
+    script_free(&s);
+}
+
+static void the_schedule_asks_for_a_tick_exactly_when_a_timer_runs_out(void)
 {
     script s;
     script_init(&s, NULL);
     s.show_ticks = true;
     s.show_events = false;
+    /* Nothing to do: only the heartbeat, forget_after away. */
+    script_step(&s, 0, TICK);
+    CHECK_EQ_INT(s.tick_at, 60000);
+    /* A connecting hub: its deadline. */
     script_step(&s, 0, act_add_hub(0));
-    /* The periodic tick: 2 s scaled by this process's factor in [0.9, 1.1). */
-    shoal_time first = s.tick_at;
-    CHECK(first >= 1800 && first < 2200);
-    script_step(&s, 0, act_hub(SUCCEEDED, 0));
-    shoal_time announce = shoal_conn_hub_get(s.c, 0)->next_announce;
-    CHECK(announce > first);
-    /* At the periodic tick, the next one asked for is the announce, which comes before the next
-     * period ends. */
+    CHECK_EQ_INT(s.tick_at, 15000);
+    /* A connected hub: the next announce. */
+    script_step(&s, 100, act_hub(SUCCEEDED, 0));
+    shoal_time announce = shoal_conn_next_announce(s.c);
+    CHECK_EQ_INT(s.tick_at, announce);
     char expected[64];
-    snprintf(expected, sizeof expected, "TICK @%lld", (long long)announce);
-    EXPECT_STEP(&s, first, TICK, expected);
-    /* After it, the period (which `first` measured) is again the nearest. */
+    script_step(&s, announce, TICK);
     snprintf(expected, sizeof expected, "ANNOUNCE_TO_HUB h0; TICK @%lld",
-             (long long)(announce + first));
-    EXPECT_STEP(&s, announce, TICK, expected);
+             (long long)shoal_conn_next_announce(s.c));
+    CHECK_EQ_STR(s.out, expected);
     script_free(&s);
 }
 
@@ -153,7 +170,8 @@ int main(void)
 {
     RUN(an_added_hub_is_dialled_at_once_and_announced_on);
     RUN(announces_follow_webrtc_swarm_cadence);
-    RUN(the_schedule_asks_for_a_tick_at_the_next_announce);
+    RUN(one_announce_goes_to_every_connected_hub);
+    RUN(the_schedule_asks_for_a_tick_exactly_when_a_timer_runs_out);
     RUN(a_failing_hub_backs_off_more_each_time_up_to_the_cap);
     RUN(a_hanging_hub_connect_times_out);
     RUN(a_dropped_hub_is_redialled_after_a_jittered_pause);

@@ -5,6 +5,7 @@
  *  - no cut (rotation, trimming) of a downloading or protected peer;
  *  - every record an action changes gives exactly one event, and no other record gives one;
  *  - the slot count matches the table; we never appear in it;
+ *  - the next tick asked for never comes after a pending deadline or backoff's end;
  *  - the same seed and actions give the same effects. */
 #include "script.h"
 
@@ -180,6 +181,21 @@ static void check_step(script *s, const snapshot *before, shoal_time now)
                                      after.peers[f].state == SHOAL_PEER_CONNECTED);
     CHECK_EQ_INT(used, shoal_conn_slots_used(s->c));
     CHECK(!after.present['S']);
+    CHECK(s->tick_at > now);
+    for (int f = 0; f < 256; f++) {
+        const shoal_conn_peer *p = &after.peers[f];
+        if (!after.present[f])
+            continue;
+        if (p->state == SHOAL_PEER_CONNECTING)
+            CHECK(s->tick_at <= (p->deadline > now ? p->deadline : now + 1));
+    }
+    for (uint32_t id = 0; id <= NHUBS; id++) {
+        const shoal_conn_hub *h = &after.hubs[id];
+        if (after.hub_present[id] && h->state == SHOAL_HUB_CONNECTING)
+            CHECK(s->tick_at <= (h->deadline > now ? h->deadline : now + 1));
+        if (after.hub_present[id] && h->state == SHOAL_HUB_DISCONNECTED)
+            CHECK(s->tick_at <= (h->next_attempt > now ? h->next_attempt : now + 1));
+    }
 }
 
 /* Runs one random sequence; returns a digest of every effect. */
