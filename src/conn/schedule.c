@@ -201,13 +201,14 @@ static void expire_attempts(shoal_conn *c, shoal_time now)
     }
 }
 
-/* Forgets silent and hopeless peers (a bounded number per tick), and works out when the next
- * one may become forgettable. */
+/* Forgets silent and hopeless peers (a bounded number per tick), and works out when to look
+ * again. */
 static void forget(shoal_conn *c, shoal_time now)
 {
     if (now < c->forget_next)
         return;
     size_t n = 0;
+    bool more = false;
     shoal_time next = SHOAL_TIME_NEVER;
     for (size_t pos = 0; pos < c->npeers; pos++) {
         const shoal_conn_peer *p = &c->peers[pos];
@@ -219,14 +220,18 @@ static void forget(shoal_conn *c, shoal_time now)
         if (silent_at > now && !hopeless) {
             next = silent_at < next ? silent_at : next;
         } else if (n == FORGET_PER_TICK) {
-            next = now; /* more next tick */
+            more = true; /* the rest next tick */
         } else {
             shoal__conn_forget_peer(c, pos);
             c->stats.forgotten++;
             n++;
         }
     }
-    c->forget_next = next;
+    /* Scan again no sooner than an eighth of forget_after from now: a peer is forgotten after
+     * between 1 and 1.125 forget_after of silence, and a stream of peers reaching their limit
+     * one by one costs one scan per period, not one each. */
+    shoal_time soonest = now + c->cfg.forget_after / 8;
+    c->forget_next = more ? now + 1 : next > soonest ? next : soonest;
 }
 
 /* A connection we may cut: not protected, not downloading, past its grace period. */

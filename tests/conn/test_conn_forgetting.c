@@ -1,4 +1,5 @@
-/* Forgetting: a peer that is not connected is dropped once it has been silent for forget_after,
+/* Forgetting: a peer that is not connected is dropped once it has been silent for forget_after
+ * (found by a scan that runs at most every forget_after / 8),
  * once it has failed forget_failures times with no announce since, or once it leaves its last
  * hub. Connected and protected peers are kept. */
 #include "script.h"
@@ -20,14 +21,27 @@ static void a_silent_peer_is_forgotten(void)
     script s;
     setup(&s);
     script_step(&s, 10, ANNOUNCE('B', 0));
-    script_step(&s, 60009, TICK);
-    CHECK_LACKS(&s, "PEER_FORGOTTEN");
     script_step(&s, 60010, TICK);
     CHECK_HAS(&s, "PEER_FORGOTTEN B disconnected");
     CHECK(peer_of(&s, 'B') == NULL);
     CHECK_EQ_INT(shoal_conn_get_stats(s.c)->forgotten, 1);
     /* Z is connected and silent as long: kept. */
     CHECK(peer_of(&s, 'Z') != NULL);
+    script_free(&s);
+}
+
+static void forgetting_scans_at_most_every_eighth_of_forget_after(void)
+{
+    script s;
+    setup(&s);
+    script_step(&s, 10, ANNOUNCE('B', 0));
+    /* This scan finds B not silent long enough, and sets the next no sooner than 7.5 s on. */
+    script_step(&s, 60009, TICK);
+    CHECK_LACKS(&s, "PEER_FORGOTTEN");
+    script_step(&s, 67508, TICK);
+    CHECK_LACKS(&s, "PEER_FORGOTTEN");
+    script_step(&s, 67509, TICK);
+    CHECK_HAS(&s, "PEER_FORGOTTEN B disconnected");
     script_free(&s);
 }
 
@@ -122,6 +136,7 @@ static void forgetting_is_bounded_per_tick(void)
 int main(void)
 {
     RUN(a_silent_peer_is_forgotten);
+    RUN(forgetting_scans_at_most_every_eighth_of_forget_after);
     RUN(an_announce_keeps_a_peer);
     RUN(a_hopeless_peer_is_forgotten);
     RUN(a_fresh_announce_after_failures_keeps_a_peer);
