@@ -38,7 +38,9 @@ typedef enum shoal_backoff_kind {
 /* Every knob of the policy. shoal_conn_config_default fills in the defaults given here. */
 typedef struct shoal_conn_config {
     uint32_t max_peers;             /* 4: connections held (connecting ones count) */
-    shoal_time tick_interval;       /* 2 s; scaled per process by a factor in [0.9, 1.1) */
+    shoal_time heartbeat;           /* 60 s, scaled per process by a factor in [0.9, 1.1): the
+                                       longest the manager goes without a tick; every timer of its
+                                       own asks for a tick at its exact time */
     shoal_time announce_alone;      /* 3 s: announce period with no peer connected ... */
     shoal_time announce_peered;     /* 13 s: ... and with some (webrtc-swarm's cadence) */
     shoal_time announce_jitter;     /* 2 s: added at random to each period */
@@ -52,11 +54,15 @@ typedef struct shoal_conn_config {
     shoal_time hub_backoff_cap;     /* 2 min */
     shoal_time reconnect_delay;     /* 5 s: wait after a peer closed a working connection */
     shoal_time forget_after;        /* 60 s unannounced (4 peered announce periods): forgotten */
-    uint32_t forget_failures;       /* 5 failures in a row and no announce since: forgotten */
+    uint32_t forget_failures;       /* 5 failures in a row, then silent for one peered announce
+                                       period (15 s): forgotten */
     shoal_time grace;               /* 60 s: a new connection is never cut before this */
     shoal_time lifetime;            /* 30 min (each connection's jittered by +-10%) ... */
     shoal_time rest_after_rotation; /* 10 min: ... after which it rotates out and rests */
     shoal_time download_window;     /* 500 ms: DOWNLOAD_PROGRESS keeps a peer "downloading" */
+    bool inbound_when_full;         /* false: with every slot taken, a peer that dials us is
+                                       turned away (CLOSE_PEER "full") unless protected; true: it
+                                       is let in and the excess trimmed after its grace period */
 } shoal_conn_config;
 
 void shoal_conn_config_default(shoal_conn_config *cfg);
@@ -83,7 +89,8 @@ typedef struct shoal_conn_hub {
     uint32_t failures;       /* failed connects since the last success */
     shoal_time next_attempt; /* DISCONNECTED: when it is dialled again */
     shoal_time deadline;     /* CONNECTING: when the attempt counts as failed */
-    shoal_time last_message; /* when a peer's announce last came through it; 0 never */
+    shoal_time last_message; /* when a peer's announce last came through it, to the second (it
+                                is updated at most once a second); 0 never */
     int32_t score;           /* health 0-1000: moves a quarter of the way to 1000 on each
                                 success, a quarter of the way to 0 on each failure */
     uint32_t successes, total_failures;
@@ -186,8 +193,9 @@ typedef enum shoal_close_reason {
     SHOAL_CLOSE_REQUESTED,     /* REMOTE_PEER_DISCONNECT */
     SHOAL_CLOSE_TIMEOUT,       /* the attempt took too long */
     SHOAL_CLOSE_ROTATED,       /* past its lifetime while others wait */
-    SHOAL_CLOSE_TRIMMED,       /* above max_peers */
+    SHOAL_CLOSE_TRIMMED,       /* above max_peers (a protected peer came in, max_peers fell) */
     SHOAL_CLOSE_NETWORK_RESET, /* network change or wake-up */
+    SHOAL_CLOSE_FULL,          /* it dialled us with every slot taken */
 } shoal_close_reason;
 
 typedef struct shoal_conn_fx {

@@ -6,12 +6,13 @@
 
 /* Exit statuses shared by every subcommand. */
 enum {
-    SHOAL_EXIT_OK = 0,      /* done, and every input was valid */
-    SHOAL_EXIT_INVALID = 1, /* done, but some input was invalid */
+    SHOAL_EXIT_OK = 0,      /* done, and every input was valid (sim: no invariant violated) */
+    SHOAL_EXIT_INVALID = 1, /* done, but some input was invalid (sim: an invariant was not) */
     SHOAL_EXIT_USAGE = 2,   /* the command line itself was wrong */
     SHOAL_EXIT_FAILURE = 3, /* something failed (out of memory, output error) */
 };
 
 int shoal_cmd_addr(int argc, char **argv);
+int shoal_cmd_sim(int argc, char **argv);
 
 #endif

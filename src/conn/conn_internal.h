@@ -18,9 +18,10 @@
  *
  * Ticks are asked for exactly when a timer runs out: the swarm's announce, a hub's retry or
  * deadline, an attempt's deadline, the end of a backoff (`fill_next`), the first moment a peer
- * may be forgotten (`forget_next`), the end of a lifetime or grace period. Only a cut that is due
- * but held back (a download runs, no candidate waits) is looked at again every tick_interval, and
- * a heartbeat every forget_after guards the rest. So an idle manager wakes a few times a minute.
+ * may be forgotten (`forget_next`), the end of a lifetime, grace period or download. A rotation
+ * that is due but finds no candidate waits for one: for an announce of a dialable peer (which
+ * rotates at once) or for the end of the first backoff (`candidate_next`). A jittered heartbeat
+ * guards the rest. So an idle manager wakes a few times a minute, never on a fixed short poll.
  *
  * Dialling is incremental. `fill` scans all peers for the best candidates only when something may
  * have made a new candidate (a slot freed, a hub connected, the config changed: `fill_dirty`) or
@@ -80,6 +81,8 @@ struct shoal_conn {
     shoal_time forget_next; /* no peer can become forgettable before this */
     shoal_time next_announce;
     shoal_time heartbeat;
+    bool rotation_waits;       /* a rotation is due, and no candidate waited last time */
+    shoal_time candidate_next; /* no peer in backoff becomes dialable before this */
     shoal_time scheduled;
     bool started;
     shoal_conn_stats stats;
@@ -116,6 +119,8 @@ void shoal__conn_flush(shoal_conn *c);
 void shoal__conn_peer_failed(shoal_conn *c, size_t pos, shoal_time now);
 void shoal__conn_hub_failed(shoal_conn *c, uint32_t id, shoal_time now);
 bool shoal__conn_try_dial(shoal_conn *c, size_t pos, shoal_time now);
+/* Cuts the connection most past its lifetime for a waiting candidate, if the rules allow. */
+void shoal__conn_rotate(shoal_conn *c, shoal_time now);
 void shoal__conn_schedule(shoal_conn *c, shoal_time now, bool ticked);
 /* Sets the next swarm announce: the alone or peered period from now, plus jitter. */
 void shoal__conn_next_announce(shoal_conn *c, shoal_time now);

@@ -106,8 +106,12 @@ void shoal__conn_set_state(shoal_conn *c, size_t pos, shoal_peer_state state, sh
         p->connected_total += now - p->connected_since;
     if (holds_slot(old) && !holds_slot(state))
         c->fill_dirty = true;
-    if (state == SHOAL_PEER_DISCONNECTED)
+    if (state == SHOAL_PEER_DISCONNECTED) {
         shoal__conn_forget_by(c, p->last_announce + c->cfg.forget_after);
+        shoal_time dialable = p->backoff_until > now ? p->backoff_until : now;
+        if (dialable < c->candidate_next)
+            c->candidate_next = dialable;
+    }
     p->state = state;
 }
 

@@ -5,7 +5,7 @@ void shoal_conn_config_default(shoal_conn_config *cfg)
 {
     *cfg = (shoal_conn_config){
         .max_peers = 4,
-        .tick_interval = SHOAL_SECONDS(2),
+        .heartbeat = SHOAL_SECONDS(60),
         .announce_alone = SHOAL_SECONDS(3),
         .announce_peered = SHOAL_SECONDS(13),
         .announce_jitter = SHOAL_SECONDS(2),
@@ -31,7 +31,7 @@ int shoal_conn_config_check(const shoal_conn_config *cfg)
 {
     const shoal_time day = SHOAL_HOURS(24);
     const shoal_time positive[] = {
-        cfg->tick_interval,    cfg->announce_alone,  cfg->announce_peered, cfg->timeout_rtc,
+        cfg->heartbeat,    cfg->announce_alone,  cfg->announce_peered, cfg->timeout_rtc,
         cfg->timeout_net,      cfg->hub_timeout,     cfg->backoff_base,    cfg->backoff_cap,
         cfg->hub_backoff_base, cfg->hub_backoff_cap, cfg->forget_after,    cfg->lifetime,
         cfg->download_window,
@@ -139,7 +139,7 @@ const char *shoal_hub_state_name(shoal_hub_state state)
 
 const char *shoal_close_reason_name(shoal_close_reason reason)
 {
-    static const char *const names[] = {"requested", "timeout", "rotated", "trimmed",
-                                        "network-reset"};
+    static const char *const names[] = {"requested", "timeout",       "rotated",
+                                        "trimmed",   "network-reset", "full"};
     return (unsigned)reason < sizeof names / sizeof names[0] ? names[reason] : "unknown";
 }

@@ -83,7 +83,6 @@ static void announced(shoal_conn *c, size_t pos, shoal_conn_hub *h, shoal_time n
 {
     shoal_conn_peer *p = &c->peers[pos];
     shoal__conn_touch_peer(c, pos);
-    shoal__conn_touch_hub(c, h->id);
     uint32_t i = 0;
     while (i < p->nroutes && p->routes[i].hub != h->id)
         i++;
@@ -101,10 +100,18 @@ static void announced(shoal_conn *c, size_t pos, shoal_conn_hub *h, shoal_time n
     }
     p->routes[i].announced = now;
     p->last_announce = now;
-    h->last_message = now;
+    /* To the second: a busy hub's record changes (and is reported) once a second, not once per
+     * announce it relays. */
+    if (h->last_message == 0 || now - h->last_message >= SHOAL_SECONDS(1)) {
+        shoal__conn_touch_hub(c, h->id);
+        h->last_message = now;
+    }
     /* Between full scans every candidate has been dialled, so only this peer can be new. */
     if (!c->fill_dirty && now < c->fill_next)
         shoal__conn_try_dial(c, pos, now);
+    /* A rotation waiting for a candidate need wait no more if this is one. */
+    if (c->rotation_waits && p->state == SHOAL_PEER_DISCONNECTED && p->backoff_until <= now)
+        shoal__conn_rotate(c, now);
 }
 
 static void left(shoal_conn *c, size_t pos, uint32_t hub)
@@ -124,12 +131,26 @@ static void left(shoal_conn *c, size_t pos, uint32_t hub)
     }
 }
 
+/* Whether to turn away a peer that dials us: with every slot taken, only a protected peer is let
+ * in (unless inbound_when_full), as webrtc-swarm ignores offers once it has maxPeers. Taking
+ * them and trimming later costs both sides a connection that lives one grace period. */
+static bool turn_away(shoal_conn *c, size_t pos)
+{
+    const shoal_conn_peer *p = &c->peers[pos];
+    if (c->slots_used < c->cfg.max_peers || p->protected || c->cfg.inbound_when_full)
+        return false;
+    shoal__conn_close(c, pos, SHOAL_CLOSE_FULL);
+    return true;
+}
+
 static void inbound_connecting(shoal_conn *c, size_t pos, const shoal_conn_action *a,
                                shoal_time now)
 {
     shoal_conn_peer *p = &c->peers[pos];
     if (p->state != SHOAL_PEER_DISCONNECTED)
         return; /* our own attempt is under way (glare), or a connection already is */
+    if (turn_away(c, pos))
+        return;
     shoal__conn_touch_peer(c, pos);
     p->inbound = true;
     p->transport = a->transport;
@@ -157,6 +178,8 @@ static void client_connected(shoal_conn *c, size_t pos, const shoal_conn_action 
 {
     shoal_conn_peer *p = &c->peers[pos];
     if (p->state == SHOAL_PEER_CONNECTED)
+        return;
+    if (p->state == SHOAL_PEER_DISCONNECTED && turn_away(c, pos))
         return;
     shoal__conn_touch_peer(c, pos);
     if (p->state != SHOAL_PEER_CONNECTING) {
@@ -372,6 +395,7 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
     case SHOAL_ACT_CONFIG_CHANGED:
         c->cfg = *a->config;
         c->fill_dirty = true;
+        c->rotation_waits = false;
         break;
     case SHOAL_ACT_PEER_PROTECT:
     case SHOAL_ACT_PEER_UNPROTECT:

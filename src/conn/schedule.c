@@ -37,6 +37,11 @@ void shoal__conn_hub_failed(shoal_conn *c, uint32_t id, shoal_time now)
     c->fill_dirty = true;
 }
 
+static shoal_time earliest(shoal_time a, shoal_time b)
+{
+    return a < b ? a : b;
+}
+
 static bool downloading(const shoal_conn_peer *p, shoal_time now)
 {
     return p->downloading_until > now;
@@ -152,12 +157,20 @@ static void fill(shoal_conn *c, shoal_time now)
     c->fill_next = next;
 }
 
-static bool any_candidate(const shoal_conn *c, shoal_time now)
+/* Whether any peer can be dialled now; if none, *next is when the first backoff of a peer with a
+ * usable route ends. */
+static bool any_candidate(const shoal_conn *c, shoal_time now, shoal_time *next)
 {
-    uint32_t hub;
-    for (size_t pos = 0; pos < c->npeers; pos++)
-        if (candidate(c, pos, now, &hub))
+    *next = SHOAL_TIME_NEVER;
+    for (size_t pos = 0; pos < c->npeers; pos++) {
+        const shoal_conn_peer *p = &c->peers[pos];
+        if (p->state != SHOAL_PEER_DISCONNECTED || c->peer_mark[pos] == MARK_GONE ||
+            best_route(c, p, now) == SHOAL_CONN_NO_HUB)
+            continue;
+        if (p->backoff_until <= now)
             return true;
+        *next = earliest(*next, p->backoff_until);
+    }
     return false;
 }
 
@@ -214,11 +227,17 @@ static void forget(shoal_conn *c, shoal_time now)
         const shoal_conn_peer *p = &c->peers[pos];
         if (p->state != SHOAL_PEER_DISCONNECTED || p->protected || c->peer_mark[pos] == MARK_GONE)
             continue;
-        shoal_time silent_at = p->last_announce + c->cfg.forget_after;
-        bool hopeless =
-            p->failures >= c->cfg.forget_failures && p->last_announce <= p->last_attempt;
-        if (silent_at > now && !hopeless) {
-            next = silent_at < next ? silent_at : next;
+        /* Silent for forget_after; or, after forget_failures failures in a row, silent for one
+         * announce period: it has stopped announcing, and dialling it keeps failing. A peer
+         * that keeps announcing is kept with its backoff, however often it fails. */
+        shoal_time forget_at = p->last_announce + c->cfg.forget_after;
+        if (p->failures >= c->cfg.forget_failures) {
+            shoal_time hopeless_at =
+                p->last_announce + c->cfg.announce_peered + c->cfg.announce_jitter;
+            forget_at = hopeless_at < forget_at ? hopeless_at : forget_at;
+        }
+        if (forget_at > now) {
+            next = forget_at < next ? forget_at : next;
         } else if (n == FORGET_PER_TICK) {
             more = true; /* the rest next tick */
         } else {
@@ -270,9 +289,10 @@ static void trim(shoal_conn *c, shoal_time now)
 }
 
 /* Past its lifetime, a connection makes room for a waiting candidate: one per tick, and never
- * while anything downloads. */
-static void rotate(shoal_conn *c, shoal_time now)
+ * while anything downloads. With no candidate, the rotation waits for one (rotation_waits). */
+void shoal__conn_rotate(shoal_conn *c, shoal_time now)
 {
+    c->rotation_waits = false;
     if (c->slots_used < c->cfg.max_peers)
         return;
     size_t victim = SIZE_MAX;
@@ -284,34 +304,47 @@ static void rotate(shoal_conn *c, shoal_time now)
             (victim == SIZE_MAX || p->rotate_at < c->peers[victim].rotate_at))
             victim = c->active[i];
     }
-    if (victim != SIZE_MAX && any_candidate(c, now)) {
+    if (victim == SIZE_MAX)
+        return;
+    if (any_candidate(c, now, &c->candidate_next)) {
         cut(c, victim, SHOAL_CLOSE_ROTATED, now);
         c->stats.rotations++;
+    } else {
+        c->rotation_waits = true;
     }
 }
 
-static shoal_time earliest(shoal_time a, shoal_time b)
-{
-    return a < b ? a : b;
-}
-
-/* When a rotation or a trim can next happen; *held when one is due but held back. */
-static shoal_time next_cut(const shoal_conn *c, shoal_time now, bool *held)
+/* When a rotation or a trim can next happen. A cut that is due now (outside a tick) asks for a
+ * tick at once; one held back by downloads waits for them to end; a rotation with no candidate
+ * waits for candidate_next (or an announce, which rotates at once). */
+static shoal_time next_cut(const shoal_conn *c, shoal_time now)
 {
     shoal_time at = SHOAL_TIME_NEVER;
     if (c->slots_used < c->cfg.max_peers)
         return at;
     bool over = c->slots_used > c->cfg.max_peers;
+    shoal_time downloads_end = 0;
+    for (size_t i = 0; i < c->nactive; i++) {
+        const shoal_conn_peer *p = &c->peers[c->active[i]];
+        if (downloading(p, now) && p->downloading_until > downloads_end)
+            downloads_end = p->downloading_until;
+    }
     for (size_t i = 0; i < c->nactive; i++) {
         const shoal_conn_peer *p = &c->peers[c->active[i]];
         if (p->state != SHOAL_PEER_CONNECTED || p->protected)
             continue;
         shoal_time grace_end = p->connected_since + c->cfg.grace;
-        shoal_time t = over ? grace_end : (p->rotate_at > grace_end ? p->rotate_at : grace_end);
-        if (t > now)
-            at = earliest(at, t);
+        shoal_time due = over ? grace_end : (p->rotate_at > grace_end ? p->rotate_at : grace_end);
+        if (due > now)
+            at = earliest(at, due);
+        else if (downloading(p, now))
+            at = earliest(at, p->downloading_until);
+        else if (over)
+            at = earliest(at, now + 1);
+        else if (downloads_end > now)
+            at = earliest(at, downloads_end);
         else
-            *held = true;
+            at = earliest(at, c->rotation_waits ? c->candidate_next : now + 1);
     }
     return at;
 }
@@ -336,10 +369,7 @@ static void schedule_tick(shoal_conn *c, shoal_time now)
     if (c->slots_used < c->cfg.max_peers)
         at = earliest(at, c->fill_next);
     at = earliest(at, c->forget_next);
-    bool held = false;
-    at = earliest(at, next_cut(c, now, &held));
-    if (held)
-        at = earliest(at, now + (shoal_time)((double)c->cfg.tick_interval * c->tick_factor));
+    at = earliest(at, next_cut(c, now));
     if (at <= now)
         at = now + 1;
     if (at != c->scheduled) {
@@ -353,7 +383,7 @@ void shoal__conn_schedule(shoal_conn *c, shoal_time now, bool ticked)
 {
     if (!c->started || ticked) {
         c->started = true;
-        c->heartbeat = now + c->cfg.forget_after;
+        c->heartbeat = now + (shoal_time)((double)c->cfg.heartbeat * c->tick_factor);
     }
     if (ticked) {
         c->scheduled = SHOAL_TIME_NEVER;
@@ -363,7 +393,7 @@ void shoal__conn_schedule(shoal_conn *c, shoal_time now, bool ticked)
     if (ticked) {
         forget(c, now);
         trim(c, now);
-        rotate(c, now);
+        shoal__conn_rotate(c, now);
     }
     fill(c, now);
     shoal__conn_flush(c);

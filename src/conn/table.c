@@ -215,6 +215,7 @@ int shoal_conn_new(shoal_conn **out, const shoal_conn_config *cfg, const uint8_t
     c->fill_next = SHOAL_TIME_NEVER;
     c->forget_next = SHOAL_TIME_NEVER;
     c->next_announce = SHOAL_TIME_NEVER;
+    c->candidate_next = SHOAL_TIME_NEVER;
     if (!rehash(c, 64)) {
         shoal_free(c);
         return SHOAL_E_NOMEM;

@@ -37,7 +37,7 @@ static void at_most_max_peers_are_held(void)
     for (int i = 0; i < 4; i++)
         script_step(&s, 10, ANNOUNCE(letters[i], 0));
     CHECK_EQ_INT(shoal_conn_slots_used(s.c), 4);
-    EXPECT_STEP(&s, 20, ANNOUNCE('F', 0), "HUB h0 connected; PEER F disconnected");
+    EXPECT_STEP(&s, 20, ANNOUNCE('F', 0), "PEER F disconnected");
     CHECK_EQ_INT(shoal_conn_get_stats(s.c)->dials, 4);
     /* A failure frees a slot, and the waiting candidate takes it. */
     EXPECT_STEP(&s, 30, PEER_ACT(REMOTE_PEER_CONNECTION_FAILED, 'C'),
@@ -54,7 +54,8 @@ static void one_feed_is_dialled_once_across_hubs(void)
     EXPECT_STEP(&s, 10, ANNOUNCE('B', 0),
                 "DIAL_PEER B via h0; HUB h0 connected; PEER B connecting");
     EXPECT_STEP(&s, 11, ANNOUNCE('B', 1), "HUB h1 connected; PEER B connecting");
-    EXPECT_STEP(&s, 12, ANNOUNCE('B', 0), "HUB h0 connected; PEER B connecting");
+    /* Within a second of its last message, the hub's record does not change. */
+    EXPECT_STEP(&s, 12, ANNOUNCE('B', 0), "PEER B connecting");
     CHECK_EQ_INT(shoal_conn_get_stats(s.c)->dials, 1);
     CHECK_EQ_INT(peer_of(&s, 'B')->nroutes, 2);
     /* Their dial reaching us meanwhile (glare) changes nothing. */
@@ -76,6 +77,7 @@ static void peers_wait_for_their_hub_to_connect(void)
 static void fewest_failures_are_dialled_first(void)
 {
     shoal_conn_config cfg = with_max_peers(1);
+    cfg.inbound_when_full = true; /* so that B can fail while D holds the slot */
     script s;
     script_init(&s, &cfg);
     script_connect_hub(&s, 0, 0);

@@ -1,7 +1,7 @@
 /* Forgetting: a peer that is not connected is dropped once it has been silent for forget_after
- * (found by a scan that runs at most every forget_after / 8),
- * once it has failed forget_failures times with no announce since, or once it leaves its last
- * hub. Connected and protected peers are kept. */
+ * (found by a scan that runs at most every forget_after / 8), once it has failed forget_failures
+ * times in a row and been silent for an announce period, or once it leaves its last hub.
+ * Connected and protected peers are kept. */
 #include "script.h"
 
 /* One hub, and a protected peer Z holding the only slot, so other peers stay undialled. */
@@ -10,6 +10,7 @@ static void setup(script *s)
     shoal_conn_config cfg;
     shoal_conn_config_default(&cfg);
     cfg.max_peers = 1;
+    cfg.inbound_when_full = true; /* so that peers can fail to dial us */
     script_init(s, &cfg);
     script_connect_hub(s, 0, 0);
     script_step(s, 0, PEER_ACT(PEER_PROTECT, 'Z'));
@@ -66,7 +67,10 @@ static void a_hopeless_peer_is_forgotten(void)
         script_step(&s, 20 + i, PEER_ACT(REMOTE_PEER_CONNECTION_FAILED, 'B'));
     }
     CHECK_EQ_INT(peer_of(&s, 'B')->failures, 5);
+    /* Failing, and silent for one announce period (13 s + 2 s of jitter). */
     script_step(&s, 100, TICK);
+    CHECK_LACKS(&s, "PEER_FORGOTTEN");
+    script_step(&s, 15010, TICK);
     CHECK_HAS(&s, "PEER_FORGOTTEN B disconnected");
     script_free(&s);
 }
@@ -80,8 +84,9 @@ static void a_fresh_announce_after_failures_keeps_a_peer(void)
         script_step(&s, 20 + i, PEER_ACT(REMOTE_PEER_CONNECTION_FAILED, 'B'));
     }
     script_step(&s, 50, ANNOUNCE('B', 0));
-    script_step(&s, 100, TICK);
+    script_step(&s, 15010, TICK);
     CHECK_LACKS(&s, "PEER_FORGOTTEN");
+    CHECK_EQ_INT(peer_of(&s, 'B')->failures, 5);
     script_free(&s);
 }
 

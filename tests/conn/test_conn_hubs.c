@@ -61,9 +61,9 @@ static void the_schedule_asks_for_a_tick_exactly_when_a_timer_runs_out(void)
     script_init(&s, NULL);
     s.show_ticks = true;
     s.show_events = false;
-    /* Nothing to do: only the heartbeat, forget_after away. */
+    /* Nothing to do: only the heartbeat, 60 s scaled by this process's factor in [0.9, 1.1). */
     script_step(&s, 0, TICK);
-    CHECK_EQ_INT(s.tick_at, 60000);
+    CHECK(s.tick_at >= 54000 && s.tick_at < 66000);
     /* A connecting hub: its deadline. */
     script_step(&s, 0, act_add_hub(0));
     CHECK_EQ_INT(s.tick_at, 15000);

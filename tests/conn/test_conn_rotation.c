@@ -38,12 +38,27 @@ static void without_a_waiting_peer_nothing_rotates(void)
     script s;
     setup(&s);
     shoal_time rotate_at = peer_of(&s, 'B')->rotate_at;
+    /* C was announced, but too long ago to be dialled: it is no candidate. */
+    script_step(&s, rotate_at - 70000, PEER_ACT(PEER_PROTECT, 'C'));
+    script_step(&s, rotate_at - 70000, ANNOUNCE('C', 0));
     script_step(&s, rotate_at + 1, TICK);
     CHECK_LACKS(&s, "CLOSE_PEER");
-    /* A candidate whose announce is stale does not count. */
-    script_step(&s, rotate_at + 2, ANNOUNCE('C', 0));
-    script_step(&s, rotate_at + 62002, TICK);
+    CHECK_EQ_INT(shoal_conn_get_stats(s.c)->rotations, 0);
+    script_free(&s);
+}
+
+static void a_waiting_rotation_happens_when_a_candidate_announces(void)
+{
+    script s;
+    setup(&s);
+    s.show_ticks = true;
+    shoal_time rotate_at = peer_of(&s, 'B')->rotate_at;
+    script_step(&s, rotate_at + 1, TICK);
     CHECK_LACKS(&s, "CLOSE_PEER");
+    /* No polling meanwhile: the next tick asked for is the heartbeat or the next announce. */
+    CHECK(s.tick_at > rotate_at + 5000);
+    script_step(&s, rotate_at + 2, ANNOUNCE('C', 0));
+    CHECK_HAS(&s, "CLOSE_PEER B rotated; DIAL_PEER C via h0");
     script_free(&s);
 }
 
@@ -102,6 +117,7 @@ int main(void)
 {
     RUN(a_long_connection_rotates_out_for_a_waiting_peer);
     RUN(without_a_waiting_peer_nothing_rotates);
+    RUN(a_waiting_rotation_happens_when_a_candidate_announces);
     RUN(protected_connections_never_rotate);
     RUN(one_rotation_per_tick);
     RUN(the_grace_period_protects_new_connections_from_rotation);

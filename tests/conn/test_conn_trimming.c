@@ -1,5 +1,6 @@
-/* Trimming: inbound connections may push us above max_peers; then, one per tick, the newest
- * connection that is past its grace period, unprotected and not downloading is cut. */
+/* Trimming: with inbound_when_full, inbound connections may push us above max_peers; then, one
+ * per tick, the newest connection that is past its grace period, unprotected and not downloading
+ * is cut. (By default a full manager turns inbound peers away: test_conn_admission.c.) */
 #include "script.h"
 
 static void setup(script *s)
@@ -7,6 +8,7 @@ static void setup(script *s)
     shoal_conn_config cfg;
     shoal_conn_config_default(&cfg);
     cfg.max_peers = 2;
+    cfg.inbound_when_full = true;
     script_init(s, &cfg);
     script_connect_hub(s, 0, 0);
     script_connect_peer(s, 0, 'B', 0);

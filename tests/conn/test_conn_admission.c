@@ -1,0 +1,74 @@
+/* Admission: a peer that dials us while every slot is taken is turned away at once (CLOSE_PEER
+ * "full"), unless it is protected. With a free slot it is let in. Lowering max_peers trims. */
+#include "script.h"
+
+static void setup(script *s)
+{
+    shoal_conn_config cfg;
+    shoal_conn_config_default(&cfg);
+    cfg.max_peers = 2;
+    script_init(s, &cfg);
+    script_connect_hub(s, 0, 0);
+    script_connect_peer(s, 0, 'B', 0);
+}
+
+static shoal_conn_action dials_us(char letter)
+{
+    return act_peer(SHOAL_ACT_REMOTE_PEER_CONNECTING, letter, 0);
+}
+
+static void with_a_free_slot_an_inbound_peer_comes_in(void)
+{
+    script s;
+    setup(&s);
+    EXPECT_STEP(&s, 10, dials_us('C'), "PEER C connecting");
+    EXPECT_STEP(&s, 20, PEER_ACT(REMOTE_PEER_CONNECTION_SUCCEEDED, 'C'), "PEER C connected");
+    CHECK(peer_of(&s, 'C')->inbound);
+    script_free(&s);
+}
+
+static void when_full_an_inbound_peer_is_turned_away(void)
+{
+    script s;
+    setup(&s);
+    script_step(&s, 10, dials_us('C'));
+    EXPECT_STEP(&s, 20, dials_us('D'), "CLOSE_PEER D full; PEER D disconnected");
+    shoal_conn_action up = act_peer(SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT, 'E', SHOAL_CONN_NO_HUB);
+    up.transport = SHOAL_TRANSPORT_NET;
+    EXPECT_STEP(&s, 30, up, "CLOSE_PEER E full; PEER E disconnected");
+    CHECK_EQ_INT(shoal_conn_slots_used(s.c), 2);
+    script_free(&s);
+}
+
+static void a_protected_peer_is_let_in_even_when_full(void)
+{
+    script s;
+    setup(&s);
+    script_step(&s, 10, dials_us('C'));
+    script_step(&s, 15, PEER_ACT(PEER_PROTECT, 'D'));
+    EXPECT_STEP(&s, 20, dials_us('D'), "PEER D connecting");
+    CHECK_EQ_INT(shoal_conn_slots_used(s.c), 3);
+    script_free(&s);
+}
+
+static void lowering_max_peers_trims_the_newest(void)
+{
+    script s;
+    setup(&s);
+    script_connect_peer(&s, 1000, 'C', 0);
+    shoal_conn_config cfg = *shoal_conn_get_config(s.c);
+    cfg.max_peers = 1;
+    script_step(&s, 2000, act_config(&cfg));
+    script_step(&s, 61000, TICK);
+    CHECK_HAS(&s, "CLOSE_PEER C trimmed");
+    script_free(&s);
+}
+
+int main(void)
+{
+    RUN(with_a_free_slot_an_inbound_peer_comes_in);
+    RUN(when_full_an_inbound_peer_is_turned_away);
+    RUN(a_protected_peer_is_let_in_even_when_full);
+    RUN(lowering_max_peers_trims_the_newest);
+    return harness_finish();
+}
