@@ -85,6 +85,7 @@ typedef enum shoal_hub_state {
 typedef struct shoal_conn_hub {
     uint32_t id; /* stable while the hub is in the table */
     shoal_hub_addr addr;
+    /* What follows changes over the hub's life; the fields above do not. */
     shoal_hub_state state;
     uint32_t failures;       /* failed connects since the last success */
     shoal_time next_attempt; /* DISCONNECTED: when it is dialled again */

@@ -20,7 +20,7 @@ static const char help[] =
     "  --hubs H               hubs (default 3)\n"
     "  --duration D           virtual time: 90s, 30m, 24h, 7d (default 24h)\n"
     "  --seed S               seed of every random draw (default 1)\n"
-    "  --fanout F             subscribers each announce reaches; 0 = all (default 6)\n"
+    "  --fanout F             peers each announce reaches; 0 = all (default 4)\n"
     "  --announce-delay MS    largest relay delay of an announce (default 500)\n"
     "  --connect-failure P    chance a negotiation fails (default 0.1)\n"
     "  --download-chance P    chance a new connection brings a download (default 0.3)\n"

@@ -17,8 +17,9 @@
  *     the next tick is scheduled.
  *
  * Ticks are asked for exactly when a timer runs out: the swarm's announce, a hub's retry or
- * deadline, an attempt's deadline, the end of a backoff (`fill_next`), the first moment a peer
- * may be forgotten (`forget_next`), the end of a lifetime, grace period or download. A rotation
+ * deadline, an attempt's deadline, the end of a backoff (`fill_next`), the end of a lifetime,
+ * grace period or download. Forgetting is not worth a wake-up of its own: it runs at the first
+ * tick after `forget_next` (the next announce, at most a heartbeat away). A rotation
  * that is due but finds no candidate waits for one: for an announce of a dialable peer (which
  * rotates at once) or for the end of the first backoff (`candidate_next`). A jittered heartbeat
  * guards the rest. So an idle manager wakes a few times a minute, never on a fixed short poll.

@@ -2,8 +2,13 @@
 #include "conn_internal.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The part of a hub record that can change: everything from `state` on (id and addr are fixed
+ * for the hub's life). */
+#define HUB_MUTABLE_SIZE (sizeof(shoal_conn_hub) - offsetof(shoal_conn_hub, state))
 
 /* Capacity was reserved at the start of the call (shoal__conn_reserve). */
 void shoal__conn_fx_push(shoal_conn *c, shoal_conn_fx_type type, uint32_t hub, const uint8_t *feed)
@@ -37,8 +42,17 @@ void shoal__conn_touch_hub(shoal_conn *c, uint32_t id)
 {
     if (c->hub_mark[id] != MARK_NONE)
         return;
-    c->ev_hubs[id] = c->hubs[id];
+    /* The before-image needs only what can change: everything after the address. */
+    memcpy(&c->ev_hubs[id].state, &c->hubs[id].state, HUB_MUTABLE_SIZE);
     c->hub_mark[id] = MARK_TOUCHED;
+}
+
+static bool hub_unchanged(const shoal_conn_hub *before, const shoal_conn_hub *now)
+{
+    return before->state == now->state && before->failures == now->failures &&
+           before->next_attempt == now->next_attempt && before->deadline == now->deadline &&
+           before->last_message == now->last_message && before->score == now->score &&
+           before->successes == now->successes && before->total_failures == now->total_failures;
 }
 
 void shoal__conn_drop_hub(shoal_conn *c, uint32_t id)
@@ -141,7 +155,7 @@ void shoal__conn_flush(shoal_conn *c)
         int mark = c->hub_mark[id];
         c->hub_mark[id] = MARK_NONE;
         if (mark == MARK_NONE ||
-            (mark == MARK_TOUCHED && shoal_conn_hub_equal(&c->ev_hubs[id], &c->hubs[id])))
+            (mark == MARK_TOUCHED && hub_unchanged(&c->ev_hubs[id], &c->hubs[id])))
             continue;
         c->ev_hubs[id] = c->hubs[id];
         shoal__conn_fx_push(c, mark == MARK_GONE ? SHOAL_FX_HUB_REMOVED : SHOAL_FX_HUB_CHANGED, id,

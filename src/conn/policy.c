@@ -31,7 +31,7 @@ int shoal_conn_config_check(const shoal_conn_config *cfg)
 {
     const shoal_time day = SHOAL_HOURS(24);
     const shoal_time positive[] = {
-        cfg->heartbeat,    cfg->announce_alone,  cfg->announce_peered, cfg->timeout_rtc,
+        cfg->heartbeat,        cfg->announce_alone,  cfg->announce_peered, cfg->timeout_rtc,
         cfg->timeout_net,      cfg->hub_timeout,     cfg->backoff_base,    cfg->backoff_cap,
         cfg->hub_backoff_base, cfg->hub_backoff_cap, cfg->forget_after,    cfg->lifetime,
         cfg->download_window,

@@ -131,16 +131,34 @@ static void left(shoal_conn *c, size_t pos, uint32_t hub)
     }
 }
 
-/* Whether to turn away a peer that dials us: with every slot taken, only a protected peer is let
- * in (unless inbound_when_full), as webrtc-swarm ignores offers once it has maxPeers. Taking
- * them and trimming later costs both sides a connection that lives one grace period. */
-static bool turn_away(shoal_conn *c, size_t pos)
+/* Whether a peer that dials us must be turned away: with every slot taken, only a protected peer
+ * is let in (unless inbound_when_full), as webrtc-swarm ignores offers once it has maxPeers.
+ * Letting them in and trimming later would cost both sides a connection that lives one grace
+ * period. A stranger turned away leaves no record behind. */
+static bool full_for(const shoal_conn *c, size_t pos)
 {
-    const shoal_conn_peer *p = &c->peers[pos];
-    if (c->slots_used < c->cfg.max_peers || p->protected || c->cfg.inbound_when_full)
-        return false;
-    shoal__conn_close(c, pos, SHOAL_CLOSE_FULL);
-    return true;
+    return c->slots_used >= c->cfg.max_peers && !c->cfg.inbound_when_full &&
+           (pos == SIZE_MAX || !c->peers[pos].protected);
+}
+
+static void turn_away(shoal_conn *c, const uint8_t feed[32])
+{
+    shoal__conn_fx_push(c, SHOAL_FX_CLOSE_PEER, SHOAL_CONN_NO_HUB, feed);
+    c->fx[c->nfx - 1].reason = SHOAL_CLOSE_FULL;
+}
+
+/* The position of a peer dialling us, created if new; SIZE_MAX if it was turned away (or is
+ * ourselves). */
+static size_t inbound_peer(shoal_conn *c, const uint8_t feed[32], shoal_time now)
+{
+    if (is_self(c, feed))
+        return SIZE_MAX;
+    size_t pos = shoal__conn_peer_pos(c, feed);
+    if ((pos == SIZE_MAX || c->peers[pos].state == SHOAL_PEER_DISCONNECTED) && full_for(c, pos)) {
+        turn_away(c, feed);
+        return SIZE_MAX;
+    }
+    return pos != SIZE_MAX ? pos : peer(c, feed, true, now);
 }
 
 static void inbound_connecting(shoal_conn *c, size_t pos, const shoal_conn_action *a,
@@ -149,8 +167,6 @@ static void inbound_connecting(shoal_conn *c, size_t pos, const shoal_conn_actio
     shoal_conn_peer *p = &c->peers[pos];
     if (p->state != SHOAL_PEER_DISCONNECTED)
         return; /* our own attempt is under way (glare), or a connection already is */
-    if (turn_away(c, pos))
-        return;
     shoal__conn_touch_peer(c, pos);
     p->inbound = true;
     p->transport = a->transport;
@@ -178,8 +194,6 @@ static void client_connected(shoal_conn *c, size_t pos, const shoal_conn_action 
 {
     shoal_conn_peer *p = &c->peers[pos];
     if (p->state == SHOAL_PEER_CONNECTED)
-        return;
-    if (p->state == SHOAL_PEER_DISCONNECTED && turn_away(c, pos))
         return;
     shoal__conn_touch_peer(c, pos);
     if (p->state != SHOAL_PEER_CONNECTING) {
@@ -348,7 +362,7 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
             left(c, pos, hub->id);
         break;
     case SHOAL_ACT_REMOTE_PEER_CONNECTING:
-        if ((pos = peer(c, a->feed, true, now)) != SIZE_MAX)
+        if ((pos = inbound_peer(c, a->feed, now)) != SIZE_MAX)
             inbound_connecting(c, pos, a, now);
         break;
     case SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED:
@@ -376,7 +390,7 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
             did_disconnect(c, pos, now);
         break;
     case SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT:
-        if ((pos = peer(c, a->feed, true, now)) != SIZE_MAX)
+        if ((pos = inbound_peer(c, a->feed, now)) != SIZE_MAX)
             client_connected(c, pos, a, now);
         break;
     case SHOAL_ACT_DOWNLOAD_PROGRESS:

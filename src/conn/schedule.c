@@ -368,7 +368,6 @@ static void schedule_tick(shoal_conn *c, shoal_time now)
     }
     if (c->slots_used < c->cfg.max_peers)
         at = earliest(at, c->fill_next);
-    at = earliest(at, c->forget_next);
     at = earliest(at, next_cut(c, now));
     if (at <= now)
         at = now + 1;

@@ -126,8 +126,8 @@ uint32_t shoal__sim_link_new(sim *s, uint32_t a, uint32_t b)
         if (s->nlinks == s->links_cap) {
             uint32_t cap = s->links_cap ? s->links_cap * 2 : 256;
             sim_link *links = shoal_realloc(s->links, cap * sizeof *links);
-            uint32_t *free_links = links ? shoal_realloc(s->free_links, cap * sizeof *free_links)
-                                         : NULL;
+            uint32_t *free_links =
+                links ? shoal_realloc(s->free_links, cap * sizeof *free_links) : NULL;
             if (links)
                 s->links = links;
             if (!free_links) {

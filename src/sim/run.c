@@ -15,7 +15,7 @@ void shoal_sim_config_default(shoal_sim_config *cfg)
     cfg->hubs = 3;
     cfg->duration = SHOAL_HOURS(24);
     cfg->seed = 1;
-    cfg->fanout = 6;
+    cfg->fanout = 4;
     cfg->announce_delay = SHOAL_MS(500);
     cfg->connect_failure = 0.1;
     cfg->download_chance = 0.3;
@@ -143,12 +143,7 @@ static void dispatch(sim *s, const sim_event *e)
     sim_peer *peer = e->a < s->cfg.peers ? &s->peers[e->a] : NULL;
     switch (e->type) {
     case EV_TICK:
-        if (peer->online && e->b == peer->tick_gen) {
-            shoal_conn_action a;
-            memset(&a, 0, sizeof a);
-            a.type = SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED;
-            shoal__sim_act(s, e->a, a);
-        }
+        shoal__sim_tick(s, e->a, e->b);
         break;
     case EV_HUB_UP:
     case EV_HUB_FAILED:
@@ -179,10 +174,9 @@ static void dispatch(sim *s, const sim_event *e)
     case EV_RESET:
         if (peer->online)
             shoal__sim_reset(s, e->a);
-        shoal__sim_at(s,
-                      s->now + shoal__sim_exp(
-                                   s, (shoal_time)(SHOAL_HOURS(24) / s->cfg.resets_per_day)),
-                      EV_RESET, e->a, 0, 0);
+        shoal__sim_at(
+            s, s->now + shoal__sim_exp(s, (shoal_time)(SHOAL_HOURS(24) / s->cfg.resets_per_day)),
+            EV_RESET, e->a, 0, 0);
         break;
     case EV_HUB_FLAP:
         if (s->hubs[e->a].up) {
@@ -275,15 +269,14 @@ static int report(sim *s, shoal_buf *out)
                       "\"mean\":%.0f,\"p50\":%lld,\"p95\":%lld,\"max\":%lld},",
                       n, (size_t)c->peers - n, mean, (long long)(n ? ttfc[n / 2] : 0),
                       (long long)(n ? ttfc[n * 95 / 100] : 0), (long long)(n ? ttfc[n - 1] : 0));
-    shoal_buf_appendf(out,
-                      "\"invariant_violations\":{\"total\":%llu,\"over_max_peers\":%llu,"
-                      "\"cut_while_downloading\":%llu,\"stuck_connecting\":%llu,"
-                      "\"link_mismatch\":%llu}}\n",
-                      (unsigned long long)violations,
-                      (unsigned long long)s->violations.over_max_peers,
-                      (unsigned long long)s->violations.cut_while_downloading,
-                      (unsigned long long)s->violations.stuck,
-                      (unsigned long long)s->violations.link_mismatch);
+    shoal_buf_appendf(
+        out,
+        "\"invariant_violations\":{\"total\":%llu,\"over_max_peers\":%llu,"
+        "\"cut_while_downloading\":%llu,\"stuck_connecting\":%llu,"
+        "\"link_mismatch\":%llu}}\n",
+        (unsigned long long)violations, (unsigned long long)s->violations.over_max_peers,
+        (unsigned long long)s->violations.cut_while_downloading,
+        (unsigned long long)s->violations.stuck, (unsigned long long)s->violations.link_mismatch);
     shoal_free(ttfc);
     if (shoal_buf_status(&s->samples_mean) != SHOAL_OK ||
         shoal_buf_status(&s->samples_isolated) != SHOAL_OK)

@@ -108,6 +108,34 @@ static shoal_conn_action peer_action(shoal_conn_act_type type, uint32_t other, u
     return a;
 }
 
+void shoal__sim_schedule_tick(sim *s, uint32_t p, shoal_time at)
+{
+    sim_peer *peer = &s->peers[p];
+    peer->tick_at = at;
+    if (peer->tick_queued && peer->queued_at <= at)
+        return;
+    peer->tick_gen++;
+    peer->tick_queued = true;
+    peer->queued_at = at;
+    shoal__sim_at(s, at, EV_TICK, p, peer->tick_gen, 0);
+}
+
+void shoal__sim_tick(sim *s, uint32_t p, uint32_t gen)
+{
+    sim_peer *peer = &s->peers[p];
+    if (!peer->online || gen != peer->tick_gen)
+        return;
+    peer->tick_queued = false;
+    if (s->now < peer->tick_at) {
+        shoal__sim_schedule_tick(s, p, peer->tick_at);
+        return;
+    }
+    shoal_conn_action a;
+    memset(&a, 0, sizeof a);
+    a.type = SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED;
+    shoal__sim_act(s, p, a);
+}
+
 /* ---- Links between peers --------------------------------------------------------------------- */
 
 /* Ends a link that `closer` closed (or that went away under it). An open link's ends hear
@@ -183,24 +211,36 @@ void shoal__sim_negotiated(sim *s, uint32_t id)
     uint32_t a = l->a, b = l->b, gen = l->gen;
     if (shoal__sim_uniform(s) < s->cfg.download_chance) {
         l->dl_until = s->now + shoal__sim_between(s, 5000, 120000);
-        shoal__sim_at(s, s->now + 250, EV_DOWNLOAD, id, gen, 0);
+        shoal__sim_at(s, s->now + DOWNLOAD_EVERY, EV_DOWNLOAD, id, gen, 0);
     }
     shoal__sim_act(s, a, peer_action(SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED, b, 0));
     shoal__sim_act(s, b, peer_action(SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED, a, 0));
 }
 
-/* ---- Effects ---------------------------------------------------------------------------------- */
+/* ---- Effects ----------------------------------------------------------------------------------
+ */
 
-/* A hub relays p's announce (or leave) to the fanout subscribers that follow p in its list: each
- * peer hears from a steady set of others, as from a sharded hub, rather than a new random few
- * each time. One event carries the whole relay. */
-static void announce(sim *s, uint32_t p, uint32_t h, uint32_t type)
+/* One announce (or leave) round: p sends it to every hub in `hubs` (a bit per hub) at once, as
+ * webrtc-swarm's hub client does. The hubs relay it to the peers that follow p in the ring of
+ * peer indices (the next `fanout` online peers that share one of those hubs; all peers when
+ * fanout is 0), and each hears it once, through one of the shared hubs, as the hub client drops
+ * the copies that arrive through the others. One event carries the whole round. */
+static void announce_round(sim *s, uint32_t p, uint64_t hubs, uint32_t type)
 {
-    const sim_hub *hub = &s->hubs[h];
-    if (!hub->up || s->peers[p].sub_pos[h] < 0 || hub->nsubs < 2)
+    if (hubs == 0)
         return;
     shoal_time at = s->now + shoal__sim_between(s, 20, s->cfg.announce_delay + 21);
-    shoal__sim_at(s, at, type, p, h, (uint32_t)s->peers[p].sub_pos[h]);
+    shoal__sim_at(s, at, type, p, (uint32_t)hubs, (uint32_t)(hubs >> 32));
+}
+
+/* The hubs in `hubs` that are up and that p subscribes to. */
+static uint64_t shared_hubs(const sim *s, uint32_t p, uint64_t hubs)
+{
+    uint64_t shared = 0;
+    for (uint32_t h = 0; h < s->cfg.hubs; h++)
+        if ((hubs >> h & 1) && s->hubs[h].up && s->peers[p].sub_pos[h] >= 0)
+            shared |= (uint64_t)1 << h;
+    return shared;
 }
 
 static void close_peer(sim *s, uint32_t p, const shoal_conn_fx *fx)
@@ -220,6 +260,7 @@ static void close_peer(sim *s, uint32_t p, const shoal_conn_fx *fx)
 static void handle_effects(sim *s, uint32_t p, const shoal_conn_fx *fx, size_t nfx)
 {
     sim_peer *peer = &s->peers[p];
+    uint64_t round = 0;
     for (size_t i = 0; i < nfx; i++) {
         switch (fx[i].type) {
         case SHOAL_FX_CONNECT_TO_HUB: {
@@ -235,7 +276,8 @@ static void handle_effects(sim *s, uint32_t p, const shoal_conn_fx *fx, size_t n
             unsubscribe(s, p, fx[i].hub);
             break;
         case SHOAL_FX_ANNOUNCE_TO_HUB:
-            announce(s, p, fx[i].hub, EV_ANNOUNCE);
+            if (s->hubs[fx[i].hub].up && peer->sub_pos[fx[i].hub] >= 0)
+                round |= (uint64_t)1 << fx[i].hub;
             break;
         case SHOAL_FX_DIAL_PEER:
             if (shoal_conn_slots_used(peer->conn) > shoal_conn_get_config(peer->conn)->max_peers)
@@ -246,8 +288,7 @@ static void handle_effects(sim *s, uint32_t p, const shoal_conn_fx *fx, size_t n
             close_peer(s, p, &fx[i]);
             break;
         case SHOAL_FX_SCHEDULE_TICK:
-            peer->tick_gen++;
-            shoal__sim_at(s, fx[i].at, EV_TICK, p, peer->tick_gen, 0);
+            shoal__sim_schedule_tick(s, p, fx[i].at);
             break;
         case SHOAL_FX_PEER_CHANGED:
             if (fx[i].peer_record->state == SHOAL_PEER_CONNECTED && peer->first_connected < 0)
@@ -259,9 +300,11 @@ static void handle_effects(sim *s, uint32_t p, const shoal_conn_fx *fx, size_t n
             break;
         }
     }
+    announce_round(s, p, round, EV_ANNOUNCE);
 }
 
-/* ---- Peers and hubs coming and going ---------------------------------------------------------- */
+/* ---- Peers and hubs coming and going ----------------------------------------------------------
+ */
 
 /* Every link of p ends under it (offline, or a network reset); the other ends hear of it. */
 static void drop_links(sim *s, uint32_t p)
@@ -276,13 +319,13 @@ static void drop_links(sim *s, uint32_t p)
 void shoal__sim_go_offline(sim *s, uint32_t p)
 {
     sim_peer *peer = &s->peers[p];
-    for (uint32_t h = 0; h < s->cfg.hubs; h++) {
-        announce(s, p, h, EV_LEAVE);
+    announce_round(s, p, shared_hubs(s, p, UINT64_MAX), EV_LEAVE);
+    for (uint32_t h = 0; h < s->cfg.hubs; h++)
         unsubscribe(s, p, h);
-    }
     drop_links(s, p);
     peer->online = false;
     peer->tick_gen++;
+    peer->tick_queued = false;
     peer->epoch++;
 }
 
@@ -354,19 +397,20 @@ void shoal__sim_deliver(sim *s, const sim_event *e)
     switch (e->type) {
     case EV_ANNOUNCE:
     case EV_LEAVE: {
-        const sim_hub *hub = &s->hubs[e->b];
-        if (!hub->up || hub->nsubs < 2)
-            break;
-        shoal_conn_action a =
-            peer_action(e->type == EV_ANNOUNCE ? SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE
-                                               : SHOAL_ACT_REMOTE_PEER_DID_LEAVE,
-                        e->a, e->b);
-        uint32_t n = s->cfg.fanout && s->cfg.fanout < hub->nsubs - 1 ? s->cfg.fanout
-                                                                      : hub->nsubs - 1;
-        for (uint32_t k = 1; k <= n; k++) {
-            uint32_t to = hub->subs[(e->c + k) % hub->nsubs];
-            if (to != e->a)
-                shoal__sim_act(s, to, a);
+        uint64_t hubs = (uint64_t)e->c << 32 | e->b;
+        shoal_conn_act_type type = e->type == EV_ANNOUNCE ? SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE
+                                                          : SHOAL_ACT_REMOTE_PEER_DID_LEAVE;
+        uint32_t want = s->cfg.fanout ? s->cfg.fanout : s->cfg.peers - 1;
+        for (uint32_t k = 1, heard = 0; k < s->cfg.peers && heard < want; k++) {
+            uint32_t to = (e->a + k) % s->cfg.peers;
+            uint64_t shared = s->peers[to].online ? shared_hubs(s, to, hubs) : 0;
+            if (!shared)
+                continue;
+            uint32_t n = (uint32_t)__builtin_popcountll(shared), pick = shoal__sim_pick(s, n);
+            while (pick--)
+                shared &= shared - 1;
+            heard++;
+            shoal__sim_act(s, to, peer_action(type, e->a, (uint32_t)__builtin_ctzll(shared)));
         }
         break;
     }
@@ -389,5 +433,5 @@ void shoal__sim_download(sim *s, uint32_t id)
     uint32_t gen = l->gen, a = l->a, b = l->b;
     shoal__sim_act(s, a, peer_action(SHOAL_ACT_DOWNLOAD_PROGRESS, b, 0));
     if (s->links[id].live && s->links[id].gen == gen)
-        shoal__sim_at(s, s->now + 250, EV_DOWNLOAD, id, gen, 0);
+        shoal__sim_at(s, s->now + DOWNLOAD_EVERY, EV_DOWNLOAD, id, gen, 0);
 }

@@ -8,12 +8,15 @@
 #define SIM_MAX_PEERS 100000
 #define NO_LINK       UINT32_MAX
 
+/* A download reports progress this often: within the default 500 ms download window. */
+#define DOWNLOAD_EVERY SHOAL_MS(400)
+
 enum {
     EV_TICK,       /* a: peer, b: tick generation */
     EV_HUB_UP,     /* a: peer, b: hub, c: peer epoch */
     EV_HUB_FAILED, /* a: peer, b: hub, c: peer epoch */
-    EV_ANNOUNCE,   /* a: from, b: hub, c: from's place in the hub's list when sent */
-    EV_LEAVE,      /* a: from, b: hub, c: from's place in the hub's list when sent */
+    EV_ANNOUNCE,   /* a: from, b and c: the hubs it went to (low and high 32 bits of a mask) */
+    EV_LEAVE,      /* a: from, b and c: the hubs it went to */
     EV_OFFER,      /* a: link, b: link generation */
     EV_NEGOTIATED, /* a: link, b: link generation */
     EV_DOWNLOAD,   /* a: link, b: link generation */
@@ -36,8 +39,13 @@ typedef struct sim_peer {
     shoal_conn *conn;
     bool online;
     bool churns;
-    uint32_t tick_gen; /* only the latest SCHEDULE_TICK counts */
-    uint32_t epoch;    /* hub answers from before a reset or an outage are dropped */
+    /* The tick the manager asked for last, and the one event queued for it: a later request
+     * reuses the queued event (which fires early and queues itself again), so rescheduling does
+     * not fill the queue with dead events. */
+    shoal_time tick_at, queued_at;
+    bool tick_queued;
+    uint32_t tick_gen;             /* an event whose generation is not this one is dead */
+    uint32_t epoch;                /* hub answers from before a reset or an outage are dropped */
     int32_t sub_pos[SIM_MAX_HUBS]; /* index in the hub's subscriber list, or -1 */
     shoal_time first_online, first_connected;
 } sim_peer;
@@ -93,6 +101,8 @@ shoal_time shoal__sim_exp(sim *s, shoal_time mean);
 uint32_t shoal__sim_pick(sim *s, uint32_t n);
 void shoal__sim_feed(uint32_t peer, uint8_t feed[32]);
 void shoal__sim_act(sim *s, uint32_t p, shoal_conn_action a);
+void shoal__sim_schedule_tick(sim *s, uint32_t p, shoal_time at);
+void shoal__sim_tick(sim *s, uint32_t p, uint32_t gen);
 void shoal__sim_offered(sim *s, uint32_t id);
 void shoal__sim_negotiated(sim *s, uint32_t id);
 void shoal__sim_go_offline(sim *s, uint32_t p);

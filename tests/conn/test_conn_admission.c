@@ -32,10 +32,17 @@ static void when_full_an_inbound_peer_is_turned_away(void)
     script s;
     setup(&s);
     script_step(&s, 10, dials_us('C'));
-    EXPECT_STEP(&s, 20, dials_us('D'), "CLOSE_PEER D full; PEER D disconnected");
-    shoal_conn_action up = act_peer(SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT, 'E', SHOAL_CONN_NO_HUB);
+    /* A stranger turned away leaves no record. */
+    EXPECT_STEP(&s, 20, dials_us('D'), "CLOSE_PEER D full");
+    CHECK(peer_of(&s, 'D') == NULL);
+    shoal_conn_action up =
+        act_peer(SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT, 'E', SHOAL_CONN_NO_HUB);
     up.transport = SHOAL_TRANSPORT_NET;
-    EXPECT_STEP(&s, 30, up, "CLOSE_PEER E full; PEER E disconnected");
+    EXPECT_STEP(&s, 30, up, "CLOSE_PEER E full");
+    /* A known peer turned away keeps its record as it was. */
+    script_step(&s, 40, ANNOUNCE('F', 0));
+    EXPECT_STEP(&s, 50, dials_us('F'), "CLOSE_PEER F full");
+    CHECK_EQ_INT(peer_of(&s, 'F')->state, SHOAL_PEER_DISCONNECTED);
     CHECK_EQ_INT(shoal_conn_slots_used(s.c), 2);
     script_free(&s);
 }
