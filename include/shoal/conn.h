@@ -48,7 +48,7 @@ typedef struct shoal_conn_config {
     shoal_time timeout_net;         /* 10 s: likewise for a direct TCP connection */
     shoal_time hub_timeout;         /* 15 s: likewise for a hub subscription */
     shoal_backoff_kind backoff;     /* SHOAL_BACKOFF_SHOAL */
-    shoal_time backoff_base;        /* 5 s */
+    shoal_time backoff_base;        /* 10 s (chosen with shoal sim: bench/README.md) */
     shoal_time backoff_cap;         /* 10 min */
     shoal_time hub_backoff_base;    /* 3 s (the signalhub client's reconnect delay) */
     shoal_time hub_backoff_cap;     /* 2 min */

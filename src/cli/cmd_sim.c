@@ -30,6 +30,8 @@ static const char help[] =
     "  --resets R             network resets per peer per day (default 0)\n"
     "  --max-peers M          each peer's max_peers (default 4)\n"
     "  --backoff KIND         shoal, ssb-conn or libp2p (default shoal)\n"
+    "  --backoff-base D       shoal's backoff after a first failure, at most (default 10s)\n"
+    "  --backoff-cap D        shoal's longest backoff (default 10m)\n"
     "  --sample-every D       how often connections are counted (default 1h)\n"
     "\n"
     "exit status: 0 no invariant violated, 1 some violated, 2 usage error, 3 failure\n";
@@ -138,6 +140,10 @@ int shoal_cmd_sim(int argc, char **argv)
             ok = parse_u32(val, &cfg.conn.max_peers);
         else if (strcmp(opt, "--backoff") == 0)
             ok = parse_backoff(val, &cfg.conn.backoff);
+        else if (strcmp(opt, "--backoff-base") == 0)
+            ok = parse_duration(val, &cfg.conn.backoff_base);
+        else if (strcmp(opt, "--backoff-cap") == 0)
+            ok = parse_duration(val, &cfg.conn.backoff_cap);
         else if (strcmp(opt, "--sample-every") == 0)
             ok = parse_duration(val, &cfg.sample_every);
         else {

@@ -13,7 +13,7 @@ void shoal_conn_config_default(shoal_conn_config *cfg)
         .timeout_net = SHOAL_SECONDS(10),
         .hub_timeout = SHOAL_SECONDS(15),
         .backoff = SHOAL_BACKOFF_SHOAL,
-        .backoff_base = SHOAL_SECONDS(5),
+        .backoff_base = SHOAL_SECONDS(10),
         .backoff_cap = SHOAL_MINUTES(10),
         .hub_backoff_base = SHOAL_SECONDS(3),
         .hub_backoff_cap = SHOAL_MINUTES(2),

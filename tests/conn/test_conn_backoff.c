@@ -31,12 +31,12 @@ static void shoal_formula_doubles_with_equal_jitter_up_to_its_cap(void)
 {
     shoal_conn_config cfg;
     shoal_conn_config_default(&cfg);
-    CHECK_EQ_INT(shoal_conn_backoff(&cfg, 1, 0.0), 2500);
-    CHECK_EQ_INT(shoal_conn_backoff(&cfg, 1, 0.999999), 4999);
-    CHECK_EQ_INT(shoal_conn_backoff(&cfg, 2, 0.0), 5000);
-    CHECK_EQ_INT(shoal_conn_backoff(&cfg, 3, 0.0), 10000);
-    CHECK_EQ_INT(shoal_conn_backoff(&cfg, 7, 0.0), 160000);
-    CHECK_EQ_INT(shoal_conn_backoff(&cfg, 8, 0.0), 300000); /* 640 s, capped at 600 s */
+    CHECK_EQ_INT(shoal_conn_backoff(&cfg, 1, 0.0), 5000);
+    CHECK_EQ_INT(shoal_conn_backoff(&cfg, 1, 0.999999), 9999);
+    CHECK_EQ_INT(shoal_conn_backoff(&cfg, 2, 0.0), 10000);
+    CHECK_EQ_INT(shoal_conn_backoff(&cfg, 3, 0.0), 20000);
+    CHECK_EQ_INT(shoal_conn_backoff(&cfg, 6, 0.0), 160000);
+    CHECK_EQ_INT(shoal_conn_backoff(&cfg, 7, 0.0), 300000); /* 640 s, capped at 600 s */
     CHECK_EQ_INT(shoal_conn_backoff(&cfg, 4000000000u, 0.5), 450000);
 }
 
@@ -48,11 +48,13 @@ static void a_failed_peer_is_not_dialled_before_its_backoff_ends(void)
     script_step(&s, 10, ANNOUNCE('B', 0));
     EXPECT_STEP(&s, 20, PEER_ACT(REMOTE_PEER_CONNECTION_FAILED, 'B'), "PEER B disconnected");
     shoal_time until = peer_of(&s, 'B')->backoff_until;
-    CHECK(until >= 20 + 2500 && until < 20 + 5000);
-    EXPECT_STEP(&s, until - 1, ANNOUNCE('B', 0), "HUB h0 connected; PEER B disconnected");
+    CHECK(until >= 20 + 5000 && until < 20 + 10000);
+    script_step(&s, until - 1, ANNOUNCE('B', 0));
+    CHECK_LACKS(&s, "DIAL_PEER");
     /* The schedule asks for a tick when the backoff ends, and the tick dials. */
     CHECK(s.tick_at <= until);
-    EXPECT_STEP(&s, until, TICK, "DIAL_PEER B via h0; PEER B connecting");
+    script_step(&s, until, TICK);
+    CHECK_HAS(&s, "DIAL_PEER B via h0");
     script_free(&s);
 }
 
@@ -66,7 +68,7 @@ static void backoff_grows_with_each_failure_and_success_resets_it(void)
     for (uint32_t f = 1; f <= 4; f++) {
         script_step(&s, now, PEER_ACT(REMOTE_PEER_CONNECTION_FAILED, 'B'));
         const shoal_conn_peer *b = peer_of(&s, 'B');
-        shoal_time full = 5000LL << (f - 1);
+        shoal_time full = 10000LL << (f - 1);
         CHECK_EQ_INT(b->failures, f);
         CHECK(b->backoff_until - now >= full / 2 && b->backoff_until - now < full);
         now = b->backoff_until;

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""`shoal sim` prints one JSON summary, the same for the same options, exits 0 when no invariant
+was violated, and refuses bad options with exit status 2."""
+import json
+import subprocess
+import sys
+
+SHOAL = sys.argv[1]
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+def sim(*args):
+    return subprocess.run([SHOAL, "sim", *args], capture_output=True, timeout=120)
+
+
+def eq(left, right, what=""):
+    assert left == right, f"{what}\n    left:  {left!r}\n    right: {right!r}"
+
+
+@case
+def a_run_prints_a_summary_and_repeats_exactly():
+    args = ["--peers", "20", "--hubs", "2", "--duration", "30m", "--seed", "7", "--churn", "0.2"]
+    a, b = sim(*args), sim(*args)
+    eq(a.returncode, 0, a.stderr)
+    eq(a.stdout, b.stdout)
+    report = json.loads(a.stdout)
+    eq(report["peers"], 20)
+    eq(report["duration_s"], 1800)
+    eq(report["invariant_violations"]["total"], 0)
+    for key in ("dials", "failures", "cuts", "rotations", "trims", "forgotten"):
+        assert key in report["totals"], key
+    assert report["time_to_first_connection_ms"]["connected"] > 0
+
+
+@case
+def the_backoff_formula_can_be_chosen():
+    report = json.loads(sim("--peers", "10", "--duration", "10m", "--backoff", "ssb-conn").stdout)
+    eq(report["backoff"], "ssb-conn")
+
+
+@case
+def bad_options_are_usage_errors():
+    for args in (["--peers"], ["--peers", "ten"], ["--duration", "5x"], ["--bogus", "1"],
+                 ["--hubs", "2", "--dead-hubs", "3"], ["--connect-failure", "2"],
+                 ["--backoff", "fast"], ["--peers", "-3"]):
+        p = sim(*args)
+        eq(p.returncode, 2, f"{args}: {p.stderr}")
+        assert p.stderr, args
+        eq(p.stdout, b"")
+
+
+@case
+def help_describes_every_option():
+    p = sim("--help")
+    eq(p.returncode, 0)
+    for opt in (b"--peers", b"--hubs", b"--duration", b"--seed", b"--churn", b"--resets",
+                b"--flaky-hubs", b"--dead-hubs", b"--backoff", b"--fanout"):
+        assert opt in p.stdout, opt
+
+
+def main():
+    passed = failed = 0
+    for fn in CASES:
+        try:
+            fn()
+            passed += 1
+            print(f"ok - {fn.__name__}")
+        except (AssertionError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
+            failed += 1
+            print(f"not ok - {fn.__name__}\nFAIL {e}")
+    print(f"# test_shoal_sim_cli: {passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
