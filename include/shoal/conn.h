@@ -90,8 +90,8 @@ typedef struct shoal_conn_hub {
     uint32_t failures;       /* failed connects since the last success */
     shoal_time next_attempt; /* DISCONNECTED: when it is dialled again */
     shoal_time deadline;     /* CONNECTING: when the attempt counts as failed */
-    shoal_time last_message; /* when a peer's announce last came through it, to the second (it
-                                is updated at most once a second); 0 never */
+    shoal_time last_message; /* when a peer's announce last came through it, to within 10 s (it
+                                is updated at most every 10 s); 0 never */
     int32_t score;           /* health 0-1000: moves a quarter of the way to 1000 on each
                                 success, a quarter of the way to 0 on each failure */
     uint32_t successes, total_failures;

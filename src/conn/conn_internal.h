@@ -83,6 +83,8 @@ struct shoal_conn {
     shoal_time next_announce;
     shoal_time heartbeat;
     bool rotation_waits;       /* a rotation is due, and no candidate waited last time */
+    shoal_time cut_at;         /* when a rotation or trim may next be due (see next_cut) ... */
+    bool cut_dirty;            /* ... unless a slot holder, a download or a flag changed since */
     shoal_time candidate_next; /* no peer in backoff becomes dialable before this */
     shoal_time scheduled;
     bool started;

@@ -113,6 +113,7 @@ void shoal__conn_set_state(shoal_conn *c, size_t pos, shoal_peer_state state, sh
     } else if (!was_active && is_active) {
         c->active[c->nactive++] = (uint32_t)pos;
     }
+    c->cut_dirty = true;
     c->slots_used += (uint32_t)holds_slot(state) - (uint32_t)holds_slot(old);
     c->connected +=
         (uint32_t)(state == SHOAL_PEER_CONNECTED) - (uint32_t)(old == SHOAL_PEER_CONNECTED);

@@ -3,6 +3,9 @@
 
 #include <string.h>
 
+/* How finely a hub's last_message follows the announces it relays. */
+#define HUB_MESSAGE_GRAIN SHOAL_SECONDS(10)
+
 static bool is_self(const shoal_conn *c, const uint8_t feed[32])
 {
     return memcmp(c->self, feed, 32) == 0;
@@ -100,9 +103,9 @@ static void announced(shoal_conn *c, size_t pos, shoal_conn_hub *h, shoal_time n
     }
     p->routes[i].announced = now;
     p->last_announce = now;
-    /* To the second: a busy hub's record changes (and is reported) once a second, not once per
-     * announce it relays. */
-    if (h->last_message == 0 || now - h->last_message >= SHOAL_SECONDS(1)) {
+    /* To within 10 s: a busy hub's record changes (and is reported) every 10 s at most, not
+     * once per announce it relays. */
+    if (h->last_message == 0 || now - h->last_message >= HUB_MESSAGE_GRAIN) {
         shoal__conn_touch_hub(c, h->id);
         h->last_message = now;
     }
@@ -398,6 +401,7 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
             c->peers[pos].state == SHOAL_PEER_CONNECTED) {
             shoal__conn_touch_peer(c, pos);
             c->peers[pos].downloading_until = now + c->cfg.download_window;
+            c->cut_dirty = true;
         }
         break;
     case SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED:
@@ -410,6 +414,7 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
         c->cfg = *a->config;
         c->fill_dirty = true;
         c->rotation_waits = false;
+        c->cut_dirty = true;
         break;
     case SHOAL_ACT_PEER_PROTECT:
     case SHOAL_ACT_PEER_UNPROTECT:
@@ -417,6 +422,7 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
             c->peers[pos].protected != (a->type == SHOAL_ACT_PEER_PROTECT)) {
             shoal__conn_touch_peer(c, pos);
             c->peers[pos].protected = a->type == SHOAL_ACT_PEER_PROTECT;
+            c->cut_dirty = true;
             shoal__conn_forget_by(c, c->peers[pos].last_announce + c->cfg.forget_after);
         }
         break;

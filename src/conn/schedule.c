@@ -203,6 +203,8 @@ static void service_hubs(shoal_conn *c, shoal_time now)
 
 static void expire_attempts(shoal_conn *c, shoal_time now)
 {
+    if (c->slots_used == c->connected)
+        return; /* nobody is connecting */
     /* Backwards: leaving the active list moves its last entry into the hole. */
     for (size_t i = c->nactive; i-- > 0;) {
         size_t pos = c->active[i];
@@ -293,6 +295,7 @@ static void trim(shoal_conn *c, shoal_time now)
 void shoal__conn_rotate(shoal_conn *c, shoal_time now)
 {
     c->rotation_waits = false;
+    c->cut_dirty = true;
     if (c->slots_used < c->cfg.max_peers)
         return;
     size_t victim = SIZE_MAX;
@@ -361,14 +364,19 @@ static void schedule_tick(shoal_conn *c, shoal_time now)
         else if (h->state == SHOAL_HUB_CONNECTING)
             at = earliest(at, h->deadline);
     }
-    for (size_t i = 0; i < c->nactive; i++) {
+    /* Connecting peers hold slots that connected ones do not account for. */
+    for (size_t i = 0; c->slots_used > c->connected && i < c->nactive; i++) {
         const shoal_conn_peer *p = &c->peers[c->active[i]];
         if (p->state == SHOAL_PEER_CONNECTING)
             at = earliest(at, p->deadline);
     }
     if (c->slots_used < c->cfg.max_peers)
         at = earliest(at, c->fill_next);
-    at = earliest(at, next_cut(c, now));
+    if (c->cut_dirty || now >= c->cut_at) {
+        c->cut_at = next_cut(c, now);
+        c->cut_dirty = false;
+    }
+    at = earliest(at, c->cut_at);
     if (at <= now)
         at = now + 1;
     if (at != c->scheduled) {
