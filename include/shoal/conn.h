@@ -161,6 +161,10 @@ typedef enum shoal_conn_act_type {
     SHOAL_ACT_CONFIG_CHANGED, /* config */
     SHOAL_ACT_PEER_PROTECT,   /* feed */
     SHOAL_ACT_PEER_UNPROTECT, /* feed */
+    SHOAL_ACT_HUB_RESTORED,   /* hub_record: a hub saved by an earlier run (address and stats) */
+    SHOAL_ACT_PEER_RESTORED,  /* peer_record: a peer saved by an earlier run (protected flag and
+                                 totals); it counts as heard at restore time, and has no route
+                                 until it is announced again */
 } shoal_conn_act_type;
 
 typedef struct shoal_conn_action {
@@ -168,8 +172,10 @@ typedef struct shoal_conn_action {
     uint32_t hub;
     uint8_t feed[32];
     shoal_transport transport;
-    const shoal_hub_addr *addr;      /* borrowed for the call */
-    const shoal_conn_config *config; /* borrowed for the call */
+    const shoal_hub_addr *addr;         /* borrowed for the call */
+    const shoal_conn_config *config;    /* borrowed for the call */
+    const shoal_conn_hub *hub_record;   /* HUB_RESTORED: borrowed for the call */
+    const shoal_conn_peer *peer_record; /* PEER_RESTORED: borrowed for the call */
 } shoal_conn_action;
 
 /* ---- Effects ------------------------------------------------------------------------------ */

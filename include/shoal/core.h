@@ -49,7 +49,9 @@
     X(ADDR_SPACE, "the address contains a space or a control character")                           \
     X(CONN_UNKNOWN_HUB, "no hub with that id in the table")                                        \
     X(CONN_TOO_MANY_HUBS, "the hub table is full")                                                 \
-    X(CONN_CONFIG, "invalid connection policy (see shoal_conn_config in conn.h)")
+    X(CONN_CONFIG, "invalid connection policy (see shoal_conn_config in conn.h)")                  \
+    X(STORE_IO, "the database could not be read or written")                                       \
+    X(STORE_VERSION, "the database was written by a newer shoal; it was left untouched")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,

@@ -112,6 +112,8 @@ const char *shoal_conn_act_name(shoal_conn_act_type type)
         "CONFIG_CHANGED",
         "PEER_PROTECT",
         "PEER_UNPROTECT",
+        "HUB_RESTORED",
+        "PEER_RESTORED",
     };
     return (unsigned)type < sizeof names / sizeof names[0] ? names[type] : "UNKNOWN";
 }

@@ -38,6 +38,35 @@ static void hub_added(shoal_conn *c, const shoal_hub_addr *addr, shoal_time now)
     c->hubs[id].next_attempt = now;
 }
 
+/* A hub saved by an earlier run: its address and health; its times meant nothing then. */
+static void hub_restored(shoal_conn *c, const shoal_conn_hub *saved, shoal_time now)
+{
+    if (shoal_conn_hub_find(c, &saved->addr))
+        return;
+    uint32_t id = shoal__conn_hub_add(c, &saved->addr);
+    shoal_conn_hub *h = &c->hubs[id];
+    h->next_attempt = now;
+    h->failures = saved->failures;
+    h->score = saved->score < 0 ? 0 : saved->score > 1000 ? 1000 : saved->score;
+    h->successes = saved->successes;
+    h->total_failures = saved->total_failures;
+}
+
+/* A peer saved by an earlier run: its protection and its totals. What this run has learnt
+ * already wins. */
+static void peer_restored(shoal_conn *c, const shoal_conn_peer *saved, shoal_time now)
+{
+    if (is_self(c, saved->feed) || shoal__conn_peer_pos(c, saved->feed) != SIZE_MAX)
+        return;
+    size_t pos = peer(c, saved->feed, true, now);
+    shoal_conn_peer *p = &c->peers[pos];
+    p->protected = saved->protected;
+    p->successes = saved->successes;
+    p->total_failures = saved->total_failures;
+    p->connected_total = saved->connected_total;
+    p->last_announce = now;
+}
+
 static void hub_removed(shoal_conn *c, shoal_conn_hub *h)
 {
     if (h->state != SHOAL_HUB_DISCONNECTED)
@@ -272,6 +301,7 @@ static void needs(const shoal_conn *c, const shoal_conn_action *a, size_t *event
     case SHOAL_ACT_REMOTE_PEER_CONNECTING:
     case SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT:
     case SHOAL_ACT_PEER_PROTECT:
+    case SHOAL_ACT_PEER_RESTORED:
         *adds = true;
         break;
     case SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED:
@@ -308,11 +338,20 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
     shoal_conn_hub *hub = NULL;
     switch (a->type) {
     case SHOAL_ACT_HUB_ADDRESS_ADDED:
-        if (!a->addr)
+    case SHOAL_ACT_HUB_RESTORED: {
+        const shoal_hub_addr *addr = a->type == SHOAL_ACT_HUB_ADDRESS_ADDED
+                                         ? a->addr
+                                         : (a->hub_record ? &a->hub_record->addr : NULL);
+        if (!addr)
             return SHOAL_E_INVAL;
-        rc = shoal_conn_hub_find(c, a->addr) ? SHOAL_OK : shoal__conn_hub_reserve(c);
+        rc = shoal_conn_hub_find(c, addr) ? SHOAL_OK : shoal__conn_hub_reserve(c);
         if (rc != SHOAL_OK)
             return rc;
+        break;
+    }
+    case SHOAL_ACT_PEER_RESTORED:
+        if (!a->peer_record)
+            return SHOAL_E_INVAL;
         break;
     case SHOAL_ACT_HUB_ADDRESS_REMOVED:
     case SHOAL_ACT_HUB_CONNECTION_SUCCEEDED:
@@ -332,7 +371,7 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
             return rc;
         break;
     default:
-        if ((unsigned)a->type > SHOAL_ACT_PEER_UNPROTECT)
+        if ((unsigned)a->type > SHOAL_ACT_PEER_RESTORED)
             return SHOAL_E_INVAL;
         break;
     }
@@ -342,6 +381,12 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
     switch (a->type) {
     case SHOAL_ACT_HUB_ADDRESS_ADDED:
         hub_added(c, a->addr, now);
+        break;
+    case SHOAL_ACT_HUB_RESTORED:
+        hub_restored(c, a->hub_record, now);
+        break;
+    case SHOAL_ACT_PEER_RESTORED:
+        peer_restored(c, a->peer_record, now);
         break;
     case SHOAL_ACT_HUB_ADDRESS_REMOVED:
         hub_removed(c, hub);
