@@ -2,10 +2,10 @@
  *
  * HOW THIS WORKS
  * Peers live in one dense array (`peers`), indexed by feed id through an open-addressing hash
- * table (`index`, keyed with SipHash so chosen keys cannot pile up in one probe run). Peers that
- * hold a slot (connecting, connected, disconnecting) are also listed in `active`, so timeouts,
- * rotation and trimming look at a handful of peers, not all of them. Hubs live in `hubs`, where
- * a hub's id is its index; removed hubs leave a free slot that a later hub may take.
+ * table (`index`, with a hash keyed by a secret, so chosen keys cannot pile up in one probe run).
+ * Peers that hold a slot (connecting, connected, disconnecting) are also listed in `active`, so
+ * timeouts, rotation and trimming look at a handful of peers, not all of them. Hubs live in `hubs`,
+ * where a hub's id is its index; removed hubs leave a free slot that a later hub may take.
  *
  * One reduce call runs in three phases:
  *  1. reserve: grow every buffer the call may need (effects, event copies, a new peer), so that an
@@ -48,7 +48,7 @@ struct shoal_conn {
     shoal_conn_config cfg;
     uint8_t self[32];
     uint64_t rng;
-    uint8_t hash_key[16];
+    uint64_t hash_key[4];
     double tick_factor;
 
     shoal_conn_hub *hubs;
@@ -81,6 +81,8 @@ struct shoal_conn {
     shoal_time fill_next;   /* no dial can become possible by time alone before this */
     shoal_time forget_next; /* no peer can become forgettable before this */
     shoal_time next_announce;
+    shoal_time hub_next; /* the earliest hub retry or deadline ... */
+    bool hubs_touched;   /* ... unless a hub changed in this call */
     shoal_time heartbeat;
     bool rotation_waits;       /* a rotation is due, and no candidate waited last time */
     shoal_time cut_at;         /* when a rotation or trim may next be due (see next_cut) ... */

@@ -45,6 +45,7 @@ void shoal__conn_touch_hub(shoal_conn *c, uint32_t id)
     /* The before-image needs only what can change: everything after the address. */
     memcpy(&c->ev_hubs[id].state, &c->hubs[id].state, HUB_MUTABLE_SIZE);
     c->hub_mark[id] = MARK_TOUCHED;
+    c->hubs_touched = true;
 }
 
 static bool hub_unchanged(const shoal_conn_hub *before, const shoal_conn_hub *now)
@@ -152,7 +153,7 @@ static int by_position_descending(const void *a, const void *b)
 
 void shoal__conn_flush(shoal_conn *c)
 {
-    for (uint32_t id = 0; id < c->nhub_slots; id++) {
+    for (uint32_t id = 0; c->hubs_touched && id < c->nhub_slots; id++) {
         int mark = c->hub_mark[id];
         c->hub_mark[id] = MARK_NONE;
         if (mark == MARK_NONE ||
@@ -182,6 +183,7 @@ void shoal__conn_flush(shoal_conn *c)
         if (mark == MARK_GONE)
             c->dirty_peers[ngone++] = pos;
     }
+    c->hubs_touched = false;
     if (ngone > 1)
         qsort(c->dirty_peers, ngone, sizeof *c->dirty_peers, by_position_descending);
     for (size_t i = 0; i < ngone; i++)

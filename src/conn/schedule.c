@@ -174,9 +174,15 @@ static bool any_candidate(const shoal_conn *c, shoal_time now, shoal_time *next)
     return false;
 }
 
+/* Dials hubs whose retry time has come, fails those past their deadline, announces on the
+ * connected ones when the swarm's announce is due, and notes when a hub next needs this. Skipped
+ * when no hub changed and no hub timer or announce is due. */
 static void service_hubs(shoal_conn *c, shoal_time now)
 {
     bool announce = c->next_announce <= now, any_connected = false;
+    if (!c->hubs_touched && !announce && now < c->hub_next)
+        return;
+    shoal_time next = SHOAL_TIME_NEVER;
     for (uint32_t id = 0; id < c->nhub_slots; id++) {
         if (!c->hub_live[id] || c->hub_mark[id] == MARK_GONE)
             continue;
@@ -194,7 +200,12 @@ static void service_hubs(shoal_conn *c, shoal_time now)
             if (announce)
                 shoal__conn_fx_push(c, SHOAL_FX_ANNOUNCE_TO_HUB, id, NULL);
         }
+        if (h->state == SHOAL_HUB_DISCONNECTED)
+            next = earliest(next, h->next_attempt);
+        else if (h->state == SHOAL_HUB_CONNECTING)
+            next = earliest(next, h->deadline);
     }
+    c->hub_next = next;
     if (!any_connected)
         c->next_announce = SHOAL_TIME_NEVER;
     else if (announce)
@@ -354,16 +365,7 @@ static shoal_time next_cut(const shoal_conn *c, shoal_time now)
 
 static void schedule_tick(shoal_conn *c, shoal_time now)
 {
-    shoal_time at = earliest(c->heartbeat, c->next_announce);
-    for (uint32_t id = 0; id < c->nhub_slots; id++) {
-        if (!c->hub_live[id])
-            continue;
-        const shoal_conn_hub *h = &c->hubs[id];
-        if (h->state == SHOAL_HUB_DISCONNECTED)
-            at = earliest(at, h->next_attempt);
-        else if (h->state == SHOAL_HUB_CONNECTING)
-            at = earliest(at, h->deadline);
-    }
+    shoal_time at = earliest(earliest(c->heartbeat, c->next_announce), c->hub_next);
     /* Connecting peers hold slots that connected ones do not account for. */
     for (size_t i = 0; c->slots_used > c->connected && i < c->nactive; i++) {
         const shoal_conn_peer *p = &c->peers[c->active[i]];

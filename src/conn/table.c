@@ -2,7 +2,6 @@
 #include "conn_internal.h"
 
 #include <assert.h>
-#include <sodium.h>
 #include <string.h>
 
 /* splitmix64: small, fast and good enough for jitter. */
@@ -19,13 +18,25 @@ double shoal__conn_random(shoal_conn *c)
     return (double)(next_u64(&c->rng) >> 11) * 0x1.0p-53;
 }
 
+/* The feed's bucket. Keys are public keys anyone can grind, so the hash is keyed with a secret
+ * drawn at creation: two rounds of wyhash's "mum" mix (a 64x64->128-bit multiply, folded) over
+ * the key's four words. SipHash (libsodium's crypto_shorthash) did the same job at a sixth of
+ * the whole simulator's instructions. */
+__extension__ typedef unsigned __int128 u128;
+
+static uint64_t mum(uint64_t a, uint64_t b)
+{
+    u128 r = (u128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
 static size_t slot_of(const shoal_conn *c, const uint8_t feed[32])
 {
-    uint8_t h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, feed, 32, c->hash_key);
-    uint64_t v;
-    memcpy(&v, h, sizeof v);
-    return (size_t)v & (c->index_cap - 1);
+    uint64_t w[4];
+    memcpy(w, feed, sizeof w);
+    uint64_t h = mum(w[0] ^ c->hash_key[0], w[1] ^ c->hash_key[1]) ^
+                 mum(w[2] ^ c->hash_key[2], w[3] ^ c->hash_key[3]);
+    return (size_t)mum(h, 0x9e3779b97f4a7c15u) & (c->index_cap - 1);
 }
 
 size_t shoal__conn_peer_pos(const shoal_conn *c, const uint8_t feed[32])
@@ -190,6 +201,7 @@ uint32_t shoal__conn_hub_add(shoal_conn *c, const shoal_hub_addr *addr)
     h->score = 500;
     c->hub_live[slot] = 1;
     c->hub_mark[slot] = MARK_NEW;
+    c->hubs_touched = true;
     c->nhubs++;
     return slot;
 }
@@ -206,16 +218,15 @@ int shoal_conn_new(shoal_conn **out, const shoal_conn_config *cfg, const uint8_t
     c->cfg = *cfg;
     memcpy(c->self, self, 32);
     c->rng = seed;
-    for (size_t i = 0; i < sizeof c->hash_key; i += 8) {
-        uint64_t v = next_u64(&c->rng);
-        memcpy(c->hash_key + i, &v, 8);
-    }
+    for (size_t i = 0; i < 4; i++)
+        c->hash_key[i] = next_u64(&c->rng) | 1; /* odd: a zero factor would erase a word */
     c->tick_factor = 0.9 + 0.2 * shoal__conn_random(c);
     c->scheduled = SHOAL_TIME_NEVER;
     c->fill_next = SHOAL_TIME_NEVER;
     c->forget_next = SHOAL_TIME_NEVER;
     c->next_announce = SHOAL_TIME_NEVER;
     c->candidate_next = SHOAL_TIME_NEVER;
+    c->hub_next = SHOAL_TIME_NEVER;
     if (!rehash(c, 64)) {
         shoal_free(c);
         return SHOAL_E_NOMEM;
