@@ -36,8 +36,10 @@
 /* Marks on records during one reduce call: touched (its before-image kept), new, or gone. */
 enum { MARK_NONE, MARK_TOUCHED, MARK_NEW, MARK_GONE };
 
-/* Peers forgotten in one tick at most, so a tick's work stays bounded. */
+/* Peers forgotten in one tick at most, and records looked at for forgetting in one tick: so a
+ * tick's work stays bounded however large the table. */
 #define FORGET_PER_TICK 256
+#define FORGET_SLICE    16384
 
 #define NO_INDEX UINT32_MAX
 
@@ -80,6 +82,8 @@ struct shoal_conn {
     bool fill_dirty;
     shoal_time fill_next;   /* no dial can become possible by time alone before this */
     shoal_time forget_next; /* no peer can become forgettable before this */
+    size_t forget_cursor;   /* where the forgetting pass under way goes on */
+    shoal_time forget_min;  /* the earliest a peer this pass skipped can be forgotten */
     shoal_time next_announce;
     shoal_time hub_next; /* the earliest hub retry or deadline ... */
     bool hubs_touched;   /* ... unless a hub changed in this call */

@@ -227,16 +227,23 @@ static void expire_attempts(shoal_conn *c, shoal_time now)
     }
 }
 
-/* Forgets silent and hopeless peers (a bounded number per tick), and works out when to look
- * again. */
+/* Forgets silent and hopeless peers. A pass over the table runs in slices of FORGET_SLICE
+ * records, one per tick, forgetting at most FORGET_PER_TICK peers a tick, so no tick pays for a
+ * whole large table. When a pass ends, the next starts when the first peer it skipped could be
+ * forgotten, and no sooner than forget_after / 8 on: a peer is forgotten after between 1 and
+ * about 1.125 forget_after of silence, and a stream of peers reaching their limit one by one costs
+ * one pass per period. */
 static void forget(shoal_conn *c, shoal_time now)
 {
     if (now < c->forget_next)
         return;
-    size_t n = 0;
-    bool more = false;
-    shoal_time next = SHOAL_TIME_NEVER;
-    for (size_t pos = 0; pos < c->npeers; pos++) {
+    if (c->forget_cursor == 0)
+        c->forget_min = SHOAL_TIME_NEVER;
+    /* Removals since the last slice may have shrunk the table below the cursor. */
+    size_t n = 0, pos = c->forget_cursor < c->npeers ? c->forget_cursor : c->npeers;
+    size_t end = c->npeers - pos > FORGET_SLICE ? pos + FORGET_SLICE : c->npeers;
+    size_t first_forgotten = SIZE_MAX;
+    for (; pos < end && n < FORGET_PER_TICK; pos++) {
         const shoal_conn_peer *p = &c->peers[pos];
         if (p->state != SHOAL_PEER_DISCONNECTED || p->protected || c->peer_mark[pos] == MARK_GONE)
             continue;
@@ -247,23 +254,28 @@ static void forget(shoal_conn *c, shoal_time now)
         if (p->failures >= c->cfg.forget_failures) {
             shoal_time hopeless_at =
                 p->last_announce + c->cfg.announce_peered + c->cfg.announce_jitter;
-            forget_at = hopeless_at < forget_at ? hopeless_at : forget_at;
+            forget_at = earliest(hopeless_at, forget_at);
         }
         if (forget_at > now) {
-            next = forget_at < next ? forget_at : next;
-        } else if (n == FORGET_PER_TICK) {
-            more = true; /* the rest next tick */
+            c->forget_min = earliest(c->forget_min, forget_at);
         } else {
             shoal__conn_forget_peer(c, pos);
             c->stats.forgotten++;
-            n++;
+            first_forgotten = n++ == 0 ? pos : first_forgotten;
         }
     }
-    /* Scan again no sooner than an eighth of forget_after from now: a peer is forgotten after
-     * between 1 and 1.125 forget_after of silence, and a stream of peers reaching their limit
-     * one by one costs one scan per period, not one each. */
+    /* Removing the forgotten moves the table's last records into their places: the pass goes on
+     * from the first of them, so that no moved record is skipped. */
+    if (first_forgotten != SIZE_MAX)
+        pos = first_forgotten;
+    if (pos < c->npeers - n) {
+        c->forget_cursor = pos;
+        c->forget_next = now; /* the pass goes on at the next tick */
+        return;
+    }
+    c->forget_cursor = 0;
     shoal_time soonest = now + c->cfg.forget_after / 8;
-    c->forget_next = more ? now + 1 : next > soonest ? next : soonest;
+    c->forget_next = c->forget_min > soonest ? c->forget_min : soonest;
 }
 
 /* A connection we may cut: not protected, not downloading, past its grace period. */
