@@ -186,7 +186,10 @@ static size_t inbound_peer(shoal_conn *c, const uint8_t feed[32], shoal_time now
     if (is_self(c, feed))
         return SIZE_MAX;
     size_t pos = shoal__conn_peer_pos(c, feed);
-    if ((pos == SIZE_MAX || c->peers[pos].state == SHOAL_PEER_DISCONNECTED) && full_for(c, pos)) {
+    /* A peer we are closing holds no slot either: coming back in takes a free one. */
+    if ((pos == SIZE_MAX || c->peers[pos].state == SHOAL_PEER_DISCONNECTED ||
+         c->peers[pos].state == SHOAL_PEER_DISCONNECTING) &&
+        full_for(c, pos)) {
         turn_away(c, feed);
         return SIZE_MAX;
     }

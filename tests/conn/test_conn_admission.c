@@ -58,6 +58,21 @@ static void a_protected_peer_is_let_in_even_when_full(void)
     script_free(&s);
 }
 
+static void a_peer_being_closed_that_dials_back_when_full_is_turned_away(void)
+{
+    script s;
+    setup(&s);
+    script_step(&s, 10, dials_us('C'));
+    script_step(&s, 20, PEER_ACT(REMOTE_PEER_CONNECTION_SUCCEEDED, 'C'));
+    script_step(&s, 30, PEER_ACT(REMOTE_PEER_DISCONNECT, 'B')); /* B is closing: a slot frees */
+    script_step(&s, 40, dials_us('D'));                         /* D takes it */
+    shoal_conn_action up =
+        act_peer(SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT, 'B', SHOAL_CONN_NO_HUB);
+    EXPECT_STEP(&s, 50, up, "CLOSE_PEER B full");
+    CHECK_EQ_INT(shoal_conn_slots_used(s.c), 2);
+    script_free(&s);
+}
+
 static void lowering_max_peers_trims_the_newest(void)
 {
     script s;
@@ -76,6 +91,7 @@ int main(void)
     RUN(with_a_free_slot_an_inbound_peer_comes_in);
     RUN(when_full_an_inbound_peer_is_turned_away);
     RUN(a_protected_peer_is_let_in_even_when_full);
+    RUN(a_peer_being_closed_that_dials_back_when_full_is_turned_away);
     RUN(lowering_max_peers_trims_the_newest);
     return harness_finish();
 }

@@ -1,6 +1,8 @@
 /* Properties over random action sequences: whatever happens, the state manager keeps its
  * invariants.
  *  - no dial when the slots are full, and never two dials of one feed id;
+ *  - above max_peers only by a protected peer coming in or max_peers falling, and never growing
+ *    further (the excess only shrinks, by trimming);
  *  - no dial of a peer still backing off;
  *  - no cut (rotation, trimming) of a downloading or protected peer;
  *  - every record an action changes gives exactly one event, and no other record gives one;
@@ -175,11 +177,19 @@ static void check_step(script *s, const snapshot *before, shoal_time now)
             (after.hub_present[id] && !shoal_conn_hub_equal(&before->hubs[id], &after.hubs[id]));
         CHECK_EQ_INT(changed, hub_events[id] == 1);
     }
-    uint32_t used = 0;
-    for (int f = 0; f < 256; f++)
-        used += after.present[f] && (after.peers[f].state == SHOAL_PEER_CONNECTING ||
-                                     after.peers[f].state == SHOAL_PEER_CONNECTED);
+    uint32_t used = 0, used_before = 0, protected_joined = 0;
+    for (int f = 0; f < 256; f++) {
+        bool holds = after.present[f] && (after.peers[f].state == SHOAL_PEER_CONNECTING ||
+                                          after.peers[f].state == SHOAL_PEER_CONNECTED);
+        bool held = before->present[f] && (before->peers[f].state == SHOAL_PEER_CONNECTING ||
+                                           before->peers[f].state == SHOAL_PEER_CONNECTED);
+        used += holds;
+        used_before += held;
+        protected_joined += holds && !held && after.peers[f].protected;
+    }
     CHECK_EQ_INT(used, shoal_conn_slots_used(s->c));
+    if (used > cfg->max_peers)
+        CHECK(used <= used_before || used - used_before <= protected_joined);
     CHECK(!after.present['S']);
     CHECK(s->tick_at > now);
     for (int f = 0; f < 256; f++) {
