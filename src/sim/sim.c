@@ -98,12 +98,18 @@ void shoal__sim_act(sim *s, uint32_t p, shoal_conn_action a)
     handle_effects(s, p, fx, nfx);
 }
 
-static shoal_conn_action peer_action(shoal_conn_act_type type, uint32_t other, uint32_t hub)
+static shoal_conn_action action(shoal_conn_act_type type, uint32_t hub)
 {
     shoal_conn_action a;
     memset(&a, 0, sizeof a);
     a.type = type;
     a.hub = hub;
+    return a;
+}
+
+static shoal_conn_action peer_action(shoal_conn_act_type type, uint32_t other, uint32_t hub)
+{
+    shoal_conn_action a = action(type, hub);
     shoal__sim_feed(other, a.feed);
     return a;
 }
@@ -130,10 +136,7 @@ void shoal__sim_tick(sim *s, uint32_t p, uint32_t gen)
         shoal__sim_schedule_tick(s, p, peer->tick_at);
         return;
     }
-    shoal_conn_action a;
-    memset(&a, 0, sizeof a);
-    a.type = SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED;
-    shoal__sim_act(s, p, a);
+    shoal__sim_act(s, p, action(SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED, 0));
 }
 
 /* ---- Links between peers --------------------------------------------------------------------- */
@@ -336,17 +339,12 @@ void shoal__sim_go_online(sim *s, uint32_t p, bool first)
     if (first) {
         peer->first_online = s->now;
         for (uint32_t h = 0; h < s->cfg.hubs; h++) {
-            shoal_conn_action a;
-            memset(&a, 0, sizeof a);
-            a.type = SHOAL_ACT_HUB_ADDRESS_ADDED;
+            shoal_conn_action a = action(SHOAL_ACT_HUB_ADDRESS_ADDED, 0);
             a.addr = &s->hubs[h].addr;
             shoal__sim_act(s, p, a);
         }
     } else {
-        shoal_conn_action a;
-        memset(&a, 0, sizeof a);
-        a.type = SHOAL_ACT_SYSTEM_DID_WAKE;
-        shoal__sim_act(s, p, a);
+        shoal__sim_act(s, p, action(SHOAL_ACT_SYSTEM_DID_WAKE, 0));
     }
 }
 
@@ -357,10 +355,7 @@ void shoal__sim_reset(sim *s, uint32_t p)
         unsubscribe(s, p, h);
     peer->epoch++;
     drop_links(s, p);
-    shoal_conn_action a;
-    memset(&a, 0, sizeof a);
-    a.type = SHOAL_ACT_NETWORK_DID_RECONNECT;
-    shoal__sim_act(s, p, a);
+    shoal__sim_act(s, p, action(SHOAL_ACT_NETWORK_DID_RECONNECT, 0));
 }
 
 void shoal__sim_hub_down(sim *s, uint32_t h)
@@ -370,26 +365,18 @@ void shoal__sim_hub_down(sim *s, uint32_t h)
     while (hub->nsubs > 0) {
         uint32_t p = hub->subs[hub->nsubs - 1];
         unsubscribe(s, p, h);
-        shoal_conn_action a;
-        memset(&a, 0, sizeof a);
-        a.type = SHOAL_ACT_HUB_DID_DISCONNECT;
-        a.hub = h;
-        shoal__sim_act(s, p, a);
+        shoal__sim_act(s, p, action(SHOAL_ACT_HUB_DID_DISCONNECT, h));
     }
 }
 
 void shoal__sim_hub_connected(sim *s, uint32_t p, uint32_t h, bool ok)
 {
-    shoal_conn_action a;
-    memset(&a, 0, sizeof a);
-    a.hub = h;
-    if (ok && s->hubs[h].up) {
+    bool up = ok && s->hubs[h].up;
+    if (up)
         subscribe(s, p, h);
-        a.type = SHOAL_ACT_HUB_CONNECTION_SUCCEEDED;
-    } else {
-        a.type = SHOAL_ACT_HUB_CONNECTION_FAILED;
-    }
-    shoal__sim_act(s, p, a);
+    shoal__sim_act(s, p,
+                   action(up ? SHOAL_ACT_HUB_CONNECTION_SUCCEEDED : SHOAL_ACT_HUB_CONNECTION_FAILED,
+                          h));
 }
 
 void shoal__sim_deliver(sim *s, const sim_event *e)

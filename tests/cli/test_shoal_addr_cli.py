@@ -5,9 +5,10 @@ import json
 import subprocess
 import sys
 
+from clitest import case, eq, main
+
 SHOAL = sys.argv[1]
 KEY = "gYCJpN4eGDjHFnWW2Fcusj8O4QYbVDUW6rNYh7nNEnc="
-CASES = []
 
 
 def run(*args, stdin=None):
@@ -15,15 +16,6 @@ def run(*args, stdin=None):
     p = subprocess.run([SHOAL, "addr", *args], input=stdin, capture_output=True, timeout=30)
     lines = [json.loads(l) for l in p.stdout.decode().splitlines()]
     return p.returncode, lines, p.stderr.decode()
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
-
-
-def eq(left, right, what=""):
-    assert left == right, f"{what}\n    left:  {left!r}\n    right: {right!r}"
 
 
 @case
@@ -124,19 +116,5 @@ def help_and_usage_errors():
     assert p.stdout.startswith(b"shoal ")
 
 
-def main():
-    passed = failed = 0
-    for fn in CASES:
-        try:
-            fn()
-            passed += 1
-            print(f"ok - {fn.__name__}")
-        except (AssertionError, ValueError, subprocess.TimeoutExpired) as e:
-            failed += 1
-            print(f"not ok - {fn.__name__}\nFAIL {e}")
-    print(f"# test_shoal_addr_cli: {passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    main("test_shoal_addr_cli")

@@ -5,21 +5,13 @@ import json
 import subprocess
 import sys
 
+from clitest import case, eq, main
+
 SHOAL = sys.argv[1]
-CASES = []
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
 
 
 def sim(*args):
     return subprocess.run([SHOAL, "sim", *args], capture_output=True, timeout=120)
-
-
-def eq(left, right, what=""):
-    assert left == right, f"{what}\n    left:  {left!r}\n    right: {right!r}"
 
 
 @case
@@ -63,19 +55,5 @@ def help_describes_every_option():
         assert opt in p.stdout, opt
 
 
-def main():
-    passed = failed = 0
-    for fn in CASES:
-        try:
-            fn()
-            passed += 1
-            print(f"ok - {fn.__name__}")
-        except (AssertionError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
-            failed += 1
-            print(f"not ok - {fn.__name__}\nFAIL {e}")
-    print(f"# test_shoal_sim_cli: {passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    main("test_shoal_sim_cli")
