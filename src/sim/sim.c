@@ -374,9 +374,8 @@ void shoal__sim_hub_connected(sim *s, uint32_t p, uint32_t h, bool ok)
     bool up = ok && s->hubs[h].up;
     if (up)
         subscribe(s, p, h);
-    shoal__sim_act(s, p,
-                   action(up ? SHOAL_ACT_HUB_CONNECTION_SUCCEEDED : SHOAL_ACT_HUB_CONNECTION_FAILED,
-                          h));
+    shoal__sim_act(
+        s, p, action(up ? SHOAL_ACT_HUB_CONNECTION_SUCCEEDED : SHOAL_ACT_HUB_CONNECTION_FAILED, h));
 }
 
 void shoal__sim_deliver(sim *s, const sim_event *e)

@@ -103,7 +103,9 @@ static void take(const shoal_conn *c, snapshot *snap)
         snap->present[p->feed[0]] = true;
         snap->peers[p->feed[0]] = *p;
     }
-    for (uint32_t id = 0; id <= NHUBS; id++) {
+    memset(snap->hub_present, 0, sizeof snap->hub_present);
+    CHECK(shoal_conn_hub_id_bound(c) <= NHUBS + 1);
+    for (uint32_t id = 0; id < shoal_conn_hub_id_bound(c) && id <= NHUBS; id++) {
         const shoal_conn_hub *h = shoal_conn_hub_get(c, id);
         snap->hub_present[id] = h != NULL;
         if (h)
