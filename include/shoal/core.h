@@ -23,6 +23,7 @@
 #define SHOAL_ERRNO_MAP(X)                                                                         \
     X(NOMEM, "out of memory")                                                                      \
     X(INVAL, "invalid argument")                                                                   \
+    X(AGAIN, "more input is needed")                                                               \
     X(TOOLONG, "the input is too long")                                                            \
     X(ID_SIGIL, "an SSB id starts with @ (feed), % (message) or & (blob)")                         \
     X(ID_KEY, "an SSB id's key must be 44 characters of canonical base64 encoding 32 bytes")       \
@@ -51,7 +52,14 @@
     X(CONN_TOO_MANY_HUBS, "the hub table is full")                                                 \
     X(CONN_CONFIG, "invalid connection policy (see shoal_conn_config in conn.h)")                  \
     X(STORE_IO, "the database could not be read or written")                                       \
-    X(STORE_VERSION, "the database was written by a newer shoal; it was left untouched")
+    X(STORE_VERSION, "the database was written by a newer shoal; it was left untouched")           \
+    X(HTTP_BAD_REQUEST, "malformed HTTP request")                                                  \
+    X(HTTP_HEAD_TOO_LARGE, "the request's headers are too large")                                  \
+    X(HTTP_VERSION, "only HTTP/1.0 and HTTP/1.1 are served")                                       \
+    X(HTTP_ENCODING, "unsupported transfer coding (only chunked is)")                              \
+    X(HUB_NAME, "app and channel names are 1-128 URL path characters other than '/' and ','")      \
+    X(HUB_TOO_MANY_CHANNELS, "too many channels in one subscription")                              \
+    X(SSE_TOO_LARGE, "an event or line of the event stream is too large")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,
