@@ -59,7 +59,8 @@
     X(HTTP_ENCODING, "unsupported transfer coding (only chunked is)")                              \
     X(HUB_NAME, "app and channel names are 1-128 URL path characters other than '/' and ','")      \
     X(HUB_TOO_MANY_CHANNELS, "too many channels in one subscription")                              \
-    X(SSE_TOO_LARGE, "an event or line of the event stream is too large")
+    X(SSE_TOO_LARGE, "an event or line of the event stream is too large")                          \
+    X(HUB_LISTEN, "cannot listen on that address")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,

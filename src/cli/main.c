@@ -12,6 +12,7 @@ static const char usage[] =
     "commands:\n"
     "  addr ARG...    explain SSB ids, multiserver addresses and hub addresses (JSON lines)\n"
     "  sim [options]  simulate many peers' connection managers in virtual time (JSON summary)\n"
+    "  hub [options]  run a signal hub (signalhub-compatible HTTP and Server-Sent Events)\n"
     "\n"
     "options:\n"
     "  -h, --help     show this help (or a command's, after its name)\n"
@@ -48,6 +49,8 @@ int main(int argc, char **argv)
         return shoal_cmd_addr(argc - 1, argv + 1);
     if (strcmp(cmd, "sim") == 0)
         return shoal_cmd_sim(argc - 1, argv + 1);
+    if (strcmp(cmd, "hub") == 0)
+        return shoal_cmd_hub(argc - 1, argv + 1);
 
     shoal_log(SHOAL_LOG_ERROR, "cli", "unknown command '%s' (try shoal --help)", cmd);
     return SHOAL_EXIT_USAGE;

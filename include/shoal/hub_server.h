@@ -1,0 +1,48 @@
+/* shoal hub_server: the signal hub (`shoal hub`), an I/O shell on GLib's main loop around the
+ * pure cores of shoal/hub.h.
+ *
+ * Wire-compatible with signalhub 4.9: GET / (status JSON), GET /v1/<app>/<ch>,... (one event
+ * stream subscribed to every channel named), POST /v1/<app>/<channel> (the body goes to every
+ * subscriber of that channel), CORS on every answer, 404 outside /v1/. Additions: GET /metrics
+ * (Prometheus text), an X-Shoal-Recipients header on each POST's answer, and limits with clear
+ * answers (413, 400, 431, 429, 408) instead of unbounded buffering.
+ *
+ * Fan-out: a broadcast is encoded once, into one reference-counted buffer that every subscriber's
+ * write queue shares; queued buffers go out with one vectored write per subscriber per main-loop
+ * iteration. A subscriber whose unsent bytes pass max_unsent is dropped, never buffered without
+ * bound. */
+#ifndef SHOAL_HUB_SERVER_H
+#define SHOAL_HUB_SERVER_H
+
+#include "shoal/core.h"
+
+typedef struct shoal_hub_server shoal_hub_server;
+
+typedef struct shoal_hub_server_config {
+    const char *host;      /* address to listen on ("127.0.0.1", "::", "0.0.0.0") */
+    uint16_t port;         /* 0: any free port (see shoal_hub_server_port) */
+    const char *cert_file; /* with key_file: HTTPS (PEM files) */
+    const char *key_file;
+    size_t max_body;          /* 64 KiB: larger POST bodies get 413 */
+    size_t max_unsent;        /* 1 MiB: a subscriber further behind is dropped */
+    uint32_t max_per_address; /* 256 connections from one client address (429 beyond) */
+    uint32_t heartbeat_ms;    /* 30 s: ":heartbeat signal" on every stream */
+    uint32_t request_ms;      /* 10 s: a request head and body must arrive within this (408) */
+    uint32_t idle_ms;         /* 60 s: an idle keep-alive connection is closed */
+} shoal_hub_server_config;
+
+void shoal_hub_server_config_default(shoal_hub_server_config *cfg);
+
+/* Starts listening, on the thread-default GMainContext. Errors: SHOAL_E_INVAL (a bad address or
+ * an unusable certificate), SHOAL_E_HUB_LISTEN (cannot bind), with the reason in *why when `why`
+ * is not NULL (free it with g_free). */
+SHOAL_MUST_CHECK int shoal_hub_server_start(shoal_hub_server **out,
+                                            const shoal_hub_server_config *cfg, char **why);
+uint16_t shoal_hub_server_port(const shoal_hub_server *srv);
+/* Stops accepting, ends every stream once its queued bytes are out (or after 5 s), then calls
+ * done(ud) from the main loop. */
+void shoal_hub_server_shutdown(shoal_hub_server *srv, void (*done)(void *ud), void *ud);
+/* Closes everything at once and frees the server. NULL is a no-op. */
+void shoal_hub_server_free(shoal_hub_server *srv);
+
+#endif

@@ -1,0 +1,151 @@
+/* `shoal hub`: the signal hub, until SIGTERM or SIGINT (then a graceful shutdown). */
+#include "cli.h"
+
+#include "shoal/hub_server.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: shoal hub [--listen HOST:PORT] [options]\n"
+    "\n"
+    "Runs a signal hub, wire-compatible with signalhub 4.9: GET / (status), GET /v1/APP/CH,CH\n"
+    "(an event stream), POST /v1/APP/CH (a broadcast), GET /metrics (Prometheus text).\n"
+    "\n"
+    "  --listen HOST:PORT     address to listen on (default 127.0.0.1:9000; [::1]:9000;\n"
+    "                         port 0 picks a free one, printed on standard output)\n"
+    "  --cert FILE --key FILE serve HTTPS with this PEM certificate and key\n"
+    "  --max-body BYTES       largest broadcast body (default 65536; larger gets 413)\n"
+    "  --max-unsent BYTES     a subscriber further behind is dropped (default 1048576)\n"
+    "  --max-per-address N    connections from one address (default 256; more get 429)\n"
+    "  --heartbeat MS         heartbeat comment period (default 30000)\n"
+    "  --request-timeout MS   a request's head and body must arrive within this (default 10000;\n"
+    "                         slower ones get 408 and are closed)\n"
+    "  --idle-timeout MS      an idle keep-alive connection is closed (default 60000)\n"
+    "\n"
+    "SIGTERM or SIGINT: stop accepting, finish writing to every stream, exit 0.\n"
+    "exit status: 0 after a clean shutdown, 2 usage error, 3 failure (cannot listen)\n";
+
+static bool parse_listen(const char *s, char **host, uint16_t *port)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon[1] == '\0')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (errno || *end || p > 65535 || colon[1] == '-')
+        return false;
+    size_t hl = (size_t)(colon - s);
+    if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']')
+        *host = g_strndup(s + 1, hl - 2);
+    else
+        *host = hl ? g_strndup(s, hl) : g_strdup("0.0.0.0");
+    *port = (uint16_t)p;
+    return true;
+}
+
+static bool parse_size(const char *s, size_t lo, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || end == s || s[0] == '-' || v < lo || v > (1ULL << 40))
+        return false;
+    *out = (size_t)v;
+    return true;
+}
+
+static GMainLoop *loop;
+static shoal_hub_server *server;
+
+static void stopped(void *ud)
+{
+    (void)ud;
+    g_main_loop_quit(loop);
+}
+
+static gboolean on_signal(gpointer ud)
+{
+    (void)ud;
+    shoal_hub_server_shutdown(server, stopped, NULL);
+    return G_SOURCE_REMOVE;
+}
+
+int shoal_cmd_hub(int argc, char **argv)
+{
+    shoal_hub_server_config cfg;
+    shoal_hub_server_config_default(&cfg);
+    char *host = NULL;
+    for (int i = 1; i < argc; i += 2) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
+            fputs(help, stdout);
+            g_free(host);
+            return SHOAL_EXIT_OK;
+        }
+        if (!val) {
+            fprintf(stderr, "shoal hub: %s needs a value (see --help)\n", opt);
+            g_free(host);
+            return SHOAL_EXIT_USAGE;
+        }
+        bool ok = true;
+        size_t v = 0;
+        if (strcmp(opt, "--listen") == 0) {
+            g_free(host);
+            host = NULL;
+            ok = parse_listen(val, &host, &cfg.port);
+        } else if (strcmp(opt, "--cert") == 0)
+            cfg.cert_file = val;
+        else if (strcmp(opt, "--key") == 0)
+            cfg.key_file = val;
+        else if (strcmp(opt, "--max-body") == 0)
+            ok = parse_size(val, 1, &cfg.max_body);
+        else if (strcmp(opt, "--max-unsent") == 0)
+            ok = parse_size(val, 1024, &cfg.max_unsent);
+        else if (strcmp(opt, "--max-per-address") == 0)
+            ok = parse_size(val, 1, &v) && v <= UINT32_MAX && (cfg.max_per_address = (uint32_t)v);
+        else if (strcmp(opt, "--heartbeat") == 0)
+            ok = parse_size(val, 10, &v) && v <= UINT32_MAX && (cfg.heartbeat_ms = (uint32_t)v);
+        else if (strcmp(opt, "--request-timeout") == 0)
+            ok = parse_size(val, 100, &v) && v <= UINT32_MAX && (cfg.request_ms = (uint32_t)v);
+        else if (strcmp(opt, "--idle-timeout") == 0)
+            ok = parse_size(val, 100, &v) && v <= UINT32_MAX && (cfg.idle_ms = (uint32_t)v);
+        else {
+            fprintf(stderr, "shoal hub: unknown option '%s'\n%s", opt, help);
+            g_free(host);
+            return SHOAL_EXIT_USAGE;
+        }
+        if (!ok) {
+            fprintf(stderr, "shoal hub: %s needs a valid value, not '%s'\n", opt, val);
+            g_free(host);
+            return SHOAL_EXIT_USAGE;
+        }
+    }
+    if (host)
+        cfg.host = host;
+
+    char *why = NULL;
+    int rc = shoal_hub_server_start(&server, &cfg, &why);
+    if (rc != SHOAL_OK) {
+        fprintf(stderr, "shoal hub: %s: %s\n", shoal_strerror(rc), why ? why : "");
+        g_free(why);
+        g_free(host);
+        return rc == SHOAL_E_INVAL ? SHOAL_EXIT_USAGE : SHOAL_EXIT_FAILURE;
+    }
+    bool v6 = strchr(cfg.host, ':') != NULL;
+    printf("listening on %s://%s%s%s:%u\n", cfg.cert_file ? "https" : "http", v6 ? "[" : "",
+           cfg.host, v6 ? "]" : "", shoal_hub_server_port(server));
+    fflush(stdout);
+    loop = g_main_loop_new(NULL, FALSE);
+    g_unix_signal_add(SIGTERM, on_signal, NULL);
+    g_unix_signal_add(SIGINT, on_signal, NULL);
+    g_main_loop_run(loop);
+    g_main_loop_unref(loop);
+    shoal_hub_server_free(server);
+    g_free(host);
+    return SHOAL_EXIT_OK;
+}

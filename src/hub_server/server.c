@@ -1,0 +1,577 @@
+/* The signal hub on GLib: connections, requests and answers. The channel registry and the
+ * fan-out live in fanout.c. (See shoal/hub_server.h.) */
+#include "hub_server_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define READ_CHUNK 16384
+
+void shoal_hub_server_config_default(shoal_hub_server_config *cfg)
+{
+    *cfg = (shoal_hub_server_config){
+        .host = "127.0.0.1",
+        .port = 9000,
+        .max_body = 64 * 1024,
+        .max_unsent = 1024 * 1024,
+        .max_per_address = 256,
+        .heartbeat_ms = 30000,
+        .request_ms = 10000,
+        .idle_ms = 60000,
+    };
+}
+
+/* ---- Writing ----------------------------------------------------------------------------------
+ */
+
+/* Queues a buffer (a new reference is taken). */
+void shoal__hub_queue(hub_conn *c, GBytes *bytes)
+{
+    if (c->closing)
+        return;
+    g_queue_push_tail(&c->outq, g_bytes_ref(bytes));
+    c->unsent += g_bytes_get_size(bytes);
+    if (!c->dirty) {
+        c->dirty = true;
+        g_ptr_array_add(c->srv->dirty, c);
+        shoal__hub_schedule_flush(c->srv);
+    }
+}
+
+static void queue_text(hub_conn *c, const char *text, size_t len)
+{
+    GBytes *b = g_bytes_new(text, len);
+    shoal__hub_queue(c, b);
+    g_bytes_unref(b);
+}
+
+static const char cors[] =
+    "Access-Control-Allow-Origin: *\r\n"
+    "Access-Control-Allow-Methods: GET, POST, PUT, DELETE\r\n"
+    "Access-Control-Allow-Headers: X-Requested-With, X-HTTP-Method-Override, Content-Type, "
+    "Accept, Authorization\r\n";
+
+/* An answer with a body; extra headers end with CRLF each. */
+static void respond(hub_conn *c, int status, const char *reason, const char *type,
+                    const char *extra, const char *body, size_t len)
+{
+    char *head = g_strdup_printf("HTTP/1.1 %d %s\r\n%s%s%s%sContent-Length: %zu\r\n%s\r\n", status,
+                                 reason, cors, type ? "Content-Type: " : "", type ? type : "",
+                                 type ? "\r\n" : "", len, extra ? extra : "");
+    queue_text(c, head, strlen(head));
+    g_free(head);
+    if (len && !c->head_only)
+        queue_text(c, body, len);
+    c->srv->stats.responses[status / 100]++;
+}
+
+/* Answers an error and closes the connection once the answer is out. */
+static void fail(hub_conn *c, int status, const char *reason, const char *message)
+{
+    char *body = g_strdup_printf("%s\n", message);
+    respond(c, status, reason, "text/plain; charset=utf-8", "Connection: close\r\n", body,
+            strlen(body));
+    g_free(body);
+    c->close_after_write = true;
+    c->state = CONN_DONE;
+}
+
+/* ---- Requests ---------------------------------------------------------------------------------
+ */
+
+static void answer_status(hub_conn *c)
+{
+    char *body = g_strdup_printf("{\n  \"name\": \"signalhub\",\n  \"version\": \"shoal %s\",\n"
+                                 "  \"subscribers\": %" G_GUINT64_FORMAT "\n}\n",
+                                 SHOAL_VERSION, c->srv->subscriptions);
+    respond(c, 200, "OK", "application/json; charset=utf-8", NULL, body, strlen(body));
+    g_free(body);
+}
+
+static void answer_metrics(hub_conn *c)
+{
+    char *body = shoal__hub_metrics(c->srv);
+    respond(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", NULL, body, strlen(body));
+    g_free(body);
+}
+
+static void start_stream(hub_conn *c, const shoal_hub_route *r)
+{
+    static const char head[] = "HTTP/1.1 200 OK\r\n"
+                               "Content-Type: text/event-stream; charset=utf-8\r\n"
+                               "Cache-Control: no-cache\r\n"
+                               "X-Accel-Buffering: no\r\n"
+                               "Connection: keep-alive\r\n";
+    char *all = g_strconcat(head, cors, "\r\n", NULL);
+    queue_text(c, all, strlen(all));
+    g_free(all);
+    c->srv->stats.responses[2]++;
+    c->state = CONN_STREAM;
+    shoal__hub_subscribe(c, r);
+}
+
+static void broadcast(hub_conn *c)
+{
+    uint64_t n = shoal__hub_broadcast(c->srv, &c->route, c->body->data, c->body->len);
+    char extra[64];
+    snprintf(extra, sizeof extra, "X-Shoal-Recipients: %" G_GUINT64_FORMAT "\r\n", n);
+    respond(c, 200, "OK", NULL, extra, "", 0);
+}
+
+/* A whole request (head, and body if any) is here: answer it. */
+static void handle(hub_conn *c)
+{
+    switch (c->route.kind) {
+    case SHOAL_HUB_STATUS:
+        answer_status(c);
+        break;
+    case SHOAL_HUB_METRICS:
+        answer_metrics(c);
+        break;
+    case SHOAL_HUB_PREFLIGHT:
+        respond(c, 200, "OK", NULL, NULL, "", 0);
+        break;
+    case SHOAL_HUB_SUBSCRIBE:
+        start_stream(c, &c->route);
+        return;
+    case SHOAL_HUB_BROADCAST:
+        broadcast(c);
+        break;
+    case SHOAL_HUB_NOT_FOUND:
+        respond(c, 404, "Not Found", NULL, NULL, "", 0);
+        break;
+    }
+    if (!c->req.keep_alive) {
+        c->close_after_write = true;
+        c->state = CONN_DONE;
+    } else {
+        c->state = CONN_HEAD;
+    }
+}
+
+/* A head has been parsed: route it, and prepare for its body. */
+static void begin(hub_conn *c, const shoal_http_request *req)
+{
+    /* The request borrows from the read buffer, which moves on: keep its target. */
+    g_free(c->target);
+    c->target = g_strndup(req->target, req->target_len);
+    c->req = *req;
+    c->req.target = c->target;
+    c->head_only = req->method == SHOAL_HTTP_HEAD;
+    int rc = shoal_hub_route_request(&c->req, &c->route);
+    if (rc != SHOAL_OK) {
+        fail(c, 400, "Bad Request", shoal_strerror(rc));
+        return;
+    }
+    g_byte_array_set_size(c->body, 0);
+    c->chunked = (shoal_http_chunked)SHOAL_HTTP_CHUNKED_INIT;
+    bool has_body = req->chunked || (req->has_length && req->content_length > 0);
+    if (req->has_length && req->content_length > c->srv->cfg.max_body) {
+        fail(c, 413, "Payload Too Large", "the body is larger than this hub takes");
+        return;
+    }
+    if (!has_body) {
+        handle(c);
+        return;
+    }
+    if (req->expect_continue)
+        queue_text(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    c->remaining = req->has_length ? req->content_length : 0;
+    c->state = CONN_BODY;
+}
+
+/* Consumes body bytes from the read buffer; true when the body is complete. */
+static bool take_body(hub_conn *c)
+{
+    GByteArray *in = c->rbuf;
+    if (!c->req.chunked) {
+        size_t n = in->len < c->remaining ? in->len : (size_t)c->remaining;
+        g_byte_array_append(c->body, in->data, (guint)n);
+        g_byte_array_remove_range(in, 0, (guint)n);
+        c->remaining -= n;
+        return c->remaining == 0;
+    }
+    size_t len = in->len;
+    long rest = shoal_http_unchunk(&c->chunked, (char *)in->data, &len);
+    if (rest < 0 && rest != SHOAL_E_AGAIN) {
+        fail(c, 400, "Bad Request", shoal_strerror((int)rest));
+        return false;
+    }
+    g_byte_array_append(c->body, in->data, (guint)len);
+    if (c->body->len > c->srv->cfg.max_body) {
+        fail(c, 413, "Payload Too Large", "the body is larger than this hub takes");
+        return false;
+    }
+    if (rest < 0) {
+        g_byte_array_set_size(in, 0);
+        return false;
+    }
+    /* Whatever followed the body is the next request: move it to the front. */
+    memmove(in->data, in->data + in->len - (size_t)rest, (size_t)rest);
+    g_byte_array_set_size(in, (guint)rest);
+    return true;
+}
+
+/* Works through the read buffer: heads, bodies, pipelined requests. */
+static void process(hub_conn *c)
+{
+    while (!c->closing && c->state != CONN_DONE && c->state != CONN_STREAM) {
+        if (c->state == CONN_BODY) {
+            if (!take_body(c))
+                return;
+            handle(c);
+            continue;
+        }
+        shoal_http_request req;
+        long n = shoal_http_parse_request((const char *)c->rbuf->data, c->rbuf->len, &req);
+        if (n == SHOAL_E_AGAIN)
+            return;
+        if (n < 0) {
+            switch ((int)n) {
+            case SHOAL_E_HTTP_HEAD_TOO_LARGE:
+                fail(c, 431, "Request Header Fields Too Large", shoal_strerror((int)n));
+                break;
+            case SHOAL_E_HTTP_VERSION:
+                fail(c, 505, "HTTP Version Not Supported", shoal_strerror((int)n));
+                break;
+            case SHOAL_E_HTTP_ENCODING:
+                fail(c, 501, "Not Implemented", shoal_strerror((int)n));
+                break;
+            default:
+                fail(c, 400, "Bad Request", shoal_strerror((int)n));
+                break;
+            }
+            return;
+        }
+        c->request_started = g_get_monotonic_time();
+        begin(c, &req);
+        g_byte_array_remove_range(c->rbuf, 0, (guint)n);
+    }
+}
+
+/* ---- Reading ----------------------------------------------------------------------------------
+ */
+
+static gboolean on_readable(GObject *stream, gpointer data);
+
+static void watch_input(hub_conn *c)
+{
+    if (c->in_src || c->closing)
+        return;
+    c->in_src = g_pollable_input_stream_create_source(c->in, NULL);
+    g_source_set_callback(c->in_src, G_SOURCE_FUNC(on_readable), c, NULL);
+    g_source_attach(c->in_src, NULL);
+    g_source_unref(c->in_src); /* the context holds it; c->in_src is valid while attached */
+}
+
+static gboolean on_readable(GObject *stream, gpointer data)
+{
+    (void)stream;
+    hub_conn *c = data;
+    guint8 chunk[READ_CHUNK];
+    for (;;) {
+        GError *err = NULL;
+        gssize n = g_pollable_input_stream_read_nonblocking(c->in, chunk, sizeof chunk, NULL, &err);
+        if (n < 0 && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+            g_error_free(err);
+            break;
+        }
+        if (n <= 0) {
+            /* The client is gone, or has half-closed: either way its answers are over. */
+            g_clear_error(&err);
+            shoal__hub_close(c);
+            return G_SOURCE_REMOVE;
+        }
+        c->last_activity = g_get_monotonic_time();
+        c->srv->stats.bytes_in += (uint64_t)n;
+        /* A stream's client has nothing more to say; what it sends is dropped. */
+        if (c->state == CONN_STREAM || c->state == CONN_DONE)
+            continue;
+        g_byte_array_append(c->rbuf, chunk, (guint)n);
+        process(c);
+        if (c->closing)
+            return G_SOURCE_REMOVE;
+        if (c->rbuf->len > SHOAL_HTTP_MAX_HEAD + c->srv->cfg.max_body + 64) {
+            fail(c, 413, "Payload Too Large", "too much unread input");
+            break;
+        }
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/* ---- Connections ------------------------------------------------------------------------------
+ */
+
+static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GObject *source,
+                            gpointer data)
+{
+    (void)service;
+    (void)source;
+    shoal_hub_server *srv = data;
+    if (srv->stopping)
+        return TRUE;
+    char *address = NULL;
+    GSocketAddress *remote = g_socket_connection_get_remote_address(conn, NULL);
+    if (G_IS_INET_SOCKET_ADDRESS(remote))
+        address = g_inet_address_to_string(
+            g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote)));
+    g_clear_object(&remote);
+    if (!address)
+        address = g_strdup("?");
+
+    GIOStream *stream = G_IO_STREAM(g_object_ref(conn));
+    if (srv->tls) {
+        GError *err = NULL;
+        GIOStream *tls = g_tls_server_connection_new(stream, srv->tls, &err);
+        g_object_unref(stream);
+        if (!tls) {
+            g_clear_error(&err);
+            g_free(address);
+            return TRUE;
+        }
+        stream = tls;
+    }
+    hub_conn *c = g_new0(hub_conn, 1);
+    c->srv = srv;
+    c->stream = stream;
+    c->in = G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(stream));
+    c->out = G_POLLABLE_OUTPUT_STREAM(g_io_stream_get_output_stream(stream));
+    c->address = address;
+    c->socket = g_socket_connection_get_socket(conn);
+    c->rbuf = g_byte_array_new();
+    c->body = g_byte_array_new();
+    c->last_activity = c->request_started = g_get_monotonic_time();
+    g_hash_table_add(srv->conns, c);
+    srv->stats.connections++;
+
+    guint per = GPOINTER_TO_UINT(g_hash_table_lookup(srv->per_address, address)) + 1;
+    g_hash_table_insert(srv->per_address, g_strdup(address), GUINT_TO_POINTER(per));
+    if (per > srv->cfg.max_per_address) {
+        srv->stats.drops[DROP_PER_ADDRESS]++;
+        fail(c, 429, "Too Many Requests", "too many connections from this address");
+        return TRUE;
+    }
+    watch_input(c);
+    return TRUE;
+}
+
+void shoal__hub_linger(hub_conn *c)
+{
+    if (c->lingering || c->closing)
+        return;
+    /* TLS has no half-close of its own; its streams simply end. */
+    if (c->srv->tls || !g_socket_shutdown(c->socket, FALSE, TRUE, NULL) || !c->in_src) {
+        shoal__hub_close(c);
+        return;
+    }
+    c->lingering = true;
+    c->linger_since = g_get_monotonic_time();
+    c->state = CONN_DONE;
+}
+
+void shoal__hub_close(hub_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    shoal__hub_unsubscribe(c);
+    if (c->in_src) {
+        g_source_destroy(c->in_src);
+        c->in_src = NULL;
+    }
+    if (c->out_src) {
+        g_source_destroy(c->out_src);
+        c->out_src = NULL;
+    }
+    guint per = GPOINTER_TO_UINT(g_hash_table_lookup(c->srv->per_address, c->address));
+    if (per <= 1)
+        g_hash_table_remove(c->srv->per_address, c->address);
+    else
+        g_hash_table_insert(c->srv->per_address, g_strdup(c->address), GUINT_TO_POINTER(per - 1));
+    /* Freed from the main loop, after any flush in progress has let go of it. */
+    g_ptr_array_add(c->srv->closed, c);
+    shoal__hub_schedule_flush(c->srv);
+}
+
+void shoal__hub_conn_free(hub_conn *c)
+{
+    g_hash_table_remove(c->srv->conns, c);
+    g_io_stream_close(c->stream, NULL, NULL);
+    g_object_unref(c->stream);
+    GBytes *b;
+    while ((b = g_queue_pop_head(&c->outq)))
+        g_bytes_unref(b);
+    g_byte_array_unref(c->rbuf);
+    g_byte_array_unref(c->body);
+    g_free(c->channels);
+    g_free(c->target);
+    g_free(c->address);
+    g_free(c);
+}
+
+/* Drops connections stuck in a request (slowloris) or idle too long. */
+static gboolean on_sweep(gpointer data)
+{
+    shoal_hub_server *srv = data;
+    gint64 now = g_get_monotonic_time();
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, srv->conns);
+    GPtrArray *late = g_ptr_array_new();
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        hub_conn *c = key;
+        if (c->closing || c->state == CONN_STREAM)
+            continue;
+        bool mid_request = c->state == CONN_BODY || c->rbuf->len > 0;
+        if (c->lingering  ? now - c->linger_since > LINGER_MS * 1000
+            : mid_request ? now - c->request_started > (gint64)srv->cfg.request_ms * 1000
+                          : now - c->last_activity > (gint64)srv->cfg.idle_ms * 1000)
+            g_ptr_array_add(late, c);
+    }
+    for (guint i = 0; i < late->len; i++) {
+        hub_conn *c = late->pdata[i];
+        bool mid_request = c->state == CONN_BODY || c->rbuf->len > 0;
+        if (c->lingering || c->state == CONN_DONE || !mid_request) {
+            shoal__hub_close(c); /* idle, or done: nothing to answer */
+        } else {
+            srv->stats.drops[DROP_TIMEOUT]++;
+            fail(c, 408, "Request Timeout", "the request took too long");
+        }
+    }
+    g_ptr_array_unref(late);
+    return G_SOURCE_CONTINUE;
+}
+
+int shoal_hub_server_start(shoal_hub_server **out, const shoal_hub_server_config *cfg, char **why)
+{
+    GError *err = NULL;
+    GTlsCertificate *tls = NULL;
+    if (cfg->cert_file || cfg->key_file) {
+        if (!cfg->cert_file || !cfg->key_file) {
+            if (why)
+                *why = g_strdup("HTTPS needs both a certificate and a key");
+            return SHOAL_E_INVAL;
+        }
+        tls = g_tls_certificate_new_from_files(cfg->cert_file, cfg->key_file, &err);
+        if (!tls) {
+            if (why)
+                *why = g_strdup(err->message);
+            g_error_free(err);
+            return SHOAL_E_INVAL;
+        }
+    }
+    GInetAddress *addr = g_inet_address_new_from_string(cfg->host);
+    if (!addr) {
+        if (why)
+            *why = g_strdup_printf("'%s' is not an IP address", cfg->host);
+        g_clear_object(&tls);
+        return SHOAL_E_INVAL;
+    }
+    GSocketAddress *sa = g_inet_socket_address_new(addr, cfg->port);
+    g_object_unref(addr);
+    GSocketService *service = g_socket_service_new();
+    GSocketAddress *bound = NULL;
+    bool ok = g_socket_listener_add_address(G_SOCKET_LISTENER(service), sa, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, NULL, &bound, &err);
+    g_object_unref(sa);
+    if (!ok) {
+        if (why)
+            *why = g_strdup(err->message);
+        g_error_free(err);
+        g_object_unref(service);
+        g_clear_object(&tls);
+        return SHOAL_E_HUB_LISTEN;
+    }
+    shoal_hub_server *srv = g_new0(shoal_hub_server, 1);
+    srv->cfg = *cfg;
+    srv->tls = tls;
+    srv->service = service;
+    srv->port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+    g_object_unref(bound);
+    srv->conns = g_hash_table_new(g_direct_hash, g_direct_equal);
+    srv->per_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    srv->dirty = g_ptr_array_new();
+    srv->closed = g_ptr_array_new();
+    shoal__hub_registry_init(srv);
+    g_signal_connect(service, "incoming", G_CALLBACK(on_incoming), srv);
+    srv->sweep_id = g_timeout_add_seconds(1, on_sweep, srv);
+    g_socket_service_start(service);
+    *out = srv;
+    return SHOAL_OK;
+}
+
+uint16_t shoal_hub_server_port(const shoal_hub_server *srv)
+{
+    return srv->port;
+}
+
+static gboolean shutdown_check(gpointer data)
+{
+    shoal_hub_server *srv = data;
+    bool pending = false;
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, srv->conns);
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        pending = pending || (!((hub_conn *)key)->closing && ((hub_conn *)key)->unsent > 0);
+    if (pending && g_get_monotonic_time() < srv->shutdown_deadline)
+        return G_SOURCE_CONTINUE;
+    srv->shutdown_id = 0;
+    if (srv->on_done)
+        srv->on_done(srv->done_ud);
+    return G_SOURCE_REMOVE;
+}
+
+void shoal_hub_server_shutdown(shoal_hub_server *srv, void (*done)(void *ud), void *ud)
+{
+    srv->stopping = true;
+    g_socket_service_stop(srv->service);
+    g_socket_listener_close(G_SOCKET_LISTENER(srv->service));
+    /* Streams end once what is queued for them is written. */
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, srv->conns);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        hub_conn *c = key;
+        if (c->unsent == 0)
+            c->close_now = true;
+        c->close_after_write = true;
+    }
+    g_hash_table_iter_init(&it, srv->conns);
+    GPtrArray *now = g_ptr_array_new();
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        if (((hub_conn *)key)->close_now)
+            g_ptr_array_add(now, key);
+    for (guint i = 0; i < now->len; i++)
+        shoal__hub_close(now->pdata[i]);
+    g_ptr_array_unref(now);
+    srv->on_done = done;
+    srv->done_ud = ud;
+    srv->shutdown_deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    srv->shutdown_id = g_timeout_add(50, shutdown_check, srv);
+}
+
+void shoal_hub_server_free(shoal_hub_server *srv)
+{
+    if (!srv)
+        return;
+    g_socket_service_stop(srv->service);
+    g_socket_listener_close(G_SOCKET_LISTENER(srv->service));
+    GList *all = g_hash_table_get_keys(srv->conns);
+    for (GList *l = all; l; l = l->next)
+        shoal__hub_close(l->data);
+    g_list_free(all);
+    shoal__hub_flush_now(srv);
+    if (srv->sweep_id)
+        g_source_remove(srv->sweep_id);
+    if (srv->shutdown_id)
+        g_source_remove(srv->shutdown_id);
+    shoal__hub_registry_free(srv);
+    g_hash_table_unref(srv->conns);
+    g_hash_table_unref(srv->per_address);
+    g_ptr_array_unref(srv->dirty);
+    g_ptr_array_unref(srv->closed);
+    g_object_unref(srv->service);
+    g_clear_object(&srv->tls);
+    g_free(srv);
+}
