@@ -158,8 +158,8 @@ void shoal_conn_store_close(shoal_conn_store *st)
 {
     if (!st)
         return;
-    if (st->db)
-        (void)shoal_conn_store_flush(st);
+    if (st->db && shoal_conn_store_flush(st) != SHOAL_OK)
+        shoal_log(SHOAL_LOG_WARN, "store", "the last batch could not be written; it is lost");
     close_db(st);
     g_hash_table_destroy(st->hubs);
     g_hash_table_destroy(st->peers);

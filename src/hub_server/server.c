@@ -470,6 +470,9 @@ int shoal_hub_server_start(shoal_hub_server **out, const shoal_hub_server_config
     GSocketAddress *sa = g_inet_socket_address_new(addr, cfg->port);
     g_object_unref(addr);
     GSocketService *service = g_socket_service_new();
+    /* The service accepts one connection per main-loop turn: a deep queue keeps a burst of
+     * clients from overflowing it (and waiting out a SYN retransmit). */
+    g_socket_listener_set_backlog(G_SOCKET_LISTENER(service), 4096);
     GSocketAddress *bound = NULL;
     bool ok = g_socket_listener_add_address(G_SOCKET_LISTENER(service), sa, G_SOCKET_TYPE_STREAM,
                                             G_SOCKET_PROTOCOL_TCP, NULL, &bound, &err);

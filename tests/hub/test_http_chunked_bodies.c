@@ -43,9 +43,9 @@ static void bodies_decode_across_any_split(void)
 {
     const char *in = "5\r\nhello\r\n1;ext=1\r\n \r\nA\r\n0123456789\r\n0\r\nTrailer: x\r\n\r\nNEXT";
     for (size_t step = 1; step <= strlen(in); step++) {
-        size_t n;
-        long rest;
-        int err;
+        size_t n = 0;
+        long rest = 0;
+        int err = 0;
         char *body = decode(in, step, &n, &rest, &err);
         if (!CHECK(body != NULL))
             continue;
@@ -57,9 +57,9 @@ static void bodies_decode_across_any_split(void)
 
 static void bare_lf_and_empty_bodies(void)
 {
-    size_t n;
-    long rest;
-    int err;
+    size_t n = 0;
+    long rest = 0;
+    int err = 0;
     char *body = decode("3\nabc\n0\n\n", 4, &n, &rest, &err);
     CHECK_EQ_MEM(body, n, "abc", 3);
     CHECK_EQ_INT(rest, 0);
@@ -78,9 +78,9 @@ static void malformed_chunks_are_refused(void)
     const char *bad[] = {"x\r\n",      "\r\n", "3\r\nabcX", "3\rX", "1000000000000000\r\n",
                          "3\r\nabc\rX"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        size_t n;
-        long rest;
-        int err;
+        size_t n = 0;
+        long rest = 0;
+        int err = 0;
         char *body = decode(bad[i], 64, &n, &rest, &err);
         CHECK(body == NULL);
         CHECK_EQ_ERR(err, SHOAL_E_HTTP_BAD_REQUEST);
