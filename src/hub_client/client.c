@@ -1,0 +1,364 @@
+/* The signal-hub client on libsoup 3 (see shoal/hub_client.h). */
+#include "shoal/hub_client.h"
+
+#include "shoal/hub.h"
+
+#include <glib.h>
+#include <libsoup/soup.h>
+#include <string.h>
+
+#define READ_CHUNK   16384
+#define DEDUPE_SLOTS 512
+
+typedef struct hub_stream {
+    shoal_hub_client *cl;
+    size_t index;
+    char *base;  /* the hub's base URL, without a trailing slash */
+    bool wanted; /* connect asked, disconnect not since */
+    bool open;   /* the stream answered 200 */
+    GCancellable *cancel;
+    GInputStream *body;
+    shoal_sse_parser *parser;
+    guint silence_id, retry_id;
+    uint32_t failures;
+    guint8 buf[READ_CHUNK];
+} hub_stream;
+
+struct shoal_hub_client {
+    shoal_hub_client_config cfg;
+    shoal_hub_client_callbacks cb;
+    SoupSession *session;
+    GPtrArray *hubs; /* hub_stream* */
+    char *path;      /* "/v1/<app>/<ch>,<ch>" */
+    /* Recently seen messages: a hash and when. */
+    struct {
+        guint64 hash;
+        gint64 at;
+    } seen[DEDUPE_SLOTS];
+    GRand *rand;
+};
+
+void shoal_hub_client_config_default(shoal_hub_client_config *cfg)
+{
+    *cfg = (shoal_hub_client_config){
+        .app = "shoal",
+        .heartbeat_timeout_ms = 75000,
+        .auto_reconnect = true,
+        .reconnect_base_ms = 3000,
+        .reconnect_cap_ms = 60000,
+        .dedupe_window_ms = 60000,
+        .max_event = 64 * 1024,
+    };
+}
+
+int shoal_hub_client_new(shoal_hub_client **out, const shoal_hub_client_config *cfg,
+                         const shoal_hub_client_callbacks *cb)
+{
+    if (!cfg->app || !*cfg->app || cfg->heartbeat_timeout_ms == 0 || cfg->reconnect_base_ms == 0 ||
+        cfg->reconnect_cap_ms < cfg->reconnect_base_ms)
+        return SHOAL_E_INVAL;
+    shoal_hub_client *cl = g_new0(shoal_hub_client, 1);
+    cl->cfg = *cfg;
+    cl->cfg.app = g_strdup(cfg->app);
+    cl->cb = *cb;
+    /* Streams are long: allow each hub a stream and broadcasts beside it. */
+    /* Hubs are reached directly: a GSimpleProxyResolver with no proxy keeps GIO from loading
+     * libproxy, whose C++ exceptions also upset AddressSanitizer. */
+    GProxyResolver *direct = g_simple_proxy_resolver_new(NULL, NULL);
+    cl->session = soup_session_new_with_options("max-conns-per-host", 8, "timeout", 0,
+                                                "proxy-resolver", direct, NULL);
+    g_object_unref(direct);
+    cl->hubs = g_ptr_array_new();
+    cl->rand = g_rand_new();
+    *out = cl;
+    return SHOAL_OK;
+}
+
+static void stop_stream(hub_stream *h)
+{
+    if (h->cancel) {
+        g_cancellable_cancel(h->cancel);
+        g_clear_object(&h->cancel);
+    }
+    g_clear_object(&h->body);
+    g_clear_handle_id(&h->silence_id, g_source_remove);
+    g_clear_pointer(&h->parser, shoal_sse_parser_free);
+    h->open = false;
+}
+
+void shoal_hub_client_free(shoal_hub_client *cl)
+{
+    if (!cl)
+        return;
+    for (guint i = 0; i < cl->hubs->len; i++) {
+        hub_stream *h = cl->hubs->pdata[i];
+        stop_stream(h);
+        g_clear_handle_id(&h->retry_id, g_source_remove);
+        g_free(h->base);
+        g_free(h);
+    }
+    g_ptr_array_unref(cl->hubs);
+    soup_session_abort(cl->session);
+    g_object_unref(cl->session);
+    g_rand_free(cl->rand);
+    g_free(cl->path);
+    g_free((char *)cl->cfg.app);
+    g_free(cl);
+}
+
+size_t shoal_hub_client_add_hub(shoal_hub_client *cl, const shoal_hub_addr *hub)
+{
+    hub_stream *h = g_new0(hub_stream, 1);
+    h->cl = cl;
+    h->index = cl->hubs->len;
+    shoal_buf url = SHOAL_BUF_INIT;
+    shoal_hub_addr_format(hub, &url);
+    h->base = g_strndup(url.data ? url.data : "", url.len);
+    shoal_buf_free(&url);
+    g_ptr_array_add(cl->hubs, h);
+    return h->index;
+}
+
+int shoal_hub_client_subscribe(shoal_hub_client *cl, const char *const *channels, size_t n)
+{
+    if (n == 0 || n > SHOAL_HUB_MAX_CHANNELS)
+        return SHOAL_E_HUB_TOO_MANY_CHANNELS;
+    GString *path = g_string_new(NULL);
+    g_string_append_printf(path, "/v1/%s/", cl->cfg.app);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            g_string_append_c(path, ',');
+        g_string_append(path, channels[i]);
+    }
+    g_free(cl->path);
+    cl->path = g_string_free(path, FALSE);
+    for (guint i = 0; i < cl->hubs->len; i++) {
+        hub_stream *h = cl->hubs->pdata[i];
+        if (h->wanted)
+            shoal_hub_client_connect(cl, h->index);
+    }
+    return SHOAL_OK;
+}
+
+/* ---- Streams ----------------------------------------------------------------------------------
+ */
+
+static void open_stream(hub_stream *h);
+
+static void report(hub_stream *h, shoal_hub_stream_state st)
+{
+    if (h->cl->cb.state)
+        h->cl->cb.state(h->index, st, h->cl->cb.ud);
+}
+
+static gboolean on_retry(gpointer data)
+{
+    hub_stream *h = data;
+    h->retry_id = 0;
+    if (h->wanted)
+        open_stream(h);
+    return G_SOURCE_REMOVE;
+}
+
+/* The stream failed to open (failed) or ended (!failed): report it, and come back later if
+ * asked to. */
+static void lost(hub_stream *h, bool failed)
+{
+    bool was_open = h->open;
+    stop_stream(h);
+    report(h, failed && !was_open ? SHOAL_HUB_STREAM_FAILED : SHOAL_HUB_STREAM_DISCONNECTED);
+    if (!h->cl->cfg.auto_reconnect || !h->wanted || h->retry_id)
+        return;
+    /* min(cap, base * 2^(f-1)) * [1/2, 1): the first retry after about signalhub's 3 s. */
+    uint64_t delay = h->cl->cfg.reconnect_base_ms;
+    for (uint32_t i = 1; i < h->failures && delay < h->cl->cfg.reconnect_cap_ms; i++)
+        delay *= 2;
+    if (delay > h->cl->cfg.reconnect_cap_ms)
+        delay = h->cl->cfg.reconnect_cap_ms;
+    delay = (uint64_t)((double)delay * (0.5 + 0.5 * g_rand_double(h->cl->rand)));
+    h->failures++;
+    h->retry_id = g_timeout_add((guint)delay, on_retry, h);
+}
+
+static gboolean on_silence(gpointer data)
+{
+    hub_stream *h = data;
+    h->silence_id = 0;
+    lost(h, false);
+    return G_SOURCE_REMOVE;
+}
+
+static void heard(hub_stream *h)
+{
+    g_clear_handle_id(&h->silence_id, g_source_remove);
+    h->silence_id = g_timeout_add(h->cl->cfg.heartbeat_timeout_ms, on_silence, h);
+}
+
+static bool seen_before(shoal_hub_client *cl, const char *data, size_t len)
+{
+    guint64 hash = 1469598103934665603ull; /* FNV-1a, enough to tell repeats apart */
+    for (size_t i = 0; i < len; i++)
+        hash = (hash ^ (guint8)data[i]) * 1099511628211ull;
+    gint64 now = g_get_monotonic_time(), window = (gint64)cl->cfg.dedupe_window_ms * 1000;
+    size_t slot = hash % DEDUPE_SLOTS;
+    bool repeat =
+        cl->seen[slot].hash == hash && cl->seen[slot].at && now - cl->seen[slot].at < window;
+    cl->seen[slot].hash = hash;
+    cl->seen[slot].at = now;
+    return repeat;
+}
+
+static void on_event(const char *data, size_t len, const char *type, void *ud)
+{
+    (void)type;
+    hub_stream *h = ud;
+    shoal_hub_client *cl = h->cl;
+    if (!seen_before(cl, data, len) && cl->cb.message)
+        cl->cb.message(h->index, data, len, cl->cb.ud);
+}
+
+static void on_read(GObject *source, GAsyncResult *res, gpointer data)
+{
+    hub_stream *h = data;
+    GError *err = NULL;
+    gssize n = g_input_stream_read_finish(G_INPUT_STREAM(source), res, &err);
+    if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+        g_error_free(err);
+        return; /* stopped on purpose: h may be gone already */
+    }
+    g_clear_error(&err);
+    if (n <= 0 || shoal_sse_feed(h->parser, (const char *)h->buf, (size_t)n) != SHOAL_OK) {
+        lost(h, false);
+        return;
+    }
+    heard(h);
+    g_input_stream_read_async(h->body, h->buf, sizeof h->buf, G_PRIORITY_DEFAULT, h->cancel,
+                              on_read, h);
+}
+
+static void on_sent(GObject *source, GAsyncResult *res, gpointer data)
+{
+    hub_stream *h = data;
+    GError *err = NULL;
+    GInputStream *body = soup_session_send_finish(SOUP_SESSION(source), res, &err);
+    if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+        g_error_free(err);
+        g_clear_object(&body);
+        return;
+    }
+    g_clear_error(&err);
+    SoupMessage *msg = soup_session_get_async_result_message(SOUP_SESSION(source), res);
+    if (!body || soup_message_get_status(msg) != SOUP_STATUS_OK) {
+        g_clear_object(&body);
+        lost(h, true);
+        return;
+    }
+    h->body = body;
+    h->open = true;
+    h->failures = 0;
+    shoal_sse_callbacks cb = {on_event, NULL, h};
+    if (shoal_sse_parser_new(&h->parser, &cb, h->cl->cfg.max_event) != SHOAL_OK) {
+        lost(h, false);
+        return;
+    }
+    report(h, SHOAL_HUB_STREAM_CONNECTED);
+    heard(h);
+    g_input_stream_read_async(h->body, h->buf, sizeof h->buf, G_PRIORITY_DEFAULT, h->cancel,
+                              on_read, h);
+}
+
+static void open_stream(hub_stream *h)
+{
+    stop_stream(h);
+    if (!h->cl->path) {
+        lost(h, true);
+        return;
+    }
+    char *url = g_strconcat(h->base, h->cl->path, NULL);
+    SoupMessage *msg = soup_message_new("GET", url);
+    g_free(url);
+    if (!msg) {
+        lost(h, true);
+        return;
+    }
+    soup_message_headers_replace(soup_message_get_request_headers(msg), "Accept",
+                                 "text/event-stream");
+    h->cancel = g_cancellable_new();
+    soup_session_send_async(h->cl->session, msg, G_PRIORITY_DEFAULT, h->cancel, on_sent, h);
+    g_object_unref(msg);
+}
+
+void shoal_hub_client_connect(shoal_hub_client *cl, size_t hub)
+{
+    if (hub >= cl->hubs->len)
+        return;
+    hub_stream *h = cl->hubs->pdata[hub];
+    h->wanted = true;
+    g_clear_handle_id(&h->retry_id, g_source_remove);
+    open_stream(h);
+}
+
+void shoal_hub_client_disconnect(shoal_hub_client *cl, size_t hub)
+{
+    if (hub >= cl->hubs->len)
+        return;
+    hub_stream *h = cl->hubs->pdata[hub];
+    h->wanted = false;
+    g_clear_handle_id(&h->retry_id, g_source_remove);
+    stop_stream(h);
+}
+
+/* ---- Broadcasts -------------------------------------------------------------------------------
+ */
+
+typedef struct sending {
+    size_t hub;
+    shoal_hub_sent_fn *done;
+    void *ud;
+} sending;
+
+static void on_posted(GObject *source, GAsyncResult *res, gpointer data)
+{
+    sending *s = data;
+    GError *err = NULL;
+    GBytes *answer = soup_session_send_and_read_finish(SOUP_SESSION(source), res, &err);
+    SoupMessage *msg = soup_session_get_async_result_message(SOUP_SESSION(source), res);
+    unsigned status = answer && msg ? soup_message_get_status(msg) : 0;
+    long recipients = -1;
+    const char *header = msg ? soup_message_headers_get_one(soup_message_get_response_headers(msg),
+                                                            "X-Shoal-Recipients")
+                             : NULL;
+    if (header)
+        recipients = strtol(header, NULL, 10);
+    bool cancelled = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_clear_error(&err);
+    if (answer)
+        g_bytes_unref(answer);
+    if (s->done && !cancelled)
+        s->done(s->hub, status, recipients, s->ud);
+    g_free(s);
+}
+
+void shoal_hub_client_broadcast(shoal_hub_client *cl, size_t hub, const char *channel,
+                                const void *data, size_t len, shoal_hub_sent_fn *done, void *ud)
+{
+    SoupMessage *msg = NULL;
+    if (hub < cl->hubs->len) {
+        hub_stream *h = cl->hubs->pdata[hub];
+        char *url = g_strdup_printf("%s/v1/%s/%s", h->base, cl->cfg.app, channel);
+        msg = soup_message_new("POST", url);
+        g_free(url);
+    }
+    if (!msg) {
+        if (done)
+            done(hub, 0, -1, ud);
+        return;
+    }
+    GBytes *body = g_bytes_new(data, len);
+    soup_message_set_request_body_from_bytes(msg, "application/json", body);
+    g_bytes_unref(body);
+    sending *s = g_new(sending, 1);
+    *s = (sending){hub, done, ud};
+    soup_session_send_and_read_async(cl->session, msg, G_PRIORITY_DEFAULT, NULL, on_posted, s);
+    g_object_unref(msg);
+}
