@@ -277,9 +277,14 @@ static gboolean on_readable(GObject *stream, gpointer data)
             break;
         }
         if (n <= 0) {
-            /* The client is gone, or has half-closed: either way its answers are over. */
             g_clear_error(&err);
-            shoal__hub_close(c);
+            /* A client that half-closed after its request still gets the answer queued for
+             * it; otherwise it is gone. */
+            c->in_src = NULL;
+            if (n == 0 && c->unsent > 0 && c->state != CONN_STREAM)
+                c->close_after_write = true;
+            else
+                shoal__hub_close(c);
             return G_SOURCE_REMOVE;
         }
         c->last_activity = g_get_monotonic_time();

@@ -152,6 +152,22 @@ def chunked_bodies_and_pipelined_requests():
 
 
 @case
+def a_half_closed_client_still_gets_its_answer():
+    s = connect()
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    s.shutdown(socket.SHUT_WR)
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    assert data.startswith(b"HTTP/1.1 200 OK"), data
+    assert b'"name": "signalhub"' in data
+    s.close()
+
+
+@case
 def expect_continue_is_answered():
     s = connect()
     s.sendall(b"POST /v1/app/x HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n"
