@@ -81,11 +81,14 @@ def subscribe(path):
     return s, head
 
 
-def read_event(s):
-    data = b""
-    while not data.endswith(b"\n\n"):
-        data += s.recv(1)
-    return data
+def read_event(s, heartbeats=False):
+    """The next event; heartbeat comments are skipped unless asked for."""
+    while True:
+        data = b""
+        while not data.endswith(b"\n\n"):
+            data += s.recv(1)
+        if heartbeats or not data.startswith(b":"):
+            return data
 
 
 @case
@@ -116,6 +119,14 @@ def a_stream_gets_every_broadcast_to_its_channels():
     r = request("POST", "/v1/app/other", b"x")
     assert b"X-Shoal-Recipients: 0\r\n" in r
     eq(json.loads(request("GET", "/").partition(b"\r\n\r\n")[2])["subscribers"], 2)
+    s.close()
+
+
+@case
+def streams_get_a_heartbeat_comment():
+    s, _ = subscribe("/v1/app/beat")
+    s.settimeout(5)
+    eq(read_event(s, heartbeats=True), b":heartbeat signal\n\n")
     s.close()
 
 
@@ -239,7 +250,7 @@ def one_address_gets_a_bounded_number_of_connections():
 
 if __name__ == "__main__":
     start("--max-unsent", "262144", "--request-timeout", "1000", "--idle-timeout", "2000",
-          "--max-per-address", "6")
+          "--max-per-address", "6", "--heartbeat", "300")
     code = 0
     try:
         passed = failed = 0
