@@ -36,10 +36,12 @@ typedef struct shoal_hub_client_config {
     uint32_t reconnect_cap_ms;     /* 60 s: doubling per failure in a row, with jitter */
     uint32_t dedupe_window_ms;     /* 60 s: a message seen again within this is dropped */
     size_t max_event;              /* 64 KiB: a larger event ends the stream */
+    const char *ca_file;           /* NULL: trust the system's CAs; else only these (PEM) */
 } shoal_hub_client_config;
 
 void shoal_hub_client_config_default(shoal_hub_client_config *cfg);
 
+/* SHOAL_E_INVAL for an empty app name, zero periods or an unreadable ca_file. */
 SHOAL_MUST_CHECK int shoal_hub_client_new(shoal_hub_client **out,
                                           const shoal_hub_client_config *cfg,
                                           const shoal_hub_client_callbacks *cb);

@@ -57,9 +57,13 @@ int shoal_hub_client_new(shoal_hub_client **out, const shoal_hub_client_config *
     if (!cfg->app || !*cfg->app || cfg->heartbeat_timeout_ms == 0 || cfg->reconnect_base_ms == 0 ||
         cfg->reconnect_cap_ms < cfg->reconnect_base_ms)
         return SHOAL_E_INVAL;
+    GTlsDatabase *cas = NULL;
+    if (cfg->ca_file && !(cas = g_tls_file_database_new(cfg->ca_file, NULL)))
+        return SHOAL_E_INVAL;
     shoal_hub_client *cl = g_new0(shoal_hub_client, 1);
     cl->cfg = *cfg;
     cl->cfg.app = g_strdup(cfg->app);
+    cl->cfg.ca_file = NULL;
     cl->cb = *cb;
     /* Streams are long: allow each hub a stream and broadcasts beside it. */
     /* Hubs are reached directly: a GSimpleProxyResolver with no proxy keeps GIO from loading
@@ -68,6 +72,10 @@ int shoal_hub_client_new(shoal_hub_client **out, const shoal_hub_client_config *
     cl->session = soup_session_new_with_options("max-conns-per-host", 8, "timeout", 0,
                                                 "proxy-resolver", direct, NULL);
     g_object_unref(direct);
+    if (cas) {
+        soup_session_set_tls_database(cl->session, cas);
+        g_object_unref(cas);
+    }
     cl->hubs = g_ptr_array_new();
     cl->rand = g_rand_new();
     *out = cl;
