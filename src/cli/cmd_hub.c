@@ -59,6 +59,16 @@ static bool parse_size(const char *s, size_t lo, size_t *out)
     return true;
 }
 
+/* A count or duration that fits 32 bits, at least lo. */
+static bool parse_u32(const char *s, size_t lo, uint32_t *out)
+{
+    size_t v;
+    if (!parse_size(s, lo, &v) || v > UINT32_MAX)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
 static GMainLoop *loop;
 static shoal_hub_server *server;
 
@@ -93,7 +103,6 @@ int shoal_cmd_hub(int argc, char **argv)
             return SHOAL_EXIT_USAGE;
         }
         bool ok = true;
-        size_t v = 0;
         if (strcmp(opt, "--listen") == 0) {
             g_free(host);
             host = NULL;
@@ -107,13 +116,13 @@ int shoal_cmd_hub(int argc, char **argv)
         else if (strcmp(opt, "--max-unsent") == 0)
             ok = parse_size(val, 1024, &cfg.max_unsent);
         else if (strcmp(opt, "--max-per-address") == 0)
-            ok = parse_size(val, 1, &v) && v <= UINT32_MAX && (cfg.max_per_address = (uint32_t)v);
+            ok = parse_u32(val, 1, &cfg.max_per_address);
         else if (strcmp(opt, "--heartbeat") == 0)
-            ok = parse_size(val, 10, &v) && v <= UINT32_MAX && (cfg.heartbeat_ms = (uint32_t)v);
+            ok = parse_u32(val, 10, &cfg.heartbeat_ms);
         else if (strcmp(opt, "--request-timeout") == 0)
-            ok = parse_size(val, 100, &v) && v <= UINT32_MAX && (cfg.request_ms = (uint32_t)v);
+            ok = parse_u32(val, 100, &cfg.request_ms);
         else if (strcmp(opt, "--idle-timeout") == 0)
-            ok = parse_size(val, 100, &v) && v <= UINT32_MAX && (cfg.idle_ms = (uint32_t)v);
+            ok = parse_u32(val, 100, &cfg.idle_ms);
         else {
             fprintf(stderr, "shoal hub: unknown option '%s'\n%s", opt, help);
             g_free(host);
