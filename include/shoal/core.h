@@ -141,6 +141,19 @@ void shoal_buf_reset(shoal_buf *b);
 /* Frees the memory; the buffer is SHOAL_BUF_INIT again. */
 void shoal_buf_free(shoal_buf *b);
 
+/* ---- Open-addressing tables ---------------------------------------------------------------
+ * Tables of uint32 entries with linear probing, where SHOAL_SLOT_EMPTY marks a free slot and the
+ * capacity is a power of two. */
+#define SHOAL_SLOT_EMPTY UINT32_MAX
+
+/* The slot an entry hashes to (its home), for the table's owner to compute. */
+typedef size_t shoal_slot_home_fn(uint32_t entry, const void *ctx);
+
+/* Empties slots[hole] by backward-shift deletion, so every probe run stays unbroken without
+ * tombstones. */
+void shoal_slots_remove(uint32_t *slots, size_t cap, size_t hole, shoal_slot_home_fn *home,
+                        const void *ctx);
+
 /* ---- Logging ------------------------------------------------------------------------------
  * Leveled; to stderr unless a sink is installed. Cores never log: they return errors, and the
  * shell that called them decides what to say. */

@@ -41,7 +41,7 @@ enum { MARK_NONE, MARK_TOUCHED, MARK_NEW, MARK_GONE };
 #define FORGET_PER_TICK 256
 #define FORGET_SLICE    16384
 
-#define NO_INDEX UINT32_MAX
+#define NO_INDEX SHOAL_SLOT_EMPTY
 
 /* Hub ids stay below this. */
 #define SHOAL__CONN_MAX_HUBS 4096

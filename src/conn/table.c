@@ -136,21 +136,16 @@ static size_t index_slot_of(const shoal_conn *c, size_t pos)
     return s;
 }
 
+static size_t home_of(uint32_t pos, const void *ctx)
+{
+    const shoal_conn *c = ctx;
+    return slot_of(c, c->peers[pos].feed);
+}
+
 /* Removes a peer that holds no slot: the last peer moves into its place. */
 void shoal__conn_peer_remove(shoal_conn *c, size_t pos)
 {
-    size_t mask = c->index_cap - 1;
-    /* Backward-shift deletion keeps every probe run unbroken. */
-    size_t hole = index_slot_of(c, pos);
-    for (size_t s = (hole + 1) & mask; c->index[s] != NO_INDEX; s = (s + 1) & mask) {
-        size_t home = slot_of(c, c->peers[c->index[s]].feed);
-        /* Move the entry back when the hole lies between its home slot and where it sits. */
-        if (((s - home) & mask) >= ((s - hole) & mask)) {
-            c->index[hole] = c->index[s];
-            hole = s;
-        }
-    }
-    c->index[hole] = NO_INDEX;
+    shoal_slots_remove(c->index, c->index_cap, index_slot_of(c, pos), home_of, c);
 
     size_t last = --c->npeers;
     if (pos == last)

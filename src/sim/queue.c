@@ -75,6 +75,12 @@ static uint64_t key_of(const sim *s, uint32_t id)
     return pair_key(s->links[id].a, s->links[id].b);
 }
 
+static size_t home_of(uint32_t id, const void *ctx)
+{
+    const sim *s = ctx;
+    return slot_of(s, key_of(s, id));
+}
+
 uint32_t shoal__sim_link_find(const sim *s, uint32_t p, uint32_t q)
 {
     if (s->index_cap == 0)
@@ -153,18 +159,10 @@ uint32_t shoal__sim_link_new(sim *s, uint32_t a, uint32_t b)
 
 void shoal__sim_link_free(sim *s, uint32_t id)
 {
-    uint32_t mask = s->index_cap - 1;
     uint32_t hole = slot_of(s, key_of(s, id));
     while (s->link_index[hole] != id)
-        hole = (hole + 1) & mask;
-    for (uint32_t i = (hole + 1) & mask; s->link_index[i] != NO_LINK; i = (i + 1) & mask) {
-        uint32_t home = slot_of(s, key_of(s, s->link_index[i]));
-        if (((i - home) & mask) >= ((i - hole) & mask)) {
-            s->link_index[hole] = s->link_index[i];
-            hole = i;
-        }
-    }
-    s->link_index[hole] = NO_LINK;
+        hole = (hole + 1) & (s->index_cap - 1);
+    shoal_slots_remove(s->link_index, s->index_cap, hole, home_of, s);
     s->links[id].live = false;
     s->links[id].gen++;
     s->free_links[s->nfree++] = id;

@@ -6,7 +6,7 @@
 
 #define SIM_MAX_HUBS  64
 #define SIM_MAX_PEERS 100000
-#define NO_LINK       UINT32_MAX
+#define NO_LINK       SHOAL_SLOT_EMPTY
 
 /* A download reports progress this often: within the default 500 ms download window. */
 #define DOWNLOAD_EVERY SHOAL_MS(400)
