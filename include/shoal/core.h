@@ -60,7 +60,16 @@
     X(HUB_NAME, "app and channel names are 1-128 URL path characters other than '/' and ','")      \
     X(HUB_TOO_MANY_CHANNELS, "too many channels in one subscription")                              \
     X(SSE_TOO_LARGE, "an event or line of the event stream is too large")                          \
-    X(HUB_LISTEN, "cannot listen on that address")
+    X(HUB_LISTEN, "cannot listen on that address")                                                 \
+    X(SHS_TRUNCATED, "the handshake ended before its message was complete")                        \
+    X(SHS_NETWORK, "the peer's hello is for another network (wrong network key), or garbled")      \
+    X(SHS_AUTH, "the client's auth did not verify: it dialled another key, or it was garbled")     \
+    X(SHS_ACCEPT, "the server's accept did not verify: not the key dialled, or garbled")           \
+    X(SHS_KEY, "the handshake carried an unusable key (a low-order curve point)")                  \
+    X(BOXS_MAC, "a box-stream frame failed authentication (tampered, or the wrong key)")           \
+    X(BOXS_LENGTH, "a box-stream header announced a body of 0 or more than 4096 bytes")            \
+    X(BOXS_CLOSED, "bytes arrived after the box stream's goodbye")                                 \
+    X(BOXS_CUT, "the box stream ended without a goodbye")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,
