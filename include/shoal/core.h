@@ -69,7 +69,12 @@
     X(BOXS_MAC, "a box-stream frame failed authentication (tampered, or the wrong key)")           \
     X(BOXS_LENGTH, "a box-stream header announced a body of 0 or more than 4096 bytes")            \
     X(BOXS_CLOSED, "bytes arrived after the box stream's goodbye")                                 \
-    X(BOXS_CUT, "the box stream ended without a goodbye")
+    X(BOXS_CUT, "the box stream ended without a goodbye")                                          \
+    X(RPC_TOO_LARGE, "an RPC packet's body is larger than the session accepts")                    \
+    X(RPC_TYPE, "an RPC packet's body type is 3, which the protocol does not define")              \
+    X(RPC_CLOSED, "the RPC session has ended (goodbye, or an error)")                              \
+    X(RPC_NO_CALL, "no open call or stream with that id, or our half of it has ended")             \
+    X(RPC_TOO_MANY_CALLS, "too many open calls and streams in this RPC session")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,
