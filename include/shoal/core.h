@@ -74,7 +74,10 @@
     X(RPC_TYPE, "an RPC packet's body type is 3, which the protocol does not define")              \
     X(RPC_CLOSED, "the RPC session has ended (goodbye, or an error)")                              \
     X(RPC_NO_CALL, "no open call or stream with that id, or our half of it has ended")             \
-    X(RPC_TOO_MANY_CALLS, "too many open calls and streams in this RPC session")
+    X(RPC_TOO_MANY_CALLS, "too many open calls and streams in this RPC session")                   \
+    X(IDENTITY_FORMAT, "not an SSB secret file (JSON with curve, public, private and id)")         \
+    X(IDENTITY_MISMATCH, "the secret file's private key, public key and id do not match")          \
+    X(IDENTITY_IO, "the secret file could not be read or written")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,
