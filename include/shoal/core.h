@@ -158,6 +158,32 @@ void shoal_buf_reset(shoal_buf *b);
 /* Frees the memory; the buffer is SHOAL_BUF_INIT again. */
 void shoal_buf_free(shoal_buf *b);
 
+/* Appends `len` bytes whose contents the caller then writes, and returns where they start; NULL
+ * when the buffer fails (sticky). */
+void *shoal_buf_extend(shoal_buf *b, size_t len);
+
+/* ---- Output queue -------------------------------------------------------------------------
+ * Bytes a core has produced and its shell has not yet written: appended at the back, drained
+ * from the front, the memory reused. */
+typedef struct shoal_outq {
+    shoal_buf buf;
+    size_t head; /* bytes of buf already drained */
+} shoal_outq;
+
+#define SHOAL_OUTQ_INIT                                                                            \
+    {                                                                                              \
+        SHOAL_BUF_INIT, 0                                                                          \
+    }
+
+/* The waiting bytes (NULL when none), borrowed until the queue next changes. */
+const uint8_t *shoal_outq_peek(const shoal_outq *q, size_t *len);
+/* Marks the first n waiting bytes as written. */
+void shoal_outq_drain(shoal_outq *q, size_t n);
+static inline size_t shoal_outq_len(const shoal_outq *q)
+{
+    return q->buf.len - q->head;
+}
+
 /* ---- Open-addressing tables ---------------------------------------------------------------
  * Tables of uint32 entries with linear probing, where SHOAL_SLOT_EMPTY marks a free slot and the
  * capacity is a power of two. */

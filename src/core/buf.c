@@ -86,3 +86,34 @@ void shoal_buf_free(shoal_buf *b)
     shoal_free(b->data);
     *b = (shoal_buf)SHOAL_BUF_INIT;
 }
+
+void *shoal_buf_extend(shoal_buf *b, size_t len)
+{
+    if (!reserve(b, len))
+        return NULL;
+    void *at = b->data + b->len;
+    b->len += len;
+    b->data[b->len] = '\0';
+    return at;
+}
+
+const uint8_t *shoal_outq_peek(const shoal_outq *q, size_t *len)
+{
+    *len = q->buf.len - q->head;
+    return *len ? (const uint8_t *)q->buf.data + q->head : NULL;
+}
+
+void shoal_outq_drain(shoal_outq *q, size_t n)
+{
+    size_t waiting = q->buf.len - q->head;
+    q->head += n < waiting ? n : waiting;
+    if (q->head == q->buf.len) {
+        q->buf.len = 0;
+        q->head = 0;
+    } else if (q->head > q->buf.cap / 2) {
+        /* most of the memory is spent bytes: move the rest to the front */
+        memmove(q->buf.data, q->buf.data + q->head, q->buf.len - q->head);
+        q->buf.len -= q->head;
+        q->head = 0;
+    }
+}

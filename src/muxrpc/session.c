@@ -30,8 +30,7 @@ typedef struct method {
 struct shoal_rpc {
     shoal_rpc_config cfg;
     shoal_rpc_decoder dec;
-    shoal_buf out;
-    size_t out_head; /* bytes of out already drained */
+    shoal_outq out;
     int32_t next_req;
     bool ended;
     int status;
@@ -156,9 +155,9 @@ static int send_packet(shoal_rpc *rpc, bool stream, bool end, shoal_rpc_body_typ
     uint8_t header[SHOAL_RPC_HEADER_SIZE];
     shoal_rpc_packet p = {stream, end, type, req, NULL, (uint32_t)len};
     shoal_rpc_header_encode(&p, header);
-    shoal_buf_append(&rpc->out, header, sizeof header);
-    shoal_buf_append(&rpc->out, body, len);
-    return shoal_buf_status(&rpc->out);
+    shoal_buf_append(&rpc->out.buf, header, sizeof header);
+    shoal_buf_append(&rpc->out.buf, body, len);
+    return shoal_buf_status(&rpc->out.buf);
 }
 
 static int dump_to_buf(const char *s, size_t len, void *ud)
@@ -172,21 +171,21 @@ static int send_json(shoal_rpc *rpc, bool stream, bool end, int32_t req, const j
 {
     if (rpc->ended)
         return SHOAL_E_RPC_CLOSED;
-    size_t at = rpc->out.len;
+    size_t at = rpc->out.buf.len;
     uint8_t header[SHOAL_RPC_HEADER_SIZE] = {0};
-    shoal_buf_append(&rpc->out, header, sizeof header);
-    int rc = json_dump_callback(value, dump_to_buf, &rpc->out, JSON_COMPACT | JSON_ENCODE_ANY)
+    shoal_buf_append(&rpc->out.buf, header, sizeof header);
+    int rc = json_dump_callback(value, dump_to_buf, &rpc->out.buf, JSON_COMPACT | JSON_ENCODE_ANY)
                  ? SHOAL_E_NOMEM /* jansson ran out */
-                 : shoal_buf_status(&rpc->out);
+                 : shoal_buf_status(&rpc->out.buf);
     if (rc != SHOAL_OK)
         return rc;
-    size_t len = rpc->out.len - at - sizeof header;
+    size_t len = rpc->out.buf.len - at - sizeof header;
     if (len == 0 || len > UINT32_MAX) {
-        rpc->out.len = at;
+        rpc->out.buf.len = at;
         return SHOAL_E_INVAL;
     }
     shoal_rpc_packet p = {stream, end, SHOAL_RPC_JSON, req, NULL, (uint32_t)len};
-    shoal_rpc_header_encode(&p, (uint8_t *)rpc->out.data + at);
+    shoal_rpc_header_encode(&p, (uint8_t *)rpc->out.buf.data + at);
     return SHOAL_OK;
 }
 
@@ -207,22 +206,12 @@ static int send_error(shoal_rpc *rpc, bool stream, int32_t req, const char *name
 
 const uint8_t *shoal_rpc_output(const shoal_rpc *rpc, size_t *len)
 {
-    *len = rpc->out.len - rpc->out_head;
-    return *len ? (const uint8_t *)rpc->out.data + rpc->out_head : NULL;
+    return shoal_outq_peek(&rpc->out, len);
 }
 
 void shoal_rpc_drain(shoal_rpc *rpc, size_t n)
 {
-    size_t waiting = rpc->out.len - rpc->out_head;
-    rpc->out_head += n < waiting ? n : waiting;
-    if (rpc->out_head == rpc->out.len) {
-        rpc->out.len = 0;
-        rpc->out_head = 0;
-    } else if (rpc->out_head > rpc->out.cap / 2) {
-        memmove(rpc->out.data, rpc->out.data + rpc->out_head, rpc->out.len - rpc->out_head);
-        rpc->out.len -= rpc->out_head;
-        rpc->out_head = 0;
-    }
+    shoal_outq_drain(&rpc->out, n);
 }
 
 /* ---- life cycle ------------------------------------------------------------------------------ */
@@ -235,7 +224,7 @@ shoal_rpc *shoal_rpc_new(const shoal_rpc_config *cfg)
     rpc->cfg.max_body = cfg && cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
     rpc->cfg.max_calls = cfg && cfg->max_calls ? cfg->max_calls : DEFAULT_MAX_CALLS;
     shoal_rpc_decoder_init(&rpc->dec, rpc->cfg.max_body);
-    rpc->out = (shoal_buf)SHOAL_BUF_INIT;
+    rpc->out = (shoal_outq)SHOAL_OUTQ_INIT;
     rpc->next_req = 1;
     return rpc;
 }
@@ -245,7 +234,7 @@ void shoal_rpc_free(shoal_rpc *rpc)
     if (!rpc)
         return;
     shoal_rpc_decoder_free(&rpc->dec);
-    shoal_buf_free(&rpc->out);
+    shoal_buf_free(&rpc->out.buf);
     for (size_t i = 0; i < rpc->nmethods; i++)
         shoal_free(rpc->methods[i].name);
     shoal_free(rpc->methods);
@@ -279,7 +268,7 @@ void shoal_rpc_goodbye(shoal_rpc *rpc)
     if (rpc->ended)
         return;
     static const uint8_t goodbye[SHOAL_RPC_HEADER_SIZE];
-    shoal_buf_append(&rpc->out, goodbye, sizeof goodbye);
+    shoal_buf_append(&rpc->out.buf, goodbye, sizeof goodbye);
     end_session(rpc, SHOAL_OK);
 }
 
@@ -482,7 +471,7 @@ int shoal_rpc_input(shoal_rpc *rpc, const uint8_t *in, size_t len)
         if (goodbye) {
             their_goodbye = true;
             static const uint8_t ours[SHOAL_RPC_HEADER_SIZE];
-            shoal_buf_append(&rpc->out, ours, sizeof ours);
+            shoal_buf_append(&rpc->out.buf, ours, sizeof ours);
             end_session(rpc, SHOAL_OK);
         } else if (got) {
             rc = take_packet(rpc, &p);

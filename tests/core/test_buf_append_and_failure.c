@@ -1,6 +1,7 @@
 /* shoal_buf grows as needed, stays NUL-terminated, and fails sticky when memory runs out. */
 #include "harness.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static void appends_grow_and_terminate(void)
@@ -70,11 +71,46 @@ static void failure_is_sticky_at_every_allocation(void)
     CHECK(allocs >= 3);
 }
 
+static void extend_hands_out_room_at_the_end(void)
+{
+    shoal_buf b = SHOAL_BUF_INIT;
+    shoal_buf_append_str(&b, "ab");
+    char *room = shoal_buf_extend(&b, 3);
+    memcpy(room, "cde", 3);
+    CHECK_EQ_STR(b.data, "abcde");
+    CHECK(shoal_buf_extend(&b, SIZE_MAX) == NULL);
+    CHECK_EQ_ERR(shoal_buf_status(&b), SHOAL_E_NOMEM);
+    shoal_buf_free(&b);
+}
+
+static void an_output_queue_drains_from_the_front_and_reuses_memory(void)
+{
+    shoal_outq q = SHOAL_OUTQ_INIT;
+    size_t len;
+    CHECK(shoal_outq_peek(&q, &len) == NULL);
+    CHECK_EQ_INT(len, 0);
+    for (int round = 0; round < 100; round++) {
+        shoal_buf_append(&q.buf, "0123456789", 10);
+        shoal_outq_drain(&q, 7);
+    }
+    /* 300 bytes remain, and the buffer never grew to hold all 1,000 */
+    CHECK_EQ_INT(shoal_outq_len(&q), 300);
+    CHECK(q.buf.cap < 1000);
+    const uint8_t *p = shoal_outq_peek(&q, &len);
+    CHECK_EQ_MEM(p, 3, "012", 3); /* byte 700 of the stream */
+    shoal_outq_drain(&q, SIZE_MAX);
+    CHECK_EQ_INT(shoal_outq_len(&q), 0);
+    CHECK_EQ_INT(q.head, 0);
+    shoal_buf_free(&q.buf);
+}
+
 int main(void)
 {
     RUN(appends_grow_and_terminate);
     RUN(empty_appends_change_nothing);
     RUN(reset_keeps_memory_and_clears_failure);
     RUN(failure_is_sticky_at_every_allocation);
+    RUN(extend_hands_out_room_at_the_end);
+    RUN(an_output_queue_drains_from_the_front_and_reuses_memory);
     return harness_finish();
 }
