@@ -77,7 +77,11 @@
     X(RPC_TOO_MANY_CALLS, "too many open calls and streams in this RPC session")                   \
     X(IDENTITY_FORMAT, "not an SSB secret file (JSON with curve, public, private and id)")         \
     X(IDENTITY_MISMATCH, "the secret file's private key, public key and id do not match")          \
-    X(IDENTITY_IO, "the secret file could not be read or written")
+    X(IDENTITY_IO, "the secret file could not be read or written")                                 \
+    X(NET_CONNECT, "could not connect to the peer")                                                \
+    X(NET_IO, "the connection broke (read or write failed, or no goodbye in time)")                \
+    X(NET_TIMEOUT, "the handshake did not complete in time")                                       \
+    X(NET_LISTEN, "cannot listen on that address")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,

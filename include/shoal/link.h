@@ -12,6 +12,7 @@
 #define SHOAL_LINK_H
 
 #include "shoal/muxrpc.h"
+#include "shoal/ref.h"
 #include "shoal/shs.h"
 
 typedef struct shoal_link shoal_link;
@@ -58,5 +59,20 @@ shoal_rpc *shoal_link_rpc(shoal_link *link);
 bool shoal_link_finished(const shoal_link *link);
 /* SHOAL_OK, or the error that failed the link. */
 int shoal_link_status(const shoal_link *link);
+
+/* ---- What every SSB peer answers ----------------------------------------------------------
+ * whoami (async): {"id": our feed id}. gossip.ping (duplex): the caller sends a timestamp and we
+ * volley ours back, as the reference's pull-ping does; the caller keeps the rhythm. Everything
+ * else (ebt.replicate, blobs.createWants, ...) gets the session's error end for unknown methods,
+ * on which the reference falls back. */
+typedef struct shoal_basics {
+    char id[SHOAL_REF_STRSIZE]; /* our feed id */
+    /* Wall-clock time, milliseconds since 1970 (gossip.ping's timestamps). */
+    int64_t (*clock)(void *ud);
+    void *clock_ud;
+} shoal_basics;
+
+/* Registers the basics on `rpc`; `basics` is borrowed for the session's life. */
+SHOAL_MUST_CHECK int shoal_basics_register(shoal_rpc *rpc, const shoal_basics *basics);
 
 #endif

@@ -128,6 +128,13 @@ void shoal_rpc_free(shoal_rpc *rpc);
 SHOAL_MUST_CHECK int shoal_rpc_register(shoal_rpc *rpc, const char *name, shoal_rpc_kind kind,
                                         shoal_rpc_handler_fn *fn, void *ud);
 
+/* Hears of every call made to us, answered by a handler or not (handled false: the session
+ * refused it as unknown or malformed; name is then "" when it had none). Replaces any earlier
+ * observer; NULL removes it. For logs and tests. */
+typedef void shoal_rpc_observe_fn(shoal_rpc *rpc, const char *name, const char *type, bool handled,
+                                  void *ud);
+void shoal_rpc_observe(shoal_rpc *rpc, shoal_rpc_observe_fn *fn, void *ud);
+
 /* Calls `name` (dotted) on the other side with `args` (a JSON array, borrowed) and sets *id.
  * `fn` hears the reply, the items, the end. Errors: SHOAL_E_RPC_CLOSED,
  * SHOAL_E_RPC_TOO_MANY_CALLS, SHOAL_E_INVAL, SHOAL_E_NOMEM. */

@@ -16,5 +16,6 @@ int shoal_cmd_addr(int argc, char **argv);
 int shoal_cmd_sim(int argc, char **argv);
 int shoal_cmd_hub(int argc, char **argv);
 int shoal_cmd_demo(int argc, char **argv);
+int shoal_cmd_rpc(int argc, char **argv);
 
 #endif

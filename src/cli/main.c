@@ -14,6 +14,7 @@ static const char usage[] =
     "  sim [options]  simulate many peers' connection managers in virtual time (JSON summary)\n"
     "  hub [options]  run a signal hub (signalhub-compatible HTTP and Server-Sent Events)\n"
     "  demo           a hub and a few peers on 127.0.0.1 finding each other, told as it happens\n"
+    "  rpc ADDR M ... dial an SSB peer over net:, call method M, print the answer (JSON lines)\n"
     "\n"
     "options:\n"
     "  -h, --help     show this help (or a command's, after its name)\n"
@@ -54,6 +55,8 @@ int main(int argc, char **argv)
         return shoal_cmd_hub(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)
         return shoal_cmd_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "rpc") == 0)
+        return shoal_cmd_rpc(argc - 1, argv + 1);
 
     shoal_log(SHOAL_LOG_ERROR, "cli", "unknown command '%s' (try shoal --help)", cmd);
     return SHOAL_EXIT_USAGE;

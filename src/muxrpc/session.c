@@ -40,6 +40,8 @@ struct shoal_rpc {
     size_t slots_cap;
     method *methods;
     size_t nmethods;
+    shoal_rpc_observe_fn *observe;
+    void *observe_ud;
 };
 
 const char *shoal_rpc_kind_name(shoal_rpc_kind kind)
@@ -310,6 +312,12 @@ int shoal_rpc_register(shoal_rpc *rpc, const char *name, shoal_rpc_kind kind,
     return SHOAL_OK;
 }
 
+void shoal_rpc_observe(shoal_rpc *rpc, shoal_rpc_observe_fn *fn, void *ud)
+{
+    rpc->observe = fn;
+    rpc->observe_ud = ud;
+}
+
 static const method *lookup(const shoal_rpc *rpc, const char *name, shoal_rpc_kind kind)
 {
     for (size_t i = 0; i < rpc->nmethods; i++)
@@ -373,6 +381,7 @@ static int take_request(shoal_rpc *rpc, const shoal_rpc_packet *p)
     shoal_buf dotted = SHOAL_BUF_INIT, listed = SHOAL_BUF_INIT, message = SHOAL_BUF_INIT;
     shoal_rpc_kind kind = SHOAL_RPC_ASYNC;
     const char *type = json_string_value(json_object_get(req, "type"));
+    bool handled = false;
     int rc;
     if (!json_is_object(req) || !request_name(json_object_get(req, "name"), &dotted, &listed) ||
         !json_is_array(args)) {
@@ -395,10 +404,17 @@ static int take_request(shoal_rpc *rpc, const shoal_rpc_packet *p)
                 rc = refuse(rpc, p, "too many open calls");
             else if (rc == SHOAL_OK) {
                 shoal_rpc_request r = {dotted.data, kind, (json_t *)args};
+                handled = true;
                 m->fn(rpc, -p->req, &r, m->ud);
             }
         }
     }
+    if (rpc->observe)
+        rpc->observe(rpc, dotted.len && !shoal_buf_status(&dotted) ? dotted.data : "",
+                     type        ? type
+                     : p->stream ? ""
+                                 : "async",
+                     handled, rpc->observe_ud);
     json_decref(req);
     shoal_buf_free(&dotted);
     shoal_buf_free(&listed);

@@ -1,0 +1,345 @@
+/* TCP connections for SSB on GIO: the shell around shoal_link (see shoal/net.h).
+ *
+ * Each connection has at most one read and one write in flight. Bytes the link produces are
+ * copied into the connection's write buffer before the write starts, because the link's own
+ * output moves whenever input arrives. Every pending operation holds a reference; the
+ * connection is freed when the last one is dropped, after `closed` has run. */
+#include "shoal/net.h"
+
+#include <gio/gio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sodium.h>
+#include <string.h>
+
+#define READ_CHUNK    65536
+#define DEFAULT_HS_MS 10000
+#define LINGER_MS     3000 /* after our goodbye, how long we wait for theirs */
+
+struct shoal_net_conn {
+    int refs;
+    shoal_net_callbacks cb;
+    void *ud;
+    shoal_link *link;
+    GSocketConnection *sock;
+    GCancellable *cancel;
+    bool writing, finished;
+    guint timer; /* the handshake deadline, then the linger after goodbye */
+    uint8_t *wbuf;
+    size_t wlen, wsent, wcap;
+    uint8_t rbuf[READ_CHUNK];
+};
+
+struct shoal_net_server {
+    GSocketService *service;
+    shoal_net_config cfg;
+    shoal_keypair keys;
+    uint8_t network[32];
+    shoal_net_callbacks cb;
+    void *ud;
+    uint16_t port;
+};
+
+static shoal_net_conn *ref(shoal_net_conn *c)
+{
+    c->refs++;
+    return c;
+}
+
+static void unref(shoal_net_conn *c)
+{
+    if (--c->refs > 0)
+        return;
+    shoal_link_free(c->link);
+    if (c->sock)
+        g_object_unref(c->sock);
+    g_object_unref(c->cancel);
+    g_free(c->wbuf);
+    g_free(c);
+}
+
+/* Ends the connection once: cancels what is in flight, closes the socket, tells the user. */
+static void finish(shoal_net_conn *c, int err)
+{
+    if (c->finished)
+        return;
+    c->finished = true;
+    g_cancellable_cancel(c->cancel);
+    if (c->timer)
+        g_source_remove(c->timer);
+    c->timer = 0;
+    if (c->sock)
+        g_io_stream_close(G_IO_STREAM(c->sock), NULL, NULL);
+    if (c->cb.closed)
+        c->cb.closed(c, err, c->ud);
+    unref(c);
+}
+
+static void start_write(shoal_net_conn *c);
+
+static void on_written(GObject *src, GAsyncResult *res, gpointer data)
+{
+    shoal_net_conn *c = data;
+    GError *error = NULL;
+    gssize n = g_output_stream_write_finish(G_OUTPUT_STREAM(src), res, &error);
+    c->writing = false;
+    if (n < 0) {
+        if (!c->finished)
+            shoal_log(SHOAL_LOG_INFO, "net", "write failed: %s", error->message);
+        g_error_free(error);
+        finish(c, SHOAL_E_NET_IO);
+    } else if (!c->finished) {
+        c->wsent += (size_t)n;
+        start_write(c);
+    }
+    unref(c);
+}
+
+/* Writes the rest of the write buffer, or refills it from the link. */
+static void start_write(shoal_net_conn *c)
+{
+    if (c->writing || c->finished || !c->sock)
+        return;
+    if (c->wsent == c->wlen) {
+        size_t len;
+        const uint8_t *out = shoal_link_output(c->link, &len);
+        if (len == 0) {
+            if (shoal_link_finished(c->link))
+                finish(c, SHOAL_OK);
+            return;
+        }
+        if (len > c->wcap) {
+            c->wcap = len;
+            g_free(c->wbuf);
+            c->wbuf = g_malloc(len);
+        }
+        memcpy(c->wbuf, out, len);
+        shoal_link_drain(c->link, len);
+        c->wlen = len;
+        c->wsent = 0;
+    }
+    c->writing = true;
+    g_output_stream_write_async(g_io_stream_get_output_stream(G_IO_STREAM(c->sock)),
+                                c->wbuf + c->wsent, c->wlen - c->wsent, G_PRIORITY_DEFAULT,
+                                c->cancel, on_written, ref(c));
+}
+
+static gboolean on_timer(gpointer data)
+{
+    shoal_net_conn *c = data;
+    c->timer = 0;
+    /* before the handshake, its deadline; after, the linger of our own close: the connection
+     * ends as we asked, their goodbye or not */
+    finish(c, shoal_link_established(c->link) ? SHOAL_OK : SHOAL_E_NET_TIMEOUT);
+    return G_SOURCE_REMOVE;
+}
+
+/* Feeds the link what arrived; false when the connection ended. */
+static bool feed(shoal_net_conn *c, const uint8_t *in, size_t len)
+{
+    size_t used = 0;
+    while (used < len && !c->finished) {
+        bool was = shoal_link_established(c->link);
+        long n = shoal_link_input(c->link, in + used, len - used);
+        if (n < 0) {
+            start_write(c); /* the error may have left a goodbye to send; finish cancels it */
+            finish(c, (int)n);
+            return false;
+        }
+        used += (size_t)n;
+        if (!was && shoal_link_established(c->link)) {
+            if (c->timer)
+                g_source_remove(c->timer);
+            c->timer = 0;
+            if (c->cb.established)
+                c->cb.established(c, c->ud);
+        }
+    }
+    return !c->finished;
+}
+
+static void start_read(shoal_net_conn *c);
+
+static void on_read(GObject *src, GAsyncResult *res, gpointer data)
+{
+    shoal_net_conn *c = data;
+    GError *error = NULL;
+    gssize n = g_input_stream_read_finish(G_INPUT_STREAM(src), res, &error);
+    if (c->finished) {
+        g_clear_error(&error);
+    } else if (n < 0) {
+        shoal_log(SHOAL_LOG_INFO, "net", "read failed: %s", error->message);
+        g_error_free(error);
+        finish(c, SHOAL_E_NET_IO);
+    } else if (n == 0) {
+        finish(c, shoal_link_eof(c->link));
+    } else if (feed(c, c->rbuf, (size_t)n)) {
+        start_write(c);
+        start_read(c);
+    }
+    unref(c);
+}
+
+static void start_read(shoal_net_conn *c)
+{
+    if (c->finished)
+        return;
+    g_input_stream_read_async(g_io_stream_get_input_stream(G_IO_STREAM(c->sock)), c->rbuf,
+                              sizeof c->rbuf, G_PRIORITY_DEFAULT, c->cancel, on_read, ref(c));
+}
+
+static shoal_net_conn *conn_new(const shoal_keypair *keys, const uint8_t *server_pub,
+                                const uint8_t *network, const shoal_net_config *cfg,
+                                const shoal_net_callbacks *cb, void *ud)
+{
+    shoal_link_config lc = {.network = network, .rpc = cfg->rpc};
+    shoal_link *link = shoal_link_new(keys, server_pub, &lc);
+    if (!link)
+        return NULL;
+    shoal_net_conn *c = g_new0(shoal_net_conn, 1);
+    c->refs = 1; /* the connection's own, dropped by finish() */
+    c->cb = *cb;
+    c->ud = ud;
+    c->link = link;
+    c->cancel = g_cancellable_new();
+    c->timer =
+        g_timeout_add((guint)(cfg->handshake_ms ? cfg->handshake_ms : DEFAULT_HS_MS), on_timer, c);
+    return c;
+}
+
+/* The socket is there: start reading and say hello. */
+static void attach(shoal_net_conn *c, GSocketConnection *sock)
+{
+    c->sock = sock;
+    g_socket_set_option(g_socket_connection_get_socket(sock), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+    start_read(c);
+    start_write(c);
+}
+
+static void on_connected(GObject *src, GAsyncResult *res, gpointer data)
+{
+    shoal_net_conn *c = data;
+    GError *error = NULL;
+    GSocketConnection *sock = g_socket_client_connect_finish(G_SOCKET_CLIENT(src), res, &error);
+    if (!sock) {
+        if (!c->finished)
+            shoal_log(SHOAL_LOG_INFO, "net", "connect failed: %s", error->message);
+        g_error_free(error);
+        finish(c, SHOAL_E_NET_CONNECT);
+    } else if (c->finished) {
+        g_object_unref(sock);
+    } else {
+        attach(c, sock);
+    }
+    unref(c);
+}
+
+shoal_net_conn *shoal_net_dial(const shoal_net_config *cfg, const char *host, uint16_t port,
+                               const uint8_t server_pub[32], const shoal_net_callbacks *cb,
+                               void *ud)
+{
+    shoal_net_conn *c = conn_new(cfg->keys, server_pub, cfg->network, cfg, cb, ud);
+    if (!c)
+        return NULL;
+    GSocketClient *client = g_socket_client_new();
+    /* no proxies: GIO's libproxy module is not wanted for peer connections */
+    g_socket_client_set_enable_proxy(client, FALSE);
+    GSocketConnectable *addr = g_network_address_new(host, port);
+    g_socket_client_connect_async(client, addr, c->cancel, on_connected, ref(c));
+    g_object_unref(addr);
+    g_object_unref(client);
+    return c;
+}
+
+static gboolean on_incoming(GSocketService *service, GSocketConnection *sock, GObject *source,
+                            gpointer data)
+{
+    (void)service, (void)source;
+    shoal_net_server *s = data;
+    shoal_net_conn *c = conn_new(&s->keys, NULL, s->network, &s->cfg, &s->cb, s->ud);
+    if (c)
+        attach(c, g_object_ref(sock));
+    return TRUE;
+}
+
+int shoal_net_listen(const shoal_net_config *cfg, const char *host, uint16_t port,
+                     const shoal_net_callbacks *cb, void *ud, shoal_net_server **out)
+{
+    GInetAddress *ip = g_inet_address_new_from_string(host);
+    if (!ip)
+        return SHOAL_E_NET_LISTEN;
+    GSocketAddress *addr = g_inet_socket_address_new(ip, port);
+    g_object_unref(ip);
+    GSocketService *service = g_socket_service_new();
+    GSocketAddress *bound = NULL;
+    GError *error = NULL;
+    if (!g_socket_listener_add_address(G_SOCKET_LISTENER(service), addr, G_SOCKET_TYPE_STREAM,
+                                       G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error)) {
+        shoal_log(SHOAL_LOG_WARN, "net", "cannot listen on %s:%u: %s", host, port, error->message);
+        g_error_free(error);
+        g_object_unref(addr);
+        g_object_unref(service);
+        return SHOAL_E_NET_LISTEN;
+    }
+    g_object_unref(addr);
+    shoal_net_server *s = g_new0(shoal_net_server, 1);
+    s->service = service;
+    s->cfg = *cfg;
+    s->keys = *cfg->keys;
+    s->cfg.keys = NULL;
+    memcpy(s->network, cfg->network ? cfg->network : shoal_shs_main_network, 32);
+    s->cb = *cb;
+    s->ud = ud;
+    s->port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+    g_object_unref(bound);
+    g_signal_connect(service, "incoming", G_CALLBACK(on_incoming), s);
+    g_socket_service_start(service);
+    *out = s;
+    return SHOAL_OK;
+}
+
+uint16_t shoal_net_server_port(const shoal_net_server *server)
+{
+    return server->port;
+}
+
+void shoal_net_server_free(shoal_net_server *server)
+{
+    if (!server)
+        return;
+    g_socket_service_stop(server->service);
+    g_socket_listener_close(G_SOCKET_LISTENER(server->service));
+    g_object_unref(server->service);
+    sodium_memzero(&server->keys, sizeof server->keys);
+    g_free(server);
+}
+
+shoal_rpc *shoal_net_conn_rpc(shoal_net_conn *conn)
+{
+    return shoal_link_rpc(conn->link);
+}
+
+const uint8_t *shoal_net_conn_remote(const shoal_net_conn *conn)
+{
+    return shoal_link_remote(conn->link);
+}
+
+void shoal_net_conn_flush(shoal_net_conn *conn)
+{
+    start_write(conn);
+}
+
+void shoal_net_conn_close(shoal_net_conn *conn)
+{
+    if (conn->finished)
+        return;
+    shoal_link_close(conn->link);
+    if (!shoal_link_established(conn->link)) {
+        finish(conn, SHOAL_OK);
+        return;
+    }
+    if (conn->timer)
+        g_source_remove(conn->timer);
+    conn->timer = g_timeout_add(LINGER_MS, on_timer, conn);
+    start_write(conn);
+}
