@@ -18,9 +18,10 @@
 typedef struct shoal_link shoal_link;
 
 typedef struct shoal_link_config {
-    const uint8_t *network; /* NULL: the main SSB network */
-    const uint8_t *eph_sec; /* NULL: a fresh ephemeral key (tests inject one) */
-    shoal_rpc_config rpc;   /* zeros: the session's defaults */
+    const uint8_t *network;       /* NULL: the main SSB network */
+    const uint8_t *eph_sec;       /* NULL: a fresh ephemeral key (tests inject one) */
+    shoal_shs_keycache *keycache; /* NULL: none; borrowed for the link's life */
+    shoal_rpc_config rpc;         /* zeros: the session's defaults */
 } shoal_link_config;
 
 /* A link that dials `server_pub` (the client role), or, when server_pub is NULL, answers

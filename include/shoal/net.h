@@ -21,9 +21,10 @@ typedef struct shoal_net_callbacks {
 } shoal_net_callbacks;
 
 typedef struct shoal_net_config {
-    const shoal_keypair *keys; /* our identity; copied */
-    const uint8_t *network;    /* NULL: the main SSB network; copied */
-    shoal_time handshake_ms;   /* 0: 10 s */
+    const shoal_keypair *keys;    /* our identity; copied */
+    const uint8_t *network;       /* NULL: the main SSB network; copied */
+    shoal_time handshake_ms;      /* 0: 10 s */
+    shoal_shs_keycache *keycache; /* NULL: none; borrowed while connections last */
     shoal_rpc_config rpc;
 } shoal_net_config;
 

@@ -51,6 +51,18 @@ typedef struct shoal_shs_outcome {
     uint8_t remote_pub[32]; /* the other side's long-term ed25519 key */
 } shoal_shs_outcome;
 
+/* The curve25519 forms of ed25519 public keys met before. Converting a peer's key costs a
+ * handshake about a fifth of its time (libsodium checks the point's subgroup), so a peer that
+ * reconnects, as SSB peers do all day, costs less the second time. Direct-mapped and of fixed
+ * size; owned by the caller, shared by the handshakes of one thread. Zero it to start. */
+#define SHOAL_SHS_KEYCACHE_SLOTS 256
+typedef struct shoal_shs_keycache {
+    struct {
+        uint8_t ed[32], curve[32];
+        bool used;
+    } slot[SHOAL_SHS_KEYCACHE_SLOTS];
+} shoal_shs_keycache;
+
 typedef struct shoal_shs {
     int step; /* private: where the exchange is */
     int error;
@@ -64,6 +76,7 @@ typedef struct shoal_shs {
     uint8_t local_hmac[32], remote_hmac[32];
     uint8_t ab[32], aB[32], Ab[32]; /* the shared secrets, named as in the protocol guide */
     uint8_t sig_a[64];
+    shoal_shs_keycache *cache; /* borrowed; NULL for none */
 } shoal_shs;
 
 /* Prepares the client side of a handshake with the server whose long-term key is `server_pub`.
@@ -77,6 +90,9 @@ void shoal_shs_client_init(shoal_shs *shs, const uint8_t network[32], const shoa
  * complete the handshake; its identity is in the outcome. */
 void shoal_shs_server_init(shoal_shs *shs, const uint8_t network[32], const shoal_keypair *local,
                            const uint8_t *eph_sec);
+
+/* Lets the handshake use (and fill) `cache`, borrowed until it completes. Call after init. */
+void shoal_shs_use_cache(shoal_shs *shs, shoal_shs_keycache *cache);
 
 /* Writes the first message to send into out[0..SHOAL_SHS_MAX_MESSAGE) and its size into
  * *out_len: the client's 64-byte hello, or nothing (0) for the server. Call once, first. */

@@ -37,6 +37,8 @@ shoal_link *shoal_link_new(const shoal_keypair *local, const uint8_t *server_pub
         shoal_shs_client_init(&link->shs, network, local, server_pub, eph);
     else
         shoal_shs_server_init(&link->shs, network, local, eph);
+    if (cfg && cfg->keycache)
+        shoal_shs_use_cache(&link->shs, cfg->keycache);
     size_t len;
     uint8_t hello[SHOAL_SHS_MAX_MESSAGE];
     if (shoal_shs_start(&link->shs, hello, &len) != SHOAL_OK)

@@ -192,7 +192,7 @@ static shoal_net_conn *conn_new(const shoal_keypair *keys, const uint8_t *server
                                 const uint8_t *network, const shoal_net_config *cfg,
                                 const shoal_net_callbacks *cb, void *ud)
 {
-    shoal_link_config lc = {.network = network, .rpc = cfg->rpc};
+    shoal_link_config lc = {.network = network, .keycache = cfg->keycache, .rpc = cfg->rpc};
     shoal_link *link = shoal_link_new(keys, server_pub, &lc);
     if (!link)
         return NULL;

@@ -117,12 +117,37 @@ static int mult_long_term_sec(uint8_t out[32], const uint8_t ed_sec[64], const u
     return rc == 0 ? SHOAL_OK : SHOAL_E_SHS_KEY;
 }
 
+void shoal_shs_use_cache(shoal_shs *shs, shoal_shs_keycache *cache)
+{
+    shs->cache = cache;
+}
+
+/* Their ed25519 public key as curve25519, from the cache when it was met before. */
+static int to_curve(shoal_shs_keycache *cache, const uint8_t ed_pub[32], uint8_t out[32])
+{
+    size_t i = (ed_pub[0] | (size_t)ed_pub[1] << 8) % SHOAL_SHS_KEYCACHE_SLOTS;
+    if (cache && cache->slot[i].used && memcmp(cache->slot[i].ed, ed_pub, 32) == 0) {
+        memcpy(out, cache->slot[i].curve, 32);
+        return SHOAL_OK;
+    }
+    if (crypto_sign_ed25519_pk_to_curve25519(out, ed_pub) != 0)
+        return SHOAL_E_SHS_KEY;
+    if (cache) {
+        memcpy(cache->slot[i].ed, ed_pub, 32);
+        memcpy(cache->slot[i].curve, out, 32);
+        cache->slot[i].used = true;
+    }
+    return SHOAL_OK;
+}
+
 /* x = scalar · (their ed25519 public key, as curve25519) */
-static int mult_long_term_pub(uint8_t out[32], const uint8_t scalar[32], const uint8_t ed_pub[32])
+static int mult_long_term_pub(shoal_shs *shs, uint8_t out[32], const uint8_t scalar[32],
+                              const uint8_t ed_pub[32])
 {
     uint8_t curve_pub[32];
-    if (crypto_sign_ed25519_pk_to_curve25519(curve_pub, ed_pub) != 0)
-        return SHOAL_E_SHS_KEY;
+    int rc = to_curve(shs->cache, ed_pub, curve_pub);
+    if (rc != SHOAL_OK)
+        return rc;
     return crypto_scalarmult(out, scalar, curve_pub) == 0 ? SHOAL_OK : SHOAL_E_SHS_KEY;
 }
 
@@ -162,7 +187,7 @@ static int client_auth(shoal_shs *shs, const uint8_t msg[64], uint8_t out[112])
 {
     int rc = take_hello(shs, msg);
     if (rc == SHOAL_OK)
-        rc = mult_long_term_pub(shs->aB, shs->eph_sec, shs->remote_pub);
+        rc = mult_long_term_pub(shs, shs->aB, shs->eph_sec, shs->remote_pub);
     if (rc == SHOAL_OK)
         rc = mult_long_term_sec(shs->Ab, shs->local_sec, shs->remote_eph_pub);
     if (rc != SHOAL_OK)
@@ -192,7 +217,7 @@ static int server_accept(shoal_shs *shs, const uint8_t msg[112], uint8_t out[80]
     client_proof(shs, shs->local_pub, proof);
     if (crypto_sign_verify_detached(shs->sig_a, proof, 96, shs->remote_pub) != 0)
         return SHOAL_E_SHS_AUTH;
-    int rc = mult_long_term_pub(shs->Ab, shs->eph_sec, shs->remote_pub);
+    int rc = mult_long_term_pub(shs, shs->Ab, shs->eph_sec, shs->remote_pub);
     if (rc != SHOAL_OK)
         return rc;
     uint8_t sig_b[64];

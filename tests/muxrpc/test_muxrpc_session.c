@@ -11,6 +11,7 @@ typedef struct side {
     shoal_rpc *rpc;
     shoal_buf log;  /* what this side's listeners heard, one line each */
     shoal_buf wire; /* every byte this side sent */
+    int input_rc;   /* the last shoal_rpc_input status */
 } side;
 
 static side a, b; /* a calls, b serves */
@@ -99,7 +100,7 @@ static void pump(void)
             uint8_t *copy = malloc(na);
             memcpy(copy, oa, na);
             shoal_rpc_drain(a.rpc, na);
-            (void)shoal_rpc_input(b.rpc, copy, na);
+            b.input_rc = shoal_rpc_input(b.rpc, copy, na);
             free(copy);
         }
         if (nb) {
@@ -107,7 +108,7 @@ static void pump(void)
             uint8_t *copy = malloc(nb);
             memcpy(copy, ob, nb);
             shoal_rpc_drain(b.rpc, nb);
-            (void)shoal_rpc_input(a.rpc, copy, nb);
+            a.input_rc = shoal_rpc_input(a.rpc, copy, nb);
             free(copy);
         }
     }
@@ -116,8 +117,8 @@ static void pump(void)
 
 static void setup(void)
 {
-    a = (side){shoal_rpc_new(NULL), SHOAL_BUF_INIT, SHOAL_BUF_INIT};
-    b = (side){shoal_rpc_new(NULL), SHOAL_BUF_INIT, SHOAL_BUF_INIT};
+    a = (side){shoal_rpc_new(NULL), SHOAL_BUF_INIT, SHOAL_BUF_INIT, SHOAL_OK};
+    b = (side){shoal_rpc_new(NULL), SHOAL_BUF_INIT, SHOAL_BUF_INIT, SHOAL_OK};
     CHECK_EQ_ERR(shoal_rpc_register(b.rpc, "whoami", SHOAL_RPC_ASYNC, whoami, &b), SHOAL_OK);
     CHECK_EQ_ERR(shoal_rpc_register(b.rpc, "fail", SHOAL_RPC_ASYNC, fail, &b), SHOAL_OK);
     CHECK_EQ_ERR(shoal_rpc_register(b.rpc, "later", SHOAL_RPC_ASYNC, later, &b), SHOAL_OK);
@@ -338,7 +339,7 @@ static void malformed_requests_get_an_error_and_the_session_goes_on(void)
 static void an_oversized_packet_ends_the_session_and_every_call_hears_it(void)
 {
     shoal_rpc *rpc = shoal_rpc_new(&(shoal_rpc_config){.max_body = 16});
-    side s = {rpc, SHOAL_BUF_INIT, SHOAL_BUF_INIT};
+    side s = {rpc, SHOAL_BUF_INIT, SHOAL_BUF_INIT, SHOAL_OK};
     int32_t id;
     CHECK_EQ_ERR(shoal_rpc_call(rpc, SHOAL_RPC_ASYNC, "x", no_args, log_event, &s, &id), SHOAL_OK);
     static const uint8_t big[] = "\x02\x00\x00\x00\x11\xff\xff\xff\xff";
@@ -354,8 +355,8 @@ static void an_oversized_packet_ends_the_session_and_every_call_hears_it(void)
 static int conversation(void *ctx)
 {
     (void)ctx;
-    a = (side){shoal_rpc_new(NULL), SHOAL_BUF_INIT, SHOAL_BUF_INIT};
-    b = (side){shoal_rpc_new(NULL), SHOAL_BUF_INIT, SHOAL_BUF_INIT};
+    a = (side){shoal_rpc_new(NULL), SHOAL_BUF_INIT, SHOAL_BUF_INIT, SHOAL_OK};
+    b = (side){shoal_rpc_new(NULL), SHOAL_BUF_INIT, SHOAL_BUF_INIT, SHOAL_OK};
     int rc = a.rpc && b.rpc ? SHOAL_OK : SHOAL_E_NOMEM;
     if (rc == SHOAL_OK)
         rc = shoal_rpc_register(b.rpc, "x.count", SHOAL_RPC_SOURCE, listen_log, &b);

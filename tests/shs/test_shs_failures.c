@@ -159,6 +159,42 @@ static void fresh_identities_always_agree(void)
     }
 }
 
+static void a_peer_met_before_costs_less_and_agrees_the_same(void)
+{
+    static shoal_shs_keycache cache;
+    shoal_shs_outcome first = {0};
+    for (int round = 0; round < 3; round++) {
+        static const uint8_t ceph[32] = {5}, seph[32] = {6};
+        shoal_shs c, s;
+        shoal_shs_client_init(&c, shoal_shs_main_network, &alice, bob.pub, ceph);
+        shoal_shs_server_init(&s, shoal_shs_main_network, &bob, seph);
+        shoal_shs_use_cache(&c, &cache);
+        shoal_shs_use_cache(&s, &cache);
+        uint8_t msg[SHOAL_SHS_MAX_MESSAGE], reply[SHOAL_SHS_MAX_MESSAGE];
+        size_t len, n;
+        CHECK_EQ_ERR(shoal_shs_start(&s, msg, &n), SHOAL_OK);
+        CHECK_EQ_ERR(shoal_shs_start(&c, msg, &len), SHOAL_OK);
+        shoal_shs *turn[] = {&s, &c, &s, &c};
+        for (int t = 0; t < 4; t++) {
+            CHECK_EQ_ERR(shoal_shs_input(turn[t], msg, len, reply, &len), SHOAL_OK);
+            memcpy(msg, reply, len);
+        }
+        shoal_shs_outcome co, so;
+        CHECK_EQ_ERR(shoal_shs_take_outcome(&c, &co), SHOAL_OK);
+        CHECK_EQ_ERR(shoal_shs_take_outcome(&s, &so), SHOAL_OK);
+        if (round == 0)
+            first = co;
+        /* the same keys as without the cache, every time */
+        CHECK_EQ_MEM(&co, sizeof co, &first, sizeof first);
+        CHECK_EQ_MEM(so.decrypt_key, 32, co.encrypt_key, 32);
+    }
+    /* both long-term keys are remembered in their curve25519 form */
+    int used = 0;
+    for (int i = 0; i < SHOAL_SHS_KEYCACHE_SLOTS; i++)
+        used += cache.slot[i].used;
+    CHECK_EQ_INT(used, 2);
+}
+
 int main(void)
 {
     uint8_t seed[32] = {1};
@@ -175,5 +211,6 @@ int main(void)
     RUN(a_low_order_ephemeral_key_is_refused);
     RUN(calls_out_of_turn_are_refused);
     RUN(fresh_identities_always_agree);
+    RUN(a_peer_met_before_costs_less_and_agrees_the_same);
     return harness_finish();
 }

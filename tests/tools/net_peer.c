@@ -84,7 +84,8 @@ int main(int argc, char **argv)
         return 2;
     shoal_identity_feed_id(keys.pub, basics.id);
     basics.clock = wall_clock;
-    shoal_net_config cfg = {.keys = &keys};
+    static shoal_shs_keycache keycache;
+    shoal_net_config cfg = {.keys = &keys, .keycache = &keycache};
     shoal_net_callbacks cb = {on_established, on_closed};
     shoal_net_server *server;
     if (shoal_net_listen(&cfg, "127.0.0.1", (uint16_t)port, &cb, NULL, &server) != SHOAL_OK)
