@@ -112,7 +112,7 @@ static void on_established(shoal_net_conn *conn, void *ud)
     int rc = shoal_basics_register(rpc, &st->basics);
     if (rc == SHOAL_OK)
         rc = shoal_rpc_call(rpc, st->kind, st->method, st->args, on_reply, st, &id);
-    if (rc == SHOAL_OK && st->kind == SHOAL_RPC_SINK)
+    if (rc == SHOAL_OK && (st->kind == SHOAL_RPC_SINK || st->kind == SHOAL_RPC_DUPLEX))
         rc = shoal_rpc_end(rpc, id); /* nothing to pour in from the command line */
     if (rc != SHOAL_OK) {
         fprintf(stderr, "shoal rpc: cannot call %s: %s\n", st->method, shoal_strerror(rc));
