@@ -62,7 +62,8 @@ bool shoal_link_finished(const shoal_link *link);
 int shoal_link_status(const shoal_link *link);
 
 /* ---- What every SSB peer answers ----------------------------------------------------------
- * whoami (async): {"id": our feed id}. gossip.ping (duplex): the caller sends a timestamp and we
+ * whoami (async): {"id": our feed id}. manifest (async): what the session serves, in muxrpc's
+ * manifest shape. gossip.ping (duplex): the caller sends a timestamp and we
  * volley ours back, as the reference's pull-ping does; the caller keeps the rhythm. Everything
  * else (ebt.replicate, blobs.createWants, ...) gets the session's error end for unknown methods,
  * on which the reference falls back. */

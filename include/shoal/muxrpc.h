@@ -128,6 +128,11 @@ void shoal_rpc_free(shoal_rpc *rpc);
 SHOAL_MUST_CHECK int shoal_rpc_register(shoal_rpc *rpc, const char *name, shoal_rpc_kind kind,
                                         shoal_rpc_handler_fn *fn, void *ud);
 
+/* The manifest, as muxrpc peers exchange it: every registered name nested by its dots, with its
+ * type ({"whoami":"async","gossip":{"ping":"duplex"}}). A new reference; NULL when out of memory
+ * (or when one name is a prefix group of another, which the shape cannot hold). */
+json_t *shoal_rpc_manifest(const shoal_rpc *rpc);
+
 /* Hears of every call made to us, answered by a handler or not (handled false: the session
  * refused it as unknown or malformed; name is then "" when it had none). Replaces any earlier
  * observer; NULL removes it. For logs and tests. */

@@ -27,6 +27,20 @@ static void whoami(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, voi
     json_decref(reply);
 }
 
+static void manifest(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, void *ud)
+{
+    (void)req, (void)ud;
+    json_t *m = shoal_rpc_manifest(rpc);
+    char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+    if (text)
+        sent(shoal_rpc_reply(
+            rpc, id, &(shoal_rpc_body){SHOAL_RPC_JSON, (const uint8_t *)text, strlen(text)}));
+    else
+        sent(shoal_rpc_error(rpc, id, "Error", "out of memory"));
+    free(text);
+    json_decref(m);
+}
+
 /* Each timestamp the caller sends is answered with ours; its end, with ours. */
 static void volley(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_rpc_body *body,
                    void *ud)
@@ -54,5 +68,7 @@ int shoal_basics_register(shoal_rpc *rpc, const shoal_basics *basics)
     int rc = shoal_rpc_register(rpc, "whoami", SHOAL_RPC_ASYNC, whoami, (void *)basics);
     if (rc == SHOAL_OK)
         rc = shoal_rpc_register(rpc, "gossip.ping", SHOAL_RPC_DUPLEX, ping, (void *)basics);
+    if (rc == SHOAL_OK)
+        rc = shoal_rpc_register(rpc, "manifest", SHOAL_RPC_ASYNC, manifest, NULL);
     return rc;
 }

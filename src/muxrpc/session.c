@@ -312,6 +312,29 @@ int shoal_rpc_register(shoal_rpc *rpc, const char *name, shoal_rpc_kind kind,
     return SHOAL_OK;
 }
 
+json_t *shoal_rpc_manifest(const shoal_rpc *rpc)
+{
+    json_t *root = json_object();
+    for (size_t i = 0; i < rpc->nmethods && root; i++) {
+        json_t *group = root;
+        const char *s = rpc->methods[i].name;
+        for (const char *dot; group && (dot = strchr(s, '.')) != NULL; s = dot + 1) {
+            size_t n = (size_t)(dot - s);
+            json_t *next = json_object_getn(group, s, n);
+            if (!next && json_object_setn_new(group, s, n, next = json_object()) != 0)
+                next = NULL;
+            group = json_is_object(next) ? next : NULL;
+        }
+        const char *kind = shoal_rpc_kind_name(rpc->methods[i].kind);
+        if (!group || json_object_get(group, s) ||
+            json_object_set_new(group, s, json_string(kind)) != 0) {
+            json_decref(root);
+            root = NULL;
+        }
+    }
+    return root;
+}
+
 void shoal_rpc_observe(shoal_rpc *rpc, shoal_rpc_observe_fn *fn, void *ud)
 {
     rpc->observe = fn;

@@ -31,6 +31,13 @@ def whoami_is_answered_with_the_peers_id():
 
 
 @case
+def the_manifest_lists_what_the_peer_serves():
+    rc, out, err = rpc(LISTENING["address"], "manifest")
+    eq(rc, 0, err)
+    eq(json.loads(out), {"whoami": "async", "gossip": {"ping": "duplex"}, "manifest": "async"})
+
+
+@case
 def an_unknown_method_is_an_error_answer():
     rc, out, err = rpc(LISTENING["address"], "no.such", "1", "two")
     eq(rc, 1, err)

@@ -319,6 +319,22 @@ static void empty_bodies_and_replies_out_of_turn_are_refused(void)
     teardown();
 }
 
+static void the_manifest_nests_names_by_their_dots(void)
+{
+    setup();
+    json_t *m = shoal_rpc_manifest(b.rpc);
+    char *text = json_dumps(m, JSON_COMPACT);
+    CHECK_EQ_STR(text,
+                 "{\"whoami\":\"async\",\"fail\":\"async\",\"later\":\"async\",\"x\":{\"count\":"
+                 "\"source\"},\"collect\":\"sink\",\"echo\":\"duplex\"}");
+    free(text);
+    json_decref(m);
+    /* a name that is also a group cannot be written in the manifest's shape */
+    CHECK_EQ_ERR(shoal_rpc_register(b.rpc, "x", SHOAL_RPC_ASYNC, whoami, &b), SHOAL_OK);
+    CHECK(shoal_rpc_manifest(b.rpc) == NULL);
+    teardown();
+}
+
 static void malformed_requests_get_an_error_and_the_session_goes_on(void)
 {
     setup();
@@ -395,6 +411,7 @@ int main(void)
     RUN(goodbye_closes_everything_open);
     RUN(thousands_of_calls_are_answered_in_any_order);
     RUN(empty_bodies_and_replies_out_of_turn_are_refused);
+    RUN(the_manifest_nests_names_by_their_dots);
     RUN(malformed_requests_get_an_error_and_the_session_goes_on);
     RUN(an_oversized_packet_ends_the_session_and_every_call_hears_it);
     RUN(allocation_failure_at_any_step_fails_cleanly);
