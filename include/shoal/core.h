@@ -81,7 +81,7 @@
     X(NET_CONNECT, "could not connect to the peer")                                                \
     X(NET_IO, "the connection broke (read or write failed, or no goodbye in time)")                \
     X(NET_TIMEOUT, "the handshake did not complete in time")                                       \
-    X(NET_LISTEN, "cannot listen on that address")
+    X(NET_LISTEN, "cannot listen for SSB connections on that address")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,
