@@ -15,6 +15,9 @@
 #define READ_CHUNK    65536
 #define DEFAULT_HS_MS 10000
 #define LINGER_MS     3000 /* after our goodbye, how long we wait for theirs */
+/* Reading stops while more than this waits to be written, so a peer that asks faster than it
+ * reads cannot make us queue without bound; it resumes when the backlog drains. */
+#define MAX_BACKLOG (4u << 20)
 
 struct shoal_net_conn {
     int refs;
@@ -24,6 +27,7 @@ struct shoal_net_conn {
     GSocketConnection *sock;
     GCancellable *cancel;
     bool writing, finished;
+    bool reading, read_paused;
     guint timer; /* the handshake deadline, then the linger after goodbye */
     uint8_t *wbuf;
     size_t wlen, wsent, wcap;
@@ -76,6 +80,7 @@ static void finish(shoal_net_conn *c, int err)
 }
 
 static void start_write(shoal_net_conn *c);
+static void start_read(shoal_net_conn *c);
 
 static void on_written(GObject *src, GAsyncResult *res, gpointer data)
 {
@@ -91,6 +96,8 @@ static void on_written(GObject *src, GAsyncResult *res, gpointer data)
     } else if (!c->finished) {
         c->wsent += (size_t)n;
         start_write(c);
+        if (c->read_paused)
+            start_read(c);
     }
     unref(c);
 }
@@ -142,7 +149,6 @@ static bool feed(shoal_net_conn *c, const uint8_t *in, size_t len)
         bool was = shoal_link_established(c->link);
         long n = shoal_link_input(c->link, in + used, len - used);
         if (n < 0) {
-            start_write(c); /* the error may have left a goodbye to send; finish cancels it */
             finish(c, (int)n);
             return false;
         }
@@ -158,13 +164,20 @@ static bool feed(shoal_net_conn *c, const uint8_t *in, size_t len)
     return !c->finished;
 }
 
-static void start_read(shoal_net_conn *c);
+/* Bytes waiting to be written: the write buffer's rest and what the link holds. */
+static size_t backlog(shoal_net_conn *c)
+{
+    size_t len;
+    shoal_link_output(c->link, &len);
+    return c->wlen - c->wsent + len;
+}
 
 static void on_read(GObject *src, GAsyncResult *res, gpointer data)
 {
     shoal_net_conn *c = data;
     GError *error = NULL;
     gssize n = g_input_stream_read_finish(G_INPUT_STREAM(src), res, &error);
+    c->reading = false;
     if (c->finished) {
         g_clear_error(&error);
     } else if (n < 0) {
@@ -182,8 +195,12 @@ static void on_read(GObject *src, GAsyncResult *res, gpointer data)
 
 static void start_read(shoal_net_conn *c)
 {
-    if (c->finished)
+    if (c->finished || c->reading)
         return;
+    c->read_paused = backlog(c) > MAX_BACKLOG;
+    if (c->read_paused)
+        return;
+    c->reading = true;
     g_input_stream_read_async(g_io_stream_get_input_stream(G_IO_STREAM(c->sock)), c->rbuf,
                               sizeof c->rbuf, G_PRIORITY_DEFAULT, c->cancel, on_read, ref(c));
 }
