@@ -81,7 +81,13 @@
     X(NET_CONNECT, "could not connect to the peer")                                                \
     X(NET_IO, "the connection broke (read or write failed, or no goodbye in time)")                \
     X(NET_TIMEOUT, "the handshake did not complete in time")                                       \
-    X(NET_LISTEN, "cannot listen for SSB connections on that address")
+    X(NET_LISTEN, "cannot listen for SSB connections on that address")                             \
+    X(SDP_SYNTAX, "malformed SDP (lines are x=value, the first v=0)")                              \
+    X(SDP_NO_DATA, "the SDP has no data-channel section (m=application ... webrtc-datachannel)")   \
+    X(SDP_ICE, "the SDP's ice-ufrag or ice-pwd is missing or malformed")                           \
+    X(SDP_FINGERPRINT, "the SDP has no well-formed sha-256 fingerprint")                           \
+    X(SDP_SETUP, "the SDP's setup role is not actpass, active or passive")                         \
+    X(DCEP, "malformed data-channel establishment message")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,
