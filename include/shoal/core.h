@@ -87,7 +87,16 @@
     X(SDP_ICE, "the SDP's ice-ufrag or ice-pwd is missing or malformed")                           \
     X(SDP_FINGERPRINT, "the SDP has no well-formed sha-256 fingerprint")                           \
     X(SDP_SETUP, "the SDP's setup role is not actpass, active or passive")                         \
-    X(DCEP, "malformed data-channel establishment message")
+    X(DCEP, "malformed data-channel establishment message")                                        \
+    X(RTC_INIT, "the WebRTC stack could not start (OpenSSL or usrsctp)")                           \
+    X(RTC_STATE, "not now: the peer connection is not in a state for that")                        \
+    X(RTC_CANDIDATE, "an ICE candidate that cannot be read")                                       \
+    X(RTC_ICE_FAILED, "ICE found no working path to the peer")                                     \
+    X(RTC_DTLS, "the DTLS handshake failed")                                                       \
+    X(RTC_FINGERPRINT, "the peer's DTLS certificate does not match the fingerprint it signalled")  \
+    X(RTC_SCTP, "the SCTP association failed or was aborted")                                      \
+    X(RTC_TOO_LARGE, "the message is larger than the peer accepts")                                \
+    X(RTC_BUFFER_FULL, "the send buffer is full: wait for it to drain")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,

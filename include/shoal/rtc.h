@@ -69,4 +69,71 @@ SHOAL_MUST_CHECK int shoal_dcep_parse(const uint8_t *msg, size_t len, shoal_dcep
 /* Appends an OPEN for `open` (type, label, protocol...), or the one-byte ACK. */
 void shoal_dcep_write(const shoal_dcep *msg, shoal_buf *out);
 
+/* ---- Peer connections -----------------------------------------------------------------------
+ * One data channel (reliable, ordered) per peer connection. Everything runs on the thread-default
+ * GMainContext at the time shoal_rtc_new is called. */
+typedef struct shoal_rtc shoal_rtc;
+typedef struct shoal_rtc_peer shoal_rtc_peer;
+
+typedef struct shoal_rtc_config {
+    /* Where candidates are gathered: the addresses listed (e.g. {"127.0.0.1", NULL} for tests
+     * on loopback), or every interface when NULL. */
+    const char *const *local_addresses;
+    const char *stun_host; /* NULL: no STUN */
+    uint16_t stun_port;
+    const char *turn_host; /* NULL: no TURN relay */
+    uint16_t turn_port;
+    const char *turn_user, *turn_password;
+    bool relay_only;      /* only relayed candidates (tests of the TURN path) */
+    uint32_t max_message; /* largest message accepted; 0: 262,144 */
+    size_t max_buffered;  /* sends beyond this are refused; 0: 16 MiB */
+    size_t low_water;     /* `writable` fires when the buffer drains below it; 0: 1 MiB */
+} shoal_rtc_config;
+
+/* The process's WebRTC context: its DTLS certificate (ECDSA P-256, fresh per context) and
+ * configuration (copied). SHOAL_E_RTC_INIT when OpenSSL or usrsctp cannot start. */
+SHOAL_MUST_CHECK int shoal_rtc_new(const shoal_rtc_config *cfg, shoal_rtc **out);
+/* Every peer must be closed first. NULL is a no-op. */
+void shoal_rtc_free(shoal_rtc *rtc);
+/* The SHA-256 fingerprint of the context's certificate. */
+const uint8_t *shoal_rtc_fingerprint(const shoal_rtc *rtc);
+
+typedef struct shoal_rtc_callbacks {
+    /* A description to signal to the other side: our offer (initiator) or our answer. */
+    void (*description)(shoal_rtc_peer *p, bool offer, const char *sdp, void *ud);
+    /* A local ICE candidate to signal: `candidate:…` for the data section (mid "0", index 0). */
+    void (*candidate)(shoal_rtc_peer *p, const char *candidate, void *ud);
+    /* The data channel is open: send away. */
+    void (*open)(shoal_rtc_peer *p, void *ud);
+    /* One whole message (borrowed for the call). */
+    void (*message)(shoal_rtc_peer *p, const uint8_t *data, size_t len, bool binary, void *ud);
+    /* The send buffer drained below the low-water mark. */
+    void (*writable)(shoal_rtc_peer *p, void *ud);
+    /* The connection is over: SHOAL_OK after a clean close by either side, else why. The peer
+     * is freed when this returns. */
+    void (*closed)(shoal_rtc_peer *p, int err, void *ud);
+} shoal_rtc_callbacks;
+
+/* A peer connection. The initiator offers at once (its `description` fires before this returns
+ * or soon after) and opens the channel labelled `label`; the other side waits for the offer.
+ * Callbacks are copied. NULL when out of memory or when ICE cannot start. */
+shoal_rtc_peer *shoal_rtc_peer_new(shoal_rtc *rtc, bool initiator, const char *label,
+                                   const shoal_rtc_callbacks *cb, void *ud);
+/* The other side's offer (we answer through `description`) or answer. Errors: SHOAL_E_SDP_*,
+ * SHOAL_E_RTC_STATE (an offer to the initiator, an answer to the other side, or a second one). */
+SHOAL_MUST_CHECK int shoal_rtc_peer_set_remote(shoal_rtc_peer *p, bool offer, const char *sdp,
+                                               size_t len);
+/* One of the other side's candidates (`candidate:…`, with or without `a=`); an empty string
+ * means the end of its candidates. SHOAL_E_RTC_CANDIDATE when it cannot be read. */
+SHOAL_MUST_CHECK int shoal_rtc_peer_add_candidate(shoal_rtc_peer *p, const char *candidate);
+/* Sends one message on the open channel. SHOAL_E_RTC_STATE before `open` or after close,
+ * SHOAL_E_RTC_TOO_LARGE past the remote's largest message, SHOAL_E_RTC_BUFFER_FULL when the
+ * buffer holds max_buffered already (wait for `writable`). */
+SHOAL_MUST_CHECK int shoal_rtc_peer_send(shoal_rtc_peer *p, const uint8_t *data, size_t len,
+                                         bool binary);
+/* Bytes accepted by shoal_rtc_peer_send and not yet handed to SCTP. */
+size_t shoal_rtc_peer_buffered(const shoal_rtc_peer *p);
+/* Closes cleanly (SCTP shutdown, DTLS close_notify); `closed` follows, here or later. */
+void shoal_rtc_peer_close(shoal_rtc_peer *p);
+
 #endif

@@ -1,0 +1,202 @@
+/* The peer connection's public face: creation, signalling, sending, closing and teardown. */
+#include "rtc_internal.h"
+
+#include <string.h>
+
+#define DEFAULT_MAX_MESSAGE  262144
+#define DEFAULT_MAX_BUFFERED (16u << 20)
+#define DEFAULT_LOW_WATER    (1u << 20)
+
+int shoal_rtc_new(const shoal_rtc_config *cfg, shoal_rtc **out)
+{
+    shoal_rtc *rtc = g_new0(shoal_rtc, 1);
+    rtc->cfg = *cfg;
+    if (!rtc->cfg.max_message)
+        rtc->cfg.max_message = DEFAULT_MAX_MESSAGE;
+    if (!rtc->cfg.max_buffered)
+        rtc->cfg.max_buffered = DEFAULT_MAX_BUFFERED;
+    if (!rtc->cfg.low_water)
+        rtc->cfg.low_water = DEFAULT_LOW_WATER;
+    rtc->addresses = cfg->local_addresses ? g_strdupv((char **)cfg->local_addresses) : NULL;
+    rtc->stun_host = g_strdup(cfg->stun_host);
+    rtc->turn_host = g_strdup(cfg->turn_host);
+    rtc->turn_user = g_strdup(cfg->turn_user);
+    rtc->turn_password = g_strdup(cfg->turn_password);
+    rtc->ctx = g_main_context_ref_thread_default();
+    if (!shoal__sctp_global_start() || shoal__dtls_context(rtc) != SHOAL_OK) {
+        shoal_rtc_free(rtc);
+        return SHOAL_E_RTC_INIT;
+    }
+    *out = rtc;
+    return SHOAL_OK;
+}
+
+void shoal_rtc_free(shoal_rtc *rtc)
+{
+    if (!rtc)
+        return;
+    SSL_CTX_free(rtc->ssl_ctx);
+    g_strfreev(rtc->addresses);
+    g_free(rtc->stun_host);
+    g_free(rtc->turn_host);
+    g_free(rtc->turn_user);
+    g_free(rtc->turn_password);
+    g_main_context_unref(rtc->ctx);
+    g_free(rtc);
+}
+
+const uint8_t *shoal_rtc_fingerprint(const shoal_rtc *rtc)
+{
+    return rtc->fingerprint;
+}
+
+void shoal__rtc_ref(shoal_rtc_peer *p)
+{
+    p->refs++;
+}
+
+void shoal__rtc_unref(shoal_rtc_peer *p)
+{
+    if (--p->refs > 0)
+        return;
+    g_free(p->label);
+    g_free(p);
+}
+
+static gboolean teardown(gpointer data)
+{
+    shoal_rtc_peer *p = data;
+    p->teardown_source = 0;
+    if (p->close_timer)
+        g_source_remove(p->close_timer);
+    p->close_timer = 0;
+    if (p->error == SHOAL_OK)
+        shoal__dtls_close(p); /* close_notify, when DTLS got that far */
+    shoal__sctp_stop(p);
+    shoal__dtls_stop(p);
+    shoal__ice_stop(p);
+    p->finished = true;
+    if (p->cb.closed)
+        p->cb.closed(p, p->error, p->ud);
+    shoal__rtc_unref(p); /* the reference the peer was born with */
+    return G_SOURCE_REMOVE;
+}
+
+void shoal__rtc_fail(shoal_rtc_peer *p, int err)
+{
+    if (p->failing)
+        return;
+    p->failing = true;
+    p->error = err;
+    p->teardown_source = g_idle_add(teardown, p);
+}
+
+/* Our description: ICE credentials, our certificate's fingerprint, the setup role. */
+static void describe(shoal_rtc_peer *p, bool offer)
+{
+    char *ufrag = NULL, *pwd = NULL;
+    shoal__ice_credentials(p, &ufrag, &pwd);
+    shoal_sdp sdp = {.setup = offer ? SHOAL_SDP_ACTPASS : SHOAL_SDP_ACTIVE,
+                     .sctp_port = RTC_SCTP_PORT,
+                     .max_message_size = p->rtc->cfg.max_message};
+    g_strlcpy(sdp.ice_ufrag, ufrag ? ufrag : "", sizeof sdp.ice_ufrag);
+    g_strlcpy(sdp.ice_pwd, pwd ? pwd : "", sizeof sdp.ice_pwd);
+    g_strlcpy(sdp.mid, p->have_remote && p->remote.mid[0] ? p->remote.mid : "0", sizeof sdp.mid);
+    memcpy(sdp.fingerprint, p->rtc->fingerprint, 32);
+    g_free(ufrag);
+    g_free(pwd);
+    shoal_buf text = SHOAL_BUF_INIT;
+    shoal_sdp_write(&sdp, g_random_int(), &text);
+    if (shoal_buf_status(&text) != SHOAL_OK)
+        shoal__rtc_fail(p, SHOAL_E_NOMEM);
+    else if (p->cb.description)
+        p->cb.description(p, offer, text.data, p->ud);
+    shoal_buf_free(&text);
+}
+
+static gboolean offer_soon(gpointer data)
+{
+    shoal_rtc_peer *p = data;
+    if (!p->failing)
+        describe(p, true);
+    shoal__rtc_unref(p);
+    return G_SOURCE_REMOVE;
+}
+
+shoal_rtc_peer *shoal_rtc_peer_new(shoal_rtc *rtc, bool initiator, const char *label,
+                                   const shoal_rtc_callbacks *cb, void *ud)
+{
+    shoal_rtc_peer *p = g_new0(shoal_rtc_peer, 1);
+    p->rtc = rtc;
+    p->cb = *cb;
+    p->ud = ud;
+    p->initiator = initiator;
+    p->label = g_strdup(label ? label : "");
+    p->refs = 1;
+    g_queue_init(&p->early);
+    if (!shoal__ice_start(p)) {
+        shoal__ice_stop(p);
+        shoal__rtc_unref(p);
+        return NULL;
+    }
+    /* the offer goes out from the main loop, so the caller has its handle first */
+    if (initiator) {
+        shoal__rtc_ref(p);
+        g_idle_add(offer_soon, p);
+    }
+    return p;
+}
+
+int shoal_rtc_peer_set_remote(shoal_rtc_peer *p, bool offer, const char *sdp, size_t len)
+{
+    if (p->failing || p->have_remote || offer == p->initiator)
+        return SHOAL_E_RTC_STATE;
+    int rc = shoal_sdp_parse(sdp, len, &p->remote);
+    if (rc != SHOAL_OK)
+        return rc;
+    p->have_remote = true;
+    shoal__ice_set_remote(p);
+    if (offer) {
+        shoal__rtc_ref(p);
+        describe(p, false);
+        shoal__rtc_unref(p);
+    }
+    return SHOAL_OK;
+}
+
+int shoal_rtc_peer_add_candidate(shoal_rtc_peer *p, const char *candidate)
+{
+    return p->failing ? SHOAL_E_RTC_STATE : shoal__ice_add_candidate(p, candidate);
+}
+
+int shoal_rtc_peer_send(shoal_rtc_peer *p, const uint8_t *data, size_t len, bool binary)
+{
+    return shoal__sctp_send(p, data, len, binary);
+}
+
+size_t shoal_rtc_peer_buffered(const shoal_rtc_peer *p)
+{
+    return p->buffered;
+}
+
+static gboolean close_late(gpointer data)
+{
+    shoal_rtc_peer *p = data;
+    p->close_timer = 0;
+    shoal__rtc_fail(p,
+                    SHOAL_OK); /* the other side did not answer our shutdown in time: we are done */
+    return G_SOURCE_REMOVE;
+}
+
+void shoal_rtc_peer_close(shoal_rtc_peer *p)
+{
+    if (p->failing || p->closing)
+        return;
+    p->closing = true;
+    if (!p->sctp_up) {
+        shoal__rtc_fail(p, SHOAL_OK);
+        return;
+    }
+    shoal__sctp_close(p);
+    p->close_timer = g_timeout_add(RTC_CLOSE_MS, close_late, p);
+}

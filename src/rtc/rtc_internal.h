@@ -1,0 +1,110 @@
+/* The peer connection's parts, shared by the files of the rtc module: ice.c (libnice), dtls.c
+ * (OpenSSL over memory BIOs), sctp.c (usrsctp over DTLS, DCEP) and peer.c (the public face).
+ *
+ * How this works. One packet's path in: libnice's receive callback → DTLS (SSL_read yields SCTP
+ * packets) → usrsctp_conninput → usrsctp's upcall, which only schedules `sctp_process` on the
+ * main loop (usrsctp holds its locks while it calls up) → whole messages → DCEP or the user.
+ * Out: send queue → usrsctp_sendv → usrsctp's output callback → SSL_write → one datagram per
+ * record → nice_agent_send. Failures are recorded with shoal__rtc_fail(), and the peer is torn down
+ * from an idle callback, never from inside usrsctp, libnice or OpenSSL. A reference is held by
+ * every entry point from GLib, so a peer that fails mid-call is freed only when the call is
+ * over. */
+#ifndef SHOAL_RTC_INTERNAL_H
+#define SHOAL_RTC_INTERNAL_H
+
+#include "shoal/rtc.h"
+
+#include <nice/agent.h>
+#include <openssl/ssl.h>
+
+#define RTC_MTU       1200 /* UDP payload we aim for */
+#define RTC_SCTP_PORT 5000
+#define RTC_MAX_EARLY 64   /* datagrams queued before ICE connects */
+#define RTC_CLOSE_MS  2000 /* a clean close gets this long */
+
+struct shoal_rtc {
+    shoal_rtc_config cfg;
+    char **addresses, *stun_host, *turn_host, *turn_user, *turn_password; /* owned copies */
+    GMainContext *ctx;
+    SSL_CTX *ssl_ctx;
+    uint8_t fingerprint[32];
+};
+
+typedef struct out_msg {
+    uint8_t *data;
+    size_t len, off;
+    uint32_t ppid;
+} out_msg;
+
+struct shoal_rtc_peer {
+    shoal_rtc *rtc;
+    shoal_rtc_callbacks cb;
+    void *ud;
+    bool initiator;
+    char *label;
+    int refs;
+    int error;     /* the first failure; SHOAL_OK while healthy */
+    bool failing;  /* teardown scheduled */
+    bool finished; /* torn down: callbacks done, only references remain */
+    bool closing;  /* a clean close is under way */
+    guint teardown_source, close_timer;
+
+    /* signalling */
+    bool have_remote;
+    shoal_sdp remote;
+
+    /* ICE */
+    NiceAgent *agent;
+    guint stream;
+    bool ice_connected;
+    GQueue early; /* GBytes datagrams waiting for ICE */
+
+    /* DTLS */
+    SSL *ssl;
+    BIO *rbio, *wbio;
+    bool dtls_started, dtls_done;
+    guint dtls_timer;
+
+    /* SCTP */
+    struct socket *sock;
+    bool sctp_registered, sctp_up, channel_open;
+    uint16_t sid;
+    guint process_source;
+    shoal_buf in_msg; /* a message being reassembled */
+    out_msg *outq;    /* a ring of messages waiting for SCTP */
+    size_t out_head, out_count, out_cap;
+    size_t buffered;
+    bool want_writable;
+};
+
+/* peer.c */
+void shoal__rtc_ref(shoal_rtc_peer *p);
+void shoal__rtc_unref(shoal_rtc_peer *p);
+/* Records the first failure and schedules the teardown (err SHOAL_OK: a clean end). */
+void shoal__rtc_fail(shoal_rtc_peer *p, int err);
+
+/* ice.c */
+bool shoal__ice_start(shoal_rtc_peer *p);
+void shoal__ice_credentials(shoal_rtc_peer *p, char **ufrag, char **pwd);
+void shoal__ice_set_remote(shoal_rtc_peer *p);
+int shoal__ice_add_candidate(shoal_rtc_peer *p, const char *candidate);
+void shoal__ice_send(shoal_rtc_peer *p, const uint8_t *data, size_t len);
+void shoal__ice_stop(shoal_rtc_peer *p);
+
+/* dtls.c */
+int shoal__dtls_context(shoal_rtc *rtc);
+void shoal__dtls_start(shoal_rtc_peer *p);
+void shoal__dtls_input(shoal_rtc_peer *p, const uint8_t *data, size_t len);
+void shoal__dtls_write(shoal_rtc_peer *p, const uint8_t *data, size_t len);
+void shoal__dtls_close(shoal_rtc_peer *p);
+void shoal__dtls_stop(shoal_rtc_peer *p);
+
+/* sctp.c */
+bool shoal__sctp_global_start(void);
+void shoal__sctp_start(shoal_rtc_peer *p);
+void shoal__sctp_input(shoal_rtc_peer *p, const uint8_t *data, size_t len);
+int shoal__sctp_send(shoal_rtc_peer *p, const uint8_t *data, size_t len, bool binary);
+void shoal__sctp_close(shoal_rtc_peer *p);
+void shoal__sctp_stop(shoal_rtc_peer *p);
+
+#endif

@@ -1,0 +1,222 @@
+/* Two peer connections in one process on 127.0.0.1, signalled directly: the channel opens,
+ * messages of every kind and size cross both ways, a clean close reaches both sides, a wrong
+ * fingerprint fails the connection, bad signals are refused, and the send buffer pushes back. */
+#include "harness.h"
+#include "shoal/rtc.h"
+
+#include <glib.h>
+#include <string.h>
+
+static shoal_rtc *rtc;
+static GMainLoop *loop;
+
+typedef struct side {
+    shoal_rtc_peer *peer;
+    struct side *other;
+    bool open, tamper_fingerprint;
+    int closed;   /* -1 until closed, then the error */
+    GString *got; /* "<b|s><len>:" per message */
+    size_t bytes;
+    int writable;
+} side;
+
+static side a, b;
+
+static void quit_when(bool cond)
+{
+    if (cond)
+        g_main_loop_quit(loop);
+}
+
+static void on_description(shoal_rtc_peer *p, bool offer, const char *sdp, void *ud)
+{
+    (void)p;
+    side *s = ud;
+    GString *text = g_string_new(sdp);
+    if (s->tamper_fingerprint) { /* one hex digit of the fingerprint, changed */
+        char *fp = strstr(text->str, "sha-256 ") + 8;
+        *fp = *fp == 'A' ? 'B' : 'A';
+    }
+    CHECK_EQ_ERR(shoal_rtc_peer_set_remote(s->other->peer, offer, text->str, text->len), SHOAL_OK);
+    g_string_free(text, TRUE);
+}
+
+static void on_candidate(shoal_rtc_peer *p, const char *candidate, void *ud)
+{
+    (void)p;
+    side *s = ud;
+    if (s->other->peer)
+        CHECK_EQ_ERR(shoal_rtc_peer_add_candidate(s->other->peer, candidate), SHOAL_OK);
+}
+
+static void on_open(shoal_rtc_peer *p, void *ud)
+{
+    (void)p;
+    side *s = ud;
+    s->open = true;
+    quit_when(a.open && b.open);
+}
+
+static void on_message(shoal_rtc_peer *p, const uint8_t *data, size_t len, bool binary, void *ud)
+{
+    (void)p, (void)data;
+    side *s = ud;
+    g_string_append_printf(s->got, "%c%zu:", binary ? 'b' : 's', len);
+    s->bytes += len;
+}
+
+static void on_writable(shoal_rtc_peer *p, void *ud)
+{
+    (void)p;
+    side *s = ud;
+    s->writable++;
+    g_main_loop_quit(loop);
+}
+
+static void on_closed(shoal_rtc_peer *p, int err, void *ud)
+{
+    (void)p;
+    side *s = ud;
+    s->closed = err;
+    s->peer = NULL;
+    quit_when(a.closed != -1 && b.closed != -1);
+}
+
+static const shoal_rtc_callbacks callbacks = {on_description, on_candidate, on_open,
+                                              on_message,     on_writable,  on_closed};
+
+static gboolean give_up(gpointer ud)
+{
+    (void)ud;
+    g_main_loop_quit(loop);
+    return G_SOURCE_REMOVE;
+}
+
+/* Runs the loop until something quits it, or `seconds` pass. */
+static void run(unsigned seconds)
+{
+    guint guard = g_timeout_add_seconds(seconds, give_up, NULL);
+    g_main_loop_run(loop);
+    GSource *s = g_main_context_find_source_by_id(NULL, guard);
+    if (s && !g_source_is_destroyed(s))
+        g_source_remove(guard);
+}
+
+static void start(bool tamper)
+{
+    a = (side){.other = &b, .closed = -1, .got = g_string_new("")};
+    b = (side){.other = &a, .closed = -1, .got = g_string_new(""), .tamper_fingerprint = tamper};
+    b.peer = shoal_rtc_peer_new(rtc, false, NULL, &callbacks, &b);
+    a.peer = shoal_rtc_peer_new(rtc, true, "shoal", &callbacks, &a);
+    CHECK(a.peer && b.peer);
+}
+
+static void finish(void)
+{
+    if (a.peer)
+        shoal_rtc_peer_close(a.peer);
+    if (b.peer)
+        shoal_rtc_peer_close(b.peer);
+    while (a.closed == -1 || b.closed == -1)
+        run(10);
+    g_string_free(a.got, TRUE);
+    g_string_free(b.got, TRUE);
+}
+
+static gboolean when_received(gpointer ud)
+{
+    size_t *want = ud;
+    if (a.bytes + b.bytes >= *want)
+        g_main_loop_quit(loop);
+    return G_SOURCE_CONTINUE;
+}
+
+static void the_channel_opens_and_messages_cross_both_ways(void)
+{
+    start(false);
+    run(10);
+    CHECK(a.open && b.open);
+    static uint8_t big[200000];
+    CHECK_EQ_ERR(shoal_rtc_peer_send(a.peer, (const uint8_t *)"hello", 5, false), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_rtc_peer_send(a.peer, big, sizeof big, true), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_rtc_peer_send(a.peer, NULL, 0, true), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_rtc_peer_send(b.peer, (const uint8_t *)"back", 4, true), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_rtc_peer_send(b.peer, NULL, 0, false), SHOAL_OK);
+    size_t want = 5 + sizeof big + 4;
+    guint poll = g_timeout_add(5, when_received, &want);
+    run(10);
+    g_source_remove(poll);
+    CHECK_EQ_STR(b.got->str, "s5:b200000:b0:");
+    CHECK_EQ_STR(a.got->str, "b4:s0:");
+    /* larger than the other side takes (262,144 here) */
+    static uint8_t huge[262145];
+    CHECK_EQ_ERR(shoal_rtc_peer_send(a.peer, huge, sizeof huge, true), SHOAL_E_RTC_TOO_LARGE);
+    shoal_rtc_peer_close(a.peer);
+    CHECK_EQ_ERR(shoal_rtc_peer_send(a.peer, (const uint8_t *)"x", 1, true), SHOAL_E_RTC_STATE);
+    run(10);
+    CHECK_EQ_ERR(a.closed, SHOAL_OK);
+    CHECK_EQ_ERR(b.closed, SHOAL_OK);
+    finish();
+}
+
+static void a_full_buffer_refuses_and_then_drains(void)
+{
+    start(false);
+    run(10);
+    CHECK(a.open && b.open);
+    static uint8_t chunk[65536];
+    int sent = 0;
+    while (shoal_rtc_peer_send(a.peer, chunk, sizeof chunk, true) == SHOAL_OK)
+        sent++;
+    CHECK(sent >= 16); /* 16 MiB of buffer at most, and SCTP takes some first */
+    CHECK(shoal_rtc_peer_buffered(a.peer) > 0);
+    run(30);
+    CHECK_EQ_INT(a.writable, 1);
+    CHECK_EQ_ERR(a.closed, -1);
+    CHECK_EQ_ERR(b.closed, -1);
+    CHECK(a.peer && shoal_rtc_peer_buffered(a.peer) < (1u << 20));
+    finish();
+}
+
+static void a_wrong_fingerprint_fails_the_connection(void)
+{
+    start(true); /* b's answer claims another certificate: a, the DTLS server, checks it */
+    while (a.closed == -1)
+        run(10);
+    CHECK_EQ_ERR(a.closed, SHOAL_E_RTC_FINGERPRINT);
+    CHECK(!a.open);
+    CHECK(!b.open); /* b's SCTP association never comes up: no channel opens on either side */
+    finish();
+}
+
+static void bad_signals_are_refused(void)
+{
+    start(false);
+    CHECK_EQ_ERR(shoal_rtc_peer_set_remote(a.peer, true, "v=0\r\n", 5), SHOAL_E_RTC_STATE);
+    CHECK_EQ_ERR(shoal_rtc_peer_add_candidate(a.peer, "candidate:garbage"), SHOAL_E_RTC_CANDIDATE);
+    CHECK_EQ_ERR(shoal_rtc_peer_add_candidate(a.peer, "not a candidate"), SHOAL_E_RTC_CANDIDATE);
+    shoal_rtc_peer *c = shoal_rtc_peer_new(rtc, false, NULL, &callbacks, &b);
+    CHECK_EQ_ERR(shoal_rtc_peer_set_remote(c, true, "garbage", 7), SHOAL_E_SDP_SYNTAX);
+    CHECK_EQ_ERR(shoal_rtc_peer_send(c, (const uint8_t *)"x", 1, true), SHOAL_E_RTC_STATE);
+    shoal_rtc_peer_close(c); /* never connected: closes at once */
+    finish();
+}
+
+int main(void)
+{
+    static const char *const loopback[] = {"127.0.0.1", NULL};
+    shoal_rtc_config cfg = {.local_addresses = loopback};
+    loop = g_main_loop_new(NULL, FALSE);
+    if (!CHECK_EQ_ERR(shoal_rtc_new(&cfg, &rtc), SHOAL_OK))
+        return harness_finish();
+    RUN(the_channel_opens_and_messages_cross_both_ways);
+    RUN(a_full_buffer_refuses_and_then_drains);
+    RUN(a_wrong_fingerprint_fails_the_connection);
+    RUN(bad_signals_are_refused);
+    /* let the last teardowns run before the context goes */
+    for (int i = 0; i < 10; i++)
+        g_main_context_iteration(NULL, FALSE);
+    shoal_rtc_free(rtc);
+    g_main_loop_unref(loop);
+    return harness_finish();
+}
