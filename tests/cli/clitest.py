@@ -1,5 +1,6 @@
 """A tiny harness for the command-line tests: cases are registered with @case, failed checks
 say both values, and the run ends with the summary line scripts/test-summary reads."""
+import os
 import subprocess
 import sys
 
@@ -27,3 +28,15 @@ def main(name):
             print(f"not ok - {fn.__name__}\nFAIL {e}")
     print(f"# {name}: {passed} passed, {failed} failed")
     sys.exit(0 if failed == 0 and passed > 0 else 1)
+
+
+def isolate_network():
+    """Re-executes the calling script inside a new network namespace with only loopback up
+    (`unshare -n`, or `unshare -r -n` without root), so that WebRTC, which gathers candidates on
+    every interface it sees, cannot leave 127.0.0.1."""
+    if os.environ.get("SHOAL_NETNS"):
+        return
+    os.environ["SHOAL_NETNS"] = "1"
+    unshare = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-r", "-n"]
+    os.execvp("unshare", unshare + ["sh", "-c", 'ip link set lo up && exec "$@"', "sh",
+                                    sys.executable] + sys.argv)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
-from clitest import case, eq, main  # noqa: E402
+from clitest import case, eq, isolate_network, main  # noqa: E402
 
 SHOAL = os.path.abspath(sys.argv[1])
 MODULES = os.path.abspath(sys.argv[2])
@@ -58,16 +58,6 @@ def the_same_swarm_meets_through_signalhubs_own_server():
         server.wait()
 
 
-def isolate():
-    """Re-executes this script inside a new network namespace with only loopback up."""
-    if os.environ.get("SHOAL_NETNS"):
-        return
-    os.environ["SHOAL_NETNS"] = "1"
-    unshare = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-r", "-n"]
-    os.execvp("unshare", unshare + ["sh", "-c", 'ip link set lo up && exec "$@"', "sh",
-                                    sys.executable] + sys.argv)
-
-
 if __name__ == "__main__":
-    isolate()
+    isolate_network()
     main("test_webrtc_swarm_interop")
