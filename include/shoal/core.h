@@ -96,7 +96,11 @@
     X(RTC_FINGERPRINT, "the peer's DTLS certificate does not match the fingerprint it signalled")  \
     X(RTC_SCTP, "the SCTP association failed or was aborted")                                      \
     X(RTC_TOO_LARGE, "the message is larger than the peer accepts")                                \
-    X(RTC_BUFFER_FULL, "the send buffer is full: wait for it to drain")
+    X(RTC_BUFFER_FULL, "the send buffer is full: wait for it to drain")                            \
+    X(SWARM_FORMAT, "not a swarm message (an announce, a leave or a signal)")                      \
+    X(SWARM_SIGNATURE, "the announce's signature does not verify for its channel's key")           \
+    X(SWARM_STALE, "the announce's time is too far from ours (a replay, or a wrong clock)")        \
+    X(SWARM_UNSIGNED, "an unsigned announce or signal, taken only in compatibility mode")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,

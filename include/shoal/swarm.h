@@ -1,0 +1,66 @@
+/* shoal swarm: the messages peers exchange through signal hubs, in webrtc-swarm's shapes.
+ *
+ * Every peer subscribes to the channel `all` and to its own channel, the URL-safe base64 of its
+ * feed key (so a channel names an identity, which the secret handshake later proves). On `all`
+ * it announces {"type":"connect","from":<channel>} — webrtc-swarm's message — and on leaving
+ * {"type":"leave","from":<channel>}; shoal adds "feed", "ts" (ms since 1970) and "sig", an
+ * ed25519 signature of `shoal-swarm:<app>:<type>:<channel>:<ts>`, so no one can announce for a
+ * key they do not hold, and an old announce replayed is refused. Negotiation signals go to the
+ * other's channel as {"from":<channel>,"signal":<simple-peer's signal>}, with shoal's "session"
+ * naming the negotiation they belong to. Plain webrtc-swarm peers (no signature) are accepted
+ * only in compatibility mode. All pure: parse and write. */
+#ifndef SHOAL_SWARM_H
+#define SHOAL_SWARM_H
+
+#include "shoal/ref.h"
+#include "shoal/shs.h"
+
+#include <jansson.h>
+
+#define SHOAL_SWARM_CHANNEL_SIZE 44 /* 43 characters and a NUL */
+#define SHOAL_SWARM_MAX_FROM     64
+#define SHOAL_SWARM_SESSION_SIZE 17 /* 16 hex digits and a NUL */
+/* How far an announce's time may be from ours (clocks differ; replays are refused by the
+ * caller, which remembers the newest time seen per feed). */
+#define SHOAL_SWARM_WINDOW_MS 120000
+
+/* A feed's channel name, and back (SHOAL_E_SWARM_FORMAT if it names no key). */
+void shoal_swarm_channel(const uint8_t feed[32], char out[SHOAL_SWARM_CHANNEL_SIZE]);
+SHOAL_MUST_CHECK int shoal_swarm_channel_feed(const char *channel, uint8_t feed[32]);
+
+typedef enum shoal_swarm_kind {
+    SHOAL_SWARM_ANNOUNCE,
+    SHOAL_SWARM_LEAVE,
+    SHOAL_SWARM_SIGNAL,
+} shoal_swarm_kind;
+
+typedef struct shoal_swarm_msg {
+    shoal_swarm_kind kind;
+    char from[SHOAL_SWARM_MAX_FROM + 1];
+    bool has_feed; /* false only for a plain webrtc-swarm peer (compatibility mode) */
+    uint8_t feed[32];
+    int64_t ts;                             /* ANNOUNCE, LEAVE */
+    char session[SHOAL_SWARM_SESSION_SIZE]; /* SIGNAL; "" from plain peers */
+    json_t *signal;                         /* SIGNAL: owned; shoal_swarm_msg_clear frees it */
+} shoal_swarm_msg;
+
+/* Reads one hub message for `app` at time `now_ms`. Errors: SHOAL_E_SWARM_FORMAT (not one of
+ * the shapes above), SHOAL_E_SWARM_SIGNATURE (a signature that does not verify, or a channel
+ * that is not the signer's), SHOAL_E_SWARM_STALE (a time outside the window),
+ * SHOAL_E_SWARM_UNSIGNED (a plain announce outside compatibility mode). */
+SHOAL_MUST_CHECK int shoal_swarm_parse(const char *app, const char *data, size_t len,
+                                       int64_t now_ms, bool compat, shoal_swarm_msg *out);
+void shoal_swarm_msg_clear(shoal_swarm_msg *msg);
+
+/* Appends our signed announce (leave false) or leave. */
+void shoal_swarm_write_presence(const shoal_keypair *keys, const char *app, bool leave,
+                                int64_t now_ms, shoal_buf *out);
+/* Appends a signal for another peer's channel. */
+void shoal_swarm_write_signal(const char *from, const char *session, const json_t *signal,
+                              shoal_buf *out);
+
+/* Glare: both peers offered at once. True when our offer stands (our channel sorts first);
+ * the other side drops its own and answers ours. */
+bool shoal_swarm_we_lead(const char *ours, const char *theirs);
+
+#endif
