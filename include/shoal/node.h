@@ -1,0 +1,59 @@
+/* shoal node: one SSB peer on the network of hubs.
+ *
+ * The shell that joins the parts on GLib's main loop: the peer state manager (conn) decides;
+ * the hub client carries announces and signals (swarm); WebRTC data channels (rtc) carry links
+ * (shs, box stream, muxrpc) to the peers it dials or that dial it. Every connection proves the
+ * other side's key is the one its channel names, and answers whoami, manifest and gossip.ping.
+ *
+ *   hub message ─▶ swarm ─▶ REMOTE_PEER_* ─▶ conn ─▶ DIAL_PEER ─▶ rtc offer ─▶ signals via hub
+ *   data channel open ─▶ link (shs) ─▶ established ─▶ CONNECTION_SUCCEEDED ─▶ `connected`
+ */
+#ifndef SHOAL_NODE_H
+#define SHOAL_NODE_H
+
+#include "shoal/conn.h"
+#include "shoal/link.h"
+#include "shoal/rtc.h"
+
+/* The hub app name: the signalling protocol's major version is in it, so peers that cannot
+ * understand each other never meet. */
+#define SHOAL_NODE_APP "shoal-swarm-1"
+
+typedef struct shoal_node shoal_node;
+typedef struct shoal_node_peer shoal_node_peer;
+
+typedef struct shoal_node_config {
+    const shoal_keypair *keys;     /* our identity; copied */
+    const char *app;               /* NULL: SHOAL_NODE_APP */
+    const shoal_rtc_config *rtc;   /* candidates, STUN, TURN; NULL: every interface */
+    const shoal_conn_config *conn; /* NULL: the defaults */
+    uint32_t negotiation_ms;       /* a negotiation not done by then fails; 0: 20 s */
+} shoal_node_config;
+
+typedef struct shoal_node_callbacks {
+    /* A peer's handshake completed over its data channel: its RPC session is ready. */
+    void (*connected)(shoal_node *node, shoal_node_peer *peer, void *ud);
+    /* A connected peer is gone (SHOAL_OK: closed cleanly). */
+    void (*disconnected)(shoal_node *node, const uint8_t feed[32], int err, void *ud);
+    /* A line about what happens (hubs, announces heard, dials, refusals), for the curious. */
+    void (*log)(shoal_node *node, const char *line, void *ud);
+} shoal_node_callbacks;
+
+/* SHOAL_E_RTC_INIT, SHOAL_E_INVAL (a bad conn config), SHOAL_E_NOMEM. Callbacks are copied. */
+SHOAL_MUST_CHECK int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
+                                    void *ud, shoal_node **out);
+/* Joins a hub (the state manager decides when to connect). */
+SHOAL_MUST_CHECK int shoal_node_add_hub(shoal_node *node, const shoal_hub_addr *hub);
+/* Leaves every hub (with a signed leave) and closes every peer; `done` runs once all are
+ * closed. Then free the node. */
+void shoal_node_stop(shoal_node *node, void (*done)(void *ud), void *ud);
+/* NULL is a no-op. After shoal_node_stop's `done`, or with no peer ever connected. */
+void shoal_node_free(shoal_node *node);
+
+const shoal_conn *shoal_node_conn(const shoal_node *node);
+const uint8_t *shoal_node_peer_feed(const shoal_node_peer *peer);
+shoal_rpc *shoal_node_peer_rpc(shoal_node_peer *peer);
+/* Sends what the peer's RPC session has queued (after calls made outside a callback). */
+void shoal_node_peer_flush(shoal_node_peer *peer);
+
+#endif

@@ -1,0 +1,703 @@
+/* One SSB peer on the network of hubs: the shell joining conn, the hub client, swarm, rtc and
+ * link (see shoal/node.h).
+ *
+ * How this works. Each remote peer we negotiate with or are connected to has a record, keyed by
+ * its channel. A record lives from the dial (or the offer that reaches us) to its data channel's
+ * close; it holds the negotiation's session id, the rtc peer, the link carried over the data
+ * channel, and an outbox of signals POSTed to the remote's channel one at a time, so they arrive
+ * in order. Records and POSTs in flight hold references, so a record may end while a POST for
+ * it is still out. */
+#include "shoal/node.h"
+
+#include "shoal/hub_client.h"
+#include "shoal/identity.h"
+#include "shoal/swarm.h"
+
+#include <glib.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_NEGOTIATION_MS 20000
+#define CHUNK                  16384 /* link bytes per data-channel message */
+
+typedef struct hub {
+    uint32_t id;  /* the state manager's */
+    size_t index; /* the hub client's */
+    shoal_hub_addr addr;
+    bool known; /* id learnt */
+} hub;
+
+struct shoal_node_peer {
+    int refs;
+    shoal_node *node;
+    char channel[SHOAL_SWARM_CHANNEL_SIZE];
+    uint8_t feed[32];
+    size_t hub_index;
+    char session[SHOAL_SWARM_SESSION_SIZE];
+    bool initiator;
+    bool dialled; /* the state manager asked for it (its outcome is reported as a dial's) */
+    bool established, ended;
+    bool replaced; /* lost a glare: its channel closes without a word to anyone */
+    shoal_rtc_peer *rtc;
+    shoal_link *link;
+    guint deadline;
+    GQueue outbox; /* char*: signals waiting to be POSTed */
+    bool posting;
+};
+
+struct shoal_node {
+    shoal_keypair keys;
+    char *app;
+    char channel[SHOAL_SWARM_CHANNEL_SIZE];
+    uint32_t negotiation_ms;
+    shoal_basics basics;
+    shoal_shs_keycache keycache;
+    shoal_rtc *rtc;
+    shoal_conn *conn;
+    shoal_hub_client *client;
+    GArray *hubs;          /* hub */
+    GHashTable *peers;     /* channel → shoal_node_peer */
+    GHashTable *last_seen; /* channel → newest announce time (gint64*) */
+    guint tick;
+    shoal_node_callbacks cb;
+    void *ud;
+    bool stopping;
+    void (*stopped)(void *ud);
+    void *stopped_ud;
+};
+
+static void apply(shoal_node *n, shoal_conn_action *a);
+
+static void say(shoal_node *n, const char *fmt, ...) SHOAL_PRINTF(2, 3);
+static void say(shoal_node *n, const char *fmt, ...)
+{
+    if (!n->cb.log)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *line = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    n->cb.log(n, line, n->ud);
+    g_free(line);
+}
+
+static shoal_time now_ms(void)
+{
+    return g_get_monotonic_time() / 1000;
+}
+
+static int64_t wall_clock(void *ud)
+{
+    (void)ud;
+    return g_get_real_time() / 1000;
+}
+
+static hub *hub_by_id(shoal_node *n, uint32_t id)
+{
+    for (guint i = 0; i < n->hubs->len; i++) {
+        hub *h = &g_array_index(n->hubs, hub, i);
+        if (h->known && h->id == id)
+            return h;
+    }
+    return NULL;
+}
+
+static hub *hub_by_index(shoal_node *n, size_t index)
+{
+    for (guint i = 0; i < n->hubs->len; i++) {
+        hub *h = &g_array_index(n->hubs, hub, i);
+        if (h->index == index)
+            return h;
+    }
+    return NULL;
+}
+
+/* ---- remote peers' records ------------------------------------------------------------------ */
+
+static void peer_unref(shoal_node_peer *p)
+{
+    if (--p->refs > 0)
+        return;
+    g_queue_clear_full(&p->outbox, g_free);
+    shoal_link_free(p->link);
+    g_free(p);
+}
+
+static void post_next(shoal_node_peer *p);
+
+static void on_posted(size_t hub_index, unsigned status, long recipients, void *ud)
+{
+    (void)hub_index, (void)recipients;
+    shoal_node_peer *p = ud;
+    p->posting = false;
+    if (status != 200 && !p->ended)
+        say(p->node, "a signal to %.8s… was not delivered (HTTP %u)", p->channel, status);
+    if (!p->ended)
+        post_next(p);
+    peer_unref(p);
+}
+
+static void post_next(shoal_node_peer *p)
+{
+    char *text = p->posting ? NULL : g_queue_pop_head(&p->outbox);
+    if (!text)
+        return;
+    p->posting = true;
+    p->refs++;
+    shoal_hub_client_broadcast(p->node->client, p->hub_index, p->channel, text, strlen(text),
+                               on_posted, p);
+    g_free(text);
+}
+
+static void signal_to(shoal_node_peer *p, json_t *signal)
+{
+    shoal_buf text = SHOAL_BUF_INIT;
+    shoal_swarm_write_signal(p->node->channel, p->session, signal, &text);
+    json_decref(signal);
+    if (shoal_buf_status(&text) == SHOAL_OK) {
+        g_queue_push_tail(&p->outbox, text.data);
+        post_next(p);
+    } else {
+        shoal_buf_free(&text);
+    }
+}
+
+/* Moves the link's output into data-channel messages while the channel takes them. */
+static void pump(shoal_node_peer *p)
+{
+    if (!p->link || !p->rtc)
+        return;
+    size_t len;
+    const uint8_t *out;
+    while ((out = shoal_link_output(p->link, &len)) != NULL) {
+        size_t n = len < CHUNK ? len : CHUNK;
+        int rc = shoal_rtc_peer_send(p->rtc, out, n, true);
+        if (rc == SHOAL_E_RTC_BUFFER_FULL)
+            return; /* `writable` resumes */
+        if (rc != SHOAL_OK) {
+            shoal_rtc_peer_close(p->rtc);
+            return;
+        }
+        shoal_link_drain(p->link, n);
+    }
+    if (shoal_link_finished(p->link))
+        shoal_rtc_peer_close(p->rtc);
+}
+
+static void on_deadline_passed(shoal_node_peer *p)
+{
+    say(p->node, "the negotiation with %.8s… took too long", p->channel);
+    shoal_rtc_peer_close(p->rtc);
+}
+
+static gboolean on_deadline(gpointer ud)
+{
+    shoal_node_peer *p = ud;
+    p->deadline = 0;
+    on_deadline_passed(p);
+    return G_SOURCE_REMOVE;
+}
+
+/* ---- the data channel, and the link over it -------------------------------------------------- */
+
+static void on_description(shoal_rtc_peer *r, bool offer, const char *sdp, void *ud)
+{
+    (void)r;
+    signal_to(ud, json_pack("{s:s, s:s}", "type", offer ? "offer" : "answer", "sdp", sdp));
+}
+
+static void on_candidate(shoal_rtc_peer *r, const char *candidate, void *ud)
+{
+    (void)r;
+    signal_to(ud, json_pack("{s:s, s:{s:s, s:i, s:s}}", "type", "candidate", "candidate",
+                            "candidate", candidate, "sdpMLineIndex", 0, "sdpMid", "0"));
+}
+
+static void on_open(shoal_rtc_peer *r, void *ud)
+{
+    (void)r;
+    shoal_node_peer *p = ud;
+    shoal_node *n = p->node;
+    shoal_link_config lc = {.keycache = &n->keycache};
+    /* the one who offered dials the secret handshake too */
+    p->link = shoal_link_new(&n->keys, p->initiator ? p->feed : NULL, &lc);
+    if (!p->link || shoal_basics_register(shoal_link_rpc(p->link), &n->basics) != SHOAL_OK) {
+        shoal_rtc_peer_close(p->rtc);
+        return;
+    }
+    pump(p);
+}
+
+static void established(shoal_node_peer *p)
+{
+    shoal_node *n = p->node;
+    if (memcmp(shoal_link_remote(p->link), p->feed, 32) != 0) {
+        say(n, "%.8s… answered with another key: closed", p->channel);
+        shoal_rtc_peer_close(p->rtc);
+        return;
+    }
+    p->established = true;
+    g_clear_handle_id(&p->deadline, g_source_remove);
+    shoal_conn_action a = {.type = p->dialled ? SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED
+                                              : SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT,
+                           .transport = SHOAL_TRANSPORT_RTC};
+    memcpy(a.feed, p->feed, 32);
+    apply(n, &a);
+    if (n->cb.connected && !p->ended)
+        n->cb.connected(n, p, n->ud);
+}
+
+static void on_message(shoal_rtc_peer *r, const uint8_t *data, size_t len, bool binary, void *ud)
+{
+    (void)r, (void)binary;
+    shoal_node_peer *p = ud;
+    if (!p->link)
+        return;
+    size_t used = 0;
+    while (used < len) {
+        bool was = shoal_link_established(p->link);
+        long k = shoal_link_input(p->link, data + used, len - used);
+        if (k < 0) {
+            say(p->node, "the link to %.8s… failed: %s", p->channel, shoal_strerror((int)k));
+            pump(p);
+            shoal_rtc_peer_close(p->rtc);
+            return;
+        }
+        used += (size_t)k;
+        if (!was && shoal_link_established(p->link)) {
+            established(p);
+            if (p->ended || !p->rtc)
+                return;
+        }
+    }
+    pump(p);
+}
+
+static void on_writable(shoal_rtc_peer *r, void *ud)
+{
+    (void)r;
+    pump(ud);
+}
+
+static void on_closed(shoal_rtc_peer *r, int err, void *ud)
+{
+    (void)r;
+    shoal_node_peer *p = ud;
+    shoal_node *n = p->node;
+    p->rtc = NULL;
+    p->ended = true;
+    g_clear_handle_id(&p->deadline, g_source_remove);
+    if (p->replaced) {
+        peer_unref(p);
+        return;
+    }
+    g_hash_table_remove(n->peers, p->channel);
+    shoal_conn_action a = {.transport = SHOAL_TRANSPORT_RTC};
+    memcpy(a.feed, p->feed, 32);
+    if (p->established)
+        a.type = SHOAL_ACT_REMOTE_PEER_DID_DISCONNECT;
+    else
+        a.type = p->dialled ? SHOAL_ACT_REMOTE_PEER_CONNECTION_FAILED
+                            : SHOAL_ACT_REMOTE_PEER_DID_DISCONNECT;
+    if (!n->stopping)
+        apply(n, &a);
+    if (p->established && n->cb.disconnected)
+        n->cb.disconnected(n, p->feed, err, n->ud);
+    peer_unref(p); /* the table's reference */
+    if (n->stopping && g_hash_table_size(n->peers) == 0 && n->stopped) {
+        void (*done)(void *) = n->stopped;
+        n->stopped = NULL;
+        done(n->stopped_ud);
+    }
+}
+
+static const shoal_rtc_callbacks rtc_callbacks = {on_description, on_candidate, on_open,
+                                                  on_message,     on_writable,  on_closed};
+
+static shoal_node_peer *peer_new(shoal_node *n, const char *channel, const uint8_t feed[32],
+                                 size_t hub_index, bool initiator, const char *session)
+{
+    shoal_node_peer *p = g_new0(shoal_node_peer, 1);
+    p->refs = 1; /* the table's */
+    p->node = n;
+    g_strlcpy(p->channel, channel, sizeof p->channel);
+    memcpy(p->feed, feed, 32);
+    p->hub_index = hub_index;
+    p->initiator = initiator;
+    if (session)
+        g_strlcpy(p->session, session, sizeof p->session);
+    else
+        g_snprintf(p->session, sizeof p->session, "%08x%08x", g_random_int(), g_random_int());
+    g_queue_init(&p->outbox);
+    p->rtc = shoal_rtc_peer_new(n->rtc, initiator, "shoal", &rtc_callbacks, p);
+    if (!p->rtc) {
+        peer_unref(p);
+        return NULL;
+    }
+    g_hash_table_insert(n->peers, p->channel, p);
+    p->deadline = g_timeout_add(n->negotiation_ms, on_deadline, p);
+    return p;
+}
+
+/* ---- the state manager's effects ------------------------------------------------------------ */
+
+static gboolean on_tick(gpointer ud)
+{
+    shoal_node *n = ud;
+    n->tick = 0;
+    shoal_conn_action a = {.type = SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED};
+    apply(n, &a);
+    return G_SOURCE_REMOVE;
+}
+
+static void dial(shoal_node *n, const uint8_t feed[32], uint32_t hub_id)
+{
+    char channel[SHOAL_SWARM_CHANNEL_SIZE];
+    shoal_swarm_channel(feed, channel);
+    hub *h = hub_by_id(n, hub_id);
+    if (!h || g_hash_table_contains(n->peers, channel))
+        return;
+    say(n, "dialling %.8s… through hub %zu", channel, h->index);
+    shoal_node_peer *p = peer_new(n, channel, feed, h->index, true, NULL);
+    if (p)
+        p->dialled = true;
+    else {
+        shoal_conn_action a = {.type = SHOAL_ACT_REMOTE_PEER_CONNECTION_FAILED};
+        memcpy(a.feed, feed, 32);
+        apply(n, &a);
+    }
+}
+
+static void close_peer(shoal_node *n, const uint8_t feed[32], shoal_close_reason reason)
+{
+    char channel[SHOAL_SWARM_CHANNEL_SIZE];
+    shoal_swarm_channel(feed, channel);
+    shoal_node_peer *p = g_hash_table_lookup(n->peers, channel);
+    if (!p || !p->rtc)
+        return;
+    say(n, "closing %.8s… (%s)", channel, shoal_close_reason_name(reason));
+    if (p->link) {
+        shoal_link_close(p->link); /* goodbyes first; the channel closes once they are out */
+        pump(p);
+    } else {
+        shoal_rtc_peer_close(p->rtc);
+    }
+}
+
+static void announce(shoal_node *n, hub *h)
+{
+    shoal_buf text = SHOAL_BUF_INIT;
+    shoal_swarm_write_presence(&n->keys, n->app, false, g_get_real_time() / 1000, &text);
+    if (shoal_buf_status(&text) == SHOAL_OK)
+        shoal_hub_client_broadcast(n->client, h->index, "all", text.data, text.len, NULL, NULL);
+    shoal_buf_free(&text);
+}
+
+/* Learns the manager's id of a hub just added (before the effects that name it). */
+static void learn_hub_ids(shoal_node *n, const shoal_conn_fx *fx, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (fx[i].type != SHOAL_FX_HUB_CHANGED)
+            continue;
+        for (guint k = 0; k < n->hubs->len; k++) {
+            hub *x = &g_array_index(n->hubs, hub, k);
+            if (!x->known && shoal_hub_addr_equal(&x->addr, &fx[i].hub_record->addr)) {
+                x->id = fx[i].hub_record->id;
+                x->known = true;
+            }
+        }
+    }
+}
+
+static void effects(shoal_node *n, const shoal_conn_fx *fx, size_t count)
+{
+    learn_hub_ids(n, fx, count);
+    for (size_t i = 0; i < count; i++) {
+        hub *h = hub_by_id(n, fx[i].hub);
+        switch (fx[i].type) {
+        case SHOAL_FX_CONNECT_TO_HUB:
+            if (h)
+                shoal_hub_client_connect(n->client, h->index);
+            break;
+        case SHOAL_FX_DISCONNECT_HUB:
+            if (h)
+                shoal_hub_client_disconnect(n->client, h->index);
+            break;
+        case SHOAL_FX_ANNOUNCE_TO_HUB:
+            if (h)
+                announce(n, h);
+            break;
+        case SHOAL_FX_DIAL_PEER:
+            dial(n, fx[i].feed, fx[i].hub);
+            break;
+        case SHOAL_FX_CLOSE_PEER:
+            close_peer(n, fx[i].feed, fx[i].reason);
+            break;
+        case SHOAL_FX_SCHEDULE_TICK: {
+            g_clear_handle_id(&n->tick, g_source_remove);
+            shoal_time wait = fx[i].at > now_ms() ? fx[i].at - now_ms() : 0;
+            n->tick = g_timeout_add((guint)(wait < 60000 ? wait : 60000), on_tick, n);
+            break;
+        }
+        case SHOAL_FX_HUB_CHANGED:
+        case SHOAL_FX_HUB_REMOVED:
+        case SHOAL_FX_PEER_CHANGED:
+        case SHOAL_FX_PEER_FORGOTTEN:
+            break;
+        }
+    }
+}
+
+static void apply(shoal_node *n, shoal_conn_action *a)
+{
+    const shoal_conn_fx *fx;
+    size_t count;
+    if (shoal_conn_reduce(n->conn, a, now_ms(), &fx, &count) == SHOAL_OK)
+        effects(n, fx, count);
+}
+
+/* ---- what the hubs bring --------------------------------------------------------------------- */
+
+static void on_hub_state(size_t index, shoal_hub_stream_state st, void *ud)
+{
+    shoal_node *n = ud;
+    hub *h = hub_by_index(n, index);
+    if (!h || !h->known)
+        return;
+    say(n, "hub %zu: %s", index,
+        st == SHOAL_HUB_STREAM_CONNECTED ? "joined"
+        : st == SHOAL_HUB_STREAM_FAILED  ? "unreachable"
+                                         : "gone");
+    shoal_conn_action a = {.hub = h->id};
+    a.type = st == SHOAL_HUB_STREAM_CONNECTED ? SHOAL_ACT_HUB_CONNECTION_SUCCEEDED
+             : st == SHOAL_HUB_STREAM_FAILED  ? SHOAL_ACT_HUB_CONNECTION_FAILED
+                                              : SHOAL_ACT_HUB_DID_DISCONNECT;
+    apply(n, &a);
+}
+
+/* An announce is news only if newer than the last one of that channel: old ones replayed are
+ * refused. */
+static bool fresh(shoal_node *n, const shoal_swarm_msg *m)
+{
+    gint64 *last = g_hash_table_lookup(n->last_seen, m->from);
+    if (last && *last >= m->ts)
+        return false;
+    if (!last) {
+        last = g_new(gint64, 1);
+        g_hash_table_insert(n->last_seen, g_strdup(m->from), last);
+    }
+    *last = m->ts;
+    return true;
+}
+
+static void take_signal(shoal_node *n, hub *h, shoal_swarm_msg *m)
+{
+    shoal_node_peer *p = g_hash_table_lookup(n->peers, m->from);
+    const char *type = json_string_value(json_object_get(m->signal, "type"));
+    const char *sdp = json_string_value(json_object_get(m->signal, "sdp"));
+    if (type && sdp && strcmp(type, "offer") == 0) {
+        if (p && strcmp(p->session, m->session) == 0)
+            return; /* the same offer again */
+        if (p && p->initiator && !p->established && shoal_swarm_we_lead(n->channel, m->from))
+            return; /* glare: both offered; ours stands, they will answer it */
+        if (p) {
+            if (p->established || !p->initiator)
+                return; /* already connected, or already answering another offer */
+            /* glare, and theirs stands: drop our attempt quietly and answer */
+            say(n, "%.8s… and we dialled each other at once: answering theirs", m->from);
+            g_hash_table_remove(n->peers, p->channel);
+            p->replaced = true;
+            g_clear_handle_id(&p->deadline, g_source_remove);
+            shoal_rtc_peer_close(p->rtc); /* its record goes with it, unreported */
+            bool dialled = p->dialled;
+            p = peer_new(n, m->from, m->feed, h->index, false, m->session);
+            if (p)
+                p->dialled = dialled;
+        } else {
+            shoal_conn_action a = {.type = SHOAL_ACT_REMOTE_PEER_CONNECTING,
+                                   .hub = h->id,
+                                   .transport = SHOAL_TRANSPORT_RTC};
+            memcpy(a.feed, m->feed, 32);
+            const shoal_conn_fx *fx;
+            size_t count;
+            if (shoal_conn_reduce(n->conn, &a, now_ms(), &fx, &count) != SHOAL_OK)
+                return;
+            bool refused = false;
+            for (size_t i = 0; i < count; i++)
+                refused |=
+                    fx[i].type == SHOAL_FX_CLOSE_PEER && memcmp(fx[i].feed, m->feed, 32) == 0;
+            if (refused) {
+                say(n, "%.8s… dialled us, but every slot is taken", m->from);
+                effects(n, fx, count);
+                return;
+            }
+            say(n, "%.8s… dials us", m->from);
+            p = peer_new(n, m->from, m->feed, h->index, false, m->session);
+            effects(n, fx, count);
+        }
+        if (p && p->rtc && shoal_rtc_peer_set_remote(p->rtc, true, sdp, strlen(sdp)) != SHOAL_OK)
+            shoal_rtc_peer_close(p->rtc);
+        return;
+    }
+    if (!p || !p->rtc || strcmp(p->session, m->session) != 0)
+        return; /* a signal for a negotiation we do not have: dropped */
+    if (type && sdp && strcmp(type, "answer") == 0) {
+        if (shoal_rtc_peer_set_remote(p->rtc, false, sdp, strlen(sdp)) != SHOAL_OK)
+            shoal_rtc_peer_close(p->rtc);
+        return;
+    }
+    const char *cand =
+        json_string_value(json_object_get(json_object_get(m->signal, "candidate"), "candidate"));
+    if (cand && shoal_rtc_peer_add_candidate(p->rtc, cand) != SHOAL_OK)
+        say(n, "a candidate from %.8s… could not be read", m->from);
+}
+
+static void on_hub_message(size_t index, const char *data, size_t len, void *ud)
+{
+    shoal_node *n = ud;
+    hub *h = hub_by_index(n, index);
+    shoal_swarm_msg m;
+    if (!h || !h->known || n->stopping ||
+        shoal_swarm_parse(n->app, data, len, g_get_real_time() / 1000, false, &m) != SHOAL_OK)
+        return; /* not for us, forged, stale or malformed: dropped */
+    if (strcmp(m.from, n->channel) != 0) {
+        shoal_conn_action a = {.hub = h->id};
+        memcpy(a.feed, m.feed, 32);
+        switch (m.kind) {
+        case SHOAL_SWARM_ANNOUNCE:
+            if (fresh(n, &m)) {
+                a.type = SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE;
+                apply(n, &a);
+            }
+            break;
+        case SHOAL_SWARM_LEAVE:
+            if (fresh(n, &m)) {
+                say(n, "%.8s… left", m.from);
+                a.type = SHOAL_ACT_REMOTE_PEER_DID_LEAVE;
+                apply(n, &a);
+            }
+            break;
+        case SHOAL_SWARM_SIGNAL:
+            take_signal(n, h, &m);
+            break;
+        }
+    }
+    shoal_swarm_msg_clear(&m);
+}
+
+/* ---- life cycle ------------------------------------------------------------------------------ */
+
+int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb, void *ud,
+                   shoal_node **out)
+{
+    shoal_node *n = g_new0(shoal_node, 1);
+    n->keys = *cfg->keys;
+    n->app = g_strdup(cfg->app ? cfg->app : SHOAL_NODE_APP);
+    n->negotiation_ms = cfg->negotiation_ms ? cfg->negotiation_ms : DEFAULT_NEGOTIATION_MS;
+    n->cb = *cb;
+    n->ud = ud;
+    shoal_swarm_channel(n->keys.pub, n->channel);
+    shoal_identity_feed_id(n->keys.pub, n->basics.id);
+    n->basics.clock = wall_clock;
+    n->hubs = g_array_new(FALSE, TRUE, sizeof(hub));
+    n->peers = g_hash_table_new(g_str_hash, g_str_equal);
+    n->last_seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    shoal_rtc_config rc = {0};
+    shoal_conn_config cc;
+    if (cfg->conn)
+        cc = *cfg->conn;
+    else
+        shoal_conn_config_default(&cc);
+    shoal_hub_client_config hc;
+    shoal_hub_client_config_default(&hc);
+    hc.app = n->app;
+    hc.auto_reconnect = false; /* the state manager decides when to come back */
+    shoal_hub_client_callbacks hcb = {on_hub_state, on_hub_message, n};
+    const char *channels[] = {"all", n->channel};
+    int rc_ = shoal_rtc_new(cfg->rtc ? cfg->rtc : &rc, &n->rtc);
+    if (rc_ == SHOAL_OK)
+        rc_ = shoal_conn_new(&n->conn, &cc, n->keys.pub, randombytes_random());
+    if (rc_ == SHOAL_OK)
+        rc_ = shoal_hub_client_new(&n->client, &hc, &hcb);
+    if (rc_ == SHOAL_OK)
+        rc_ = shoal_hub_client_subscribe(n->client, channels, 2);
+    if (rc_ != SHOAL_OK) {
+        shoal_node_free(n);
+        return rc_;
+    }
+    *out = n;
+    return SHOAL_OK;
+}
+
+int shoal_node_add_hub(shoal_node *n, const shoal_hub_addr *addr)
+{
+    hub h = {.addr = *addr, .index = shoal_hub_client_add_hub(n->client, addr)};
+    g_array_append_val(n->hubs, h);
+    shoal_conn_action a = {.type = SHOAL_ACT_HUB_ADDRESS_ADDED, .addr = addr};
+    apply(n, &a);
+    return hub_by_index(n, h.index)->known ? SHOAL_OK : SHOAL_E_CONN_TOO_MANY_HUBS;
+}
+
+void shoal_node_stop(shoal_node *n, void (*done)(void *ud), void *ud)
+{
+    n->stopping = true;
+    n->stopped = done;
+    n->stopped_ud = ud;
+    g_clear_handle_id(&n->tick, g_source_remove);
+    shoal_buf text = SHOAL_BUF_INIT;
+    shoal_swarm_write_presence(&n->keys, n->app, true, g_get_real_time() / 1000, &text);
+    for (guint i = 0; i < n->hubs->len && shoal_buf_status(&text) == SHOAL_OK; i++)
+        shoal_hub_client_broadcast(n->client, g_array_index(n->hubs, hub, i).index, "all",
+                                   text.data, text.len, NULL, NULL);
+    shoal_buf_free(&text);
+    GList *peers = g_hash_table_get_values(n->peers);
+    for (GList *l = peers; l; l = l->next) {
+        shoal_node_peer *p = l->data;
+        close_peer(n, p->feed, SHOAL_CLOSE_REQUESTED);
+    }
+    g_list_free(peers);
+    if (g_hash_table_size(n->peers) == 0 && done) {
+        n->stopped = NULL;
+        done(ud);
+    }
+}
+
+void shoal_node_free(shoal_node *n)
+{
+    if (!n)
+        return;
+    g_clear_handle_id(&n->tick, g_source_remove);
+    shoal_hub_client_free(n->client); /* no POST calls back after this */
+    if (n->peers)
+        g_hash_table_destroy(n->peers);
+    if (n->last_seen)
+        g_hash_table_destroy(n->last_seen);
+    if (n->hubs)
+        g_array_free(n->hubs, TRUE);
+    shoal_conn_free(n->conn);
+    shoal_rtc_free(n->rtc);
+    g_free(n->app);
+    sodium_memzero(&n->keys, sizeof n->keys);
+    g_free(n);
+}
+
+const shoal_conn *shoal_node_conn(const shoal_node *n)
+{
+    return n->conn;
+}
+
+const uint8_t *shoal_node_peer_feed(const shoal_node_peer *p)
+{
+    return p->feed;
+}
+
+shoal_rpc *shoal_node_peer_rpc(shoal_node_peer *p)
+{
+    return shoal_link_rpc(p->link);
+}
+
+void shoal_node_peer_flush(shoal_node_peer *p)
+{
+    pump(p);
+}

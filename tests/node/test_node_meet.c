@@ -1,0 +1,169 @@
+/* Shoal peers that know only the same hub (a `shoal hub` in this process, on 127.0.0.1) find
+ * each other and connect over WebRTC data channels: two, then five. Every connection runs the
+ * secret handshake, and whoami across it names the peer it was meant to reach. Stopping leaves
+ * no peer connected and nothing leaked. */
+#include "harness.h"
+#include "shoal/hub_server.h"
+#include "shoal/identity.h"
+#include "shoal/node.h"
+
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_MEMBERS 5
+
+typedef struct member {
+    shoal_node *node;
+    shoal_keypair keys;
+    int connected, answered, wrong;
+} member;
+
+static member members[MAX_MEMBERS];
+static int count;
+static GMainLoop *loop;
+static int stopped;
+
+static bool all_answered(void)
+{
+    for (int i = 0; i < count; i++)
+        if (members[i].answered < count - 1)
+            return false;
+    return true;
+}
+
+static void on_whoami(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_rpc_body *body,
+                      void *ud)
+{
+    (void)rpc, (void)id;
+    member *m = ud;
+    if (ev != SHOAL_RPC_DATA)
+        return;
+    json_t *j = json_loadb((const char *)body->data, body->len, 0, NULL);
+    const char *who = json_string_value(json_object_get(j, "id"));
+    bool known = false;
+    for (int i = 0; i < count && who; i++) {
+        char feed_id[SHOAL_REF_STRSIZE];
+        shoal_identity_feed_id(members[i].keys.pub, feed_id);
+        known |= strcmp(feed_id, who) == 0 && &members[i] != m;
+    }
+    m->answered += known;
+    m->wrong += !known;
+    json_decref(j);
+    if (all_answered())
+        g_main_loop_quit(loop);
+}
+
+static void on_connected(shoal_node *node, shoal_node_peer *peer, void *ud)
+{
+    (void)node;
+    member *m = ud;
+    m->connected++;
+    json_t *args = json_array();
+    int32_t id;
+    CHECK_EQ_ERR(shoal_rpc_call(shoal_node_peer_rpc(peer), SHOAL_RPC_ASYNC, "whoami", args,
+                                on_whoami, m, &id),
+                 SHOAL_OK);
+    json_decref(args);
+    shoal_node_peer_flush(peer);
+}
+
+static void on_disconnected(shoal_node *node, const uint8_t feed[32], int err, void *ud)
+{
+    (void)node, (void)feed, (void)err;
+    member *m = ud;
+    m->connected--;
+}
+
+/* With NODE_LOG set, each node's story goes to standard error. */
+static void on_log(shoal_node *node, const char *line, void *ud)
+{
+    (void)node;
+    fprintf(stderr, "node %ld: %s\n", (long)((member *)ud - members), line);
+}
+
+static void on_stopped(void *ud)
+{
+    (void)ud;
+    if (++stopped == count)
+        g_main_loop_quit(loop);
+}
+
+static gboolean give_up(gpointer ud)
+{
+    (void)ud;
+    g_main_loop_quit(loop);
+    return G_SOURCE_REMOVE;
+}
+
+static void meet(int n)
+{
+    shoal_hub_server_config hcfg;
+    shoal_hub_server_config_default(&hcfg);
+    hcfg.port = 0;
+    shoal_hub_server *hub;
+    char *why = NULL;
+    CHECK_EQ_ERR(shoal_hub_server_start(&hub, &hcfg, &why), SHOAL_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", shoal_hub_server_port(hub));
+    shoal_hub_addr addr;
+    CHECK_EQ_ERR(shoal_hub_addr_parse(&addr, url, strlen(url), NULL), SHOAL_OK);
+
+    static const char *const loopback[] = {"127.0.0.1", NULL};
+    shoal_rtc_config rtc = {.local_addresses = loopback};
+    shoal_node_callbacks cb = {on_connected, on_disconnected, getenv("NODE_LOG") ? on_log : NULL};
+    count = n;
+    stopped = 0;
+    for (int i = 0; i < n; i++) {
+        member *m = &members[i];
+        *m = (member){0};
+        shoal_keypair_generate(&m->keys);
+        shoal_node_config cfg = {.keys = &m->keys, .rtc = &rtc};
+        CHECK_EQ_ERR(shoal_node_new(&cfg, &cb, m, &m->node), SHOAL_OK);
+        CHECK_EQ_ERR(shoal_node_add_hub(m->node, &addr), SHOAL_OK);
+    }
+    guint guard = g_timeout_add_seconds(40, give_up, NULL);
+    gint64 t0 = g_get_monotonic_time();
+    g_main_loop_run(loop);
+    printf("# %d peers: every pair connected and answered in %.2f s\n", n,
+           (double)(g_get_monotonic_time() - t0) / 1e6);
+    for (int i = 0; i < n; i++) {
+        CHECK_EQ_INT(members[i].connected, n - 1);
+        CHECK_EQ_INT(members[i].answered, n - 1);
+        CHECK_EQ_INT(members[i].wrong, 0);
+    }
+    for (int i = 0; i < n; i++)
+        shoal_node_stop(members[i].node, on_stopped, NULL);
+    t0 = g_get_monotonic_time();
+    if (stopped < n)
+        g_main_loop_run(loop);
+    printf("# %d peers: stopped in %.2f s\n", n, (double)(g_get_monotonic_time() - t0) / 1e6);
+    g_source_remove(guard);
+    CHECK_EQ_INT(stopped, n);
+    for (int i = 0; i < n; i++) {
+        CHECK_EQ_INT(members[i].connected, 0);
+        shoal_node_free(members[i].node);
+    }
+    shoal_hub_server_free(hub);
+    for (int i = 0; i < 20; i++)
+        g_main_context_iteration(NULL, FALSE);
+}
+
+static void two_peers_meet_at_a_hub(void)
+{
+    meet(2);
+}
+
+static void five_peers_all_meet_at_a_hub(void)
+{
+    meet(5);
+}
+
+int main(void)
+{
+    loop = g_main_loop_new(NULL, FALSE);
+    RUN(two_peers_meet_at_a_hub);
+    RUN(five_peers_all_meet_at_a_hub);
+    g_main_loop_unref(loop);
+    return harness_finish();
+}
