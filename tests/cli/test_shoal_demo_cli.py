@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """`shoal demo` starts a hub and peers on 127.0.0.1 that find each other through the state
-manager and the hub, tells the story and ends with a summary, exit 0."""
+manager and the hub, connect over WebRTC data channels with the secret handshake, ask each other
+whoami, tell the story and end with a summary, exit 0."""
 import subprocess
 import sys
 
@@ -15,11 +16,17 @@ def every_pair_finds_each_other():
     eq(p.returncode, 0, p.stderr.decode())
     out = p.stdout.decode()
     assert "a signal hub listens on http://127.0.0.1:" in out, out
-    for name in ("alice", "bob", "carol", "dave"):
-        assert f"{name}: the stream from the hub is open" in out, out
-    eq(out.count("found each other through the hub\n") >= 6, True, out)
-    assert "did not meet" not in out, out
-    assert "alice hears bob announce @" in out, out
+    names = ("alice", "bob", "carol", "dave")
+    for name in names:
+        assert f"{name:<5} hub 0: joined" in out, out
+    summary = out.split("summary after", 1)[1]
+    eq(summary.count("connected over WebRTC, identities proven"), 6, out)
+    assert "did not connect" not in out, out
+    # each of the twelve ordered pairs asked and was answered over its channel
+    for a in names:
+        for b in names:
+            if a != b:
+                assert f"{a:<5} asked whoami over the channel: {b} answers" in out, out
 
 
 @case
