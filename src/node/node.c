@@ -502,10 +502,14 @@ static void take_signal(shoal_node *n, hub *h, shoal_swarm_msg *m)
         if (p && p->initiator && !p->established && shoal_swarm_we_lead(n->channel, m->from))
             return; /* glare: both offered; ours stands, they will answer it */
         if (p) {
-            if (p->established || !p->initiator)
-                return; /* already connected, or already answering another offer */
-            /* glare, and theirs stands: drop our attempt quietly and answer */
-            say(n, "%.8s… and we dialled each other at once: answering theirs", m->from);
+            if (p->established)
+                return; /* already connected */
+            /* glare, and theirs stands; or they gave up the negotiation we were answering and
+             * began another: drop ours quietly and answer the new one */
+            say(n,
+                p->initiator ? "%.8s… and we dialled each other at once: answering theirs"
+                             : "%.8s… began a new negotiation: answering that one",
+                m->from);
             g_hash_table_remove(n->peers, p->channel);
             p->replaced = true;
             g_clear_handle_id(&p->deadline, g_source_remove);

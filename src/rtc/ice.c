@@ -15,10 +15,14 @@ static void on_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data)
         return;
     /* libnice writes "a=candidate:…"; signalling carries "candidate:…" */
     const char *text = strncmp(line, "a=", 2) == 0 ? line + 2 : line;
-    shoal__rtc_ref(p);
-    if (p->cb.candidate)
+    if (!p->described) {
+        /* a candidate must not overtake the description it belongs to */
+        g_ptr_array_add(p->held, g_strdup(text));
+    } else if (p->cb.candidate) {
+        shoal__rtc_ref(p);
         p->cb.candidate(p, text, p->ud);
-    shoal__rtc_unref(p);
+        shoal__rtc_unref(p);
+    }
     g_free(line);
 }
 

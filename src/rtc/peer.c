@@ -59,6 +59,7 @@ void shoal__rtc_unref(shoal_rtc_peer *p)
 {
     if (--p->refs > 0)
         return;
+    g_ptr_array_free(p->held, TRUE);
     g_free(p->label);
     g_free(p);
 }
@@ -107,10 +108,17 @@ static void describe(shoal_rtc_peer *p, bool offer)
     g_free(pwd);
     shoal_buf text = SHOAL_BUF_INIT;
     shoal_sdp_write(&sdp, g_random_int(), &text);
-    if (shoal_buf_status(&text) != SHOAL_OK)
+    if (shoal_buf_status(&text) != SHOAL_OK) {
         shoal__rtc_fail(p, SHOAL_E_NOMEM);
-    else if (p->cb.description)
-        p->cb.description(p, offer, text.data, p->ud);
+    } else {
+        p->described = true;
+        if (p->cb.description)
+            p->cb.description(p, offer, text.data, p->ud);
+        for (guint i = 0; i < p->held->len && !p->failing; i++)
+            if (p->cb.candidate)
+                p->cb.candidate(p, g_ptr_array_index(p->held, i), p->ud);
+        g_ptr_array_set_size(p->held, 0);
+    }
     shoal_buf_free(&text);
 }
 
@@ -133,6 +141,7 @@ shoal_rtc_peer *shoal_rtc_peer_new(shoal_rtc *rtc, bool initiator, const char *l
     p->initiator = initiator;
     p->label = g_strdup(label ? label : "");
     p->refs = 1;
+    p->held = g_ptr_array_new_with_free_func(g_free);
     g_queue_init(&p->early);
     if (!shoal__ice_start(p)) {
         shoal__ice_stop(p);

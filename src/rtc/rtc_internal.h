@@ -50,6 +50,8 @@ struct shoal_rtc_peer {
     guint teardown_source, close_timer;
 
     /* signalling */
+    bool described;  /* our offer or answer is out: candidates may follow it */
+    GPtrArray *held; /* candidates found before that (char*) */
     bool have_remote;
     shoal_sdp remote;
 

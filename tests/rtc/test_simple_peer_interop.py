@@ -28,7 +28,9 @@ def simple_peer_offers_and_shoal_answers():
     r = pair("simple-peer-initiates")
     eq(r["errors"], [])
     eq(r["received"], ["hello shoal", "\u0000\u0001\u0002\u0003"])
-    eq(r["events"], ["open", "message", "message", "closed", "simple-peer-closed"])
+    # the two closes are told by two processes: either may come first
+    eq(r["events"][:3], ["open", "message", "message"])
+    eq(sorted(r["events"][3:]), ["closed", "simple-peer-closed"])
 
 
 @case
@@ -36,7 +38,8 @@ def shoal_offers_and_simple_peer_answers():
     r = pair("shoal-initiates")
     eq(r["errors"], [])
     eq(r["received"], ["hello"])
-    eq(r["events"], ["open", "message", "closed", "simple-peer-closed"])
+    eq(r["events"][:2], ["open", "message"])
+    eq(sorted(r["events"][2:]), ["closed", "simple-peer-closed"])
 
 
 if __name__ == "__main__":
