@@ -120,12 +120,13 @@ static void bench_open(int n)
     shoal_hub_server_free(hub);
 }
 
-/* ---- throughput: two processes ---------------------------------------------------------------- */
+/* ---- throughput: two processes ----------------------------------------------------------------
+ */
 
 typedef struct pipe_peer {
     shoal_rtc_peer *peer;
-    int fd;         /* signalling to the other process: one line per signal */
-    GString *line;  /* a line being read */
+    int fd;        /* signalling to the other process: one line per signal */
+    GString *line; /* a line being read */
     bool sender;
     size_t total, moved;
     double start;
@@ -358,8 +359,8 @@ static long heap_bytes(void)
 
 static void bench_memory(int connections)
 {
-    static const shoal_rtc_callbacks cb = {mem_description, mem_candidate, mem_open,
-                                           NULL,            NULL,          mem_closed};
+    static const shoal_rtc_callbacks cb = {mem_description, mem_candidate, mem_open, NULL, NULL,
+                                           mem_closed};
     shoal_rtc_config cfg = {.local_addresses = loopback};
     shoal_rtc *rtc;
     if (shoal_rtc_new(&cfg, &rtc) != SHOAL_OK)

@@ -47,9 +47,22 @@ SHOAL_MUST_CHECK int shoal_node_add_hub(shoal_node *node, const shoal_hub_addr *
 /* Leaves every hub (with a signed leave) and closes every peer; `done` runs once all are
  * closed. Then free the node. */
 void shoal_node_stop(shoal_node *node, void (*done)(void *ud), void *ud);
-/* NULL is a no-op. After shoal_node_stop's `done`, or with no peer ever connected. */
+/* NULL is a no-op. After shoal_node_stop's `done` for a clean leave; a node freed without it
+ * vanishes as a killed process would (its peers hear nothing, and must find out). */
 void shoal_node_free(shoal_node *node);
 
+/* What the node refused or lost, counted: bad input never crashes it, and never goes unseen. */
+typedef struct shoal_node_stats {
+    uint64_t messages_refused;    /* hub messages dropped: malformed, forged, stale, unsigned */
+    uint64_t announces_replayed;  /* announces no newer than one seen before */
+    uint64_t signals_dropped;     /* signals for a negotiation we do not have */
+    uint64_t signals_refused;     /* signals the WebRTC stack could not take (SDP, candidate) */
+    uint64_t offers_turned_away;  /* offers refused with every slot taken */
+    uint64_t negotiations_failed; /* attempts that ended before the handshake (timeouts too) */
+    uint64_t connections;         /* handshakes completed over data channels */
+} shoal_node_stats;
+
+const shoal_node_stats *shoal_node_get_stats(const shoal_node *node);
 const shoal_conn *shoal_node_conn(const shoal_node *node);
 const uint8_t *shoal_node_peer_feed(const shoal_node_peer *peer);
 shoal_rpc *shoal_node_peer_rpc(shoal_node_peer *peer);

@@ -135,5 +135,8 @@ SHOAL_MUST_CHECK int shoal_rtc_peer_send(shoal_rtc_peer *p, const uint8_t *data,
 size_t shoal_rtc_peer_buffered(const shoal_rtc_peer *p);
 /* Closes cleanly (SCTP shutdown, DTLS close_notify); `closed` follows, here or later. */
 void shoal_rtc_peer_close(shoal_rtc_peer *p);
+/* Tears the connection down at once, saying nothing to the other side and calling no callback;
+ * the peer is gone when this returns. For an owner that is going away itself. */
+void shoal_rtc_peer_abandon(shoal_rtc_peer *p);
 
 #endif

@@ -59,9 +59,11 @@ struct shoal_node {
     GArray *hubs;          /* hub */
     GHashTable *peers;     /* channel → shoal_node_peer */
     GHashTable *last_seen; /* channel → newest announce time (gint64*) */
+    GList *retired;        /* records that lost a glare, until their channel has closed */
     guint tick;
     shoal_node_callbacks cb;
     void *ud;
+    shoal_node_stats stats;
     bool stopping;
     void (*stopped)(void *ud);
     void *stopped_ud;
@@ -238,6 +240,7 @@ static void established(shoal_node_peer *p)
         return;
     }
     p->established = true;
+    n->stats.connections++;
     g_clear_handle_id(&p->deadline, g_source_remove);
     shoal_conn_action a = {.type = p->dialled ? SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED
                                               : SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT,
@@ -289,6 +292,7 @@ static void on_closed(shoal_rtc_peer *r, int err, void *ud)
     p->ended = true;
     g_clear_handle_id(&p->deadline, g_source_remove);
     if (p->replaced) {
+        n->retired = g_list_remove(n->retired, p);
         peer_unref(p);
         return;
     }
@@ -300,6 +304,10 @@ static void on_closed(shoal_rtc_peer *r, int err, void *ud)
     else
         a.type = p->dialled ? SHOAL_ACT_REMOTE_PEER_CONNECTION_FAILED
                             : SHOAL_ACT_REMOTE_PEER_DID_DISCONNECT;
+    if (!p->established && !n->stopping) {
+        n->stats.negotiations_failed++;
+        say(n, "the negotiation with %.8s… failed: %s", p->channel, shoal_strerror(err));
+    }
     if (!n->stopping)
         apply(n, &a);
     if (p->established && n->cb.disconnected)
@@ -512,6 +520,7 @@ static void take_signal(shoal_node *n, hub *h, shoal_swarm_msg *m)
                 m->from);
             g_hash_table_remove(n->peers, p->channel);
             p->replaced = true;
+            n->retired = g_list_prepend(n->retired, p);
             g_clear_handle_id(&p->deadline, g_source_remove);
             shoal_rtc_peer_close(p->rtc); /* its record goes with it, unreported */
             bool dialled = p->dialled;
@@ -532,6 +541,7 @@ static void take_signal(shoal_node *n, hub *h, shoal_swarm_msg *m)
                 refused |=
                     fx[i].type == SHOAL_FX_CLOSE_PEER && memcmp(fx[i].feed, m->feed, 32) == 0;
             if (refused) {
+                n->stats.offers_turned_away++;
                 say(n, "%.8s… dialled us, but every slot is taken", m->from);
                 effects(n, fx, count);
                 return;
@@ -540,21 +550,31 @@ static void take_signal(shoal_node *n, hub *h, shoal_swarm_msg *m)
             p = peer_new(n, m->from, m->feed, h->index, false, m->session);
             effects(n, fx, count);
         }
-        if (p && p->rtc && shoal_rtc_peer_set_remote(p->rtc, true, sdp, strlen(sdp)) != SHOAL_OK)
+        if (p && p->rtc && shoal_rtc_peer_set_remote(p->rtc, true, sdp, strlen(sdp)) != SHOAL_OK) {
+            n->stats.signals_refused++;
+            say(n, "the offer of %.8s… could not be read", m->from);
             shoal_rtc_peer_close(p->rtc);
+        }
         return;
     }
-    if (!p || !p->rtc || strcmp(p->session, m->session) != 0)
-        return; /* a signal for a negotiation we do not have: dropped */
+    if (!p || !p->rtc || strcmp(p->session, m->session) != 0) {
+        n->stats.signals_dropped++; /* a signal for a negotiation we do not have */
+        return;
+    }
     if (type && sdp && strcmp(type, "answer") == 0) {
-        if (shoal_rtc_peer_set_remote(p->rtc, false, sdp, strlen(sdp)) != SHOAL_OK)
+        if (shoal_rtc_peer_set_remote(p->rtc, false, sdp, strlen(sdp)) != SHOAL_OK) {
+            n->stats.signals_refused++;
+            say(n, "the answer of %.8s… could not be read", m->from);
             shoal_rtc_peer_close(p->rtc);
+        }
         return;
     }
     const char *cand =
         json_string_value(json_object_get(json_object_get(m->signal, "candidate"), "candidate"));
-    if (cand && shoal_rtc_peer_add_candidate(p->rtc, cand) != SHOAL_OK)
+    if (cand && shoal_rtc_peer_add_candidate(p->rtc, cand) != SHOAL_OK) {
+        n->stats.signals_refused++;
         say(n, "a candidate from %.8s… could not be read", m->from);
+    }
 }
 
 static void on_hub_message(size_t index, const char *data, size_t len, void *ud)
@@ -562,25 +582,29 @@ static void on_hub_message(size_t index, const char *data, size_t len, void *ud)
     shoal_node *n = ud;
     hub *h = hub_by_index(n, index);
     shoal_swarm_msg m;
-    if (!h || !h->known || n->stopping ||
-        shoal_swarm_parse(n->app, data, len, g_get_real_time() / 1000, false, &m) != SHOAL_OK)
-        return; /* not for us, forged, stale or malformed: dropped */
+    if (!h || !h->known || n->stopping)
+        return;
+    int rc = shoal_swarm_parse(n->app, data, len, g_get_real_time() / 1000, false, &m);
+    if (rc != SHOAL_OK) {
+        n->stats.messages_refused++; /* forged, stale, unsigned or malformed: dropped */
+        say(n, "a hub message was refused: %s", shoal_strerror(rc));
+        return;
+    }
     if (strcmp(m.from, n->channel) != 0) {
         shoal_conn_action a = {.hub = h->id};
         memcpy(a.feed, m.feed, 32);
         switch (m.kind) {
         case SHOAL_SWARM_ANNOUNCE:
-            if (fresh(n, &m)) {
-                a.type = SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE;
-                apply(n, &a);
-            }
-            break;
         case SHOAL_SWARM_LEAVE:
-            if (fresh(n, &m)) {
-                say(n, "%.8s… left", m.from);
-                a.type = SHOAL_ACT_REMOTE_PEER_DID_LEAVE;
-                apply(n, &a);
+            if (!fresh(n, &m)) {
+                n->stats.announces_replayed++;
+                break;
             }
+            if (m.kind == SHOAL_SWARM_LEAVE)
+                say(n, "%.8s… left", m.from);
+            a.type = m.kind == SHOAL_SWARM_LEAVE ? SHOAL_ACT_REMOTE_PEER_DID_LEAVE
+                                                 : SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE;
+            apply(n, &a);
             break;
         case SHOAL_SWARM_SIGNAL:
             take_signal(n, h, &m);
@@ -673,8 +697,29 @@ void shoal_node_free(shoal_node *n)
         return;
     g_clear_handle_id(&n->tick, g_source_remove);
     shoal_hub_client_free(n->client); /* no POST calls back after this */
-    if (n->peers)
+    if (n->peers) {
+        /* peers still there (a node freed without stopping): dropped without a word */
+        GHashTableIter it;
+        gpointer key, value;
+        g_hash_table_iter_init(&it, n->peers);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+            shoal_node_peer *p = value;
+            g_clear_handle_id(&p->deadline, g_source_remove);
+            if (p->rtc)
+                shoal_rtc_peer_abandon(p->rtc);
+            p->refs = 1; /* the POSTs that held the others will never call back */
+            peer_unref(p);
+        }
         g_hash_table_destroy(n->peers);
+    }
+    for (GList *l = n->retired; l; l = l->next) {
+        shoal_node_peer *p = l->data;
+        if (p->rtc)
+            shoal_rtc_peer_abandon(p->rtc);
+        p->refs = 1;
+        peer_unref(p);
+    }
+    g_list_free(n->retired);
     if (n->last_seen)
         g_hash_table_destroy(n->last_seen);
     if (n->hubs)
@@ -684,6 +729,11 @@ void shoal_node_free(shoal_node *n)
     g_free(n->app);
     sodium_memzero(&n->keys, sizeof n->keys);
     g_free(n);
+}
+
+const shoal_node_stats *shoal_node_get_stats(const shoal_node *n)
+{
+    return &n->stats;
 }
 
 const shoal_conn *shoal_node_conn(const shoal_node *n)

@@ -64,19 +64,24 @@ void shoal__rtc_unref(shoal_rtc_peer *p)
     g_free(p);
 }
 
-static gboolean teardown(gpointer data)
+static void tear_down_now(shoal_rtc_peer *p)
 {
-    shoal_rtc_peer *p = data;
-    p->teardown_source = 0;
     if (p->close_timer)
         g_source_remove(p->close_timer);
     p->close_timer = 0;
-    if (p->error == SHOAL_OK)
+    if (p->error == SHOAL_OK && !p->abandoned)
         shoal__dtls_close(p); /* close_notify, when DTLS got that far */
     shoal__sctp_stop(p);
     shoal__dtls_stop(p);
     shoal__ice_stop(p);
     p->finished = true;
+}
+
+static gboolean teardown(gpointer data)
+{
+    shoal_rtc_peer *p = data;
+    p->teardown_source = 0;
+    tear_down_now(p);
     if (p->cb.closed)
         p->cb.closed(p, p->error, p->ud);
     shoal__rtc_unref(p); /* the reference the peer was born with */
@@ -208,4 +213,17 @@ void shoal_rtc_peer_close(shoal_rtc_peer *p)
     }
     shoal__sctp_close(p);
     p->close_timer = g_timeout_add(RTC_CLOSE_MS, close_late, p);
+}
+
+void shoal_rtc_peer_abandon(shoal_rtc_peer *p)
+{
+    if (p->finished)
+        return;
+    p->abandoned = true;
+    p->failing = true; /* work still scheduled (an offer, a process call) finds nothing to do */
+    if (p->teardown_source)
+        g_source_remove(p->teardown_source);
+    p->teardown_source = 0;
+    tear_down_now(p);
+    shoal__rtc_unref(p); /* the reference the peer was born with */
 }

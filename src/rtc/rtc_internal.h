@@ -43,10 +43,11 @@ struct shoal_rtc_peer {
     bool initiator;
     char *label;
     int refs;
-    int error;     /* the first failure; SHOAL_OK while healthy */
-    bool failing;  /* teardown scheduled */
-    bool finished; /* torn down: callbacks done, only references remain */
-    bool closing;  /* a clean close is under way */
+    int error;      /* the first failure; SHOAL_OK while healthy */
+    bool failing;   /* teardown scheduled */
+    bool finished;  /* torn down: callbacks done, only references remain */
+    bool closing;   /* a clean close is under way */
+    bool abandoned; /* its owner tore it down without a word */
     guint teardown_source, close_timer;
 
     /* signalling */

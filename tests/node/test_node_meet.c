@@ -159,11 +159,90 @@ static void five_peers_all_meet_at_a_hub(void)
     meet(5);
 }
 
+/* ---- a peer that vanishes in the middle of a negotiation ------------------------------------ */
+
+static shoal_node *vanishing;
+static guint vanish_source;
+
+static gboolean vanish(gpointer ud)
+{
+    (void)ud;
+    vanish_source = 0;
+    shoal_node_free(vanishing); /* as a killed process: no leave, no close, no goodbye */
+    vanishing = NULL;
+    return G_SOURCE_REMOVE;
+}
+
+static void watch_log(shoal_node *node, const char *line, void *ud)
+{
+    (void)node, (void)ud;
+    /* the first offer is out or in: the other side goes before anything completes */
+    if (vanishing && !vanish_source &&
+        (strstr(line, "dials us") != NULL || strncmp(line, "dialling", 8) == 0))
+        vanish_source = g_idle_add(vanish, NULL);
+    if (strstr(line, "negotiation with") != NULL && strstr(line, "failed") != NULL)
+        g_main_loop_quit(loop);
+}
+
+static void a_peer_that_vanishes_mid_negotiation_leaves_nothing_stuck(void)
+{
+    shoal_hub_server_config hcfg;
+    shoal_hub_server_config_default(&hcfg);
+    hcfg.port = 0;
+    shoal_hub_server *hub;
+    char *why = NULL;
+    CHECK_EQ_ERR(shoal_hub_server_start(&hub, &hcfg, &why), SHOAL_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", shoal_hub_server_port(hub));
+    shoal_hub_addr addr;
+    CHECK_EQ_ERR(shoal_hub_addr_parse(&addr, url, strlen(url), NULL), SHOAL_OK);
+    static const char *const loopback[] = {"127.0.0.1", NULL};
+    shoal_rtc_config rtc = {.local_addresses = loopback};
+    count = 2;
+    members[0] = members[1] = (member){0};
+    shoal_keypair_generate(&members[0].keys);
+    shoal_keypair_generate(&members[1].keys);
+    shoal_node_callbacks watched = {on_connected, on_disconnected, watch_log};
+    shoal_node_callbacks plain = {on_connected, on_disconnected, NULL};
+    shoal_node_config a_cfg = {.keys = &members[0].keys, .rtc = &rtc, .negotiation_ms = 1500};
+    shoal_node_config b_cfg = {.keys = &members[1].keys, .rtc = &rtc};
+    shoal_node *a, *b;
+    CHECK_EQ_ERR(shoal_node_new(&a_cfg, &watched, &members[0], &a), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_node_new(&b_cfg, &plain, &members[1], &b), SHOAL_OK);
+    vanishing = b;
+    CHECK_EQ_ERR(shoal_node_add_hub(a, &addr), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_node_add_hub(b, &addr), SHOAL_OK);
+    guint guard = g_timeout_add_seconds(20, give_up, NULL);
+    g_main_loop_run(loop); /* until a's negotiation has failed */
+    CHECK(vanishing == NULL);
+    CHECK_EQ_INT(shoal_node_get_stats(a)->negotiations_failed, 1);
+    CHECK_EQ_INT(members[0].connected, 0);
+    /* the same identity comes back, as a restarted process would: they connect */
+    CHECK_EQ_ERR(shoal_node_new(&b_cfg, &plain, &members[1], &b), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_node_add_hub(b, &addr), SHOAL_OK);
+    g_main_loop_run(loop); /* until both have asked whoami and been answered */
+    g_source_remove(guard);
+    CHECK_EQ_INT(members[0].answered, 1);
+    CHECK_EQ_INT(members[1].answered, 1);
+    CHECK_EQ_INT(shoal_node_get_stats(a)->connections, 1);
+    stopped = 0;
+    shoal_node_stop(a, on_stopped, NULL);
+    shoal_node_stop(b, on_stopped, NULL);
+    if (stopped < 2)
+        g_main_loop_run(loop);
+    shoal_node_free(a);
+    shoal_node_free(b);
+    shoal_hub_server_free(hub);
+    for (int i = 0; i < 20; i++)
+        g_main_context_iteration(NULL, FALSE);
+}
+
 int main(void)
 {
     loop = g_main_loop_new(NULL, FALSE);
     RUN(two_peers_meet_at_a_hub);
     RUN(five_peers_all_meet_at_a_hub);
+    RUN(a_peer_that_vanishes_mid_negotiation_leaves_nothing_stuck);
     g_main_loop_unref(loop);
     return harness_finish();
 }

@@ -1,0 +1,105 @@
+/* A shoal node as a process, for the tests that kill and restart peers: it joins the hubs
+ * named, tells every log line, connection and disconnection as a JSON line on standard output,
+ * and on SIGTERM stops cleanly and prints its counters ({"event":"stats",...}).
+ * Usage: node-peer --secret FILE [--negotiation-ms N] HUB_URL... */
+#include "shoal/identity.h"
+#include "shoal/node.h"
+
+#include <glib-unix.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static GMainLoop *loop;
+
+static void say(json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT);
+    puts(text);
+    fflush(stdout);
+    free(text);
+    json_decref(j);
+}
+
+static void on_log(shoal_node *node, const char *line, void *ud)
+{
+    (void)node, (void)ud;
+    say(json_pack("{s:s, s:s}", "event", "log", "line", line));
+}
+
+static void on_connected(shoal_node *node, shoal_node_peer *peer, void *ud)
+{
+    (void)node, (void)ud;
+    char id[SHOAL_REF_STRSIZE];
+    shoal_identity_feed_id(shoal_node_peer_feed(peer), id);
+    say(json_pack("{s:s, s:s}", "event", "connected", "id", id));
+}
+
+static void on_disconnected(shoal_node *node, const uint8_t feed[32], int err, void *ud)
+{
+    (void)node, (void)ud;
+    char id[SHOAL_REF_STRSIZE];
+    shoal_identity_feed_id(feed, id);
+    say(json_pack("{s:s, s:s, s:s}", "event", "disconnected", "id", id, "error",
+                  shoal_errname(err)));
+}
+
+static void on_stopped(void *ud)
+{
+    (void)ud;
+    g_main_loop_quit(loop);
+}
+
+static gboolean on_term(gpointer node)
+{
+    shoal_node_stop(node, on_stopped, NULL);
+    return G_SOURCE_REMOVE;
+}
+
+int main(int argc, char **argv)
+{
+    const char *secret = NULL;
+    uint32_t negotiation_ms = 0;
+    int first_hub = argc;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--secret") == 0 && i + 1 < argc)
+            secret = argv[++i];
+        else if (strcmp(argv[i], "--negotiation-ms") == 0 && i + 1 < argc)
+            negotiation_ms = (uint32_t)atoi(argv[++i]);
+        else {
+            first_hub = i;
+            break;
+        }
+    }
+    shoal_keypair keys;
+    bool created;
+    if (!secret || shoal_identity_load_or_create(secret, &keys, &created) != SHOAL_OK)
+        return 2;
+    static const char *const loopback[] = {"127.0.0.1", NULL};
+    shoal_rtc_config rtc = {.local_addresses = loopback};
+    shoal_node_config cfg = {.keys = &keys, .rtc = &rtc, .negotiation_ms = negotiation_ms};
+    shoal_node_callbacks cb = {on_connected, on_disconnected, on_log};
+    shoal_node *node;
+    if (shoal_node_new(&cfg, &cb, NULL, &node) != SHOAL_OK)
+        return 3;
+    for (int i = first_hub; i < argc; i++) {
+        shoal_hub_addr addr;
+        if (shoal_hub_addr_parse(&addr, argv[i], strlen(argv[i]), NULL) != SHOAL_OK ||
+            shoal_node_add_hub(node, &addr) != SHOAL_OK)
+            return 2;
+    }
+    loop = g_main_loop_new(NULL, FALSE);
+    g_unix_signal_add(SIGTERM, on_term, node);
+    g_main_loop_run(loop);
+    const shoal_node_stats *st = shoal_node_get_stats(node);
+    say(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "event", "stats", "messages_refused",
+                  (json_int_t)st->messages_refused, "announces_replayed",
+                  (json_int_t)st->announces_replayed, "signals_dropped",
+                  (json_int_t)st->signals_dropped, "signals_refused",
+                  (json_int_t)st->signals_refused, "offers_turned_away",
+                  (json_int_t)st->offers_turned_away, "negotiations_failed",
+                  (json_int_t)st->negotiations_failed, "connections", (json_int_t)st->connections));
+    shoal_node_free(node);
+    g_main_loop_unref(loop);
+    return 0;
+}
