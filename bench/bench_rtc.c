@@ -71,7 +71,7 @@ static void meet_stopped(void *ud)
 static double one_meeting(const shoal_hub_addr *hub)
 {
     shoal_rtc_config rtc = {.local_addresses = loopback};
-    shoal_node_callbacks cb = {meet_connected, NULL, meet_log};
+    shoal_node_callbacks cb = {.connected = meet_connected, .log = meet_log};
     shoal_keypair keys[2];
     shoal_node *nodes[2];
     for (int i = 0; i < 2; i++) {

@@ -28,6 +28,10 @@ typedef struct shoal_node_config {
     const shoal_rtc_config *rtc;   /* candidates, STUN, TURN; NULL: every interface */
     const shoal_conn_config *conn; /* NULL: the defaults */
     uint32_t negotiation_ms;       /* a negotiation not done by then fails; 0: 20 s */
+    /* Compatibility mode: plain webrtc-swarm peers (unsigned announces, random channel ids, no
+     * SSB identity) are dialled and answered too. Their channels carry raw messages, no
+     * handshake: see plain_open. Off by default. */
+    bool compat;
 } shoal_node_config;
 
 typedef struct shoal_node_callbacks {
@@ -37,6 +41,11 @@ typedef struct shoal_node_callbacks {
     void (*disconnected)(shoal_node *node, const uint8_t feed[32], int err, void *ud);
     /* A line about what happens (hubs, announces heard, dials, refusals), for the curious. */
     void (*log)(shoal_node *node, const char *line, void *ud);
+    /* Compatibility mode: a plain webrtc-swarm peer's channel is open, and a message from one
+     * (text or binary, borrowed for the call). Its feed is a stand-in, sha256 of its id. */
+    void (*plain_open)(shoal_node *node, shoal_node_peer *peer, void *ud);
+    void (*plain_message)(shoal_node *node, shoal_node_peer *peer, const uint8_t *data, size_t len,
+                          void *ud);
 } shoal_node_callbacks;
 
 /* SHOAL_E_RTC_INIT, SHOAL_E_INVAL (a bad conn config), SHOAL_E_NOMEM. Callbacks are copied. */
@@ -65,7 +74,11 @@ typedef struct shoal_node_stats {
 const shoal_node_stats *shoal_node_get_stats(const shoal_node *node);
 const shoal_conn *shoal_node_conn(const shoal_node *node);
 const uint8_t *shoal_node_peer_feed(const shoal_node_peer *peer);
+/* The peer's RPC session; NULL for a plain webrtc-swarm peer. */
 shoal_rpc *shoal_node_peer_rpc(shoal_node_peer *peer);
+/* Sends a raw message to a plain webrtc-swarm peer (SHOAL_E_RTC_STATE for any other). */
+SHOAL_MUST_CHECK int shoal_node_peer_send_plain(shoal_node_peer *peer, const uint8_t *data,
+                                                size_t len, bool binary);
 /* Sends what the peer's RPC session has queued (after calls made outside a callback). */
 void shoal_node_peer_flush(shoal_node_peer *peer);
 

@@ -183,7 +183,8 @@ int shoal_cmd_demo(int argc, char **argv)
     /* candidates on loopback only: the demo never leaves this machine */
     static const char *const loopback[] = {"127.0.0.1", NULL};
     shoal_rtc_config rtc = {.local_addresses = loopback};
-    shoal_node_callbacks cb = {on_connected, on_disconnected, on_log};
+    shoal_node_callbacks cb = {
+        .connected = on_connected, .disconnected = on_disconnected, .log = on_log};
     for (int i = 0; i < demo.n; i++) {
         peer *p = &demo.peers[i];
         p->index = i;

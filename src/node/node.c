@@ -31,8 +31,9 @@ typedef struct hub {
 struct shoal_node_peer {
     int refs;
     shoal_node *node;
-    char channel[SHOAL_SWARM_CHANNEL_SIZE];
-    uint8_t feed[32];
+    char channel[SHOAL_SWARM_MAX_FROM + 1];
+    uint8_t feed[32]; /* a plain peer's is a stand-in: sha256 of its id */
+    bool plain;       /* a plain webrtc-swarm peer (compatibility mode): raw messages, no link */
     size_t hub_index;
     char session[SHOAL_SWARM_SESSION_SIZE];
     bool initiator;
@@ -60,6 +61,8 @@ struct shoal_node {
     GHashTable *peers;     /* channel → shoal_node_peer */
     GHashTable *last_seen; /* channel → newest announce time (gint64*) */
     GList *retired;        /* records that lost a glare, until their channel has closed */
+    bool compat;
+    GHashTable *plain_ids; /* hex of a plain peer's stand-in feed → its id */
     guint tick;
     shoal_node_callbacks cb;
     void *ud;
@@ -221,6 +224,19 @@ static void on_open(shoal_rtc_peer *r, void *ud)
     (void)r;
     shoal_node_peer *p = ud;
     shoal_node *n = p->node;
+    if (p->plain) {
+        p->established = true;
+        n->stats.connections++;
+        g_clear_handle_id(&p->deadline, g_source_remove);
+        shoal_conn_action a = {.type = p->dialled ? SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED
+                                                  : SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT,
+                               .transport = SHOAL_TRANSPORT_RTC};
+        memcpy(a.feed, p->feed, 32);
+        apply(n, &a);
+        if (n->cb.plain_open && !p->ended)
+            n->cb.plain_open(n, p, n->ud);
+        return;
+    }
     shoal_link_config lc = {.keycache = &n->keycache};
     /* the one who offered dials the secret handshake too */
     p->link = shoal_link_new(&n->keys, p->initiator ? p->feed : NULL, &lc);
@@ -255,6 +271,11 @@ static void on_message(shoal_rtc_peer *r, const uint8_t *data, size_t len, bool 
 {
     (void)r, (void)binary;
     shoal_node_peer *p = ud;
+    if (p->plain) {
+        if (p->node->cb.plain_message)
+            p->node->cb.plain_message(p->node, p, data, len, p->node->ud);
+        return;
+    }
     if (!p->link)
         return;
     size_t used = 0;
@@ -333,7 +354,12 @@ static shoal_node_peer *peer_new(shoal_node *n, const char *channel, const uint8
     memcpy(p->feed, feed, 32);
     p->hub_index = hub_index;
     p->initiator = initiator;
-    if (session)
+    char hex[65];
+    sodium_bin2hex(hex, sizeof hex, feed, 32);
+    p->plain = g_hash_table_contains(n->plain_ids, hex);
+    if (p->plain)
+        p->session[0] = '\0'; /* plain peers know no sessions */
+    else if (session)
         g_strlcpy(p->session, session, sizeof p->session);
     else
         g_snprintf(p->session, sizeof p->session, "%08x%08x", g_random_int(), g_random_int());
@@ -359,10 +385,22 @@ static gboolean on_tick(gpointer ud)
     return G_SOURCE_REMOVE;
 }
 
+/* A peer's channel: its key's name, or a plain peer's own id. */
+static void channel_of(shoal_node *n, const uint8_t feed[32], char out[SHOAL_SWARM_MAX_FROM + 1])
+{
+    char hex[65];
+    sodium_bin2hex(hex, sizeof hex, feed, 32);
+    const char *plain = g_hash_table_lookup(n->plain_ids, hex);
+    if (plain)
+        g_strlcpy(out, plain, SHOAL_SWARM_MAX_FROM + 1);
+    else
+        shoal_swarm_channel(feed, out);
+}
+
 static void dial(shoal_node *n, const uint8_t feed[32], uint32_t hub_id)
 {
-    char channel[SHOAL_SWARM_CHANNEL_SIZE];
-    shoal_swarm_channel(feed, channel);
+    char channel[SHOAL_SWARM_MAX_FROM + 1];
+    channel_of(n, feed, channel);
     hub *h = hub_by_id(n, hub_id);
     if (!h || g_hash_table_contains(n->peers, channel))
         return;
@@ -379,8 +417,8 @@ static void dial(shoal_node *n, const uint8_t feed[32], uint32_t hub_id)
 
 static void close_peer(shoal_node *n, const uint8_t feed[32], shoal_close_reason reason)
 {
-    char channel[SHOAL_SWARM_CHANNEL_SIZE];
-    shoal_swarm_channel(feed, channel);
+    char channel[SHOAL_SWARM_MAX_FROM + 1];
+    channel_of(n, feed, channel);
     shoal_node_peer *p = g_hash_table_lookup(n->peers, channel);
     if (!p || !p->rtc)
         return;
@@ -507,8 +545,10 @@ static void take_signal(shoal_node *n, hub *h, shoal_swarm_msg *m)
     if (type && sdp && strcmp(type, "offer") == 0) {
         if (p && strcmp(p->session, m->session) == 0)
             return; /* the same offer again */
-        if (p && p->initiator && !p->established && shoal_swarm_we_lead(n->channel, m->from))
-            return; /* glare: both offered; ours stands, they will answer it */
+        if (p && p->initiator && !p->established && !p->plain &&
+            shoal_swarm_we_lead(n->channel, m->from))
+            return; /* glare: both offered; ours stands, they will answer it (a plain peer never
+                       yields, so we always do) */
         if (p) {
             if (p->established)
                 return; /* already connected */
@@ -584,11 +624,21 @@ static void on_hub_message(size_t index, const char *data, size_t len, void *ud)
     shoal_swarm_msg m;
     if (!h || !h->known || n->stopping)
         return;
-    int rc = shoal_swarm_parse(n->app, data, len, g_get_real_time() / 1000, false, &m);
+    int rc = shoal_swarm_parse(n->app, data, len, g_get_real_time() / 1000, n->compat, &m);
     if (rc != SHOAL_OK) {
         n->stats.messages_refused++; /* forged, stale, unsigned or malformed: dropped */
         say(n, "a hub message was refused: %s", shoal_strerror(rc));
         return;
+    }
+    if (!m.has_feed) {
+        /* a plain webrtc-swarm peer: a stand-in feed, so the state manager can keep it */
+        char hex[65];
+        gchar *what = g_strconcat("webrtc-swarm:", m.from, NULL);
+        crypto_hash_sha256(m.feed, (const uint8_t *)what, strlen(what));
+        g_free(what);
+        sodium_bin2hex(hex, sizeof hex, m.feed, 32);
+        if (!g_hash_table_contains(n->plain_ids, hex))
+            g_hash_table_insert(n->plain_ids, g_strdup(hex), g_strdup(m.from));
     }
     if (strcmp(m.from, n->channel) != 0) {
         shoal_conn_action a = {.hub = h->id};
@@ -596,7 +646,7 @@ static void on_hub_message(size_t index, const char *data, size_t len, void *ud)
         switch (m.kind) {
         case SHOAL_SWARM_ANNOUNCE:
         case SHOAL_SWARM_LEAVE:
-            if (!fresh(n, &m)) {
+            if (m.has_feed && !fresh(n, &m)) {
                 n->stats.announces_replayed++;
                 break;
             }
@@ -623,6 +673,8 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
     n->keys = *cfg->keys;
     n->app = g_strdup(cfg->app ? cfg->app : SHOAL_NODE_APP);
     n->negotiation_ms = cfg->negotiation_ms ? cfg->negotiation_ms : DEFAULT_NEGOTIATION_MS;
+    n->compat = cfg->compat;
+    n->plain_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     n->cb = *cb;
     n->ud = ud;
     shoal_swarm_channel(n->keys.pub, n->channel);
@@ -720,6 +772,8 @@ void shoal_node_free(shoal_node *n)
         peer_unref(p);
     }
     g_list_free(n->retired);
+    if (n->plain_ids)
+        g_hash_table_destroy(n->plain_ids);
     if (n->last_seen)
         g_hash_table_destroy(n->last_seen);
     if (n->hubs)
@@ -748,7 +802,14 @@ const uint8_t *shoal_node_peer_feed(const shoal_node_peer *p)
 
 shoal_rpc *shoal_node_peer_rpc(shoal_node_peer *p)
 {
-    return shoal_link_rpc(p->link);
+    return p->link ? shoal_link_rpc(p->link) : NULL;
+}
+
+int shoal_node_peer_send_plain(shoal_node_peer *p, const uint8_t *data, size_t len, bool binary)
+{
+    if (!p->plain || !p->rtc || !p->established)
+        return SHOAL_E_RTC_STATE;
+    return shoal_rtc_peer_send(p->rtc, data, len, binary);
 }
 
 void shoal_node_peer_flush(shoal_node_peer *p)

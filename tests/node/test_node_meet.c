@@ -111,7 +111,9 @@ static void meet(int n)
 
     static const char *const loopback[] = {"127.0.0.1", NULL};
     shoal_rtc_config rtc = {.local_addresses = loopback};
-    shoal_node_callbacks cb = {on_connected, on_disconnected, getenv("NODE_LOG") ? on_log : NULL};
+    shoal_node_callbacks cb = {.connected = on_connected,
+                               .disconnected = on_disconnected,
+                               .log = getenv("NODE_LOG") ? on_log : NULL};
     count = n;
     stopped = 0;
     for (int i = 0; i < n; i++) {
@@ -202,8 +204,9 @@ static void a_peer_that_vanishes_mid_negotiation_leaves_nothing_stuck(void)
     members[0] = members[1] = (member){0};
     shoal_keypair_generate(&members[0].keys);
     shoal_keypair_generate(&members[1].keys);
-    shoal_node_callbacks watched = {on_connected, on_disconnected, watch_log};
-    shoal_node_callbacks plain = {on_connected, on_disconnected, NULL};
+    shoal_node_callbacks watched = {
+        .connected = on_connected, .disconnected = on_disconnected, .log = watch_log};
+    shoal_node_callbacks plain = {.connected = on_connected, .disconnected = on_disconnected};
     shoal_node_config a_cfg = {.keys = &members[0].keys, .rtc = &rtc, .negotiation_ms = 1500};
     shoal_node_config b_cfg = {.keys = &members[1].keys, .rtc = &rtc};
     shoal_node *a, *b;

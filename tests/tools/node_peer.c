@@ -1,7 +1,9 @@
 /* A shoal node as a process, for the tests that kill and restart peers: it joins the hubs
  * named, tells every log line, connection and disconnection as a JSON line on standard output,
- * and on SIGTERM stops cleanly and prints its counters ({"event":"stats",...}).
- * Usage: node-peer --secret FILE [--negotiation-ms N] HUB_URL... */
+ * and on SIGTERM stops cleanly and prints its counters ({"event":"stats",...}). With --compat
+ * it also meets plain webrtc-swarm peers: it says "hello from shoal" when a plain channel opens
+ * and answers each message with "echo: " and the message.
+ * Usage: node-peer --secret FILE [--negotiation-ms N] [--compat] HUB_URL... */
 #include "shoal/identity.h"
 #include "shoal/node.h"
 
@@ -44,6 +46,27 @@ static void on_disconnected(shoal_node *node, const uint8_t feed[32], int err, v
                   shoal_errname(err)));
 }
 
+static void on_plain_open(shoal_node *node, shoal_node_peer *peer, void *ud)
+{
+    (void)node, (void)ud;
+    say(json_pack("{s:s}", "event", "plain-open"));
+    if (shoal_node_peer_send_plain(peer, (const uint8_t *)"hello from shoal", 16, false) !=
+        SHOAL_OK)
+        say(json_pack("{s:s}", "event", "plain-send-failed"));
+}
+
+static void on_plain_message(shoal_node *node, shoal_node_peer *peer, const uint8_t *data,
+                             size_t len, void *ud)
+{
+    (void)node, (void)ud;
+    say(json_pack("{s:s, s:s%}", "event", "plain-message", "data", (const char *)data, len));
+    GString *echo = g_string_new("echo: ");
+    g_string_append_len(echo, (const char *)data, (gssize)len);
+    if (shoal_node_peer_send_plain(peer, (const uint8_t *)echo->str, echo->len, false) != SHOAL_OK)
+        say(json_pack("{s:s}", "event", "plain-send-failed"));
+    g_string_free(echo, TRUE);
+}
+
 static void on_stopped(void *ud)
 {
     (void)ud;
@@ -60,12 +83,15 @@ int main(int argc, char **argv)
 {
     const char *secret = NULL;
     uint32_t negotiation_ms = 0;
+    bool compat = false;
     int first_hub = argc;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--secret") == 0 && i + 1 < argc)
             secret = argv[++i];
         else if (strcmp(argv[i], "--negotiation-ms") == 0 && i + 1 < argc)
             negotiation_ms = (uint32_t)atoi(argv[++i]);
+        else if (strcmp(argv[i], "--compat") == 0)
+            compat = true;
         else {
             first_hub = i;
             break;
@@ -77,8 +103,13 @@ int main(int argc, char **argv)
         return 2;
     static const char *const loopback[] = {"127.0.0.1", NULL};
     shoal_rtc_config rtc = {.local_addresses = loopback};
-    shoal_node_config cfg = {.keys = &keys, .rtc = &rtc, .negotiation_ms = negotiation_ms};
-    shoal_node_callbacks cb = {on_connected, on_disconnected, on_log};
+    shoal_node_config cfg = {
+        .keys = &keys, .rtc = &rtc, .negotiation_ms = negotiation_ms, .compat = compat};
+    shoal_node_callbacks cb = {.connected = on_connected,
+                               .disconnected = on_disconnected,
+                               .log = on_log,
+                               .plain_open = on_plain_open,
+                               .plain_message = on_plain_message};
     shoal_node *node;
     if (shoal_node_new(&cfg, &cb, NULL, &node) != SHOAL_OK)
         return 3;
