@@ -161,6 +161,8 @@ void shoal__ice_stop(shoal_rtc_peer *p)
     g_signal_handlers_disconnect_by_data(p->agent, p);
     nice_agent_attach_recv(p->agent, p->stream, 1, p->rtc->ctx, NULL, NULL);
     nice_agent_remove_stream(p->agent, p->stream);
+    /* lets TURN allocations be released (it holds the agent until done) */
+    nice_agent_close_async(p->agent, NULL, NULL);
     g_object_unref(p->agent);
     p->agent = NULL;
 }
