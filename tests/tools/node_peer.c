@@ -3,7 +3,8 @@
  * and on SIGTERM stops cleanly and prints its counters ({"event":"stats",...}). With --compat
  * it also meets plain webrtc-swarm peers: it says "hello from shoal" when a plain channel opens
  * and answers each message with "echo: " and the message.
- * Usage: node-peer --secret FILE [--negotiation-ms N] [--compat] HUB_URL... */
+ * Candidates are gathered on 127.0.0.1, or on the addresses given with --address.
+ * Usage: node-peer --secret FILE [--negotiation-ms N] [--compat] [--address IP]... HUB_URL... */
 #include "shoal/identity.h"
 #include "shoal/node.h"
 
@@ -84,6 +85,8 @@ int main(int argc, char **argv)
     const char *secret = NULL;
     uint32_t negotiation_ms = 0;
     bool compat = false;
+    const char *addresses[8] = {NULL};
+    int naddresses = 0;
     int first_hub = argc;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--secret") == 0 && i + 1 < argc)
@@ -92,6 +95,8 @@ int main(int argc, char **argv)
             negotiation_ms = (uint32_t)atoi(argv[++i]);
         else if (strcmp(argv[i], "--compat") == 0)
             compat = true;
+        else if (strcmp(argv[i], "--address") == 0 && i + 1 < argc && naddresses < 7)
+            addresses[naddresses++] = argv[++i];
         else {
             first_hub = i;
             break;
@@ -102,7 +107,7 @@ int main(int argc, char **argv)
     if (!secret || shoal_identity_load_or_create(secret, &keys, &created) != SHOAL_OK)
         return 2;
     static const char *const loopback[] = {"127.0.0.1", NULL};
-    shoal_rtc_config rtc = {.local_addresses = loopback};
+    shoal_rtc_config rtc = {.local_addresses = naddresses ? addresses : loopback};
     shoal_node_config cfg = {
         .keys = &keys, .rtc = &rtc, .negotiation_ms = negotiation_ms, .compat = compat};
     shoal_node_callbacks cb = {.connected = on_connected,
