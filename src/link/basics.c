@@ -12,33 +12,30 @@ static void sent(int rc)
     (void)rc;
 }
 
-static void whoami(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, void *ud)
+/* Answers with `value` (a new reference, taken; NULL when it could not be built). */
+static void reply_json(shoal_rpc *rpc, int32_t id, json_t *value)
 {
-    (void)req;
-    const shoal_basics *b = ud;
-    json_t *reply = json_pack("{s:s}", "id", b->id);
-    char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+    char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
     if (text)
         sent(shoal_rpc_reply(
             rpc, id, &(shoal_rpc_body){SHOAL_RPC_JSON, (const uint8_t *)text, strlen(text)}));
     else
         sent(shoal_rpc_error(rpc, id, "Error", "out of memory"));
     free(text);
-    json_decref(reply);
+    json_decref(value);
+}
+
+static void whoami(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, void *ud)
+{
+    (void)req;
+    const shoal_basics *b = ud;
+    reply_json(rpc, id, json_pack("{s:s}", "id", b->id));
 }
 
 static void manifest(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, void *ud)
 {
     (void)req, (void)ud;
-    json_t *m = shoal_rpc_manifest(rpc);
-    char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
-    if (text)
-        sent(shoal_rpc_reply(
-            rpc, id, &(shoal_rpc_body){SHOAL_RPC_JSON, (const uint8_t *)text, strlen(text)}));
-    else
-        sent(shoal_rpc_error(rpc, id, "Error", "out of memory"));
-    free(text);
-    json_decref(m);
+    reply_json(rpc, id, shoal_rpc_manifest(rpc));
 }
 
 /* Each timestamp the caller sends is answered with ours; its end, with ours. */

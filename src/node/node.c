@@ -219,20 +219,28 @@ static void on_candidate(shoal_rtc_peer *r, const char *candidate, void *ud)
                             "candidate", candidate, "sdpMLineIndex", 0, "sdpMid", "0"));
 }
 
+/* The connection is up (a handshake done, or a plain peer's channel open): the state manager
+ * hears of it as the dial's success, or as a peer that dialled us. */
+static void connection_up(shoal_node_peer *p)
+{
+    shoal_node *n = p->node;
+    p->established = true;
+    n->stats.connections++;
+    g_clear_handle_id(&p->deadline, g_source_remove);
+    shoal_conn_action a = {.type = p->dialled ? SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED
+                                              : SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT,
+                           .transport = SHOAL_TRANSPORT_RTC};
+    memcpy(a.feed, p->feed, 32);
+    apply(n, &a);
+}
+
 static void on_open(shoal_rtc_peer *r, void *ud)
 {
     (void)r;
     shoal_node_peer *p = ud;
     shoal_node *n = p->node;
     if (p->plain) {
-        p->established = true;
-        n->stats.connections++;
-        g_clear_handle_id(&p->deadline, g_source_remove);
-        shoal_conn_action a = {.type = p->dialled ? SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED
-                                                  : SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT,
-                               .transport = SHOAL_TRANSPORT_RTC};
-        memcpy(a.feed, p->feed, 32);
-        apply(n, &a);
+        connection_up(p);
         if (n->cb.plain_open && !p->ended)
             n->cb.plain_open(n, p, n->ud);
         return;
@@ -255,14 +263,7 @@ static void established(shoal_node_peer *p)
         shoal_rtc_peer_close(p->rtc);
         return;
     }
-    p->established = true;
-    n->stats.connections++;
-    g_clear_handle_id(&p->deadline, g_source_remove);
-    shoal_conn_action a = {.type = p->dialled ? SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED
-                                              : SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT,
-                           .transport = SHOAL_TRANSPORT_RTC};
-    memcpy(a.feed, p->feed, 32);
-    apply(n, &a);
+    connection_up(p);
     if (n->cb.connected && !p->ended)
         n->cb.connected(n, p, n->ud);
 }

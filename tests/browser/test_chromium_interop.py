@@ -16,7 +16,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
-from clitest import case, eq, isolate_network, main  # noqa: E402
+from clitest import ShoalHub, case, eq, isolate_network, main  # noqa: E402
 
 SHOAL, NODE_PEER, MODULES = (os.path.abspath(a) for a in sys.argv[1:4])
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -73,21 +73,9 @@ def chromium_result(p):
     return json.loads(out.decode().strip().splitlines()[-1])
 
 
-class Hub:
-    def __enter__(self):
-        self.p = subprocess.Popen([SHOAL, "hub", "--listen", "127.0.0.1:0"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.url = self.p.stdout.readline().decode().split(" ")[-1].strip()
-        return self
-
-    def __exit__(self, *exc):
-        self.p.send_signal(signal.SIGTERM)
-        self.p.communicate(timeout=20)
-
-
 @case
 def shoal_dials_chromium_and_messages_cross():
-    with Hub() as hub:
+    with ShoalHub(SHOAL) as hub:
         shoal = start_shoal(hub.url)
         r = chromium_result(run_chromium(hub.url))
         events = stop_shoal(shoal)
@@ -99,7 +87,7 @@ def shoal_dials_chromium_and_messages_cross():
 
 @case
 def chromium_dials_shoal_and_messages_cross():
-    with Hub() as hub:
+    with ShoalHub(SHOAL) as hub:
         browser = run_chromium(hub.url)
         time.sleep(4)  # Chromium has joined and announced; shoal's own announce draws its offer
         shoal = start_shoal(hub.url)

@@ -1,6 +1,7 @@
 """A tiny harness for the command-line tests: cases are registered with @case, failed checks
 say both values, and the run ends with the summary line scripts/test-summary reads."""
 import os
+import signal
 import subprocess
 import sys
 
@@ -48,3 +49,20 @@ def isolate_network(veth=False):
     unshare = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-r", "-n"]
     os.execvp("unshare", unshare + ["sh", "-c", setup + ' && exec "$@"', "sh", sys.executable]
               + sys.argv)
+
+
+class ShoalHub:
+    """`shoal hub` on 127.0.0.1 (a free port) for the length of a `with`; .url is its address."""
+
+    def __init__(self, shoal):
+        self.shoal = shoal
+
+    def __enter__(self):
+        self.p = subprocess.Popen([self.shoal, "hub", "--listen", "127.0.0.1:0"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.url = self.p.stdout.readline().decode().split(" ")[-1].strip()
+        return self
+
+    def __exit__(self, *exc):
+        self.p.send_signal(signal.SIGTERM)
+        self.p.communicate(timeout=20)

@@ -96,18 +96,25 @@ static gboolean give_up(gpointer ud)
     return G_SOURCE_REMOVE;
 }
 
-static void meet(int n)
+/* A `shoal hub` in this process on 127.0.0.1; *addr says where. */
+static shoal_hub_server *start_hub(shoal_hub_addr *addr)
 {
     shoal_hub_server_config hcfg;
     shoal_hub_server_config_default(&hcfg);
     hcfg.port = 0;
-    shoal_hub_server *hub;
+    shoal_hub_server *hub = NULL;
     char *why = NULL;
     CHECK_EQ_ERR(shoal_hub_server_start(&hub, &hcfg, &why), SHOAL_OK);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u", shoal_hub_server_port(hub));
+    CHECK_EQ_ERR(shoal_hub_addr_parse(addr, url, strlen(url), NULL), SHOAL_OK);
+    return hub;
+}
+
+static void meet(int n)
+{
     shoal_hub_addr addr;
-    CHECK_EQ_ERR(shoal_hub_addr_parse(&addr, url, strlen(url), NULL), SHOAL_OK);
+    shoal_hub_server *hub = start_hub(&addr);
 
     static const char *const loopback[] = {"127.0.0.1", NULL};
     shoal_rtc_config rtc = {.local_addresses = loopback};
@@ -188,16 +195,8 @@ static void watch_log(shoal_node *node, const char *line, void *ud)
 
 static void a_peer_that_vanishes_mid_negotiation_leaves_nothing_stuck(void)
 {
-    shoal_hub_server_config hcfg;
-    shoal_hub_server_config_default(&hcfg);
-    hcfg.port = 0;
-    shoal_hub_server *hub;
-    char *why = NULL;
-    CHECK_EQ_ERR(shoal_hub_server_start(&hub, &hcfg, &why), SHOAL_OK);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u", shoal_hub_server_port(hub));
     shoal_hub_addr addr;
-    CHECK_EQ_ERR(shoal_hub_addr_parse(&addr, url, strlen(url), NULL), SHOAL_OK);
+    shoal_hub_server *hub = start_hub(&addr);
     static const char *const loopback[] = {"127.0.0.1", NULL};
     shoal_rtc_config rtc = {.local_addresses = loopback};
     count = 2;

@@ -12,22 +12,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
-from clitest import case, eq, isolate_network, main  # noqa: E402
+from clitest import ShoalHub, case, eq, isolate_network, main  # noqa: E402
 
 SHOAL, NODE_PEER, MODULES = (os.path.abspath(a) for a in sys.argv[1:4])
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-class Hub:
-    def __enter__(self):
-        self.p = subprocess.Popen([SHOAL, "hub", "--listen", "127.0.0.1:0"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.url = self.p.stdout.readline().decode().split(" ")[-1].strip()
-        return self
-
-    def __exit__(self, *exc):
-        self.p.send_signal(signal.SIGTERM)
-        self.p.communicate(timeout=20)
 
 
 def start_shoal(url, *flags):
@@ -72,7 +60,7 @@ def swarm_result(p):
 
 @case
 def shoal_dials_a_plain_swarm_peer_it_hears():
-    with Hub() as hub:
+    with ShoalHub(SHOAL) as hub:
         shoal = start_shoal(hub.url, "--compat")
         swarm = start_swarm(hub.url)  # its announce on joining reaches shoal, which dials
         eq(swarm_result(swarm)["received"], ["echo: hello from swarm", "hello from shoal"])
@@ -84,7 +72,7 @@ def shoal_dials_a_plain_swarm_peer_it_hears():
 
 @case
 def a_plain_swarm_peer_dials_shoal():
-    with Hub() as hub:
+    with ShoalHub(SHOAL) as hub:
         swarm = start_swarm(hub.url)
         time.sleep(1)  # the swarm has announced; shoal's own announce on joining makes it dial
         shoal = start_shoal(hub.url, "--compat")
@@ -96,7 +84,7 @@ def a_plain_swarm_peer_dials_shoal():
 
 @case
 def outside_compatibility_mode_plain_peers_are_refused():
-    with Hub() as hub:
+    with ShoalHub(SHOAL) as hub:
         shoal = start_shoal(hub.url)
         swarm = start_swarm(hub.url)
         wait_for(shoal, lambda e: "unsigned" in e.get("line", ""))

@@ -132,6 +132,22 @@ static void calls_out_of_turn_are_refused(void)
     shoal_shs_wipe(&c);
 }
 
+/* Runs a prepared client and server through the four messages; both must succeed. */
+static void exchange(shoal_shs *c, shoal_shs *s, shoal_shs_outcome *co, shoal_shs_outcome *so)
+{
+    uint8_t msg[SHOAL_SHS_MAX_MESSAGE], reply[SHOAL_SHS_MAX_MESSAGE];
+    size_t len, n;
+    CHECK_EQ_ERR(shoal_shs_start(s, msg, &n), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_shs_start(c, msg, &len), SHOAL_OK);
+    shoal_shs *turn[] = {s, c, s, c};
+    for (int t = 0; t < 4; t++) {
+        CHECK_EQ_ERR(shoal_shs_input(turn[t], msg, len, reply, &len), SHOAL_OK);
+        memcpy(msg, reply, len);
+    }
+    CHECK_EQ_ERR(shoal_shs_take_outcome(c, co), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_shs_take_outcome(s, so), SHOAL_OK);
+}
+
 static void fresh_identities_always_agree(void)
 {
     for (int i = 0; i < 50; i++) {
@@ -141,18 +157,8 @@ static void fresh_identities_always_agree(void)
         shoal_shs c, s;
         shoal_shs_client_init(&c, shoal_shs_main_network, &a, b.pub, NULL);
         shoal_shs_server_init(&s, shoal_shs_main_network, &b, NULL);
-        uint8_t msg[SHOAL_SHS_MAX_MESSAGE], reply[SHOAL_SHS_MAX_MESSAGE];
-        size_t len, n;
-        CHECK_EQ_ERR(shoal_shs_start(&s, msg, &n), SHOAL_OK);
-        CHECK_EQ_ERR(shoal_shs_start(&c, msg, &len), SHOAL_OK);
-        shoal_shs *turn[] = {&s, &c, &s, &c};
-        for (int t = 0; t < 4; t++) {
-            CHECK_EQ_ERR(shoal_shs_input(turn[t], msg, len, reply, &len), SHOAL_OK);
-            memcpy(msg, reply, len);
-        }
         shoal_shs_outcome co, so;
-        CHECK_EQ_ERR(shoal_shs_take_outcome(&c, &co), SHOAL_OK);
-        CHECK_EQ_ERR(shoal_shs_take_outcome(&s, &so), SHOAL_OK);
+        exchange(&c, &s, &co, &so);
         CHECK_EQ_MEM(co.encrypt_key, 32, so.decrypt_key, 32);
         CHECK_EQ_MEM(co.decrypt_nonce, 24, so.encrypt_nonce, 24);
         CHECK_EQ_MEM(so.remote_pub, 32, a.pub, 32);
@@ -170,18 +176,8 @@ static void a_peer_met_before_costs_less_and_agrees_the_same(void)
         shoal_shs_server_init(&s, shoal_shs_main_network, &bob, seph);
         shoal_shs_use_cache(&c, &cache);
         shoal_shs_use_cache(&s, &cache);
-        uint8_t msg[SHOAL_SHS_MAX_MESSAGE], reply[SHOAL_SHS_MAX_MESSAGE];
-        size_t len, n;
-        CHECK_EQ_ERR(shoal_shs_start(&s, msg, &n), SHOAL_OK);
-        CHECK_EQ_ERR(shoal_shs_start(&c, msg, &len), SHOAL_OK);
-        shoal_shs *turn[] = {&s, &c, &s, &c};
-        for (int t = 0; t < 4; t++) {
-            CHECK_EQ_ERR(shoal_shs_input(turn[t], msg, len, reply, &len), SHOAL_OK);
-            memcpy(msg, reply, len);
-        }
         shoal_shs_outcome co, so;
-        CHECK_EQ_ERR(shoal_shs_take_outcome(&c, &co), SHOAL_OK);
-        CHECK_EQ_ERR(shoal_shs_take_outcome(&s, &so), SHOAL_OK);
+        exchange(&c, &s, &co, &so);
         if (round == 0)
             first = co;
         /* the same keys as without the cache, every time */
