@@ -100,7 +100,9 @@
     X(SWARM_FORMAT, "not a swarm message (an announce, a leave or a signal)")                      \
     X(SWARM_SIGNATURE, "the announce's signature does not verify for its channel's key")           \
     X(SWARM_STALE, "the announce's time is too far from ours (a replay, or a wrong clock)")        \
-    X(SWARM_UNSIGNED, "an unsigned announce or signal, taken only in compatibility mode")
+    X(SWARM_UNSIGNED, "an unsigned announce or signal, taken only in compatibility mode")          \
+    X(JSON, "malformed JSON")                                                                      \
+    X(MSG_INVALID, "the message breaks SSB's rules (the reason says which)")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,

@@ -1,0 +1,61 @@
+/* shoal feed: SSB's classic message format.
+ *
+ * How this works. A message is JSON whose signature covers V8's `JSON.stringify(message without
+ * its signature, null, 2)`, and whose id hashes the whole serialisation's UTF-16 code units, each
+ * cut to its low byte. So shoal keeps JSON as JavaScript sees it: strings as UTF-16, numbers as
+ * doubles printed by ECMAScript's Number::toString, object keys in JavaScript's order (integer-like
+ * keys first, ascending, then the others as inserted; a repeated key keeps its first place and
+ * its last value). All pure. */
+#ifndef SHOAL_FEED_H
+#define SHOAL_FEED_H
+
+#include "shoal/core.h"
+
+/* ---- JSON as JavaScript sees it ------------------------------------------------------------ */
+typedef struct shoal_json shoal_json;
+
+/* Parses JSON text (UTF-8, RFC 8259 strictly: nothing after the value but white space).
+ * SHOAL_E_JSON for anything else, SHOAL_E_NOMEM. Nesting deeper than 512 is refused. */
+SHOAL_MUST_CHECK int shoal_json_parse(const char *text, size_t len, shoal_json **out);
+void shoal_json_free(shoal_json *v);
+
+/* A growable buffer of UTF-16 code units. */
+typedef struct shoal_u16buf {
+    uint16_t *data;
+    size_t len, cap;
+    int status;
+} shoal_u16buf;
+void shoal_u16buf_free(shoal_u16buf *b);
+
+/* Appends V8's JSON.stringify(v, null, 2), leaving out the top-level key `skip` (NULL: none). */
+void shoal_json_stringify(const shoal_json *v, const char *skip, shoal_u16buf *out);
+/* Appends the UTF-8 encoding of UTF-16 units (lone surrogates as U+FFFD, as Buffer.from does). */
+void shoal_u16_to_utf8(const uint16_t *s, size_t n, shoal_buf *out);
+
+/* ---- Messages ---------------------------------------------------------------------------------
+ */
+
+/* What we know of a feed before its next message: nothing (a new feed) or its latest. */
+typedef struct shoal_feed_state {
+    bool known;
+    uint8_t id[32]; /* the latest message's id */
+    int64_t sequence;
+} shoal_feed_state;
+
+typedef struct shoal_msg_info {
+    uint8_t id[32];
+    uint8_t author[32];
+    int64_t sequence;
+    double timestamp;
+} shoal_msg_info;
+
+/* Validates one message as ssb-validate does: its shape and key order, author, hash, timestamp,
+ * sequence and previous against `state`, content, signature (over the HMAC of the signed bytes
+ * when `hmac_key` is not NULL: a network's own signing key, base64) and size. On success *info
+ * holds its id and fields. Else SHOAL_E_MSG_INVALID with *reason (when not NULL) set to
+ * ssb-validate's words ("Message content type must be a string", ...), or SHOAL_E_NOMEM. */
+SHOAL_MUST_CHECK int shoal_msg_validate(const char *text, size_t len, const shoal_feed_state *state,
+                                        const char *hmac_key, shoal_msg_info *info,
+                                        const char **reason);
+
+#endif

@@ -1,0 +1,300 @@
+/* Validation of classic SSB messages, with ssb-validate's rules and words. See shoal/feed.h. */
+#include "feed_internal.h"
+
+#include <math.h>
+#include <sodium.h>
+#include <string.h>
+
+#define MAX_LATIN1 8192
+
+/* The object's value under an ASCII key, or NULL. */
+static const shoal_json *get(const shoal_json *obj, const char *key)
+{
+    size_t n = strlen(key);
+    for (size_t i = 0; i < obj->n; i++) {
+        if (obj->klens[i] != n)
+            continue;
+        size_t k = 0;
+        while (k < n && obj->keys[i][k] == (uint8_t)key[k])
+            k++;
+        if (k == n)
+            return obj->items[i];
+    }
+    return NULL;
+}
+
+static bool key_is(const shoal_json *obj, size_t i, const char *key)
+{
+    size_t n = strlen(key), k = 0;
+    while (k < n && k < obj->klens[i] && obj->keys[i][k] == (uint8_t)key[k])
+        k++;
+    return k == n && obj->klens[i] == n;
+}
+
+/* The message's keys in the order ssb-validate demands (author and sequence may swap). */
+static bool valid_order(const shoal_json *m)
+{
+    static const char *const a[] = {"previous", "author",  "sequence", "timestamp",
+                                    "hash",     "content", "signature"};
+    static const char *const b[] = {"previous", "sequence", "author",   "timestamp",
+                                    "hash",     "content",  "signature"};
+    if (m->n != 7)
+        return false;
+    bool ok_a = true, ok_b = true;
+    for (size_t i = 0; i < 7; i++) {
+        ok_a &= key_is(m, i, a[i]);
+        ok_b &= key_is(m, i, b[i]);
+    }
+    return ok_a || ok_b;
+}
+
+/* An ASCII string's bytes (NULL if it holds anything else), for ids and base64. */
+static bool ascii(const shoal_json *s, char *out, size_t cap)
+{
+    if (!s || s->kind != SHOAL_JSON_STRING || s->slen >= cap)
+        return false;
+    for (size_t i = 0; i < s->slen; i++) {
+        if (s->str[i] >= 0x80)
+            return false;
+        out[i] = (char)s->str[i];
+    }
+    out[s->slen] = '\0';
+    return true;
+}
+
+static bool u16_ends_with(const shoal_json *s, const char *suffix)
+{
+    size_t k = strlen(suffix);
+    if (s->slen < k)
+        return false;
+    for (size_t i = 0; i < k; i++)
+        if (s->str[s->slen - k + i] != (uint8_t)suffix[i])
+            return false;
+    return true;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Canonical standard base64 of exactly `size` bytes. */
+static bool canonical_b64(const char *s, size_t len, uint8_t *out, size_t size, size_t *got)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/' || c == '='))
+            return false;
+    }
+    *got = 0;
+    if (len % 4 != 0 ||
+        sodium_base642bin(out, size, s, len, NULL, got, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+        return false;
+    /* canonical: encoding the bytes again gives the same text */
+    size_t cap = sodium_base64_ENCODED_LEN(*got, sodium_base64_VARIANT_ORIGINAL);
+    char *back = shoal_malloc(cap);
+    if (!back)
+        return false;
+    sodium_bin2base64(back, cap, out, *got, sodium_base64_VARIANT_ORIGINAL);
+    bool same = strlen(back) == len && memcmp(back, s, len) == 0;
+    shoal_free(back);
+    return same;
+}
+
+static const char *check_content(const shoal_json *c)
+{
+    if (!c || c->kind == SHOAL_JSON_NULL)
+        return "Message content must not be null";
+    if (c->kind == SHOAL_JSON_ARRAY)
+        return "Message content must not be an array";
+    if (c->kind == SHOAL_JSON_STRING) {
+        /* encrypted: <base64>.box (or .box2, ...) */
+        size_t dot = SIZE_MAX;
+        for (size_t i = 0; i + 3 < c->slen; i++)
+            if (c->str[i] == '.' && c->str[i + 1] == 'b' && c->str[i + 2] == 'o' &&
+                c->str[i + 3] == 'x')
+                dot = i;
+        if (dot == SIZE_MAX)
+            return "Message content string must contain '.box'";
+        char *b64 = shoal_malloc(dot + 1);
+        uint8_t *bin = shoal_malloc(dot + 1);
+        size_t got;
+        bool ok = b64 && bin;
+        for (size_t i = 0; ok && i < dot; i++) {
+            ok = c->str[i] < 0x80;
+            b64[i] = (char)c->str[i];
+        }
+        ok = ok && canonical_b64(b64, dot, bin, dot + 1, &got);
+        shoal_free(b64);
+        shoal_free(bin);
+        return ok ? NULL : "Message content string base64 must be canonical";
+    }
+    if (c->kind != SHOAL_JSON_OBJECT)
+        return "Message content must be a string or an object";
+    const shoal_json *type = get(c, "type");
+    if (!type || type->kind != SHOAL_JSON_STRING)
+        return "Message content type must be a string";
+    if (type->slen < 3)
+        return "Message content type length must not be less than 3";
+    if (type->slen > 52)
+        return "Message content type length must not be greater than 52";
+    return NULL;
+}
+
+/* The checks that need no cryptography, in ssb-validate's order. */
+static const char *check_shape(const shoal_json *m, const shoal_feed_state *state,
+                               shoal_msg_info *info, uint8_t sig[64])
+{
+    if (m->kind == SHOAL_JSON_NULL)
+        return "Message must not be null";
+    if (m->kind != SHOAL_JSON_OBJECT)
+        return "Message must be an object";
+    if (!valid_order(m))
+        return "Message must have a valid order";
+    const shoal_json *author = get(m, "author");
+    char text[256];
+    if (!author || author->kind != SHOAL_JSON_STRING)
+        return "Message author must be a string";
+    if (!ascii(author, text, sizeof text) || !ends_with(text, ".ed25519"))
+        return "Message author must end with '.ed25519'";
+    /* as ssb-validate decodes it: padding is not checked, only the length of what comes out */
+    size_t got = 0;
+    const char *b64 = text + (text[0] == '@');
+    size_t b64_len = strlen(b64) - strlen(".ed25519");
+    while (b64_len > 0 && b64[b64_len - 1] == '=')
+        b64_len--;
+    uint8_t author_raw[64];
+    if (sodium_base642bin(author_raw, sizeof author_raw, b64, b64_len, NULL, &got, NULL,
+                          sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0 ||
+        got != 32)
+        return "Author must decode to a value with 32 bytes";
+    memcpy(info->author, author_raw, 32);
+    const shoal_json *hash = get(m, "hash");
+    if (!ascii(hash, text, sizeof text) || strcmp(text, "sha256") != 0)
+        return "Message hash must be 'sha256'";
+    const shoal_json *ts = get(m, "timestamp");
+    if (!ts || ts->kind != SHOAL_JSON_NUMBER)
+        return "Message timestamp must be a number";
+    info->timestamp = ts->num;
+    const shoal_json *seq = get(m, "sequence");
+    if (!seq || seq->kind != SHOAL_JSON_NUMBER)
+        return "Message sequence must be a number";
+    const shoal_json *prev = get(m, "previous");
+    if (state && state->known) {
+        char id[64], expected[64];
+        sodium_bin2base64(expected + 1, sizeof expected - 1, state->id, 32,
+                          sodium_base64_VARIANT_ORIGINAL);
+        expected[0] = '%';
+        strcat(expected, ".sha256");
+        if (!ascii(prev, id, sizeof id) || strcmp(id, expected) != 0)
+            return "Message previous must be the previous message ID";
+        if (seq->num != (double)state->sequence + 1)
+            return "Message sequence must increase by one";
+    } else {
+        if (!prev || prev->kind != SHOAL_JSON_NULL)
+            return "Message previous must be the previous message ID"; /* none: null */
+        if (seq->num != 1)
+            return "Message sequence must be 1 for the first message";
+    }
+    info->sequence = (int64_t)seq->num; /* now known to be the previous one's plus one */
+    const char *content = check_content(get(m, "content"));
+    if (content)
+        return content;
+    const shoal_json *signature = get(m, "signature");
+    if (!signature || signature->kind != SHOAL_JSON_STRING ||
+        !u16_ends_with(signature, ".sig.ed25519"))
+        return "Message signature must end with '.sig.ed25519'";
+    uint8_t raw[128];
+    if (!ascii(signature, text, sizeof text) ||
+        !canonical_b64(text, strlen(text) - strlen(".sig.ed25519"), raw, sizeof raw, &got))
+        return "Signature base64 must be canonical";
+    if (got != 64)
+        return "Signature must decode to a value with 64 bytes";
+    memcpy(sig, raw, 64);
+    return NULL;
+}
+
+int shoal_msg_validate(const char *text, size_t len, const shoal_feed_state *state,
+                       const char *hmac_key, shoal_msg_info *info, const char **reason)
+{
+    const char *why = NULL;
+    /* the key, as ssb-validate reads it: base64's characters ('=' only at the end), then the
+     * length of what they decode to (as Node's lenient decoder counts it) */
+    uint8_t hmac[32];
+    size_t key_len = hmac_key ? strlen(hmac_key) : 0, data = 0;
+    bool charset = true;
+    for (size_t i = 0; i < key_len; i++) {
+        char c = hmac_key[i];
+        bool b64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                   c == '+' || c == '/';
+        charset &= b64 || (c == '=' && i >= key_len - 2);
+        data += b64;
+    }
+    size_t got = 0;
+    if (hmac_key && !charset)
+        why = "HMAC key must be canonical base64";
+    else if (hmac_key && data * 3 / 4 != 32)
+        why = "HMAC key must decode to a value with 32 bytes";
+    else if (hmac_key && !canonical_b64(hmac_key, key_len, hmac, sizeof hmac, &got))
+        why = "HMAC key must be canonical base64";
+    shoal_json *m = NULL;
+    int rc = why ? SHOAL_OK : shoal_json_parse(text, len, &m);
+    if (rc == SHOAL_E_JSON)
+        why = "Message must be an object";
+    else if (rc != SHOAL_OK)
+        return rc;
+    shoal_u16buf whole = {0}, unsigned_msg = {0};
+    shoal_buf bytes = SHOAL_BUF_INIT;
+    uint8_t sig[64];
+    if (!why)
+        why = check_shape(m, state, info, sig);
+    if (!why) {
+        shoal_json_stringify(m, NULL, &whole);
+        shoal_json_stringify(m, "signature", &unsigned_msg);
+        shoal_u16_to_utf8(unsigned_msg.data, unsigned_msg.len, &bytes);
+        rc = whole.status          ? whole.status
+             : unsigned_msg.status ? unsigned_msg.status
+                                   : shoal_buf_status(&bytes);
+    }
+    if (!why && rc == SHOAL_OK) {
+        if (whole.len >= MAX_LATIN1) {
+            why = "Message must decode a value with fewer than 8192 bytes (latin1)";
+        } else {
+            uint8_t signed_bytes[crypto_auth_BYTES];
+            const uint8_t *msg = (const uint8_t *)bytes.data;
+            size_t msg_len = bytes.len;
+            if (hmac_key) { /* a network with its own key signs the HMAC of the bytes */
+                crypto_auth(signed_bytes, msg, msg_len, hmac);
+                msg = signed_bytes;
+                msg_len = sizeof signed_bytes;
+            }
+            if (crypto_sign_verify_detached(sig, msg, msg_len, info->author) != 0)
+                why = "Signature value must verify the unsigned message bytes";
+        }
+    }
+    if (!why && rc == SHOAL_OK) {
+        /* the id: sha256 over the serialisation's UTF-16 units, each cut to its low byte */
+        crypto_hash_sha256_state h;
+        crypto_hash_sha256_init(&h);
+        uint8_t chunk[256];
+        for (size_t at = 0; at < whole.len;) {
+            size_t n = whole.len - at < sizeof chunk ? whole.len - at : sizeof chunk;
+            for (size_t i = 0; i < n; i++)
+                chunk[i] = (uint8_t)whole.data[at + i];
+            crypto_hash_sha256_update(&h, chunk, n);
+            at += n;
+        }
+        crypto_hash_sha256_final(&h, info->id);
+    }
+    shoal_u16buf_free(&whole);
+    shoal_u16buf_free(&unsigned_msg);
+    shoal_buf_free(&bytes);
+    shoal_json_free(m);
+    if (rc != SHOAL_OK)
+        return rc;
+    if (reason)
+        *reason = why;
+    return why ? SHOAL_E_MSG_INVALID : SHOAL_OK;
+}
