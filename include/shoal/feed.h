@@ -10,6 +10,7 @@
 #define SHOAL_FEED_H
 
 #include "shoal/core.h"
+#include "shoal/shs.h"
 
 /* ---- JSON as JavaScript sees it ------------------------------------------------------------ */
 typedef struct shoal_json shoal_json;
@@ -57,5 +58,16 @@ typedef struct shoal_msg_info {
 SHOAL_MUST_CHECK int shoal_msg_validate(const char *text, size_t len, const shoal_feed_state *state,
                                         const char *hmac_key, shoal_msg_info *info,
                                         const char **reason);
+
+/* Publishes: the next message of the feed of `keys` after `state`, with `content` (JSON text: an
+ * object, or an encrypted string) at `timestamp` (ms since 1970), signed (over the HMAC of the
+ * signed bytes when `hmac_key`, base64, is given), exactly as ssb-validate's create and ssb-keys'
+ * signObj make it. Appends the message's canonical text (JSON.stringify(msg, null, 2)) to `out`
+ * and sets *info. SHOAL_E_MSG_INVALID (with *reason) when the content is not one a message may
+ * carry, SHOAL_E_JSON when it is not JSON, SHOAL_E_NOMEM. */
+SHOAL_MUST_CHECK int shoal_msg_create(const shoal_keypair *keys, const shoal_feed_state *state,
+                                      double timestamp, const char *content, size_t content_len,
+                                      const char *hmac_key, shoal_buf *out, shoal_msg_info *info,
+                                      const char **reason);
 
 #endif
