@@ -102,7 +102,8 @@
     X(SWARM_STALE, "the announce's time is too far from ours (a replay, or a wrong clock)")        \
     X(SWARM_UNSIGNED, "an unsigned announce or signal, taken only in compatibility mode")          \
     X(JSON, "malformed JSON")                                                                      \
-    X(MSG_INVALID, "the message breaks SSB's rules (the reason says which)")
+    X(MSG_INVALID, "the message breaks SSB's rules (the reason says which)")                       \
+    X(STORE_MISSING, "no such message in the store")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,

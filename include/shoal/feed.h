@@ -70,4 +70,40 @@ SHOAL_MUST_CHECK int shoal_msg_create(const shoal_keypair *keys, const shoal_fee
                                       const char *hmac_key, shoal_buf *out, shoal_msg_info *info,
                                       const char **reason);
 
+/* ---- The store (SQLite, WAL) -------------------------------------------------------------------
+ * Messages by author and sequence and by id, each feed's head, when each message came. An append
+ * validates the message against its feed's head inside one transaction, so a crash at any moment
+ * leaves every feed a valid prefix of itself. */
+typedef struct shoal_feed_store shoal_feed_store;
+
+/* Opens (creating) the store at `path`. SHOAL_E_STORE_IO when it is not a database we can use,
+ * SHOAL_E_STORE_VERSION when a newer shoal wrote it. */
+SHOAL_MUST_CHECK int shoal_feed_store_open(const char *path, shoal_feed_store **out);
+void shoal_feed_store_close(shoal_feed_store *st);
+
+/* Validates and appends messages (canonical texts), all in one transaction, in order; stops at
+ * the first that does not follow its feed's head (or breaks a rule) and keeps those before it.
+ * *appended says how many went in. Errors: SHOAL_E_MSG_INVALID with *reason (the message at
+ * index *appended), SHOAL_E_STORE_IO, SHOAL_E_NOMEM. A message already stored is an invalid one
+ * ("Message previous must be the previous message ID" or a sequence that does not increase). */
+SHOAL_MUST_CHECK int shoal_feed_store_append(shoal_feed_store *st, const char *const *texts,
+                                             const size_t *lens, size_t n, const char *hmac_key,
+                                             int64_t received_ms, size_t *appended,
+                                             const char **reason);
+
+/* The feed's latest message (state->known false for a feed we have nothing of). */
+SHOAL_MUST_CHECK int shoal_feed_store_head(shoal_feed_store *st, const uint8_t author[32],
+                                           shoal_feed_state *state);
+
+/* Calls fn with each message of `author` from sequence `from` on (inclusive), in order, at most
+ * `limit` (0: all); fn returns false to stop. The text is borrowed for the call. */
+typedef bool shoal_feed_store_fn(const char *text, size_t len, int64_t sequence, void *ud);
+SHOAL_MUST_CHECK int shoal_feed_store_history(shoal_feed_store *st, const uint8_t author[32],
+                                              int64_t from, int64_t limit, shoal_feed_store_fn *fn,
+                                              void *ud);
+
+/* The message with this id, appended to `out`; SHOAL_E_STORE_MISSING when there is none. */
+SHOAL_MUST_CHECK int shoal_feed_store_get(shoal_feed_store *st, const uint8_t id[32],
+                                          shoal_buf *out);
+
 #endif

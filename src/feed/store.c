@@ -1,0 +1,206 @@
+/* The feed store on SQLite (see shoal/feed.h): the feed module's I/O. */
+#include "shoal/feed.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#define SCHEMA_VERSION 1
+
+static const char schema[] =
+    "PRAGMA journal_mode = WAL;"
+    "PRAGMA synchronous = NORMAL;"
+    "CREATE TABLE IF NOT EXISTS messages ("
+    "  id BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 32),"
+    "  author BLOB NOT NULL CHECK (length(author) = 32),"
+    "  sequence INTEGER NOT NULL, timestamp REAL NOT NULL, received INTEGER NOT NULL,"
+    "  text TEXT NOT NULL, UNIQUE (author, sequence));"
+    "CREATE TABLE IF NOT EXISTS feeds ("
+    "  author BLOB PRIMARY KEY NOT NULL, sequence INTEGER NOT NULL, id BLOB NOT NULL);";
+
+struct shoal_feed_store {
+    sqlite3 *db;
+    sqlite3_stmt *head, *insert, *set_head, *history, *by_id;
+};
+
+static int prepare(shoal_feed_store *st)
+{
+    sqlite3_stmt *v = NULL;
+    int version = -1;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &v, NULL) == SQLITE_OK &&
+        sqlite3_step(v) == SQLITE_ROW)
+        version = sqlite3_column_int(v, 0);
+    sqlite3_finalize(v);
+    if (version > SCHEMA_VERSION)
+        return SHOAL_E_STORE_VERSION;
+    if (version < 0 || sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(st->db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK)
+        return SHOAL_E_STORE_IO;
+    static const char *const sql[] = {
+        "SELECT sequence, id FROM feeds WHERE author = ?1",
+        "INSERT INTO messages (id, author, sequence, timestamp, received, text) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO feeds (author, sequence, id) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (author) DO UPDATE SET sequence = ?2, id = ?3",
+        "SELECT text, sequence FROM messages WHERE author = ?1 AND sequence >= ?2 "
+        "ORDER BY sequence LIMIT ?3",
+        "SELECT text FROM messages WHERE id = ?1"};
+    sqlite3_stmt **stmts[] = {&st->head, &st->insert, &st->set_head, &st->history, &st->by_id};
+    for (size_t i = 0; i < 5; i++)
+        if (sqlite3_prepare_v3(st->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, stmts[i], NULL) !=
+            SQLITE_OK)
+            return SHOAL_E_STORE_IO;
+    return SHOAL_OK;
+}
+
+void shoal_feed_store_close(shoal_feed_store *st)
+{
+    if (!st)
+        return;
+    sqlite3_finalize(st->head);
+    sqlite3_finalize(st->insert);
+    sqlite3_finalize(st->set_head);
+    sqlite3_finalize(st->history);
+    sqlite3_finalize(st->by_id);
+    sqlite3_close(st->db);
+    shoal_free(st);
+}
+
+int shoal_feed_store_open(const char *path, shoal_feed_store **out)
+{
+    shoal_feed_store *st = shoal_calloc(1, sizeof *st);
+    if (!st)
+        return SHOAL_E_NOMEM;
+    int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) ==
+                     SQLITE_OK
+                 ? prepare(st)
+                 : SHOAL_E_STORE_IO;
+    if (rc != SHOAL_OK) {
+        shoal_feed_store_close(st);
+        return rc;
+    }
+    sqlite3_busy_timeout(st->db, 5000);
+    *out = st;
+    return SHOAL_OK;
+}
+
+static int head(shoal_feed_store *st, const uint8_t author[32], shoal_feed_state *state)
+{
+    *state = (shoal_feed_state){0};
+    sqlite3_reset(st->head);
+    sqlite3_bind_blob(st->head, 1, author, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(st->head);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st->head, 1) == 32) {
+        state->known = true;
+        state->sequence = sqlite3_column_int64(st->head, 0);
+        memcpy(state->id, sqlite3_column_blob(st->head, 1), 32);
+    }
+    sqlite3_reset(st->head);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SHOAL_OK : SHOAL_E_STORE_IO;
+}
+
+int shoal_feed_store_head(shoal_feed_store *st, const uint8_t author[32], shoal_feed_state *state)
+{
+    return head(st, author, state);
+}
+
+/* The author of a message text, to find its feed's head before validating it. */
+static bool author_of(const char *text, size_t len, uint8_t author[32])
+{
+    static const char key[] = "\"author\": \"@";
+    const char *at = memmem(text, len, key, sizeof key - 1);
+    if (!at || (size_t)(text + len - at) < sizeof key - 1 + 44)
+        return false;
+    size_t got = 0;
+    return sodium_base642bin(author, 32, at + sizeof key - 1, 44, NULL, &got, NULL,
+                             sodium_base64_VARIANT_ORIGINAL) == 0 &&
+           got == 32;
+}
+
+static int insert(shoal_feed_store *st, const char *text, size_t len, const shoal_msg_info *info,
+                  int64_t received)
+{
+    sqlite3_stmt *s = st->insert;
+    sqlite3_reset(s);
+    sqlite3_bind_blob(s, 1, info->id, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, info->author, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, info->sequence);
+    sqlite3_bind_double(s, 4, info->timestamp);
+    sqlite3_bind_int64(s, 5, received);
+    sqlite3_bind_text(s, 6, text, (int)len, SQLITE_STATIC);
+    bool ok = sqlite3_step(s) == SQLITE_DONE;
+    sqlite3_reset(s);
+    s = st->set_head;
+    sqlite3_bind_blob(s, 1, info->author, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, info->sequence);
+    sqlite3_bind_blob(s, 3, info->id, 32, SQLITE_STATIC);
+    ok = ok && sqlite3_step(s) == SQLITE_DONE;
+    sqlite3_reset(s);
+    return ok ? SHOAL_OK : SHOAL_E_STORE_IO;
+}
+
+int shoal_feed_store_append(shoal_feed_store *st, const char *const *texts, const size_t *lens,
+                            size_t n, const char *hmac_key, int64_t received_ms, size_t *appended,
+                            const char **reason)
+{
+    *appended = 0;
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return SHOAL_E_STORE_IO;
+    int rc = SHOAL_OK;
+    for (size_t i = 0; i < n && rc == SHOAL_OK; i++) {
+        uint8_t author[32];
+        shoal_feed_state state = {0};
+        shoal_msg_info info;
+        if (author_of(texts[i], lens[i], author))
+            rc = head(st, author, &state);
+        if (rc == SHOAL_OK)
+            rc = shoal_msg_validate(texts[i], lens[i], &state, hmac_key, &info, reason);
+        if (rc == SHOAL_OK)
+            rc = insert(st, texts[i], lens[i], &info, received_ms);
+        if (rc == SHOAL_OK)
+            (*appended)++;
+    }
+    /* what validated stays; an I/O failure keeps nothing of this call */
+    if (rc == SHOAL_E_STORE_IO) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        *appended = 0;
+        return rc;
+    }
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        *appended = 0;
+        return SHOAL_E_STORE_IO;
+    }
+    return rc;
+}
+
+int shoal_feed_store_history(shoal_feed_store *st, const uint8_t author[32], int64_t from,
+                             int64_t limit, shoal_feed_store_fn *fn, void *ud)
+{
+    sqlite3_stmt *s = st->history;
+    sqlite3_reset(s);
+    sqlite3_bind_blob(s, 1, author, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, from);
+    sqlite3_bind_int64(s, 3, limit > 0 ? limit : -1);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (!fn((const char *)sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0),
+                sqlite3_column_int64(s, 1), ud))
+            break;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SHOAL_OK : SHOAL_E_STORE_IO;
+}
+
+int shoal_feed_store_get(shoal_feed_store *st, const uint8_t id[32], shoal_buf *out)
+{
+    sqlite3_stmt *s = st->by_id;
+    sqlite3_reset(s);
+    sqlite3_bind_blob(s, 1, id, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        shoal_buf_append(out, sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW    ? shoal_buf_status(out)
+           : rc == SQLITE_DONE ? SHOAL_E_STORE_MISSING
+                               : SHOAL_E_STORE_IO;
+}

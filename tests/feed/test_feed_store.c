@@ -1,0 +1,118 @@
+/* The feed store: appends validate against each feed's head (a fork, a repeat, a gap refused
+ * with the reason, what came before kept), heads and history survive reopening, messages are
+ * found by id, and a newer store is left alone. */
+#include "harness.h"
+#include "shoal/feed.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static shoal_keypair alice;
+static char path[64];
+
+/* The n-th message of alice after `state` (which it advances). */
+static char *publish(shoal_feed_state *state, const char *text)
+{
+    char content[256];
+    int len = snprintf(content, sizeof content, "{\"type\":\"post\",\"text\":\"%s\"}", text);
+    shoal_buf out = SHOAL_BUF_INIT;
+    shoal_msg_info info;
+    CHECK_EQ_ERR(shoal_msg_create(&alice, state, 1700000000000, content, (size_t)len, NULL, &out,
+                                  &info, NULL),
+                 SHOAL_OK);
+    *state = (shoal_feed_state){.known = true, .sequence = info.sequence};
+    memcpy(state->id, info.id, 32);
+    return out.data;
+}
+
+static int append(shoal_feed_store *st, char **texts, size_t n, size_t *appended,
+                  const char **reason)
+{
+    size_t lens[16];
+    for (size_t i = 0; i < n; i++)
+        lens[i] = strlen(texts[i]);
+    return shoal_feed_store_append(st, (const char *const *)texts, lens, n, NULL, 1, appended,
+                                   reason);
+}
+
+static bool count_one(const char *text, size_t len, int64_t seq, void *ud)
+{
+    (void)text, (void)len, (void)seq;
+    ++*(int *)ud;
+    return true;
+}
+
+static void appends_follow_the_head_and_survive_reopening(void)
+{
+    shoal_feed_store *st;
+    CHECK_EQ_ERR(shoal_feed_store_open(path, &st), SHOAL_OK);
+    shoal_feed_state s = {0}, fork_state;
+    char *m[5];
+    m[0] = publish(&s, "one");
+    fork_state = s;
+    m[1] = publish(&s, "two");
+    m[2] = publish(&s, "three");
+    m[3] = publish(&fork_state, "another two"); /* a fork of message 2 */
+    m[4] = publish(&s, "four");
+    size_t appended;
+    const char *reason = NULL;
+    CHECK_EQ_ERR(append(st, m, 2, &appended, &reason), SHOAL_OK);
+    CHECK_EQ_INT(appended, 2);
+    /* a batch whose last message forks the feed: the two before it stay */
+    char *batch[] = {m[2], m[4], m[3]};
+    CHECK_EQ_ERR(append(st, batch, 3, &appended, &reason), SHOAL_E_MSG_INVALID);
+    CHECK_EQ_INT(appended, 2); /* three and four went in ... */
+    CHECK_EQ_STR(reason, "Message previous must be the previous message ID"); /* ... the fork not */
+    CHECK_EQ_ERR(append(st, &m[0], 1, &appended, &reason), SHOAL_E_MSG_INVALID); /* a repeat */
+    CHECK_EQ_INT(appended, 0);
+    shoal_feed_store_close(st);
+
+    CHECK_EQ_ERR(shoal_feed_store_open(path, &st), SHOAL_OK);
+    shoal_feed_state head;
+    CHECK_EQ_ERR(shoal_feed_store_head(st, alice.pub, &head), SHOAL_OK);
+    CHECK(head.known);
+    CHECK_EQ_INT(head.sequence, 4);
+    CHECK_EQ_MEM(head.id, 32, s.id, 32);
+    int n = 0;
+    CHECK_EQ_ERR(shoal_feed_store_history(st, alice.pub, 2, 2, count_one, &n), SHOAL_OK);
+    CHECK_EQ_INT(n, 2); /* from 2, at most 2 */
+    shoal_buf got = SHOAL_BUF_INIT;
+    CHECK_EQ_ERR(shoal_feed_store_get(st, s.id, &got), SHOAL_OK);
+    CHECK_EQ_STR(got.data, m[4]);
+    shoal_buf_free(&got);
+    uint8_t none[32] = {0};
+    CHECK_EQ_ERR(shoal_feed_store_get(st, none, &got), SHOAL_E_STORE_MISSING);
+    CHECK_EQ_ERR(shoal_feed_store_head(st, none, &head), SHOAL_OK);
+    CHECK(!head.known);
+    shoal_feed_store_close(st);
+    for (int i = 0; i < 5; i++)
+        free(m[i]);
+}
+
+static void a_newer_store_is_left_alone(void)
+{
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    shoal_feed_store *st;
+    CHECK_EQ_ERR(shoal_feed_store_open(path, &st), SHOAL_E_STORE_VERSION);
+}
+
+int main(void)
+{
+    uint8_t seed[32] = {3};
+    shoal_keypair_from_seed(&alice, seed);
+    snprintf(path, sizeof path, "/tmp/shoal-feed-store-%d.db", (int)getpid());
+    RUN(appends_follow_the_head_and_survive_reopening);
+    RUN(a_newer_store_is_left_alone);
+    unlink(path);
+    char side[80];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+    return harness_finish();
+}
