@@ -30,6 +30,10 @@ void shoal_u16buf_free(shoal_u16buf *b);
 
 /* Appends V8's JSON.stringify(v, null, 2), leaving out the top-level key `skip` (NULL: none). */
 void shoal_json_stringify(const shoal_json *v, const char *skip, shoal_u16buf *out);
+/* Appends V8's JSON.stringify(v): no white space (how messages travel inside RPC items). */
+void shoal_json_stringify_compact(const shoal_json *v, shoal_u16buf *out);
+/* The object's member under an ASCII key; NULL when there is none or v is no object. */
+const shoal_json *shoal_json_member(const shoal_json *obj, const char *key);
 /* Appends the UTF-8 encoding of UTF-16 units (lone surrogates as U+FFFD, as Buffer.from does). */
 void shoal_u16_to_utf8(const uint16_t *s, size_t n, shoal_buf *out);
 
@@ -96,8 +100,10 @@ SHOAL_MUST_CHECK int shoal_feed_store_head(shoal_feed_store *st, const uint8_t a
                                            shoal_feed_state *state);
 
 /* Calls fn with each message of `author` from sequence `from` on (inclusive), in order, at most
- * `limit` (0: all); fn returns false to stop. The text is borrowed for the call. */
-typedef bool shoal_feed_store_fn(const char *text, size_t len, int64_t sequence, void *ud);
+ * `limit` (0: all), with its id and when it was received; fn returns false to stop. The text is
+ * borrowed for the call. */
+typedef bool shoal_feed_store_fn(const char *text, size_t len, int64_t sequence,
+                                 const uint8_t id[32], int64_t received, void *ud);
 SHOAL_MUST_CHECK int shoal_feed_store_history(shoal_feed_store *st, const uint8_t author[32],
                                               int64_t from, int64_t limit, shoal_feed_store_fn *fn,
                                               void *ud);

@@ -542,7 +542,8 @@ static void indent(shoal_u16buf *out, int depth)
         put(out, sp, 2);
 }
 
-static void stringify(const shoal_json *v, const char *skip, int depth, shoal_u16buf *out)
+static void stringify(const shoal_json *v, const char *skip, int depth, bool pretty,
+                      shoal_u16buf *out)
 {
     char num[40];
     switch (v->kind) {
@@ -603,14 +604,15 @@ static void stringify(const shoal_json *v, const char *skip, int depth, shoal_u1
         }
         if (written++)
             put_ascii(out, ",");
-        indent(out, depth + 1);
+        if (pretty)
+            indent(out, depth + 1);
         if (object) {
             quote(v->keys[i], v->klens[i], out);
-            put_ascii(out, ": ");
+            put_ascii(out, pretty ? ": " : ":");
         }
-        stringify(v->items[i], NULL, depth + 1, out);
+        stringify(v->items[i], NULL, depth + 1, pretty, out);
     }
-    if (written)
+    if (written && pretty)
         indent(out, depth);
     put_ascii(out, object ? "}" : "]");
     shoal_free(order);
@@ -618,5 +620,27 @@ static void stringify(const shoal_json *v, const char *skip, int depth, shoal_u1
 
 void shoal_json_stringify(const shoal_json *v, const char *skip, shoal_u16buf *out)
 {
-    stringify(v, skip, 0, out);
+    stringify(v, skip, 0, true, out);
+}
+
+void shoal_json_stringify_compact(const shoal_json *v, shoal_u16buf *out)
+{
+    stringify(v, NULL, 0, false, out);
+}
+
+const shoal_json *shoal_json_member(const shoal_json *obj, const char *key)
+{
+    if (!obj || obj->kind != SHOAL_JSON_OBJECT)
+        return NULL;
+    size_t n = strlen(key);
+    for (size_t i = 0; i < obj->n; i++) {
+        if (obj->klens[i] != n)
+            continue;
+        size_t k = 0;
+        while (k < n && obj->keys[i][k] == (uint8_t)key[k])
+            k++;
+        if (k == n)
+            return obj->items[i];
+    }
+    return NULL;
 }

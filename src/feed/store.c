@@ -42,7 +42,7 @@ static int prepare(shoal_feed_store *st)
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         "INSERT INTO feeds (author, sequence, id) VALUES (?1, ?2, ?3) "
         "ON CONFLICT (author) DO UPDATE SET sequence = ?2, id = ?3",
-        "SELECT text, sequence FROM messages WHERE author = ?1 AND sequence >= ?2 "
+        "SELECT text, sequence, id, received FROM messages WHERE author = ?1 AND sequence >= ?2 "
         "ORDER BY sequence LIMIT ?3",
         "SELECT text FROM messages WHERE id = ?1"};
     sqlite3_stmt **stmts[] = {&st->head, &st->insert, &st->set_head, &st->history, &st->by_id};
@@ -185,7 +185,8 @@ int shoal_feed_store_history(shoal_feed_store *st, const uint8_t author[32], int
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         if (!fn((const char *)sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0),
-                sqlite3_column_int64(s, 1), ud))
+                sqlite3_column_int64(s, 1), sqlite3_column_blob(s, 2), sqlite3_column_int64(s, 3),
+                ud))
             break;
     sqlite3_reset(s);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? SHOAL_OK : SHOAL_E_STORE_IO;

@@ -7,20 +7,9 @@
 
 #define MAX_LATIN1 8192
 
-/* The object's value under an ASCII key, or NULL. */
 static const shoal_json *get(const shoal_json *obj, const char *key)
 {
-    size_t n = strlen(key);
-    for (size_t i = 0; i < obj->n; i++) {
-        if (obj->klens[i] != n)
-            continue;
-        size_t k = 0;
-        while (k < n && obj->keys[i][k] == (uint8_t)key[k])
-            k++;
-        if (k == n)
-            return obj->items[i];
-    }
-    return NULL;
+    return shoal_json_member(obj, key);
 }
 
 static bool key_is(const shoal_json *obj, size_t i, const char *key)

@@ -37,9 +37,10 @@ static int append(shoal_feed_store *st, char **texts, size_t n, size_t *appended
                                    reason);
 }
 
-static bool count_one(const char *text, size_t len, int64_t seq, void *ud)
+static bool count_one(const char *text, size_t len, int64_t seq, const uint8_t id[32],
+                      int64_t received, void *ud)
 {
-    (void)text, (void)len, (void)seq;
+    (void)text, (void)len, (void)seq, (void)id, (void)received;
     ++*(int *)ud;
     return true;
 }

@@ -26,8 +26,10 @@ typedef struct chain {
     bool ok;
 } chain;
 
-static bool check_one(const char *text, size_t len, int64_t sequence, void *ud)
+static bool check_one(const char *text, size_t len, int64_t sequence, const uint8_t id[32],
+                      int64_t received, void *ud)
 {
+    (void)id, (void)received;
     chain *c = ud;
     shoal_msg_info info;
     const char *reason = NULL;

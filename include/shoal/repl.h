@@ -1,0 +1,45 @@
+/* shoal repl: replication of feeds with createHistoryStream, both ways.
+ *
+ * Serving: a peer's createHistoryStream({id, seq, live, old, keys, limit}) is answered from the
+ * store — `seq` an inclusive lower bound, items {"key","value","timestamp"} unless keys is false
+ * — and, when live, kept open: messages appended later (replicated or published through
+ * shoal_repl_publish) follow. Requesting: for a feed we replicate, we ask from our head + 1; each
+ * message that arrives is validated and appended, and `progress` tells of it (the state
+ * manager's DOWNLOAD_PROGRESS). A message that does not follow (invalid, a fork) ends that
+ * stream. Sessions are borrowed: call shoal_repl_forget before freeing one. */
+#ifndef SHOAL_REPL_H
+#define SHOAL_REPL_H
+
+#include "shoal/feed.h"
+#include "shoal/muxrpc.h"
+
+typedef struct shoal_repl shoal_repl;
+
+typedef struct shoal_repl_callbacks {
+    /* Messages of `feed` were appended; its head is now `head`. */
+    void (*progress)(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], int64_t head,
+                     void *ud);
+    /* A message of `feed` from `from` was refused (`reason`); its stream was ended. */
+    void (*refused)(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], const char *reason,
+                    void *ud);
+} shoal_repl_callbacks;
+
+/* `store` is borrowed for the replicator's life; hmac_key (copied) may be NULL. NULL when out of
+ * memory. */
+shoal_repl *shoal_repl_new(shoal_feed_store *store, const char *hmac_key,
+                           const shoal_repl_callbacks *cb, void *ud);
+void shoal_repl_free(shoal_repl *r);
+
+/* Answers createHistoryStream on this session. */
+SHOAL_MUST_CHECK int shoal_repl_serve(shoal_repl *r, shoal_rpc *rpc);
+/* Asks this session's peer for `feed`, from our head on. */
+SHOAL_MUST_CHECK int shoal_repl_request(shoal_repl *r, shoal_rpc *rpc, const uint8_t feed[32],
+                                        bool live);
+/* Publishes a message of our own (see shoal_msg_create) and sends it to live streams. */
+SHOAL_MUST_CHECK int shoal_repl_publish(shoal_repl *r, const shoal_keypair *keys, double timestamp,
+                                        const char *content, size_t len, shoal_msg_info *info,
+                                        const char **reason);
+/* Drops what the replicator holds of a session about to be freed. */
+void shoal_repl_forget(shoal_repl *r, shoal_rpc *rpc);
+
+#endif

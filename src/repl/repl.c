@@ -1,0 +1,333 @@
+/* Replication with createHistoryStream (see shoal/repl.h).
+ *
+ * The replicator keeps two lists: the streams it serves live (session, stream id, feed, the next
+ * sequence to send, what of the limit is left, keys or not) and the streams it requested
+ * (session, stream id, feed). Both are small arrays searched linearly: a peer replicates a few
+ * hundred feeds at most. */
+#include "shoal/repl.h"
+
+#include "shoal/ref.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct served {
+    shoal_rpc *rpc;
+    int32_t id;
+    uint8_t feed[32];
+    int64_t next; /* the next sequence to send */
+    int64_t left; /* items still allowed by the limit; -1 without one */
+    bool keys;
+} served;
+
+typedef struct requested {
+    shoal_rpc *rpc;
+    int32_t id;
+    uint8_t feed[32];
+} requested;
+
+struct shoal_repl {
+    shoal_feed_store *store;
+    char *hmac_key;
+    shoal_repl_callbacks cb;
+    void *ud;
+    served *live;
+    size_t nlive, live_cap;
+    requested *asked;
+    size_t nasked, asked_cap;
+};
+
+static bool grow(void **items, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return true;
+    size_t c = *cap ? 2 * *cap : 8;
+    void *p = shoal_realloc(*items, c * size);
+    if (!p)
+        return false;
+    *items = p;
+    *cap = c;
+    return true;
+}
+
+shoal_repl *shoal_repl_new(shoal_feed_store *store, const char *hmac_key,
+                           const shoal_repl_callbacks *cb, void *ud)
+{
+    shoal_repl *r = shoal_calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->store = store;
+    r->cb = *cb;
+    r->ud = ud;
+    if (hmac_key && !(r->hmac_key = shoal_strndup(hmac_key, strlen(hmac_key)))) {
+        shoal_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void shoal_repl_free(shoal_repl *r)
+{
+    if (!r)
+        return;
+    shoal_free(r->live);
+    shoal_free(r->asked);
+    shoal_free(r->hmac_key);
+    shoal_free(r);
+}
+
+void shoal_repl_forget(shoal_repl *r, shoal_rpc *rpc)
+{
+    for (size_t i = 0; i < r->nlive;)
+        if (r->live[i].rpc == rpc)
+            r->live[i] = r->live[--r->nlive];
+        else
+            i++;
+    for (size_t i = 0; i < r->nasked;)
+        if (r->asked[i].rpc == rpc)
+            r->asked[i] = r->asked[--r->nasked];
+        else
+            i++;
+}
+
+/* ---- serving --------------------------------------------------------------------------------- */
+
+typedef struct sending {
+    served *s;
+    int rc;
+} sending;
+
+/* One stored message as a stream item: the message compact, under "value" with its key. */
+static bool send_one(const char *text, size_t len, int64_t sequence, const uint8_t id[32],
+                     int64_t received, void *ud)
+{
+    sending *x = ud;
+    served *s = x->s;
+    shoal_json *msg;
+    x->rc = shoal_json_parse(text, len, &msg);
+    if (x->rc != SHOAL_OK)
+        return false;
+    shoal_u16buf u = {0};
+    shoal_json_stringify_compact(msg, &u);
+    shoal_json_free(msg);
+    shoal_buf item = SHOAL_BUF_INIT;
+    if (s->keys) {
+        char key[64] = "%";
+        sodium_bin2base64(key + 1, sizeof key - 1, id, 32, sodium_base64_VARIANT_ORIGINAL);
+        shoal_buf_appendf(&item, "{\"key\":\"%s.sha256\",\"value\":", key);
+    }
+    shoal_u16_to_utf8(u.data, u.len, &item);
+    if (s->keys)
+        shoal_buf_appendf(&item, ",\"timestamp\":%lld}", (long long)received);
+    x->rc = u.status ? u.status : shoal_buf_status(&item);
+    if (x->rc == SHOAL_OK)
+        x->rc = shoal_rpc_send(
+            s->rpc, s->id, &(shoal_rpc_body){SHOAL_RPC_JSON, (const uint8_t *)item.data, item.len});
+    shoal_u16buf_free(&u);
+    shoal_buf_free(&item);
+    if (x->rc != SHOAL_OK)
+        return false;
+    s->next = sequence + 1;
+    if (s->left > 0)
+        s->left--;
+    return s->left != 0;
+}
+
+/* Sends what the store has of the stream's feed from its next sequence on. */
+static int catch_up(shoal_repl *r, served *s)
+{
+    sending x = {s, SHOAL_OK};
+    if (s->left == 0)
+        return SHOAL_OK;
+    int rc = shoal_feed_store_history(r->store, s->feed, s->next, s->left > 0 ? s->left : 0,
+                                      send_one, &x);
+    return rc != SHOAL_OK ? rc : x.rc;
+}
+
+static void served_gone(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_rpc_body *body,
+                        void *ud)
+{
+    (void)body;
+    shoal_repl *r = ud;
+    if (ev == SHOAL_RPC_DATA)
+        return;
+    for (size_t i = 0; i < r->nlive; i++)
+        if (r->live[i].rpc == rpc && r->live[i].id == id) {
+            r->live[i] = r->live[--r->nlive];
+            break;
+        }
+}
+
+static bool flag(const json_t *opts, const char *name, bool otherwise)
+{
+    const json_t *v = json_object_get(opts, name);
+    return json_is_boolean(v) ? json_is_true(v) : otherwise;
+}
+
+static void history(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, void *ud)
+{
+    shoal_repl *r = ud;
+    const json_t *opts = json_array_get(req->args, 0);
+    const char *feed = json_string_value(json_object_get(opts, "id"));
+    shoal_ref ref;
+    if (!feed || shoal_ref_parse(&ref, feed, strlen(feed), NULL) != SHOAL_OK ||
+        ref.kind != SHOAL_REF_FEED) {
+        (void)!shoal_rpc_error(rpc, id, "Error", "createHistoryStream needs the id of a feed");
+        return;
+    }
+    const json_t *seq = json_object_get(opts, "seq"), *limit = json_object_get(opts, "limit");
+    served s = {.rpc = rpc,
+                .id = id,
+                .next = json_is_number(seq) && json_number_value(seq) > 1
+                            ? (int64_t)json_number_value(seq)
+                            : 1,
+                .left = json_is_number(limit) && json_number_value(limit) >= 0
+                            ? (int64_t)json_number_value(limit)
+                            : -1,
+                .keys = flag(opts, "keys", true)};
+    memcpy(s.feed, ref.key, 32);
+    bool live = flag(opts, "live", false), old = flag(opts, "old", true);
+    if (!old) { /* only what comes from now on */
+        shoal_feed_state head;
+        if (shoal_feed_store_head(r->store, s.feed, &head) == SHOAL_OK && head.sequence >= s.next)
+            s.next = head.sequence + 1;
+    }
+    int rc = old ? catch_up(r, &s) : SHOAL_OK;
+    if (rc != SHOAL_OK) {
+        (void)!shoal_rpc_error(rpc, id, "Error", shoal_strerror(rc));
+        return;
+    }
+    if (!live || s.left == 0) {
+        (void)!shoal_rpc_end(rpc, id);
+        return;
+    }
+    if (!grow((void **)&r->live, &r->live_cap, r->nlive, sizeof *r->live) ||
+        shoal_rpc_listen(rpc, id, served_gone, r) != SHOAL_OK) {
+        (void)!shoal_rpc_error(rpc, id, "Error", "out of memory");
+        return;
+    }
+    r->live[r->nlive++] = s;
+}
+
+int shoal_repl_serve(shoal_repl *r, shoal_rpc *rpc)
+{
+    return shoal_rpc_register(rpc, "createHistoryStream", SHOAL_RPC_SOURCE, history, r);
+}
+
+/* New messages of `feed` are in the store: live streams of it get them. */
+static void notify(shoal_repl *r, const uint8_t feed[32])
+{
+    for (size_t i = 0; i < r->nlive; i++)
+        if (memcmp(r->live[i].feed, feed, 32) == 0 && catch_up(r, &r->live[i]) != SHOAL_OK)
+            (void)!shoal_rpc_error(r->live[i].rpc, r->live[i].id, "Error", "cannot read the store");
+}
+
+int shoal_repl_publish(shoal_repl *r, const shoal_keypair *keys, double timestamp,
+                       const char *content, size_t len, shoal_msg_info *info, const char **reason)
+{
+    shoal_feed_state head;
+    int rc = shoal_feed_store_head(r->store, keys->pub, &head);
+    shoal_buf text = SHOAL_BUF_INIT;
+    if (rc == SHOAL_OK)
+        rc = shoal_msg_create(keys, &head, timestamp, content, len, r->hmac_key, &text, info,
+                              reason);
+    size_t appended;
+    const char *ptr = text.data;
+    if (rc == SHOAL_OK)
+        rc = shoal_feed_store_append(r->store, &ptr, &text.len, 1, r->hmac_key, (int64_t)timestamp,
+                                     &appended, reason);
+    shoal_buf_free(&text);
+    if (rc == SHOAL_OK)
+        notify(r, keys->pub);
+    return rc;
+}
+
+/* ---- requesting ------------------------------------------------------------------------------ */
+
+static requested *asked_of(shoal_repl *r, shoal_rpc *rpc, int32_t id)
+{
+    for (size_t i = 0; i < r->nasked; i++)
+        if (r->asked[i].rpc == rpc && r->asked[i].id == id)
+            return &r->asked[i];
+    return NULL;
+}
+
+/* An item's message, as its canonical text (the value under "value", or the item itself). */
+static int message_text(const shoal_rpc_body *body, shoal_buf *out)
+{
+    shoal_json *item;
+    int rc = shoal_json_parse((const char *)body->data, body->len, &item);
+    if (rc != SHOAL_OK)
+        return rc;
+    const shoal_json *value = shoal_json_member(item, "value");
+    shoal_u16buf u = {0};
+    shoal_json_stringify(value ? value : item, NULL, &u);
+    shoal_u16_to_utf8(u.data, u.len, out);
+    rc = u.status ? u.status : shoal_buf_status(out);
+    shoal_u16buf_free(&u);
+    shoal_json_free(item);
+    return rc;
+}
+
+static void on_item(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_rpc_body *body,
+                    void *ud)
+{
+    shoal_repl *r = ud;
+    requested *q = asked_of(r, rpc, id);
+    if (!q)
+        return;
+    uint8_t feed[32];
+    memcpy(feed, q->feed, 32);
+    if (ev != SHOAL_RPC_DATA) {
+        *q = r->asked[--r->nasked];
+        return;
+    }
+    shoal_buf text = SHOAL_BUF_INIT;
+    const char *reason = "an item that is not a message";
+    size_t appended = 0;
+    int rc = message_text(body, &text);
+    const char *ptr = text.data;
+    if (rc == SHOAL_OK)
+        rc = shoal_feed_store_append(r->store, &ptr, &text.len, 1, r->hmac_key, 0, &appended,
+                                     &reason);
+    shoal_buf_free(&text);
+    if (rc == SHOAL_OK) {
+        shoal_feed_state head;
+        if (shoal_feed_store_head(r->store, feed, &head) == SHOAL_OK && r->cb.progress)
+            r->cb.progress(r, rpc, feed, head.sequence, r->ud);
+        notify(r, feed);
+        return;
+    }
+    /* it does not follow: this stream is done */
+    if ((q = asked_of(r, rpc, id)) != NULL)
+        *q = r->asked[--r->nasked];
+    (void)!shoal_rpc_end(rpc, id);
+    if (r->cb.refused)
+        r->cb.refused(r, rpc, feed, rc == SHOAL_E_MSG_INVALID ? reason : shoal_strerror(rc), r->ud);
+}
+
+int shoal_repl_request(shoal_repl *r, shoal_rpc *rpc, const uint8_t feed[32], bool live)
+{
+    shoal_feed_state head;
+    int rc = shoal_feed_store_head(r->store, feed, &head);
+    if (rc != SHOAL_OK)
+        return rc;
+    if (!grow((void **)&r->asked, &r->asked_cap, r->nasked, sizeof *r->asked))
+        return SHOAL_E_NOMEM;
+    shoal_ref ref = {.kind = SHOAL_REF_FEED};
+    memcpy(ref.key, feed, 32);
+    char id_text[SHOAL_REF_STRSIZE];
+    shoal_ref_format(&ref, id_text);
+    json_t *args = json_pack("[{s:s, s:I, s:b, s:b}]", "id", id_text, "seq",
+                             (json_int_t)head.sequence + 1, "live", live, "keys", true);
+    int32_t id;
+    rc = args ? shoal_rpc_call(rpc, SHOAL_RPC_SOURCE, "createHistoryStream", args, on_item, r, &id)
+              : SHOAL_E_NOMEM;
+    json_decref(args);
+    if (rc == SHOAL_OK) {
+        r->asked[r->nasked] = (requested){rpc, id, {0}};
+        memcpy(r->asked[r->nasked++].feed, feed, 32);
+    }
+    return rc;
+}

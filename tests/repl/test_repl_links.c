@@ -1,0 +1,173 @@
+/* Replication between two peers, each with its own store, over links wired back to back: the
+ * one asking gets the whole feed from its head on, validated, and then, live, what is published
+ * after; progress is told; a peer that sends a message which does not follow has its stream
+ * ended and the message refused. */
+#include "harness.h"
+#include "shoal/link.h"
+#include "shoal/repl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct side {
+    shoal_link *link;
+    shoal_feed_store *store;
+    shoal_repl *repl;
+    char path[64];
+    int64_t progress_head;
+    int progress_calls;
+    const char *refused;
+} side;
+
+static side a, b;
+static shoal_keypair alice, bob;
+
+static void on_progress(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], int64_t head,
+                        void *ud)
+{
+    (void)r, (void)from, (void)feed;
+    side *s = ud;
+    s->progress_head = head;
+    s->progress_calls++;
+}
+
+static void on_refused(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], const char *reason,
+                       void *ud)
+{
+    (void)r, (void)from, (void)feed;
+    ((side *)ud)->refused = reason;
+}
+
+static void open_side(side *s, const shoal_keypair *keys, const uint8_t *dial, const char *name)
+{
+    snprintf(s->path, sizeof s->path, "/tmp/shoal-repl-%s-%d.db", name, (int)getpid());
+    unlink(s->path);
+    CHECK_EQ_ERR(shoal_feed_store_open(s->path, &s->store), SHOAL_OK);
+    shoal_repl_callbacks cb = {on_progress, on_refused};
+    s->repl = shoal_repl_new(s->store, NULL, &cb, s);
+    s->link = shoal_link_new(keys, dial, NULL);
+    CHECK_EQ_ERR(shoal_repl_serve(s->repl, shoal_link_rpc(s->link)), SHOAL_OK);
+}
+
+static void close_side(side *s)
+{
+    shoal_repl_forget(s->repl, shoal_link_rpc(s->link));
+    shoal_repl_free(s->repl);
+    shoal_link_free(s->link);
+    shoal_feed_store_close(s->store);
+    unlink(s->path);
+    char side_file[80];
+    snprintf(side_file, sizeof side_file, "%s-wal", s->path);
+    unlink(side_file);
+    snprintf(side_file, sizeof side_file, "%s-shm", s->path);
+    unlink(side_file);
+}
+
+static void pump(void)
+{
+    for (int round = 0; round < 100000; round++) {
+        bool moved = false;
+        side *sides[2] = {&a, &b};
+        for (int k = 0; k < 2; k++) {
+            size_t n;
+            const uint8_t *out = shoal_link_output(sides[k]->link, &n);
+            if (!n)
+                continue;
+            uint8_t *copy = malloc(n);
+            memcpy(copy, out, n);
+            shoal_link_drain(sides[k]->link, n);
+            for (size_t used = 0; used < n;) {
+                long r = shoal_link_input(sides[1 - k]->link, copy + used, n - used);
+                if (r < 0)
+                    break;
+                used += (size_t)r;
+            }
+            free(copy);
+            moved = true;
+        }
+        if (!moved)
+            return;
+    }
+}
+
+static void publish(side *s, const shoal_keypair *keys, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char content[64];
+        int len = snprintf(content, sizeof content, "{\"type\":\"post\",\"text\":\"%d\"}", i);
+        shoal_msg_info info;
+        CHECK_EQ_ERR(shoal_repl_publish(s->repl, keys, 1700000000000.0 + i, content, (size_t)len,
+                                        &info, NULL),
+                     SHOAL_OK);
+    }
+}
+
+static int64_t head_of(side *s, const shoal_keypair *keys)
+{
+    shoal_feed_state head;
+    CHECK_EQ_ERR(shoal_feed_store_head(s->store, keys->pub, &head), SHOAL_OK);
+    return head.sequence;
+}
+
+static void a_whole_feed_and_then_live_messages_arrive(void)
+{
+    open_side(&a, &alice, bob.pub, "a"); /* alice dials bob */
+    open_side(&b, &bob, NULL, "b");
+    publish(&a, &alice, 1000);
+    pump(); /* the handshake */
+    CHECK_EQ_ERR(shoal_repl_request(b.repl, shoal_link_rpc(b.link), alice.pub, true), SHOAL_OK);
+    pump();
+    CHECK_EQ_INT(head_of(&b, &alice), 1000);
+    CHECK_EQ_INT(b.progress_head, 1000);
+    CHECK_EQ_INT(b.progress_calls, 1000);
+    publish(&a, &alice, 5); /* live: they follow */
+    pump();
+    CHECK_EQ_INT(head_of(&b, &alice), 1005);
+    /* asking again starts from the head: nothing comes twice */
+    CHECK_EQ_ERR(shoal_repl_request(b.repl, shoal_link_rpc(b.link), alice.pub, false), SHOAL_OK);
+    int before = b.progress_calls;
+    pump();
+    CHECK_EQ_INT(b.progress_calls, before);
+    CHECK(b.refused == NULL);
+    close_side(&a);
+    close_side(&b);
+}
+
+/* A source of one message that is not the next one of alice's feed. */
+static void liar(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, void *ud)
+{
+    (void)req;
+    const char *item = ud;
+    (void)!shoal_rpc_send(rpc, id,
+                          &(shoal_rpc_body){SHOAL_RPC_JSON, (const uint8_t *)item, strlen(item)});
+}
+
+static void a_message_that_does_not_follow_is_refused(void)
+{
+    open_side(&a, &alice, bob.pub, "a");
+    open_side(&b, &bob, NULL, "b");
+    static const char *item = "{\"key\":\"%x\",\"value\":{\"previous\":null,\"author\":\"@x\"}}";
+    CHECK_EQ_ERR(shoal_rpc_register(shoal_link_rpc(a.link), "createHistoryStream", SHOAL_RPC_SOURCE,
+                                    liar, (void *)item),
+                 SHOAL_OK);
+    pump();
+    CHECK_EQ_ERR(shoal_repl_request(b.repl, shoal_link_rpc(b.link), alice.pub, true), SHOAL_OK);
+    pump();
+    CHECK(b.refused != NULL);
+    CHECK_EQ_INT(head_of(&b, &alice), 0);
+    close_side(&a);
+    close_side(&b);
+}
+
+int main(void)
+{
+    uint8_t seed[32] = {21};
+    shoal_keypair_from_seed(&alice, seed);
+    seed[0] = 22;
+    shoal_keypair_from_seed(&bob, seed);
+    RUN(a_whole_feed_and_then_live_messages_arrive);
+    RUN(a_message_that_does_not_follow_is_refused);
+    return harness_finish();
+}
