@@ -22,6 +22,8 @@ typedef struct shoal_repl_callbacks {
     /* A message of `feed` from `from` was refused (`reason`); its stream was ended. */
     void (*refused)(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], const char *reason,
                     void *ud);
+    /* The stream of `feed` we asked `from` for has ended (all sent, or the peer stopped). */
+    void (*ended)(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], void *ud);
 } shoal_repl_callbacks;
 
 /* `store` is borrowed for the replicator's life; hmac_key (copied) may be NULL. NULL when out of

@@ -281,6 +281,8 @@ static void on_item(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_
     memcpy(feed, q->feed, 32);
     if (ev != SHOAL_RPC_DATA) {
         *q = r->asked[--r->nasked];
+        if (r->cb.ended)
+            r->cb.ended(r, rpc, feed, r->ud);
         return;
     }
     shoal_buf text = SHOAL_BUF_INIT;

@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
 from clitest import case, eq, main  # noqa: E402
 
-SHOAL, NET_PEER, MODULES = (os.path.abspath(a) for a in sys.argv[1:4])
+SHOAL, NET_PEER, MODULES, REPL_PEER = (os.path.abspath(a) for a in sys.argv[1:5])
 SSB_BIN = os.path.join(MODULES, "ssb-server", "bin.js")
 HOME = tempfile.mkdtemp(prefix="shoal-ssb-")
 ENV = dict(os.environ, HOME=HOME)
@@ -114,6 +114,27 @@ def shoal_reads_the_servers_feed_with_create_history_stream():
                              json.dumps({"id": feed, "seq": 2, "keys": False, "limit": 1}))
     eq(rc, 0, err)
     eq([json.loads(line)["sequence"] for line in out.splitlines()], [2])
+
+
+@case
+def shoal_replicates_the_servers_feed_validating_every_message():
+    for i in range(20):
+        ssb("publish", "--type", "post", "--text", f"to replicate {i} é 😀")
+    latest = ssb("getLatest", f"@{KEY}.ed25519")
+    db = os.path.join(HOME, "shoal-feeds.db")
+    p = subprocess.run([REPL_PEER, "--secret", os.path.join(HOME, "shoal-secret"), "--db", db,
+                        "--fetch", address(), f"@{KEY}.ed25519"], capture_output=True, timeout=60)
+    eq(p.returncode, 0, p.stderr.decode())
+    events = [json.loads(l) for l in p.stdout.decode().splitlines()]
+    assert not [e for e in events if e["event"] == "refused"], events
+    eq([e["head"] for e in events if e["event"] == "fetched"], [latest["value"]["sequence"]])
+    # asked again, it continues from its head: nothing more to fetch, nothing refused
+    ssb("publish", "--type", "post", "--text", "one more")
+    p = subprocess.run([REPL_PEER, "--secret", os.path.join(HOME, "shoal-secret"), "--db", db,
+                        "--fetch", address(), f"@{KEY}.ed25519"], capture_output=True, timeout=60)
+    events = [json.loads(l) for l in p.stdout.decode().splitlines()]
+    eq([e["head"] for e in events if e["event"] == "fetched"], [latest["value"]["sequence"] + 1])
+    eq(len([e for e in events if e["event"] == "progress"]), 1)
 
 
 @case

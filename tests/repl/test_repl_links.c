@@ -45,7 +45,7 @@ static void open_side(side *s, const shoal_keypair *keys, const uint8_t *dial, c
     snprintf(s->path, sizeof s->path, "/tmp/shoal-repl-%s-%d.db", name, (int)getpid());
     unlink(s->path);
     CHECK_EQ_ERR(shoal_feed_store_open(s->path, &s->store), SHOAL_OK);
-    shoal_repl_callbacks cb = {on_progress, on_refused};
+    shoal_repl_callbacks cb = {.progress = on_progress, .refused = on_refused};
     s->repl = shoal_repl_new(s->store, NULL, &cb, s);
     s->link = shoal_link_new(keys, dial, NULL);
     CHECK_EQ_ERR(shoal_repl_serve(s->repl, shoal_link_rpc(s->link)), SHOAL_OK);
