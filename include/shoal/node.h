@@ -13,6 +13,7 @@
 
 #include "shoal/conn.h"
 #include "shoal/link.h"
+#include "shoal/repl.h"
 #include "shoal/rtc.h"
 
 /* The hub app name: the signalling protocol's major version is in it, so peers that cannot
@@ -32,6 +33,11 @@ typedef struct shoal_node_config {
      * SSB identity) are dialled and answered too. Their channels carry raw messages, no
      * handshake: see plain_open. Off by default. */
     bool compat;
+    /* Replication (NULL: none): the store (borrowed) every connected peer's createHistoryStream
+     * is answered from, and the feeds asked of every peer, live. */
+    shoal_feed_store *store;
+    const uint8_t (*follows)[32];
+    size_t nfollows;
 } shoal_node_config;
 
 typedef struct shoal_node_callbacks {
@@ -46,6 +52,10 @@ typedef struct shoal_node_callbacks {
     void (*plain_open)(shoal_node *node, shoal_node_peer *peer, void *ud);
     void (*plain_message)(shoal_node *node, shoal_node_peer *peer, const uint8_t *data, size_t len,
                           void *ud);
+    /* Replication: messages of `feed` came from `peer` (the state manager hears that we are
+     * downloading from it); `head` is the feed's new head. */
+    void (*progress)(shoal_node *node, shoal_node_peer *peer, const uint8_t feed[32], int64_t head,
+                     void *ud);
 } shoal_node_callbacks;
 
 /* SHOAL_E_RTC_INIT, SHOAL_E_INVAL (a bad conn config), SHOAL_E_NOMEM. Callbacks are copied. */
@@ -59,6 +69,10 @@ void shoal_node_stop(shoal_node *node, void (*done)(void *ud), void *ud);
 /* NULL is a no-op. After shoal_node_stop's `done` for a clean leave; a node freed without it
  * vanishes as a killed process would (its peers hear nothing, and must find out). */
 void shoal_node_free(shoal_node *node);
+
+/* Publishes a message of our own (content: JSON text) into the store and to live streams. */
+SHOAL_MUST_CHECK int shoal_node_publish(shoal_node *node, const char *content, size_t len,
+                                        shoal_msg_info *info, const char **reason);
 
 /* What the node refused or lost, counted: bad input never crashes it, and never goes unseen. */
 typedef struct shoal_node_stats {

@@ -63,6 +63,9 @@ struct shoal_node {
     GList *retired;        /* records that lost a glare, until their channel has closed */
     bool compat;
     GHashTable *plain_ids; /* hex of a plain peer's stand-in feed → its id */
+    shoal_repl *repl;      /* NULL without a store */
+    uint8_t (*follows)[32];
+    size_t nfollows;
     guint tick;
     shoal_node_callbacks cb;
     void *ud;
@@ -264,6 +267,15 @@ static void established(shoal_node_peer *p)
         return;
     }
     connection_up(p);
+    if (n->repl) {
+        shoal_rpc *rpc = shoal_link_rpc(p->link);
+        bool ok = shoal_repl_serve(n->repl, rpc) == SHOAL_OK;
+        for (size_t i = 0; ok && i < n->nfollows; i++)
+            ok = shoal_repl_request(n->repl, rpc, n->follows[i], true) == SHOAL_OK;
+        if (!ok)
+            say(n, "replication with %.8s… could not start", p->channel);
+        pump(p);
+    }
     if (n->cb.connected && !p->ended)
         n->cb.connected(n, p, n->ud);
 }
@@ -312,6 +324,8 @@ static void on_closed(shoal_rtc_peer *r, int err, void *ud)
     shoal_node *n = p->node;
     p->rtc = NULL;
     p->ended = true;
+    if (n->repl && p->link)
+        shoal_repl_forget(n->repl, shoal_link_rpc(p->link));
     g_clear_handle_id(&p->deadline, g_source_remove);
     if (p->replaced) {
         n->retired = g_list_remove(n->retired, p);
@@ -665,6 +679,65 @@ static void on_hub_message(size_t index, const char *data, size_t len, void *ud)
     shoal_swarm_msg_clear(&m);
 }
 
+/* ---- replication ------------------------------------------------------------------------------
+ */
+
+static shoal_node_peer *peer_of_rpc(shoal_node *n, shoal_rpc *rpc)
+{
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, n->peers);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        shoal_node_peer *p = value;
+        if (p->link && shoal_link_rpc(p->link) == rpc)
+            return p;
+    }
+    return NULL;
+}
+
+/* Messages came from a peer: the state manager must not rotate it out while they do. */
+static void on_progress(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], int64_t head,
+                        void *ud)
+{
+    (void)r;
+    shoal_node *n = ud;
+    shoal_node_peer *p = peer_of_rpc(n, from);
+    if (!p)
+        return;
+    shoal_conn_action a = {.type = SHOAL_ACT_DOWNLOAD_PROGRESS};
+    memcpy(a.feed, p->feed, 32);
+    apply(n, &a);
+    if (n->cb.progress)
+        n->cb.progress(n, p, feed, head, n->ud);
+    pump(p); /* the session may owe an answer */
+}
+
+static void on_refused(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], const char *reason,
+                       void *ud)
+{
+    (void)r, (void)feed;
+    shoal_node *n = ud;
+    shoal_node_peer *p = peer_of_rpc(n, from);
+    say(n, "a message from %.8s… was refused: %s", p ? p->channel : "?", reason);
+}
+
+int shoal_node_publish(shoal_node *n, const char *content, size_t len, shoal_msg_info *info,
+                       const char **reason)
+{
+    if (!n->repl)
+        return SHOAL_E_INVAL;
+    int rc = shoal_repl_publish(n->repl, &n->keys, (double)(g_get_real_time() / 1000), content, len,
+                                info, reason);
+    if (rc == SHOAL_OK) { /* live streams may have something to send */
+        GHashTableIter it;
+        gpointer key, value;
+        g_hash_table_iter_init(&it, n->peers);
+        while (g_hash_table_iter_next(&it, &key, &value))
+            pump(value);
+    }
+    return rc;
+}
+
 /* ---- life cycle ------------------------------------------------------------------------------ */
 
 int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb, void *ud,
@@ -675,6 +748,12 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
     n->app = g_strdup(cfg->app ? cfg->app : SHOAL_NODE_APP);
     n->negotiation_ms = cfg->negotiation_ms ? cfg->negotiation_ms : DEFAULT_NEGOTIATION_MS;
     n->compat = cfg->compat;
+    if (cfg->store) {
+        shoal_repl_callbacks rcb = {.progress = on_progress, .refused = on_refused};
+        n->repl = shoal_repl_new(cfg->store, NULL, &rcb, n);
+        n->nfollows = cfg->nfollows;
+        n->follows = n->nfollows ? g_memdup2(cfg->follows, n->nfollows * 32) : NULL;
+    }
     n->plain_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     n->cb = *cb;
     n->ud = ud;
@@ -781,6 +860,8 @@ void shoal_node_free(shoal_node *n)
         g_array_free(n->hubs, TRUE);
     shoal_conn_free(n->conn);
     shoal_rtc_free(n->rtc);
+    shoal_repl_free(n->repl);
+    g_free(n->follows);
     g_free(n->app);
     sodium_memzero(&n->keys, sizeof n->keys);
     g_free(n);
