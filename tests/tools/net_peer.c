@@ -4,6 +4,7 @@
  * the reason). It answers whoami and gossip.ping; everything else gets the unknown-method error.
  * For the interop tests: the reference ssb-server dials it. SIGTERM stops it.
  * Usage: net-peer [--secret FILE] [--port N] */
+#include "say.h"
 #include "shoal/identity.h"
 #include "shoal/net.h"
 
@@ -18,15 +19,6 @@ static int64_t wall_clock(void *ud)
 {
     (void)ud;
     return g_get_real_time() / 1000;
-}
-
-static void say(json_t *event)
-{
-    char *text = json_dumps(event, JSON_COMPACT);
-    puts(text);
-    fflush(stdout);
-    free(text);
-    json_decref(event);
 }
 
 static const char *id_of(shoal_net_conn *conn, char out[SHOAL_REF_STRSIZE])

@@ -5,6 +5,7 @@
  * and answers each message with "echo: " and the message.
  * Candidates are gathered on 127.0.0.1, or on the addresses given with --address.
  * Usage: node-peer --secret FILE [--negotiation-ms N] [--compat] [--address IP]... HUB_URL... */
+#include "say.h"
 #include "shoal/identity.h"
 #include "shoal/node.h"
 
@@ -14,15 +15,6 @@
 #include <string.h>
 
 static GMainLoop *loop;
-
-static void say(json_t *j)
-{
-    char *text = json_dumps(j, JSON_COMPACT);
-    puts(text);
-    fflush(stdout);
-    free(text);
-    json_decref(j);
-}
 
 static void on_log(shoal_node *node, const char *line, void *ud)
 {

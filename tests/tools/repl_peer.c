@@ -8,6 +8,7 @@
  * reference only starts its own replication of a peer once the peer has asked it for a feed).
  * Usage: repl-peer --secret FILE --db FILE [--publish N]
  *                  (--listen [--follow FEED_ID]... | --fetch ADDRESS FEED_ID) */
+#include "say.h"
 #include "shoal/identity.h"
 #include "shoal/net.h"
 #include "shoal/ref.h"
@@ -26,15 +27,6 @@ static uint8_t follows[8][32];
 static int nfollows;
 static bool fetching;
 static int exit_code;
-
-static void say(json_t *j)
-{
-    char *text = json_dumps(j, JSON_COMPACT);
-    puts(text);
-    fflush(stdout);
-    free(text);
-    json_decref(j);
-}
 
 static int64_t wall_clock(void *ud)
 {

@@ -5,6 +5,7 @@
  * every event is one more JSON line ({"event":"open"}, {"event":"message",...},
  * {"event":"closed","error":...}). For the interop tests with simple-peer and browsers.
  * Usage: rtc-echo [--initiator] [--address IP]... */
+#include "say.h"
 #include "shoal/rtc.h"
 
 #include <gio/gio.h>
@@ -16,15 +17,6 @@
 static GMainLoop *loop;
 static shoal_rtc_peer *peer;
 static bool initiator;
-
-static void say(json_t *j)
-{
-    char *text = json_dumps(j, JSON_COMPACT);
-    puts(text);
-    fflush(stdout);
-    free(text);
-    json_decref(j);
-}
 
 static void on_description(shoal_rtc_peer *p, bool offer, const char *sdp, void *ud)
 {
