@@ -165,6 +165,18 @@ static bool flag(const json_t *opts, const char *name, bool otherwise)
     return json_is_boolean(v) ? json_is_true(v) : otherwise;
 }
 
+/* A whole number from a peer's arguments, or `otherwise` when it gave none that makes sense;
+ * anything past 2^53 (no feed is that long) is taken as 2^53. */
+static int64_t count(const json_t *v, int64_t otherwise)
+{
+    if (!json_is_number(v))
+        return otherwise;
+    double x = json_number_value(v);
+    if (!(x >= 0)) /* negative, or NaN */
+        return otherwise;
+    return x > 9007199254740992.0 ? INT64_C(9007199254740992) : (int64_t)x;
+}
+
 static void history(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, void *ud)
 {
     shoal_repl *r = ud;
@@ -176,16 +188,13 @@ static void history(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, vo
         (void)!shoal_rpc_error(rpc, id, "Error", "createHistoryStream needs the id of a feed");
         return;
     }
-    const json_t *seq = json_object_get(opts, "seq"), *limit = json_object_get(opts, "limit");
     served s = {.rpc = rpc,
                 .id = id,
-                .next = json_is_number(seq) && json_number_value(seq) > 1
-                            ? (int64_t)json_number_value(seq)
-                            : 1,
-                .left = json_is_number(limit) && json_number_value(limit) >= 0
-                            ? (int64_t)json_number_value(limit)
-                            : -1,
+                .next = count(json_object_get(opts, "seq"), 1),
+                .left = count(json_object_get(opts, "limit"), -1),
                 .keys = flag(opts, "keys", true)};
+    if (s.next < 1)
+        s.next = 1;
     memcpy(s.feed, ref.key, 32);
     bool live = flag(opts, "live", false), old = flag(opts, "old", true);
     if (!old) { /* only what comes from now on */

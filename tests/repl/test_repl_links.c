@@ -4,6 +4,7 @@
  * ended and the message refused. */
 #include "harness.h"
 #include "shoal/link.h"
+#include "shoal/ref.h"
 #include "shoal/repl.h"
 
 #include <stdio.h>
@@ -161,6 +162,46 @@ static void a_message_that_does_not_follow_is_refused(void)
     close_side(&b);
 }
 
+static int items;
+
+static void count_items(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_rpc_body *body,
+                        void *ud)
+{
+    (void)rpc, (void)id, (void)body, (void)ud;
+    items += ev == SHOAL_RPC_DATA;
+}
+
+static void odd_arguments_get_sane_answers(void)
+{
+    open_side(&a, &alice, bob.pub, "a");
+    open_side(&b, &bob, NULL, "b");
+    publish(&a, &alice, 5);
+    pump();
+    char feed[SHOAL_REF_STRSIZE];
+    shoal_ref ref = {.kind = SHOAL_REF_FEED};
+    memcpy(ref.key, alice.pub, 32);
+    shoal_ref_format(&ref, feed);
+    static const char *const args[] = {
+        "[{\"id\":\"%s\",\"seq\":1e300}]", "[{\"id\":\"%s\",\"seq\":-5,\"limit\":2}]",
+        "[{\"id\":\"%s\",\"limit\":1e300,\"keys\":false}]", "[{\"id\":\"not a feed%s\"}]"};
+    static const int expected[] = {0, 2, 5, 0};
+    for (size_t i = 0; i < 4; i++) {
+        char text[256];
+        snprintf(text, sizeof text, args[i], feed);
+        json_t *j = json_loads(text, 0, NULL);
+        int32_t id;
+        items = 0;
+        CHECK_EQ_ERR(shoal_rpc_call(shoal_link_rpc(b.link), SHOAL_RPC_SOURCE, "createHistoryStream",
+                                    j, count_items, NULL, &id),
+                     SHOAL_OK);
+        json_decref(j);
+        pump();
+        CHECK_EQ_INT(items, expected[i]);
+    }
+    close_side(&a);
+    close_side(&b);
+}
+
 int main(void)
 {
     uint8_t seed[32] = {21};
@@ -169,5 +210,6 @@ int main(void)
     shoal_keypair_from_seed(&bob, seed);
     RUN(a_whole_feed_and_then_live_messages_arrive);
     RUN(a_message_that_does_not_follow_is_refused);
+    RUN(odd_arguments_get_sane_answers);
     return harness_finish();
 }
