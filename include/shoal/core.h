@@ -188,6 +188,16 @@ void shoal_buf_free(shoal_buf *b);
  * when the buffer fails (sticky). */
 void *shoal_buf_extend(shoal_buf *b, size_t len);
 
+/* ---- Small helpers for parsers --------------------------------------------------------------- */
+
+/* The value of a hexadecimal digit (either case), or -1. */
+int shoal_hex_value(int c);
+
+/* Gathers a fixed-size piece that may arrive split: copies into dst[*have..want) as much of
+ * src[0..len) as fits, advances *have, and returns the bytes taken. The piece is whole once
+ * *have == want. */
+size_t shoal_gather(uint8_t *dst, size_t *have, size_t want, const uint8_t *src, size_t len);
+
 /* ---- Output queue -------------------------------------------------------------------------
  * Bytes a core has produced and its shell has not yet written: appended at the back, drained
  * from the front, the memory reused. */

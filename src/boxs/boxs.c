@@ -141,11 +141,8 @@ long shoal_boxs_decode(shoal_boxs_decoder *dec, const uint8_t *in, size_t len,
         if (dec->state == SAID_GOODBYE)
             return fail(dec, SHOAL_E_BOXS_CLOSED);
         if (dec->state == READ_HEADER) {
-            size_t n = SHOAL_BOXS_HEADER_SIZE - dec->have;
-            n = n < len - used ? n : len - used;
-            memcpy(dec->header + dec->have, in + used, n);
-            dec->have += n;
-            used += n;
+            used += shoal_gather(dec->header, &dec->have, SHOAL_BOXS_HEADER_SIZE, in + used,
+                                 len - used);
             if (dec->have < SHOAL_BOXS_HEADER_SIZE)
                 break;
             dec->have = 0;
@@ -160,11 +157,7 @@ long shoal_boxs_decode(shoal_boxs_decoder *dec, const uint8_t *in, size_t len,
             cipher = in + used;
             used += dec->body_len;
         } else {
-            size_t n = dec->body_len - dec->have;
-            n = n < len - used ? n : len - used;
-            memcpy(dec->body + dec->have, in + used, n);
-            dec->have += n;
-            used += n;
+            used += shoal_gather(dec->body, &dec->have, dec->body_len, in + used, len - used);
             if (dec->have < dec->body_len)
                 break;
             dec->have = 0;

@@ -16,17 +16,6 @@ enum {
     S_LAST_LF,     /* the LF after the final empty line's CR */
 };
 
-static int hex(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The end of a size line: a zero size starts the trailers. */
 static void size_done(shoal_http_chunked *d)
 {
@@ -40,7 +29,7 @@ long shoal_http_unchunk(shoal_http_chunked *d, char *buf, size_t *len)
         unsigned char c = (unsigned char)buf[in];
         switch (d->state) {
         case S_SIZE: {
-            int v = hex(c);
+            int v = shoal_hex_value(c);
             if (v >= 0) {
                 if (d->digits == 15)
                     return SHOAL_E_HTTP_BAD_REQUEST;

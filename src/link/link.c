@@ -75,9 +75,7 @@ static long fail(shoal_link *link, int err)
 static long handshake_input(shoal_link *link, const uint8_t *in, size_t len)
 {
     size_t want = shoal_shs_expect(&link->shs);
-    size_t n = want - link->hs_have < len ? want - link->hs_have : len;
-    memcpy(link->hs_in + link->hs_have, in, n);
-    link->hs_have += n;
+    size_t n = shoal_gather(link->hs_in, &link->hs_have, want, in, len);
     if (link->hs_have < want)
         return (long)n;
     link->hs_have = 0;

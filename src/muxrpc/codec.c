@@ -88,11 +88,8 @@ long shoal_rpc_decode(shoal_rpc_decoder *dec, const uint8_t *in, size_t len, sho
         if (dec->state == SAID_GOODBYE)
             return fail(dec, SHOAL_E_RPC_CLOSED);
         if (dec->state == READ_HEADER) {
-            size_t n = SHOAL_RPC_HEADER_SIZE - dec->have;
-            n = n < len - used ? n : len - used;
-            memcpy(dec->header + dec->have, in + used, n);
-            dec->have += n;
-            used += n;
+            used +=
+                shoal_gather(dec->header, &dec->have, SHOAL_RPC_HEADER_SIZE, in + used, len - used);
             if (dec->have < SHOAL_RPC_HEADER_SIZE)
                 break;
             dec->have = 0;
@@ -109,11 +106,7 @@ long shoal_rpc_decode(shoal_rpc_decoder *dec, const uint8_t *in, size_t len, sho
             p->body = in + used;
             used += p->len;
         } else {
-            size_t n = p->len - dec->have;
-            n = n < len - used ? n : len - used;
-            memcpy(dec->body + dec->have, in + used, n);
-            dec->have += n;
-            used += n;
+            used += shoal_gather(dec->body, &dec->have, p->len, in + used, len - used);
             if (dec->have < p->len)
                 break;
             p->body = dec->body;

@@ -41,17 +41,6 @@ static int ice_text(line v, size_t min, char out[SHOAL_SDP_MAX_TEXT + 1])
     return SHOAL_OK;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* "sha-256 AB:CD:..." (32 pairs); other hash functions are skipped (SHOAL_E_AGAIN). */
 static int fingerprint(line v, uint8_t out[32])
 {
@@ -61,7 +50,7 @@ static int fingerprint(line v, uint8_t out[32])
     if (v.len != 32 * 3 - 1)
         return SHOAL_E_SDP_FINGERPRINT;
     for (size_t i = 0; i < 32; i++) {
-        int hi = hex_digit(v.s[3 * i]), lo = hex_digit(v.s[3 * i + 1]);
+        int hi = shoal_hex_value(v.s[3 * i]), lo = shoal_hex_value(v.s[3 * i + 1]);
         if (hi < 0 || lo < 0 || (i < 31 && v.s[3 * i + 2] != ':'))
             return SHOAL_E_SDP_FINGERPRINT;
         out[i] = (uint8_t)(hi << 4 | lo);
