@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
 from clitest import ShoalHub, case, eq, isolate_network, main  # noqa: E402
@@ -89,7 +88,7 @@ def shoal_dials_chromium_and_messages_cross():
 def chromium_dials_shoal_and_messages_cross():
     with ShoalHub(SHOAL) as hub:
         browser = run_chromium(hub.url)
-        time.sleep(4)  # Chromium has joined and announced; shoal's own announce draws its offer
+        hub.wait_for_subscribers(2)  # the page listens: shoal's announce on joining draws its offer
         shoal = start_shoal(hub.url)
         r = chromium_result(browser)
         events = stop_shoal(shoal)

@@ -66,3 +66,16 @@ class ShoalHub:
     def __exit__(self, *exc):
         self.p.send_signal(signal.SIGTERM)
         self.p.communicate(timeout=20)
+
+    def wait_for_subscribers(self, n, seconds=30):
+        """Waits until the hub counts n subscriptions (a stream on two channels counts two)."""
+        import json
+        import time
+        import urllib.request
+        deadline = time.time() + seconds
+        while True:
+            with urllib.request.urlopen(self.url + "/", timeout=5) as r:
+                if json.loads(r.read())["subscribers"] >= n:
+                    return
+            assert time.time() < deadline, f"fewer than {n} subscribers at the hub"
+            time.sleep(0.05)

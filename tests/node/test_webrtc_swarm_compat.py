@@ -74,7 +74,7 @@ def shoal_dials_a_plain_swarm_peer_it_hears():
 def a_plain_swarm_peer_dials_shoal():
     with ShoalHub(SHOAL) as hub:
         swarm = start_swarm(hub.url)
-        time.sleep(1)  # the swarm has announced; shoal's own announce on joining makes it dial
+        hub.wait_for_subscribers(2)  # the swarm listens: shoal's announce on joining draws it
         shoal = start_shoal(hub.url, "--compat")
         eq(swarm_result(swarm)["received"], ["echo: hello from swarm", "hello from shoal"])
         events = stop_shoal(shoal)
