@@ -228,6 +228,14 @@ static inline size_t shoal_outq_len(const shoal_outq *q)
 /* The slot an entry hashes to (its home), for the table's owner to compute. */
 typedef size_t shoal_slot_home_fn(uint32_t entry, const void *ctx);
 
+/* A table of cap empty slots (cap a power of two); NULL when out of memory. Free with
+ * shoal_free. */
+uint32_t *shoal_slots_new(size_t cap);
+
+/* Puts `entry` in the first free slot from its home on (the table must have a free slot). */
+void shoal_slots_insert(uint32_t *slots, size_t cap, uint32_t entry, shoal_slot_home_fn *home,
+                        const void *ctx);
+
 /* Empties slots[hole] by backward-shift deletion, so every probe run stays unbroken without
  * tombstones. */
 void shoal_slots_remove(uint32_t *slots, size_t cap, size_t hole, shoal_slot_home_fn *home,

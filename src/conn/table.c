@@ -66,21 +66,22 @@ static bool grow(void **p, size_t *cap, size_t need, size_t size)
     return true;
 }
 
+static size_t home_of(uint32_t pos, const void *ctx)
+{
+    const shoal_conn *c = ctx;
+    return slot_of(c, c->peers[pos].feed);
+}
+
 static bool rehash(shoal_conn *c, size_t cap)
 {
-    uint32_t *index = shoal_malloc(cap * sizeof *index);
+    uint32_t *index = shoal_slots_new(cap);
     if (!index)
         return false;
-    memset(index, 0xff, cap * sizeof *index);
     shoal_free(c->index);
     c->index = index;
     c->index_cap = cap;
-    for (size_t pos = 0; pos < c->npeers; pos++) {
-        size_t s = slot_of(c, c->peers[pos].feed);
-        while (index[s] != NO_INDEX)
-            s = (s + 1) & (cap - 1);
-        index[s] = (uint32_t)pos;
-    }
+    for (size_t pos = 0; pos < c->npeers; pos++)
+        shoal_slots_insert(index, cap, (uint32_t)pos, home_of, c);
     return true;
 }
 
@@ -121,10 +122,7 @@ size_t shoal__conn_peer_add(shoal_conn *c, const uint8_t feed[32])
     c->peer_mark[pos] = MARK_NEW;
     assert(c->ndirty < c->dirty_cap);
     c->dirty_peers[c->ndirty++] = (uint32_t)pos;
-    size_t s = slot_of(c, feed);
-    while (c->index[s] != NO_INDEX)
-        s = (s + 1) & (c->index_cap - 1);
-    c->index[s] = (uint32_t)pos;
+    shoal_slots_insert(c->index, c->index_cap, (uint32_t)pos, home_of, c);
     return pos;
 }
 
@@ -134,12 +132,6 @@ static size_t index_slot_of(const shoal_conn *c, size_t pos)
     while (c->index[s] != pos)
         s = (s + 1) & (c->index_cap - 1);
     return s;
-}
-
-static size_t home_of(uint32_t pos, const void *ctx)
-{
-    const shoal_conn *c = ctx;
-    return slot_of(c, c->peers[pos].feed);
 }
 
 /* Removes a peer that holds no slot: the last peer moves into its place. */

@@ -1,5 +1,25 @@
-/* Backward-shift deletion for open-addressing tables with linear probing. */
+/* Open-addressing tables with linear probing: a new table, insertion, and backward-shift
+ * deletion. */
 #include "shoal/core.h"
+
+#include <string.h>
+
+uint32_t *shoal_slots_new(size_t cap)
+{
+    uint32_t *slots = shoal_malloc(cap * sizeof *slots);
+    if (slots)
+        memset(slots, 0xff, cap * sizeof *slots); /* every slot SHOAL_SLOT_EMPTY */
+    return slots;
+}
+
+void shoal_slots_insert(uint32_t *slots, size_t cap, uint32_t entry, shoal_slot_home_fn *home,
+                        const void *ctx)
+{
+    size_t s = home(entry, ctx);
+    while (slots[s] != SHOAL_SLOT_EMPTY)
+        s = (s + 1) & (cap - 1);
+    slots[s] = entry;
+}
 
 void shoal_slots_remove(uint32_t *slots, size_t cap, size_t hole, shoal_slot_home_fn *home,
                         const void *ctx)

@@ -450,17 +450,19 @@ void shoal__number_to_string(double x, char out[40])
     digits[k] = '\0';
     int n = atoi(c + 1) + 1;
     if (k <= n && n <= 21) {
-        o += sprintf(o, "%s%.*s", digits, n - k, "000000000000000000000");
+        o += snprintf(o, (size_t)(out + 40 - o), "%s%.*s", digits, n - k, "000000000000000000000");
     } else if (0 < n && n <= 21) {
-        o += sprintf(o, "%.*s.%s", n, digits, digits + n);
+        o += snprintf(o, (size_t)(out + 40 - o), "%.*s.%s", n, digits, digits + n);
     } else if (-6 < n && n <= 0) {
-        o += sprintf(o, "0.%.*s%s", -n, "000000", digits);
+        o += snprintf(o, (size_t)(out + 40 - o), "0.%.*s%s", -n, "000000", digits);
     } else {
         int e = n - 1;
         if (k == 1)
-            o += sprintf(o, "%ce%c%d", digits[0], e < 0 ? '-' : '+', abs(e));
+            o += snprintf(o, (size_t)(out + 40 - o), "%ce%c%d", digits[0], e < 0 ? '-' : '+',
+                          abs(e));
         else
-            o += sprintf(o, "%c.%se%c%d", digits[0], digits + 1, e < 0 ? '-' : '+', abs(e));
+            o += snprintf(o, (size_t)(out + 40 - o), "%c.%se%c%d", digits[0], digits + 1,
+                          e < 0 ? '-' : '+', abs(e));
     }
 }
 

@@ -82,14 +82,6 @@ static call *find(shoal_rpc *rpc, int32_t id)
     return s == SIZE_MAX ? NULL : &rpc->calls[rpc->slots[s]];
 }
 
-static void place(shoal_rpc *rpc, uint32_t entry)
-{
-    size_t s = home(entry, rpc);
-    while (rpc->slots[s] != SHOAL_SLOT_EMPTY)
-        s = (s + 1) & (rpc->slots_cap - 1);
-    rpc->slots[s] = entry;
-}
-
 /* Room for one more call: the array grows by doubling, the index stays at most half full. */
 static int reserve(shoal_rpc *rpc)
 {
@@ -103,15 +95,14 @@ static int reserve(shoal_rpc *rpc)
     }
     if (2 * (rpc->ncalls + 1) > rpc->slots_cap) {
         size_t cap = rpc->slots_cap ? 2 * rpc->slots_cap : 16;
-        uint32_t *slots = shoal_malloc(cap * sizeof *slots);
+        uint32_t *slots = shoal_slots_new(cap);
         if (!slots)
             return SHOAL_E_NOMEM;
-        memset(slots, 0xff, cap * sizeof *slots);
         shoal_free(rpc->slots);
         rpc->slots = slots;
         rpc->slots_cap = cap;
         for (uint32_t e = 0; e < rpc->ncalls; e++)
-            place(rpc, e);
+            shoal_slots_insert(slots, cap, e, home, rpc);
     }
     return SHOAL_OK;
 }
@@ -125,7 +116,7 @@ static int add_call(shoal_rpc *rpc, int32_t id, shoal_rpc_kind kind, bool local_
     if (rc != SHOAL_OK)
         return rc;
     rpc->calls[rpc->ncalls] = (call){id, kind, local_ended, false, fn, ud};
-    place(rpc, (uint32_t)rpc->ncalls++);
+    shoal_slots_insert(rpc->slots, rpc->slots_cap, (uint32_t)rpc->ncalls++, home, rpc);
     return SHOAL_OK;
 }
 

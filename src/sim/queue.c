@@ -93,28 +93,18 @@ uint32_t shoal__sim_link_find(const sim *s, uint32_t p, uint32_t q)
     }
 }
 
-static bool index_insert(sim *s, uint32_t id)
-{
-    uint32_t i = slot_of(s, key_of(s, id));
-    while (s->link_index[i] != NO_LINK)
-        i = (i + 1) & (s->index_cap - 1);
-    s->link_index[i] = id;
-    return true;
-}
-
 static bool grow_index(sim *s)
 {
     uint32_t cap = s->index_cap ? s->index_cap * 2 : 1024;
-    uint32_t *index = shoal_malloc(cap * sizeof *index);
+    uint32_t *index = shoal_slots_new(cap);
     if (!index)
         return false;
-    memset(index, 0xff, cap * sizeof *index);
     shoal_free(s->link_index);
     s->link_index = index;
     s->index_cap = cap;
     for (uint32_t id = 0; id < s->nlinks; id++)
         if (s->links[id].live)
-            index_insert(s, id);
+            shoal_slots_insert(s->link_index, s->index_cap, id, home_of, s);
     return true;
 }
 
@@ -153,7 +143,7 @@ uint32_t shoal__sim_link_new(sim *s, uint32_t a, uint32_t b)
     l->b = b;
     l->gen = gen;
     l->live = true;
-    index_insert(s, id);
+    shoal_slots_insert(s->link_index, s->index_cap, id, home_of, s);
     return id;
 }
 
