@@ -22,9 +22,16 @@ PEERS = 3
 
 
 def swarm(url):
-    p = subprocess.run(["node", os.path.join(HERE, "webrtc_swarm.js"), MODULES, url, str(PEERS)],
-                       capture_output=True, timeout=90)
-    assert p.returncode == 0, p.stderr.decode()
+    """Runs the swarm once more only when node itself died of a signal: @roamhq/wrtc's native
+    code now and then segfaults on a loaded machine (seen about once in 30 runs, with nothing on
+    stderr), which says nothing about the hub. A swarm that runs and fails is a failure."""
+    for _ in range(2):
+        p = subprocess.run(
+            ["node", os.path.join(HERE, "webrtc_swarm.js"), MODULES, url, str(PEERS)],
+            capture_output=True, timeout=90)
+        if p.returncode >= 0:
+            break
+    assert p.returncode == 0, f"node exited {p.returncode}: {p.stderr.decode()}"
     return json.loads(p.stdout.decode().strip().splitlines()[-1])
 
 
