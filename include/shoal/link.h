@@ -7,7 +7,15 @@
  * remote identity (and register handlers) before any RPC packet is read; the caller calls it
  * again with the rest. RPC calls may be made from the start: they wait in the session and go
  * out, boxed, once the handshake is done. Closing sends the muxrpc goodbye, then the box
- * stream's goodbye. */
+ * stream's goodbye.
+ *
+ * The client speaks first. As the server, our own calls wait until the client's first
+ * box-stream bytes arrive, or until the shell calls shoal_link_release() (SHOAL_LINK_HOLD_MS
+ * after the handshake, for a client that never calls). The reference peer (secret-stack) sets
+ * up its session and then announces the connection to its plugins only after it has read
+ * whatever arrived with the handshake's last message: a call riding along with that message is
+ * answered, but ssb-replicate never sees it, and so never starts replicating from us. A client
+ * speaks once its plugins are listening. */
 #ifndef SHOAL_LINK_H
 #define SHOAL_LINK_H
 
@@ -46,6 +54,12 @@ SHOAL_MUST_CHECK int shoal_link_eof(shoal_link *link);
 const uint8_t *shoal_link_output(shoal_link *link, size_t *len);
 /* Marks the first n bytes of the output as written. */
 void shoal_link_drain(shoal_link *link, size_t n);
+
+/* After this long without a word from the client, a server's shell releases its calls. */
+#define SHOAL_LINK_HOLD_MS 500
+
+/* Lets a server's own calls go out before the client has spoken (see above). Idempotent. */
+void shoal_link_release(shoal_link *link);
 
 /* Says goodbye: the RPC session's, then the box stream's (at once if the handshake is not
  * complete, the output then holds nothing more). */

@@ -12,6 +12,7 @@ struct shoal_link {
     size_t hs_have;
     bool established;
     bool sent_goodbye;
+    bool holding; /* the server's calls wait for the client's first words */
     int error;
     uint8_t remote[32];
     shoal_boxs_encoder enc;
@@ -33,6 +34,7 @@ shoal_link *shoal_link_new(const shoal_keypair *local, const uint8_t *server_pub
     }
     const uint8_t *network = cfg && cfg->network ? cfg->network : shoal_shs_main_network;
     const uint8_t *eph = cfg ? cfg->eph_sec : NULL;
+    link->holding = !server_pub;
     if (server_pub)
         shoal_shs_client_init(&link->shs, network, local, server_pub, eph);
     else
@@ -121,6 +123,7 @@ long shoal_link_input(shoal_link *link, const uint8_t *in, size_t len)
         if (n < 0)
             return fail(link, (int)n);
         used += (size_t)n;
+        link->holding = false; /* the client has spoken */
         if (chunk_len > 0) {
             int rc = shoal_rpc_input(link->rpc, chunk, chunk_len);
             if (rc != SHOAL_OK)
@@ -144,7 +147,8 @@ int shoal_link_eof(shoal_link *link)
  * session has ended. */
 static void seal(shoal_link *link)
 {
-    if (!link->established || link->error != SHOAL_OK || link->sent_goodbye)
+    if (!link->established || link->error != SHOAL_OK || link->sent_goodbye ||
+        (link->holding && !shoal_rpc_ended(link->rpc)))
         return;
     size_t len;
     const uint8_t *plain = shoal_rpc_output(link->rpc, &len);
@@ -177,6 +181,11 @@ const uint8_t *shoal_link_output(shoal_link *link, size_t *len)
 void shoal_link_drain(shoal_link *link, size_t n)
 {
     shoal_outq_drain(&link->out, n);
+}
+
+void shoal_link_release(shoal_link *link)
+{
+    link->holding = false;
 }
 
 void shoal_link_close(shoal_link *link)

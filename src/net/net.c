@@ -28,7 +28,9 @@ struct shoal_net_conn {
     GCancellable *cancel;
     bool writing, finished;
     bool reading, read_paused;
+    bool server; /* we answered the dial */
     guint timer; /* the handshake deadline, then the linger after goodbye */
+    guint hold;  /* as the server: when our calls go out even if the client stays silent */
     uint8_t *wbuf;
     size_t wlen, wsent, wcap;
     uint8_t rbuf[READ_CHUNK];
@@ -72,6 +74,7 @@ static void finish(shoal_net_conn *c, int err)
     if (c->timer)
         g_source_remove(c->timer);
     c->timer = 0;
+    g_clear_handle_id(&c->hold, g_source_remove);
     if (c->sock)
         g_io_stream_close(G_IO_STREAM(c->sock), NULL, NULL);
     if (c->cb.closed)
@@ -141,6 +144,15 @@ static gboolean on_timer(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+static gboolean on_hold(gpointer data)
+{
+    shoal_net_conn *c = data;
+    c->hold = 0;
+    shoal_link_release(c->link);
+    start_write(c);
+    return G_SOURCE_REMOVE;
+}
+
 /* Feeds the link what arrived; false when the connection ended. */
 static bool feed(shoal_net_conn *c, const uint8_t *in, size_t len)
 {
@@ -157,6 +169,8 @@ static bool feed(shoal_net_conn *c, const uint8_t *in, size_t len)
             if (c->timer)
                 g_source_remove(c->timer);
             c->timer = 0;
+            if (c->server)
+                c->hold = g_timeout_add(SHOAL_LINK_HOLD_MS, on_hold, c);
             if (c->cb.established)
                 c->cb.established(c, c->ud);
         }
@@ -218,6 +232,7 @@ static shoal_net_conn *conn_new(const shoal_keypair *keys, const uint8_t *server
     c->cb = *cb;
     c->ud = ud;
     c->link = link;
+    c->server = !server_pub;
     c->cancel = g_cancellable_new();
     c->timer =
         g_timeout_add((guint)(cfg->handshake_ms ? cfg->handshake_ms : DEFAULT_HS_MS), on_timer, c);

@@ -42,7 +42,7 @@ struct shoal_node_peer {
     bool replaced; /* lost a glare: its channel closes without a word to anyone */
     shoal_rtc_peer *rtc;
     shoal_link *link;
-    guint deadline;
+    guint timer; /* the negotiation's deadline; once linked as the server, the hold on our calls */
     GQueue outbox; /* char*: signals waiting to be POSTed */
     bool posting;
 };
@@ -202,7 +202,7 @@ static void on_deadline_passed(shoal_node_peer *p)
 static gboolean on_deadline(gpointer ud)
 {
     shoal_node_peer *p = ud;
-    p->deadline = 0;
+    p->timer = 0;
     on_deadline_passed(p);
     return G_SOURCE_REMOVE;
 }
@@ -229,7 +229,7 @@ static void connection_up(shoal_node_peer *p)
     shoal_node *n = p->node;
     p->established = true;
     n->stats.connections++;
-    g_clear_handle_id(&p->deadline, g_source_remove);
+    g_clear_handle_id(&p->timer, g_source_remove);
     shoal_conn_action a = {.type = p->dialled ? SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED
                                               : SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT,
                            .transport = SHOAL_TRANSPORT_RTC};
@@ -258,6 +258,15 @@ static void on_open(shoal_rtc_peer *r, void *ud)
     pump(p);
 }
 
+static gboolean on_hold(gpointer ud)
+{
+    shoal_node_peer *p = ud;
+    p->timer = 0;
+    shoal_link_release(p->link);
+    pump(p);
+    return G_SOURCE_REMOVE;
+}
+
 static void established(shoal_node_peer *p)
 {
     shoal_node *n = p->node;
@@ -267,6 +276,8 @@ static void established(shoal_node_peer *p)
         return;
     }
     connection_up(p);
+    if (!p->initiator)
+        p->timer = g_timeout_add(SHOAL_LINK_HOLD_MS, on_hold, p);
     if (n->repl) {
         shoal_rpc *rpc = shoal_link_rpc(p->link);
         bool ok = shoal_repl_serve(n->repl, rpc) == SHOAL_OK;
@@ -326,7 +337,7 @@ static void on_closed(shoal_rtc_peer *r, int err, void *ud)
     p->ended = true;
     if (n->repl && p->link)
         shoal_repl_forget(n->repl, shoal_link_rpc(p->link));
-    g_clear_handle_id(&p->deadline, g_source_remove);
+    g_clear_handle_id(&p->timer, g_source_remove);
     if (p->replaced) {
         n->retired = g_list_remove(n->retired, p);
         peer_unref(p);
@@ -385,7 +396,7 @@ static shoal_node_peer *peer_new(shoal_node *n, const char *channel, const uint8
         return NULL;
     }
     g_hash_table_insert(n->peers, p->channel, p);
-    p->deadline = g_timeout_add(n->negotiation_ms, on_deadline, p);
+    p->timer = g_timeout_add(n->negotiation_ms, on_deadline, p);
     return p;
 }
 
@@ -576,7 +587,7 @@ static void take_signal(shoal_node *n, hub *h, shoal_swarm_msg *m)
             g_hash_table_remove(n->peers, p->channel);
             p->replaced = true;
             n->retired = g_list_prepend(n->retired, p);
-            g_clear_handle_id(&p->deadline, g_source_remove);
+            g_clear_handle_id(&p->timer, g_source_remove);
             shoal_rtc_peer_close(p->rtc); /* its record goes with it, unreported */
             bool dialled = p->dialled;
             p = peer_new(n, m->from, m->feed, h->index, false, m->session);
@@ -836,7 +847,7 @@ void shoal_node_free(shoal_node *n)
         g_hash_table_iter_init(&it, n->peers);
         while (g_hash_table_iter_next(&it, &key, &value)) {
             shoal_node_peer *p = value;
-            g_clear_handle_id(&p->deadline, g_source_remove);
+            g_clear_handle_id(&p->timer, g_source_remove);
             if (p->rtc)
                 shoal_rtc_peer_abandon(p->rtc);
             p->refs = 1; /* the POSTs that held the others will never call back */

@@ -126,6 +126,44 @@ static void a_call_made_before_the_handshake_is_answered_after_it(void)
     }
 }
 
+/* The server's own calls wait for the client's first words (or the shell's release), so that a
+ * reference client reads none of them together with the handshake's last message. */
+static void the_server_calls_once_the_client_has_spoken_or_is_released(void)
+{
+    for (int released = 0; released < 2; released++) {
+        start(bob.pub, 1 << 20);
+        CHECK_EQ_ERR(
+            shoal_rpc_register(shoal_link_rpc(P.client), "blocks", SHOAL_RPC_SOURCE, blocks, NULL),
+            SHOAL_OK);
+        json_t *args = json_pack("[i]", 1);
+        int32_t id;
+        CHECK_EQ_ERR(shoal_rpc_call(shoal_link_rpc(P.server), SHOAL_RPC_SOURCE, "blocks", args,
+                                    NULL, NULL, &id),
+                     SHOAL_OK);
+        pump();
+        CHECK(shoal_link_established(P.client) && shoal_link_established(P.server));
+        size_t held;
+        CHECK(shoal_link_output(P.server, &held) == NULL); /* nothing after the handshake */
+        CHECK_EQ_INT(shoal_rpc_open_calls(shoal_link_rpc(P.client)), 0);
+        if (released) {
+            shoal_link_release(P.server);
+        } else {
+            CHECK_EQ_ERR(shoal_rpc_call(shoal_link_rpc(P.client), SHOAL_RPC_SOURCE, "blocks", args,
+                                        on_item, NULL, &id),
+                         SHOAL_OK);
+        }
+        json_decref(args);
+        pump();
+        CHECK_EQ_ERR(P.client_rc, SHOAL_OK);
+        CHECK_EQ_ERR(P.server_rc, SHOAL_OK);
+        CHECK_EQ_INT(P.received, released ? 0 : 3000); /* the client's own call was answered */
+        CHECK(released || P.ended);
+        /* the server's call reached the client, which answered it and ended it */
+        CHECK_EQ_INT(shoal_rpc_open_calls(shoal_link_rpc(P.server)), 0);
+        stop();
+    }
+}
+
 static void goodbye_finishes_both_sides_cleanly(void)
 {
     start(bob.pub, 100);
@@ -193,6 +231,7 @@ int main(void)
     seed[0] = 3;
     shoal_keypair_from_seed(&carol, seed);
     RUN(a_call_made_before_the_handshake_is_answered_after_it);
+    RUN(the_server_calls_once_the_client_has_spoken_or_is_released);
     RUN(goodbye_finishes_both_sides_cleanly);
     RUN(a_stream_cut_anywhere_is_reported);
     RUN(dialling_the_wrong_key_fails_on_both_ends);

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Interop with the reference SSB server: ssb-server 16.0.1 (npm, installed at test time by
 scripts/fetch-test-data with ssb-friends 4.1.4 beside it; 127.0.0.1 only, a temporary home,
-no multicast). shoal dials it over net: and calls whoami and createHistoryStream; it dials
-shoal (gossip.connect) and shoal answers gossip.ping and refuses ebt.replicate and the other
-methods it does not serve, on which the reference falls back."""
+no multicast). shoal dials it over net: and calls whoami and createHistoryStream, and
+replicates its feed; it dials shoal (gossip.connect) and shoal answers gossip.ping and refuses
+ebt.replicate and the other methods it does not serve, on which the reference falls back; and,
+following shoal's feed, the reference replicates it from shoal."""
 import json
 import os
 import shutil
@@ -42,6 +43,15 @@ def ssb(*args, timeout=60):
     p = subprocess.run(["node", SSB_BIN, *args], env=ENV, capture_output=True, timeout=timeout)
     assert p.returncode == 0, p.stderr.decode()
     return json.loads(p.stdout.decode())
+
+
+def json_items(text):
+    """The JSON values printed one after another (ssb-server's command line prints a stream so)."""
+    decoder, items, at = json.JSONDecoder(), [], 0
+    while text[at:].strip():
+        item, at = decoder.raw_decode(text, len(text) - len(text[at:].lstrip()))
+        items.append(item)
+    return items
 
 
 def shoal_rpc(*args, timeout=60):
@@ -175,6 +185,37 @@ def the_server_dials_shoal_and_shoal_answers_its_calls():
         _, err = peer.communicate(timeout=30)
         eq(peer.returncode, 0, err.decode())
         assert b"ERROR" not in err, err.decode()
+
+
+@case
+def the_server_follows_shoal_and_replicates_its_feed():
+    peer = subprocess.Popen([REPL_PEER, "--secret", os.path.join(HOME, "shoal-pub-secret"),
+                             "--db", os.path.join(HOME, "shoal-pub.db"), "--publish", "40",
+                             "--listen", "--follow", f"@{KEY}.ed25519"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        listening = json.loads(peer.stdout.readline())
+        shoal_id = listening["id"]
+        ssb("publish", "--type", "contact", "--contact", shoal_id, "--following")
+        ssb("gossip.connect", listening["address"])
+        deadline = time.time() + 60
+        while (ssb("getLatest", shoal_id) or {}).get("value", {}).get("sequence") != 40:
+            assert time.time() < deadline, ssb("getLatest", shoal_id)
+            time.sleep(0.5)
+        # what the reference stored is shoal's feed, message for message
+        p = subprocess.run(["node", SSB_BIN, "createHistoryStream", "--id", shoal_id],
+                           env=ENV, capture_output=True, timeout=60)
+        eq(p.returncode, 0, p.stderr.decode())
+        theirs = [m["key"] for m in json_items(p.stdout.decode())]
+        rc, out, err = shoal_rpc("--type", "source", listening["address"], "createHistoryStream",
+                                 json.dumps({"id": shoal_id}))
+        eq(rc, 0, err)
+        eq(theirs, [json.loads(line)["key"] for line in out.splitlines()])
+        eq(len(theirs), 40)
+    finally:
+        peer.send_signal(signal.SIGTERM)
+        _, err = peer.communicate(timeout=30)
+        eq(peer.returncode, 0, err.decode())
 
 
 if __name__ == "__main__":

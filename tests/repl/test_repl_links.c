@@ -49,6 +49,7 @@ static void open_side(side *s, const shoal_keypair *keys, const uint8_t *dial, c
     shoal_repl_callbacks cb = {.progress = on_progress, .refused = on_refused};
     s->repl = shoal_repl_new(s->store, NULL, &cb, s);
     s->link = shoal_link_new(keys, dial, NULL);
+    shoal_link_release(s->link); /* as a shell does when the dialler is silent */
     CHECK_EQ_ERR(shoal_repl_serve(s->repl, shoal_link_rpc(s->link)), SHOAL_OK);
 }
 
