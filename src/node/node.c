@@ -39,7 +39,11 @@ struct shoal_node_peer {
     bool initiator;
     bool dialled; /* the state manager asked for it (its outcome is reported as a dial's) */
     bool established, ended;
-    bool replaced; /* lost a glare: its channel closes without a word to anyone */
+    bool replaced; /* lost a glare, or was replaced: its channel closes without a word */
+    /* A connected peer that came back (restarted while we held its old connection) negotiates
+     * anew beside it: the successor, outside the table, takes its place once its handshake
+     * proves the key. */
+    shoal_node_peer *successor, *predecessor;
     shoal_rtc_peer *rtc;
     shoal_link *link;
     guint timer; /* the negotiation's deadline; once linked as the server, the hold on our calls */
@@ -60,7 +64,7 @@ struct shoal_node {
     GArray *hubs;          /* hub */
     GHashTable *peers;     /* channel → shoal_node_peer */
     GHashTable *last_seen; /* channel → newest announce time (gint64*) */
-    GList *retired;        /* records that lost a glare, until their channel has closed */
+    GList *retired;        /* records replaced or given up, until their channel has closed */
     bool compat;
     GHashTable *plain_ids; /* hex of a plain peer's stand-in feed → its id */
     shoal_repl *repl;      /* NULL without a store */
@@ -222,6 +226,23 @@ static void on_candidate(shoal_rtc_peer *r, const char *candidate, void *ud)
                             "candidate", candidate, "sdpMLineIndex", 0, "sdpMid", "0"));
 }
 
+static void retire(shoal_node_peer *p);
+static void drop_successor(shoal_node_peer *p);
+
+/* A successor's handshake is done: it takes its predecessor's place, which closes unreported (to
+ * the state manager the peer stayed connected all along). */
+static void take_over(shoal_node_peer *s)
+{
+    shoal_node *n = s->node;
+    shoal_node_peer *old = s->predecessor;
+    old->successor = NULL;
+    s->predecessor = NULL;
+    s->dialled = old->dialled;
+    g_hash_table_replace(n->peers, s->channel, s);
+    retire(old);
+    say(n, "%.8s… is back: its new connection replaces the old", s->channel);
+}
+
 /* The connection is up (a handshake done, or a plain peer's channel open): the state manager
  * hears of it as the dial's success, or as a peer that dialled us. */
 static void connection_up(shoal_node_peer *p)
@@ -230,6 +251,10 @@ static void connection_up(shoal_node_peer *p)
     p->established = true;
     n->stats.connections++;
     g_clear_handle_id(&p->timer, g_source_remove);
+    if (p->predecessor) {
+        take_over(p);
+        return;
+    }
     shoal_conn_action a = {.type = p->dialled ? SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED
                                               : SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT,
                            .transport = SHOAL_TRANSPORT_RTC};
@@ -343,7 +368,18 @@ static void on_closed(shoal_rtc_peer *r, int err, void *ud)
         peer_unref(p);
         return;
     }
+    if (p->predecessor) { /* a returning peer's negotiation that failed: the old one stands */
+        p->predecessor->successor = NULL;
+        say(n, "the new negotiation with %.8s… failed: %s", p->channel, shoal_strerror(err));
+        peer_unref(p);
+        return;
+    }
     g_hash_table_remove(n->peers, p->channel);
+    if (p->successor) { /* the old connection died first: the new one goes on as any other */
+        p->successor->predecessor = NULL;
+        g_hash_table_insert(n->peers, p->successor->channel, p->successor);
+        p->successor = NULL;
+    }
     shoal_conn_action a = {.transport = SHOAL_TRANSPORT_RTC};
     memcpy(a.feed, p->feed, 32);
     if (p->established)
@@ -370,8 +406,9 @@ static void on_closed(shoal_rtc_peer *r, int err, void *ud)
 static const shoal_rtc_callbacks rtc_callbacks = {on_description, on_candidate, on_open,
                                                   on_message,     on_writable,  on_closed};
 
-static shoal_node_peer *peer_new(shoal_node *n, const char *channel, const uint8_t feed[32],
-                                 size_t hub_index, bool initiator, const char *session)
+/* A record and its channel's negotiation, not yet in the table. */
+static shoal_node_peer *peer_create(shoal_node *n, const char *channel, const uint8_t feed[32],
+                                    size_t hub_index, bool initiator, const char *session)
 {
     shoal_node_peer *p = g_new0(shoal_node_peer, 1);
     p->refs = 1; /* the table's */
@@ -395,9 +432,66 @@ static shoal_node_peer *peer_new(shoal_node *n, const char *channel, const uint8
         peer_unref(p);
         return NULL;
     }
-    g_hash_table_insert(n->peers, p->channel, p);
     p->timer = g_timeout_add(n->negotiation_ms, on_deadline, p);
     return p;
+}
+
+static shoal_node_peer *peer_new(shoal_node *n, const char *channel, const uint8_t feed[32],
+                                 size_t hub_index, bool initiator, const char *session)
+{
+    shoal_node_peer *p = peer_create(n, channel, feed, hub_index, initiator, session);
+    if (p)
+        g_hash_table_insert(n->peers, p->channel, p);
+    return p;
+}
+
+/* Gives up a returning peer's new negotiation, if there is one. */
+static void drop_successor(shoal_node_peer *p)
+{
+    shoal_node_peer *s = p->successor;
+    if (!s)
+        return;
+    p->successor = NULL;
+    s->predecessor = NULL;
+    retire(s);
+}
+
+/* Closes a record that no one is to hear of again: its goodbyes go out first when linked. */
+static void retire(shoal_node_peer *p)
+{
+    shoal_node *n = p->node;
+    p->replaced = true;
+    n->retired = g_list_prepend(n->retired, p);
+    g_clear_handle_id(&p->timer, g_source_remove);
+    drop_successor(p);
+    if (p->link && shoal_link_established(p->link)) {
+        shoal_link_close(p->link);
+        pump(p);
+    } else if (p->rtc) {
+        shoal_rtc_peer_close(p->rtc);
+    }
+}
+
+/* A connected peer offers a new negotiation: it came back (restarted, or it lost our connection
+ * before we noticed). The new one runs beside the old and replaces it once its handshake
+ * proves the key, so a forged offer costs only a negotiation that fails at its deadline. */
+static void take_return(shoal_node *n, hub *h, shoal_node_peer *p, shoal_swarm_msg *m,
+                        const char *sdp)
+{
+    if (p->successor && strcmp(p->successor->session, m->session) == 0)
+        return; /* the same offer again */
+    drop_successor(p);
+    say(n, "%.8s… dials us again: negotiating beside the connection we hold", m->from);
+    shoal_node_peer *s = peer_create(n, m->from, m->feed, h->index, false, m->session);
+    if (!s)
+        return;
+    p->successor = s;
+    s->predecessor = p;
+    if (shoal_rtc_peer_set_remote(s->rtc, true, sdp, strlen(sdp)) != SHOAL_OK) {
+        n->stats.signals_refused++;
+        say(n, "the offer of %.8s… could not be read", m->from);
+        shoal_rtc_peer_close(s->rtc);
+    }
 }
 
 /* ---- the state manager's effects ------------------------------------------------------------ */
@@ -575,9 +669,12 @@ static void take_signal(shoal_node *n, hub *h, shoal_swarm_msg *m)
             shoal_swarm_we_lead(n->channel, m->from))
             return; /* glare: both offered; ours stands, they will answer it (a plain peer never
                        yields, so we always do) */
+        if (p && p->established) {
+            if (!p->plain)
+                take_return(n, h, p, m, sdp);
+            return;
+        }
         if (p) {
-            if (p->established)
-                return; /* already connected */
             /* glare, and theirs stands; or they gave up the negotiation we were answering and
              * began another: drop ours quietly and answer the new one */
             say(n,
@@ -585,11 +682,8 @@ static void take_signal(shoal_node *n, hub *h, shoal_swarm_msg *m)
                              : "%.8s… began a new negotiation: answering that one",
                 m->from);
             g_hash_table_remove(n->peers, p->channel);
-            p->replaced = true;
-            n->retired = g_list_prepend(n->retired, p);
-            g_clear_handle_id(&p->timer, g_source_remove);
-            shoal_rtc_peer_close(p->rtc); /* its record goes with it, unreported */
             bool dialled = p->dialled;
+            retire(p); /* its record goes with it, unreported */
             p = peer_new(n, m->from, m->feed, h->index, false, m->session);
             if (p)
                 p->dialled = dialled;
@@ -623,6 +717,8 @@ static void take_signal(shoal_node *n, hub *h, shoal_swarm_msg *m)
         }
         return;
     }
+    if (p && p->successor && strcmp(p->successor->session, m->session) == 0)
+        p = p->successor;
     if (!p || !p->rtc || strcmp(p->session, m->session) != 0) {
         n->stats.signals_dropped++; /* a signal for a negotiation we do not have */
         return;
@@ -825,6 +921,7 @@ void shoal_node_stop(shoal_node *n, void (*done)(void *ud), void *ud)
     GList *peers = g_hash_table_get_values(n->peers);
     for (GList *l = peers; l; l = l->next) {
         shoal_node_peer *p = l->data;
+        drop_successor(p);
         close_peer(n, p->feed, SHOAL_CLOSE_REQUESTED);
     }
     g_list_free(peers);
@@ -847,6 +944,12 @@ void shoal_node_free(shoal_node *n)
         g_hash_table_iter_init(&it, n->peers);
         while (g_hash_table_iter_next(&it, &key, &value)) {
             shoal_node_peer *p = value;
+            if (p->successor) { /* retired: the list below frees it */
+                p->successor->predecessor = NULL;
+                p->successor->replaced = true;
+                n->retired = g_list_prepend(n->retired, p->successor);
+                g_clear_handle_id(&p->successor->timer, g_source_remove);
+            }
             g_clear_handle_id(&p->timer, g_source_remove);
             if (p->rtc)
                 shoal_rtc_peer_abandon(p->rtc);

@@ -3,8 +3,10 @@
  * prints each feed's head after every batch; it resumes from whatever the store holds.
  * `feed-writer --check DB` reads every feed back and checks that it is a valid prefix of itself
  * (sequence 1 to its head, each message valid after the one before); it prints
- * {"feeds":[heads...],"ok":true} and exits 0, or says what is wrong and exits 1. */
+ * {"feeds":[heads...],"ids":[feed ids...],"ok":true} and exits 0, or says what is wrong and
+ * exits 1. */
 #include "shoal/feed.h"
+#include "shoal/ref.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,16 @@ static int check(shoal_feed_store *st)
               shoal_feed_store_head(st, k.pub, &head) == SHOAL_OK && head.sequence == c.count &&
               (c.count == 0 || memcmp(head.id, c.state.id, 32) == 0);
         printf("%s%lld", i ? "," : "", (long long)c.count);
+    }
+    printf("],\"ids\":[");
+    for (int i = 0; i < FEEDS; i++) {
+        shoal_keypair k;
+        keys_of(i, &k);
+        shoal_ref ref = {.kind = SHOAL_REF_FEED};
+        memcpy(ref.key, k.pub, 32);
+        char id[SHOAL_REF_STRSIZE];
+        shoal_ref_format(&ref, id);
+        printf("%s\"%s\"", i ? "," : "", id);
     }
     printf("],\"ok\":%s}\n", ok ? "true" : "false");
     return ok ? 0 : 1;

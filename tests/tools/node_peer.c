@@ -3,8 +3,11 @@
  * and on SIGTERM stops cleanly and prints its counters ({"event":"stats",...}). With --compat
  * it also meets plain webrtc-swarm peers: it says "hello from shoal" when a plain channel opens
  * and answers each message with "echo: " and the message.
- * Candidates are gathered on 127.0.0.1, or on the addresses given with --address.
- * Usage: node-peer --secret FILE [--negotiation-ms N] [--compat] [--address IP]... HUB_URL... */
+ * Candidates are gathered on 127.0.0.1, or on the addresses given with --address. With --db it
+ * replicates: it serves the feeds of that store and asks every peer for each --follow feed,
+ * telling each message appended as {"event":"progress","feed","head"}.
+ * Usage: node-peer --secret FILE [--negotiation-ms N] [--compat] [--address IP]...
+ *                  [--db FILE [--follow FEED_ID]...] HUB_URL... */
 #include "say.h"
 #include "shoal/identity.h"
 #include "shoal/node.h"
@@ -60,6 +63,15 @@ static void on_plain_message(shoal_node *node, shoal_node_peer *peer, const uint
     g_string_free(echo, TRUE);
 }
 
+static void on_progress(shoal_node *node, shoal_node_peer *peer, const uint8_t feed[32],
+                        int64_t head, void *ud)
+{
+    (void)node, (void)peer, (void)ud;
+    char id[SHOAL_REF_STRSIZE];
+    shoal_identity_feed_id(feed, id);
+    say(json_pack("{s:s, s:s, s:I}", "event", "progress", "feed", id, "head", (json_int_t)head));
+}
+
 static void on_stopped(void *ud)
 {
     (void)ud;
@@ -79,6 +91,9 @@ int main(int argc, char **argv)
     bool compat = false;
     const char *addresses[8] = {NULL};
     int naddresses = 0;
+    const char *db = NULL;
+    uint8_t follows[8][32];
+    size_t nfollows = 0;
     int first_hub = argc;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--secret") == 0 && i + 1 < argc)
@@ -89,24 +104,40 @@ int main(int argc, char **argv)
             compat = true;
         else if (strcmp(argv[i], "--address") == 0 && i + 1 < argc && naddresses < 7)
             addresses[naddresses++] = argv[++i];
-        else {
+        else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+            db = argv[++i];
+        else if (strcmp(argv[i], "--follow") == 0 && i + 1 < argc && nfollows < 8) {
+            shoal_ref f;
+            const char *id = argv[++i];
+            if (shoal_ref_parse(&f, id, strlen(id), NULL) != SHOAL_OK || f.kind != SHOAL_REF_FEED)
+                return 2;
+            memcpy(follows[nfollows++], f.key, 32);
+        } else {
             first_hub = i;
             break;
         }
     }
     shoal_keypair keys;
     bool created;
-    if (!secret || shoal_identity_load_or_create(secret, &keys, &created) != SHOAL_OK)
+    shoal_feed_store *store = NULL;
+    if (!secret || shoal_identity_load_or_create(secret, &keys, &created) != SHOAL_OK ||
+        (db && shoal_feed_store_open(db, &store) != SHOAL_OK))
         return 2;
     static const char *const loopback[] = {"127.0.0.1", NULL};
     shoal_rtc_config rtc = {.local_addresses = naddresses ? addresses : loopback};
-    shoal_node_config cfg = {
-        .keys = &keys, .rtc = &rtc, .negotiation_ms = negotiation_ms, .compat = compat};
+    shoal_node_config cfg = {.keys = &keys,
+                             .rtc = &rtc,
+                             .negotiation_ms = negotiation_ms,
+                             .compat = compat,
+                             .store = store,
+                             .follows = (const uint8_t(*)[32])follows,
+                             .nfollows = nfollows};
     shoal_node_callbacks cb = {.connected = on_connected,
                                .disconnected = on_disconnected,
                                .log = on_log,
                                .plain_open = on_plain_open,
-                               .plain_message = on_plain_message};
+                               .plain_message = on_plain_message,
+                               .progress = on_progress};
     shoal_node *node;
     if (shoal_node_new(&cfg, &cb, NULL, &node) != SHOAL_OK)
         return 3;
@@ -128,6 +159,7 @@ int main(int argc, char **argv)
                   (json_int_t)st->offers_turned_away, "negotiations_failed",
                   (json_int_t)st->negotiations_failed, "connections", (json_int_t)st->connections));
     shoal_node_free(node);
+    shoal_feed_store_close(store);
     g_main_loop_unref(loop);
     return 0;
 }
