@@ -140,6 +140,12 @@ typedef void shoal_rpc_observe_fn(shoal_rpc *rpc, const char *name, const char *
                                   void *ud);
 void shoal_rpc_observe(shoal_rpc *rpc, shoal_rpc_observe_fn *fn, void *ud);
 
+/* Runs at the end of every shoal_rpc_input, once what it brought has been dispatched: where a
+ * handler that gathers what the items bring (replication batching its appends) does the work
+ * in one go. One per session: replaces any earlier; NULL removes it. */
+typedef void shoal_rpc_drained_fn(shoal_rpc *rpc, void *ud);
+void shoal_rpc_on_drained(shoal_rpc *rpc, shoal_rpc_drained_fn *fn, void *ud);
+
 /* Calls `name` (dotted) on the other side with `args` (a JSON array, borrowed) and sets *id.
  * `fn` hears the reply, the items, the end. Errors: SHOAL_E_RPC_CLOSED,
  * SHOAL_E_RPC_TOO_MANY_CALLS, SHOAL_E_INVAL, SHOAL_E_NOMEM. */

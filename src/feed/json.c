@@ -432,6 +432,17 @@ void shoal__number_to_string(double x, char out[40])
         *o++ = '-';
         x = -x;
     }
+    if (x < 9007199254740992.0 && x == (double)(uint64_t)x) {
+        /* a whole number below 2^53 (sequences, timestamps): its digits, exactly */
+        char rev[20];
+        int k = 0;
+        for (uint64_t u = (uint64_t)x; u; u /= 10)
+            rev[k++] = (char)('0' + u % 10);
+        while (k)
+            *o++ = rev[--k];
+        *o = '\0';
+        return;
+    }
     char sci[40];
     for (int p = 1; p <= 17; p++) {
         snprintf(sci, sizeof sci, "%.*e", p - 1, x);

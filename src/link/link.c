@@ -18,7 +18,8 @@ struct shoal_link {
     shoal_boxs_encoder enc;
     shoal_boxs_decoder dec;
     shoal_rpc *rpc;
-    shoal_outq out; /* handshake messages, then box-stream frames */
+    shoal_outq out;  /* handshake messages, then box-stream frames */
+    shoal_buf plain; /* what one input's frames opened, for the session in one go */
 };
 
 shoal_link *shoal_link_new(const shoal_keypair *local, const uint8_t *server_pub,
@@ -59,6 +60,7 @@ void shoal_link_free(shoal_link *link)
         return;
     shoal_rpc_free(link->rpc);
     shoal_buf_free(&link->out.buf);
+    shoal_buf_free(&link->plain);
     sodium_memzero(link, sizeof *link);
     shoal_free(link);
 }
@@ -102,6 +104,17 @@ static long handshake_input(shoal_link *link, const uint8_t *in, size_t len)
     return rc == SHOAL_OK ? (long)n : fail(link, rc);
 }
 
+/* Gives the session what the frames of one input opened: one dispatch (and one drained hook, where
+ * replication appends its batch) per read rather than per 4 KiB frame. */
+static int dispatch(shoal_link *link)
+{
+    int rc = shoal_buf_status(&link->plain);
+    if (rc == SHOAL_OK && link->plain.len > 0)
+        rc = shoal_rpc_input(link->rpc, (const uint8_t *)link->plain.data, link->plain.len);
+    shoal_buf_reset(&link->plain);
+    return rc;
+}
+
 long shoal_link_input(shoal_link *link, const uint8_t *in, size_t len)
 {
     if (link->error != SHOAL_OK)
@@ -120,17 +133,17 @@ long shoal_link_input(shoal_link *link, const uint8_t *in, size_t len)
         const uint8_t *chunk;
         size_t chunk_len;
         long n = shoal_boxs_decode(&link->dec, in + used, len - used, &chunk, &chunk_len);
-        if (n < 0)
-            return fail(link, (int)n);
+        if (n < 0) {
+            int rc = dispatch(link); /* what was authentic before the bad frame */
+            return fail(link, rc != SHOAL_OK ? rc : (int)n);
+        }
         used += (size_t)n;
         link->holding = false; /* the client has spoken */
-        if (chunk_len > 0) {
-            int rc = shoal_rpc_input(link->rpc, chunk, chunk_len);
-            if (rc != SHOAL_OK)
-                return fail(link, rc);
-        }
+        if (chunk_len > 0)
+            shoal_buf_append(&link->plain, chunk, chunk_len);
     }
-    return (long)used;
+    int rc = dispatch(link);
+    return rc == SHOAL_OK ? (long)used : fail(link, rc);
 }
 
 int shoal_link_eof(shoal_link *link)

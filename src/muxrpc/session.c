@@ -42,6 +42,8 @@ struct shoal_rpc {
     size_t nmethods;
     shoal_rpc_observe_fn *observe;
     void *observe_ud;
+    shoal_rpc_drained_fn *drained;
+    void *drained_ud;
 };
 
 const char *shoal_rpc_kind_name(shoal_rpc_kind kind)
@@ -326,6 +328,12 @@ json_t *shoal_rpc_manifest(const shoal_rpc *rpc)
     return root;
 }
 
+void shoal_rpc_on_drained(shoal_rpc *rpc, shoal_rpc_drained_fn *fn, void *ud)
+{
+    rpc->drained = fn;
+    rpc->drained_ud = ud;
+}
+
 void shoal_rpc_observe(shoal_rpc *rpc, shoal_rpc_observe_fn *fn, void *ud)
 {
     rpc->observe = fn;
@@ -511,6 +519,8 @@ int shoal_rpc_input(shoal_rpc *rpc, const uint8_t *in, size_t len)
     }
     if (their_goodbye && used < len)
         rpc->status = SHOAL_E_RPC_CLOSED; /* bytes after the goodbye */
+    if (rpc->drained)
+        rpc->drained(rpc, rpc->drained_ud);
     return rpc->status;
 }
 

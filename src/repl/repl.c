@@ -3,7 +3,12 @@
  * The replicator keeps two lists: the streams it serves live (session, stream id, feed, the next
  * sequence to send, what of the limit is left, keys or not) and the streams it requested
  * (session, stream id, feed). Both are small arrays searched linearly: a peer replicates a few
- * hundred feeds at most. */
+ * hundred feeds at most.
+ *
+ * Messages that arrive wait in a batch, appended in one transaction when the session has
+ * dispatched what one input brought (shoal_rpc_on_drained), when MAX_BATCH wait, or before
+ * anything that must see the store as it will be (a stream's end, a new request, a session
+ * forgotten). A transaction costs more than validating a message; a batch pays it once. */
 #include "shoal/repl.h"
 
 #include "shoal/ref.h"
@@ -27,6 +32,15 @@ typedef struct requested {
     uint8_t feed[32];
 } requested;
 
+#define MAX_BATCH 512
+
+/* A message received, waiting for the batch's append; `stream` says whose it is. */
+typedef struct arrived {
+    requested stream;
+    shoal_buf text; /* its canonical text */
+    bool refused;   /* a message before it in its stream did not follow: dropped */
+} arrived;
+
 struct shoal_repl {
     shoal_feed_store *store;
     char *hmac_key;
@@ -36,6 +50,8 @@ struct shoal_repl {
     size_t nlive, live_cap;
     requested *asked;
     size_t nasked, asked_cap;
+    arrived *batch;
+    size_t nbatch, batch_cap;
 };
 
 static bool grow(void **items, size_t *cap, size_t n, size_t size)
@@ -67,18 +83,29 @@ shoal_repl *shoal_repl_new(shoal_feed_store *store, const char *hmac_key,
     return r;
 }
 
+static void drop_batch(arrived *batch, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        shoal_buf_free(&batch[i].text);
+    shoal_free(batch);
+}
+
 void shoal_repl_free(shoal_repl *r)
 {
     if (!r)
         return;
+    drop_batch(r->batch, r->nbatch);
     shoal_free(r->live);
     shoal_free(r->asked);
     shoal_free(r->hmac_key);
     shoal_free(r);
 }
 
+static void flush(shoal_repl *r);
+
 void shoal_repl_forget(shoal_repl *r, shoal_rpc *rpc)
 {
+    flush(r);
     for (size_t i = 0; i < r->nlive;)
         if (r->live[i].rpc == rpc)
             r->live[i] = r->live[--r->nlive];
@@ -279,6 +306,109 @@ static int message_text(const shoal_rpc_body *body, shoal_buf *out)
     return rc;
 }
 
+/* The stream `q` stops taking messages: its message `why` did not follow. */
+static void refuse(shoal_repl *r, const requested *q, const char *why)
+{
+    requested *open = asked_of(r, q->rpc, q->id);
+    if (open)
+        *open = r->asked[--r->nasked];
+    (void)!shoal_rpc_end(q->rpc, q->id);
+    if (r->cb.refused)
+        r->cb.refused(r, q->rpc, q->feed, why, r->ud);
+}
+
+/* Appends the batch in one transaction (or more, past a message that does not follow: its
+ * stream's later messages are dropped, everyone else's go on). Then each stream that brought
+ * something hears its feed's new head, and live streams of those feeds get the news. */
+static void flush(shoal_repl *r)
+{
+    arrived *batch = r->batch;
+    const size_t count = r->nbatch;
+    size_t n = count;
+    if (n == 0)
+        return;
+    r->batch = NULL; /* callbacks below may bring more: into a batch of their own */
+    r->nbatch = r->batch_cap = 0;
+    const char **texts = shoal_malloc(n * sizeof *texts);
+    size_t *lens = shoal_malloc(n * sizeof *lens);
+    bool *stored = shoal_calloc(n, sizeof *stored);
+    const char **why = shoal_calloc(n, sizeof *why);
+    if (!texts || !lens || !stored || !why) {
+        for (size_t i = 0; i < n; i++) /* refused, unstored: asked for again next time */
+            if (!batch[i].refused && asked_of(r, batch[i].stream.rpc, batch[i].stream.id))
+                refuse(r, &batch[i].stream, shoal_strerror(SHOAL_E_NOMEM));
+        n = 0;
+    }
+    for (size_t at = 0; at < n;) {
+        size_t k = 0;
+        size_t index[MAX_BATCH];
+        for (size_t i = at; i < n; i++)
+            if (!batch[i].refused) {
+                index[k] = i;
+                texts[k] = batch[i].text.data;
+                lens[k++] = batch[i].text.len;
+            }
+        if (k == 0)
+            break;
+        size_t appended = 0;
+        const char *reason = NULL;
+        int rc =
+            shoal_feed_store_append(r->store, texts, lens, k, r->hmac_key, 0, &appended, &reason);
+        for (size_t i = 0; i < appended; i++)
+            stored[index[i]] = true;
+        if (rc == SHOAL_OK || appended == k)
+            break;
+        size_t bad = index[appended];
+        why[bad] = rc == SHOAL_E_MSG_INVALID && reason ? reason : shoal_strerror(rc);
+        for (size_t i = bad; i < n; i++) /* the rest of its stream goes with it */
+            if (batch[i].stream.rpc == batch[bad].stream.rpc &&
+                batch[i].stream.id == batch[bad].stream.id)
+                batch[i].refused = true;
+        at = bad + 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (why[i])
+            refuse(r, &batch[i].stream, why[i]);
+        if (!stored[i])
+            continue;
+        bool later = false; /* told once, at the stream's last message of this batch */
+        for (size_t j = i + 1; j < n && !later; j++)
+            later = stored[j] && batch[j].stream.rpc == batch[i].stream.rpc &&
+                    memcmp(batch[j].stream.feed, batch[i].stream.feed, 32) == 0;
+        if (later)
+            continue;
+        shoal_feed_state head;
+        if (shoal_feed_store_head(r->store, batch[i].stream.feed, &head) == SHOAL_OK &&
+            r->cb.progress)
+            r->cb.progress(r, batch[i].stream.rpc, batch[i].stream.feed, head.sequence, r->ud);
+        notify(r, batch[i].stream.feed);
+    }
+    shoal_free(texts);
+    shoal_free(lens);
+    shoal_free(stored);
+    shoal_free(why);
+    drop_batch(batch, count);
+}
+
+/* Whether a message's canonical text is by `feed`: a stream of one feed carries no other's. */
+static bool authored_by(const shoal_buf *text, const uint8_t feed[32])
+{
+    static const char key[] = "\n  \"author\": \"@"; /* top level, in the canonical layout */
+    char id[SHOAL_KEY_B64SIZE + 9];
+    shoal_key_to_b64(feed, id);
+    strcat(id, ".ed25519\"");
+    const char *at = memmem(text->data, text->len, key, sizeof key - 1);
+    size_t id_len = strlen(id);
+    return at && (size_t)(text->data + text->len - at) >= sizeof key - 1 + id_len &&
+           memcmp(at + sizeof key - 1, id, id_len) == 0;
+}
+
+static void on_drained(shoal_rpc *rpc, void *ud)
+{
+    (void)rpc;
+    flush(ud);
+}
+
 static void on_item(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_rpc_body *body,
                     void *ud)
 {
@@ -286,40 +416,40 @@ static void on_item(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_
     requested *q = asked_of(r, rpc, id);
     if (!q)
         return;
-    uint8_t feed[32];
-    memcpy(feed, q->feed, 32);
     if (ev != SHOAL_RPC_DATA) {
+        flush(r); /* what came before the end is stored before anyone hears of it */
+        if ((q = asked_of(r, rpc, id)) == NULL)
+            return;
+        requested done = *q;
         *q = r->asked[--r->nasked];
         if (r->cb.ended)
-            r->cb.ended(r, rpc, feed, r->ud);
+            r->cb.ended(r, rpc, done.feed, r->ud);
         return;
     }
-    shoal_buf text = SHOAL_BUF_INIT;
-    const char *reason = "an item that is not a message";
-    size_t appended = 0;
-    int rc = message_text(body, &text);
-    const char *ptr = text.data;
-    if (rc == SHOAL_OK)
-        rc = shoal_feed_store_append(r->store, &ptr, &text.len, 1, r->hmac_key, 0, &appended,
-                                     &reason);
-    shoal_buf_free(&text);
-    if (rc == SHOAL_OK) {
-        shoal_feed_state head;
-        if (shoal_feed_store_head(r->store, feed, &head) == SHOAL_OK && r->cb.progress)
-            r->cb.progress(r, rpc, feed, head.sequence, r->ud);
-        notify(r, feed);
+    arrived a = {.stream = *q, .text = SHOAL_BUF_INIT};
+    int rc = message_text(body, &a.text);
+    const char *why = "an item that is not a message";
+    if (rc == SHOAL_OK && !authored_by(&a.text, q->feed)) {
+        rc = SHOAL_E_MSG_INVALID;
+        why = "a message of another feed";
+    }
+    if (rc == SHOAL_OK && !grow((void **)&r->batch, &r->batch_cap, r->nbatch, sizeof *r->batch))
+        rc = SHOAL_E_NOMEM;
+    if (rc != SHOAL_OK) {
+        shoal_buf_free(&a.text);
+        flush(r); /* what came before it first */
+        if (asked_of(r, rpc, id))
+            refuse(r, &a.stream, rc == SHOAL_E_NOMEM ? shoal_strerror(rc) : why);
         return;
     }
-    /* it does not follow: this stream is done */
-    if ((q = asked_of(r, rpc, id)) != NULL)
-        *q = r->asked[--r->nasked];
-    (void)!shoal_rpc_end(rpc, id);
-    if (r->cb.refused)
-        r->cb.refused(r, rpc, feed, rc == SHOAL_E_MSG_INVALID ? reason : shoal_strerror(rc), r->ud);
+    r->batch[r->nbatch++] = a;
+    if (r->nbatch == MAX_BATCH)
+        flush(r);
 }
 
 int shoal_repl_request(shoal_repl *r, shoal_rpc *rpc, const uint8_t feed[32], bool live)
 {
+    flush(r); /* from the head as it will be */
     shoal_feed_state head;
     int rc = shoal_feed_store_head(r->store, feed, &head);
     if (rc != SHOAL_OK)
@@ -339,6 +469,7 @@ int shoal_repl_request(shoal_repl *r, shoal_rpc *rpc, const uint8_t feed[32], bo
     if (rc == SHOAL_OK) {
         r->asked[r->nasked] = (requested){rpc, id, {0}};
         memcpy(r->asked[r->nasked++].feed, feed, 32);
+        shoal_rpc_on_drained(rpc, on_drained, r);
     }
     return rc;
 }

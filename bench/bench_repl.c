@@ -1,0 +1,480 @@
+/* Benchmarks of replication against the goal of issue 7: messages per second of an initial sync
+ * of 100,000 messages (10 feeds of 10,000), goal >= 10x the reference in the same run:
+ *   shoal to shoal over TCP (net:, secret handshake and box stream), two processes;
+ *   shoal to shoal over WebRTC, two processes meeting at a `shoal hub` run in the fetcher;
+ *   ssb-server 16 to ssb-server 16 (bench/ssb_repl.js: EBT, as the reference replicates).
+ * Where the time goes, on the same messages in one thread: ed25519 verifications per second (the
+ * floor: every message's signature is checked), whole validations (parse, canonical form, hash,
+ * signature), and appends to the store one transaction per message and in batches.
+ * Each sync's clock runs from the dial to the fetcher's last message stored, every one validated;
+ * the feeds are checked whole afterwards.
+ * Usage: bench_repl NODE_MODULES_DIR [--quick | --shoal-only]   (--shoal-only: no reference) */
+#include "shoal/hub_server.h"
+#include "shoal/identity.h"
+#include "shoal/net.h"
+#include "shoal/node.h"
+#include "shoal/repl.h"
+
+#include <glib.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int nfeeds = 10, per_feed = 10000;
+static shoal_keypair *authors;
+static shoal_buf *texts; /* canonical texts, feed by feed, in order */
+static char dir[] = "/tmp/shoal-bench-repl-XXXXXX";
+static GMainLoop *loop;
+static const char *const loopback[] = {"127.0.0.1", NULL};
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static size_t total(void)
+{
+    return (size_t)nfeeds * (size_t)per_feed;
+}
+
+static char *path_of(const char *name)
+{
+    return g_build_filename(dir, name, NULL);
+}
+
+static void remove_store(const char *name)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char *p = g_strdup_printf("%s/%s%s", dir, name, suffix[i]);
+        unlink(p);
+        g_free(p);
+    }
+}
+
+/* The messages, and the same as compact JSON lines for the reference. */
+static void generate(void)
+{
+    authors = calloc((size_t)nfeeds, sizeof *authors);
+    texts = calloc(total(), sizeof *texts);
+    char *jsonl = path_of("messages.jsonl");
+    FILE *out = fopen(jsonl, "w");
+    if (!authors || !texts || !out)
+        abort();
+    for (int f = 0; f < nfeeds; f++) {
+        uint8_t seed[32];
+        memset(seed, 0x60 + f, sizeof seed);
+        shoal_keypair_from_seed(&authors[f], seed);
+        shoal_feed_state st = {0};
+        for (int s = 1; s <= per_feed; s++) {
+            char content[96];
+            size_t len =
+                (size_t)snprintf(content, sizeof content,
+                                 "{\"type\":\"post\",\"text\":\"message %d of feed %d\"}", s, f);
+            shoal_buf *t = &texts[(size_t)f * (size_t)per_feed + (size_t)(s - 1)];
+            *t = (shoal_buf)SHOAL_BUF_INIT;
+            shoal_msg_info info;
+            if (shoal_msg_create(&authors[f], &st, 1700000000000.0 + s, content, len, NULL, t,
+                                 &info, NULL) != SHOAL_OK)
+                abort();
+            st = (shoal_feed_state){.known = true, .sequence = s};
+            memcpy(st.id, info.id, 32);
+            shoal_json *j;
+            if (shoal_json_parse(t->data, t->len, &j) != SHOAL_OK)
+                abort();
+            shoal_u16buf u = {0};
+            shoal_json_stringify_compact(j, &u);
+            shoal_buf line = SHOAL_BUF_INIT;
+            shoal_u16_to_utf8(u.data, u.len, &line);
+            fwrite(line.data, 1, line.len, out);
+            fputc('\n', out);
+            shoal_buf_free(&line);
+            shoal_u16buf_free(&u);
+            shoal_json_free(j);
+        }
+    }
+    fclose(out);
+    g_free(jsonl);
+}
+
+/* ---- where the time goes ----------------------------------------------------------------------
+ */
+
+static double verifications_per_second(int n)
+{
+    uint8_t msg[400], sig[64];
+    randombytes_buf(msg, sizeof msg);
+    crypto_sign_detached(sig, NULL, msg, sizeof msg, authors[0].sec);
+    double t0 = seconds();
+    for (int i = 0; i < n; i++)
+        if (crypto_sign_verify_detached(sig, msg, sizeof msg, authors[0].pub) != 0)
+            abort();
+    return n / (seconds() - t0);
+}
+
+static double validations_per_second(void)
+{
+    double t0 = seconds();
+    for (int f = 0; f < nfeeds; f++) {
+        shoal_feed_state st = {0};
+        for (int s = 0; s < per_feed; s++) {
+            const shoal_buf *t = &texts[(size_t)f * (size_t)per_feed + (size_t)s];
+            shoal_msg_info info;
+            if (shoal_msg_validate(t->data, t->len, &st, NULL, &info, NULL) != SHOAL_OK)
+                abort();
+            st = (shoal_feed_state){.known = true, .sequence = info.sequence};
+            memcpy(st.id, info.id, 32);
+        }
+    }
+    return (double)total() / (seconds() - t0);
+}
+
+/* Appends every message to a fresh store, `batch` per transaction (validated inside, as always). */
+static double appends_per_second(const char *name, size_t batch)
+{
+    remove_store(name);
+    char *p = path_of(name);
+    shoal_feed_store *st;
+    if (shoal_feed_store_open(p, &st) != SHOAL_OK)
+        abort();
+    g_free(p);
+    const char **ptrs = malloc(batch * sizeof *ptrs);
+    size_t *lens = malloc(batch * sizeof *lens);
+    double t0 = seconds();
+    for (size_t at = 0; at < total(); at += batch) {
+        size_t n = total() - at < batch ? total() - at : batch, appended;
+        for (size_t i = 0; i < n; i++) {
+            ptrs[i] = texts[at + i].data;
+            lens[i] = texts[at + i].len;
+        }
+        if (shoal_feed_store_append(st, ptrs, lens, n, NULL, 0, &appended, NULL) != SHOAL_OK)
+            abort();
+    }
+    double rate = (double)total() / (seconds() - t0);
+    free(ptrs);
+    free(lens);
+    shoal_feed_store_close(st);
+    return rate;
+}
+
+/* ---- syncs ------------------------------------------------------------------------------------
+ */
+
+/* Every feed is whole in the store at `name`. */
+static void check_whole(const char *name)
+{
+    char *p = path_of(name);
+    shoal_feed_store *st;
+    if (shoal_feed_store_open(p, &st) != SHOAL_OK)
+        abort();
+    g_free(p);
+    for (int f = 0; f < nfeeds; f++) {
+        shoal_feed_state head;
+        if (shoal_feed_store_head(st, authors[f].pub, &head) != SHOAL_OK ||
+            head.sequence != per_feed) {
+            fprintf(stderr, "bench_repl: feed %d ends at %lld\n", f, (long long)head.sequence);
+            exit(1);
+        }
+    }
+    shoal_feed_store_close(st);
+}
+
+static gboolean on_guard(gpointer ud)
+{
+    (void)ud;
+    fprintf(stderr, "bench_repl: a sync took more than 10 minutes\n");
+    exit(1);
+}
+
+typedef struct fetcher {
+    shoal_repl *repl;
+    shoal_feed_store *store;
+    int done;        /* feeds whole */
+    double t0, took; /* from the dial */
+} fetcher;
+
+static void fetch_progress(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], int64_t head,
+                           void *ud)
+{
+    (void)r, (void)from, (void)feed;
+    fetcher *f = ud;
+    if (head == per_feed && ++f->done == nfeeds) {
+        f->took = seconds() - f->t0;
+        g_main_loop_quit(loop);
+    }
+}
+
+static void tcp_established(shoal_net_conn *conn, void *ud)
+{
+    fetcher *f = ud;
+    shoal_rpc *rpc = shoal_net_conn_rpc(conn);
+    for (int i = 0; i < nfeeds; i++)
+        if (shoal_repl_request(f->repl, rpc, authors[i].pub, false) != SHOAL_OK)
+            abort();
+    shoal_net_conn_flush(conn);
+}
+
+static void tcp_serve_established(shoal_net_conn *conn, void *ud)
+{
+    if (shoal_repl_serve(ud, shoal_net_conn_rpc(conn)) != SHOAL_OK)
+        abort();
+}
+
+static void tcp_closed(shoal_net_conn *conn, int err, void *ud)
+{
+    (void)conn, (void)err, (void)ud;
+    g_main_loop_quit(loop);
+}
+
+static shoal_feed_store *open_store(const char *name)
+{
+    char *p = path_of(name);
+    shoal_feed_store *st;
+    if (shoal_feed_store_open(p, &st) != SHOAL_OK)
+        abort();
+    g_free(p);
+    return st;
+}
+
+/* The serving side over TCP, in a child: serves "source.db" until the fetcher hangs up. */
+static void tcp_serve(int ready_fd)
+{
+    shoal_feed_store *st = open_store("source.db");
+    shoal_repl *repl = shoal_repl_new(st, NULL, &(shoal_repl_callbacks){0}, NULL);
+    shoal_keypair keys;
+    shoal_keypair_generate(&keys);
+    shoal_net_config cfg = {.keys = &keys};
+    shoal_net_callbacks cb = {tcp_serve_established, tcp_closed};
+    shoal_net_server *server;
+    if (shoal_net_listen(&cfg, "127.0.0.1", 0, &cb, repl, &server) != SHOAL_OK)
+        abort();
+    uint8_t msg[34];
+    msg[0] = (uint8_t)(shoal_net_server_port(server) >> 8);
+    msg[1] = (uint8_t)shoal_net_server_port(server);
+    memcpy(msg + 2, keys.pub, 32);
+    if (write(ready_fd, msg, sizeof msg) != (ssize_t)sizeof msg)
+        abort();
+    g_main_loop_run(loop);
+    shoal_net_server_free(server);
+    shoal_repl_free(repl);
+    shoal_feed_store_close(st);
+}
+
+static double sync_tcp(void)
+{
+    remove_store("fetched-tcp.db");
+    int fds[2];
+    if (pipe(fds) != 0)
+        abort();
+    pid_t child = fork();
+    if (child == 0) {
+        close(fds[0]);
+        loop = g_main_loop_new(NULL, FALSE);
+        tcp_serve(fds[1]);
+        _exit(0);
+    }
+    close(fds[1]);
+    uint8_t msg[34];
+    if (read(fds[0], msg, sizeof msg) != (ssize_t)sizeof msg)
+        abort();
+    close(fds[0]);
+    fetcher f = {.store = open_store("fetched-tcp.db")};
+    f.repl = shoal_repl_new(f.store, NULL, &(shoal_repl_callbacks){.progress = fetch_progress}, &f);
+    shoal_keypair keys;
+    shoal_keypair_generate(&keys);
+    shoal_net_config cfg = {.keys = &keys};
+    shoal_net_callbacks cb = {tcp_established, tcp_closed};
+    guint guard = g_timeout_add_seconds(600, on_guard, NULL);
+    f.t0 = seconds();
+    shoal_net_conn *conn =
+        shoal_net_dial(&cfg, "127.0.0.1", (uint16_t)(msg[0] << 8 | msg[1]), msg + 2, &cb, &f);
+    g_main_loop_run(loop);
+    g_source_remove(guard);
+    if (f.done != nfeeds) {
+        fprintf(stderr, "bench_repl: the TCP sync ended with %d of %d feeds\n", f.done, nfeeds);
+        exit(1);
+    }
+    shoal_repl_forget(f.repl, shoal_net_conn_rpc(conn));
+    shoal_net_conn_close(conn); /* `closed` quits the loop once the goodbyes are through */
+    g_main_loop_run(loop);
+    int status;
+    waitpid(child, &status, 0);
+    shoal_repl_free(f.repl);
+    shoal_feed_store_close(f.store);
+    check_whole("fetched-tcp.db");
+    return (double)total() / f.took;
+}
+
+/* ---- over WebRTC: two nodes meeting at a hub ----------------------------------------------------
+ */
+
+static double rtc_t0, rtc_took;
+static int rtc_done;
+
+static void rtc_connected(shoal_node *node, shoal_node_peer *peer, void *ud)
+{
+    (void)node, (void)peer, (void)ud;
+    if (rtc_t0 == 0)
+        rtc_t0 = seconds();
+}
+
+static void rtc_log(shoal_node *node, const char *line, void *ud)
+{
+    (void)node, (void)ud;
+    if (strncmp(line, "dialling", 8) == 0 && rtc_t0 == 0)
+        rtc_t0 = seconds();
+}
+
+static void rtc_progress(shoal_node *node, shoal_node_peer *peer, const uint8_t feed[32],
+                         int64_t head, void *ud)
+{
+    (void)node, (void)peer, (void)feed, (void)ud;
+    if (head == per_feed && ++rtc_done == nfeeds) {
+        rtc_took = seconds() - rtc_t0;
+        g_main_loop_quit(loop);
+    }
+}
+
+/* One node replicating through the hub at `url`: the source (serving "source.db") or the
+ * fetcher (into "fetched-rtc.db", following every feed). */
+static shoal_node *rtc_node(const char *url, bool source, shoal_feed_store *st)
+{
+    shoal_keypair keys;
+    shoal_keypair_generate(&keys);
+    static shoal_rtc_config rtc = {.local_addresses = loopback};
+    uint8_t(*follows)[32] = g_malloc((gsize)nfeeds * 32);
+    for (int i = 0; i < nfeeds; i++)
+        memcpy(follows[i], authors[i].pub, 32);
+    shoal_node_config cfg = {.keys = &keys,
+                             .rtc = &rtc,
+                             .store = st,
+                             .follows = (const uint8_t(*)[32])follows,
+                             .nfollows = source ? 0 : (size_t)nfeeds};
+    shoal_node_callbacks cb = {.connected = rtc_connected, .log = rtc_log};
+    if (!source)
+        cb.progress = rtc_progress;
+    shoal_node *node;
+    shoal_hub_addr hub;
+    if (shoal_node_new(&cfg, &cb, NULL, &node) != SHOAL_OK ||
+        shoal_hub_addr_parse(&hub, url, strlen(url), NULL) != SHOAL_OK ||
+        shoal_node_add_hub(node, &hub) != SHOAL_OK)
+        abort();
+    g_free(follows);
+    return node;
+}
+
+static double sync_rtc(void)
+{
+    remove_store("fetched-rtc.db");
+    int fds[2];
+    char url[64] = {0};
+    if (pipe(fds) != 0)
+        abort();
+    pid_t child = fork(); /* before the hub, whose socket the child must not share */
+    if (child == 0) {
+        close(fds[1]);
+        if (read(fds[0], url, sizeof url - 1) <= 0)
+            _exit(1);
+        loop = g_main_loop_new(NULL, FALSE);
+        shoal_feed_store *st = open_store("source.db");
+        rtc_node(url, true, st);
+        g_main_loop_run(loop); /* until killed */
+        _exit(1);
+    }
+    close(fds[0]);
+    shoal_hub_server_config hcfg;
+    shoal_hub_server_config_default(&hcfg);
+    hcfg.port = 0;
+    shoal_hub_server *hub;
+    char *why = NULL;
+    if (shoal_hub_server_start(&hub, &hcfg, &why) != SHOAL_OK)
+        abort();
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", shoal_hub_server_port(hub));
+    if (write(fds[1], url, strlen(url)) != (ssize_t)strlen(url))
+        abort();
+    close(fds[1]);
+    shoal_feed_store *st = open_store("fetched-rtc.db");
+    shoal_node *node = rtc_node(url, false, st);
+    guint guard = g_timeout_add_seconds(600, on_guard, NULL);
+    g_main_loop_run(loop);
+    g_source_remove(guard);
+    shoal_node_free(node); /* both vanish: no goodbyes to wait for */
+    kill(child, SIGKILL);
+    int status;
+    waitpid(child, &status, 0);
+    shoal_hub_server_free(hub);
+    shoal_feed_store_close(st);
+    check_whole("fetched-rtc.db");
+    return (double)total() / rtc_took;
+}
+
+/* The reference's rate, from bench/ssb_repl.js; 0 when it cannot run. */
+static double reference(const char *modules)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "node '%s/../../../bench/ssb_repl.js' '%s' '%s/messages.jsonl'",
+             modules, modules, dir);
+    FILE *p = popen(cmd, "r");
+    double secs = 0;
+    long messages = 0;
+    char line[512];
+    while (p && fgets(line, sizeof line, p))
+        if (sscanf(line, "{\"messages\":%ld,\"seconds\":%lf", &messages, &secs) == 2)
+            break;
+    if (p)
+        pclose(p);
+    return messages == (long)total() && secs > 0 ? (double)messages / secs : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_repl NODE_MODULES_DIR [--quick | --shoal-only]\n");
+        return 2;
+    }
+    bool quick = argc > 2 && strcmp(argv[2], "--quick") == 0;
+    bool shoal_only = quick || (argc > 2 && strcmp(argv[2], "--shoal-only") == 0);
+    if (quick)
+        nfeeds = 2, per_feed = 100;
+    if (sodium_init() < 0 || !mkdtemp(dir))
+        return 1;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    loop = g_main_loop_new(NULL, FALSE);
+    generate();
+    printf("%d feeds of %d messages\n", nfeeds, per_feed);
+    double verify = verifications_per_second(quick ? 200 : 20000);
+    printf("%-48s %10.0f /s\n", "ed25519 verifications, one core", verify);
+    double validate = validations_per_second();
+    printf("%-48s %10.0f /s  (%.0f %% of the verifications' rate)\n",
+           "validations (parse, canonical, hash, verify)", validate, 100 * validate / verify);
+    printf("%-48s %10.0f /s\n", "store appends, one transaction per message",
+           appends_per_second("one-by-one.db", 1));
+    printf("%-48s %10.0f /s\n", "store appends, 256 per transaction",
+           appends_per_second("source.db", 256));
+    double ref = shoal_only ? 0 : reference(argv[1]);
+    double tcp = sync_tcp();
+    double rtc = sync_rtc();
+    if (ref > 0)
+        printf("%-48s %10.0f /s\n", "initial sync, ssb-server to ssb-server (EBT)", ref);
+    printf("%-48s %10.0f /s  x%.2f of the reference, %.0f %% of one core's verifications\n",
+           "initial sync, shoal to shoal over TCP", tcp, ref > 0 ? tcp / ref : 0,
+           100 * tcp / verify);
+    printf("%-48s %10.0f /s  x%.2f of the reference, %.0f %% of one core's verifications\n",
+           "initial sync, shoal to shoal over WebRTC", rtc, ref > 0 ? rtc / ref : 0,
+           100 * rtc / verify);
+    if (!shoal_only && ref <= 0) {
+        fprintf(stderr, "bench_repl: the reference's figure is missing (ssb_repl.js failed)\n");
+        return 1;
+    }
+    char *rm = g_strdup_printf("rm -rf '%s'", dir);
+    int rc = system(rm);
+    g_free(rm);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,85 @@
+// The reference's figure for bench_repl: an initial sync between two ssb-server 16 peers (ssb-db
+// 20, with ssb-replicate, ssb-friends and ssb-ebt as ssb-server's own command line loads them),
+// each in its own process, over net: on 127.0.0.1. Peer A is loaded with the messages (one JSON
+// value per line, the same messages shoal syncs) before the clock starts; peer B replicates
+// every feed in them, and the clock runs from B's dial to its last message stored. Both peers
+// replicate the feeds (EBT sends only feeds a peer replicates itself). Prints one JSON line:
+// {"messages":N,"seconds":S,"load_seconds":L}.
+// Usage: node ssb_repl.js NODE_MODULES MESSAGES_FILE
+//        node ssb_repl.js NODE_MODULES MESSAGES_FILE --serve   (peer A; prints its address)
+const path = require('path')
+const fs = require('fs')
+const os = require('os')
+const childProcess = require('child_process')
+const need = (name) => require(path.join(process.argv[2], name))
+
+const file = process.argv[3]
+const serving = process.argv[4] === '--serve'
+const values = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(JSON.parse)
+const feeds = [...new Set(values.map((v) => v.author))]
+
+function createPeer (port) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssb-bench-'))
+  const caps = need('ssb-caps')
+  const create = need('secret-stack')({ caps: { shs: Buffer.from(caps.shs, 'base64') } })
+    .use(need('ssb-db'))
+    .use(need('ssb-replicate'))
+    .use(need('ssb-friends'))
+    .use(need('ssb-ebt'))
+  const peer = create({
+    path: dir,
+    keys: need('ssb-keys').loadOrCreateSync(path.join(dir, 'secret')),
+    caps: { shs: caps.shs, sign: null },
+    timers: { inactivity: -1, handshake: 30000 },
+    connections: {
+      incoming: { net: [{ host: '127.0.0.1', port, scope: 'device', transform: 'shs' }] },
+      outgoing: { net: [{ transform: 'shs' }] }
+    }
+  })
+  for (const id of feeds) peer.replicate.request(id, true)
+  return peer
+}
+
+function serve () {
+  const port = 20000 + Math.floor(Math.random() * 20000)
+  const a = createPeer(port)
+  const started = Date.now()
+  let i = 0
+  const next = (err) => {
+    if (err) throw err
+    if (i === values.length) {
+      process.stdout.write(JSON.stringify({
+        address: a.getAddress('device'), load_seconds: (Date.now() - started) / 1000
+      }) + '\n')
+      return
+    }
+    a.add(values[i++], next)
+  }
+  next()
+}
+
+function fetch () {
+  const child = childProcess.spawn(process.execPath, [__filename, ...process.argv.slice(2), '--serve'],
+    { stdio: ['ignore', 'pipe', 'inherit'] })
+  let line = ''
+  child.stdout.on('data', (chunk) => {
+    line += chunk
+    if (!line.includes('\n')) return
+    const { address, load_seconds: loadSeconds } = JSON.parse(line)
+    const b = createPeer(0)
+    let stored = 0
+    let t0 = 0
+    b.post(() => {
+      if (++stored < values.length) return
+      const seconds = (Date.now() - t0) / 1000
+      process.stdout.write(JSON.stringify({ messages: stored, seconds, load_seconds: loadSeconds }) + '\n')
+      child.kill()
+      b.close(true, () => process.exit(0))
+    })
+    t0 = Date.now()
+    b.connect(address, (err) => { if (err) throw err })
+  })
+  child.on('exit', (code) => { if (code) process.exit(code) })
+}
+
+if (serving) serve(); else fetch()
