@@ -154,7 +154,7 @@ static double appends_per_second(const char *name, size_t batch)
             ptrs[i] = texts[at + i].data;
             lens[i] = texts[at + i].len;
         }
-        if (shoal_feed_store_append(st, ptrs, lens, n, NULL, 0, &appended, NULL) != SHOAL_OK)
+        if (shoal_feed_store_append(st, ptrs, lens, NULL, n, NULL, 0, &appended, NULL) != SHOAL_OK)
             abort();
     }
     double rate = (double)total() / (seconds() - t0);

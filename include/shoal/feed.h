@@ -63,6 +63,16 @@ SHOAL_MUST_CHECK int shoal_msg_validate(const char *text, size_t len, const shoa
                                         const char *hmac_key, shoal_msg_info *info,
                                         const char **reason);
 
+/* Checks the signatures of n messages at once, on up to `threads` threads (the caller's among
+ * them, at most SHOAL_MSG_MAX_THREADS): verified[i] becomes true when message i is shaped like a
+ * message and its signature verifies its bytes (over their HMAC with `hmac_key`). The signature
+ * is the dear part of validation and needs nothing of the feed's state, so a batch received can
+ * spread it over the cores; pass `verified` to shoal_feed_store_append, which then checks the
+ * rest in order. A false says only that validation must see for itself. */
+#define SHOAL_MSG_MAX_THREADS 16
+void shoal_msg_verify_batch(const char *const *texts, const size_t *lens, size_t n,
+                            const char *hmac_key, unsigned threads, bool *verified);
+
 /* Publishes: the next message of the feed of `keys` after `state`, with `content` (JSON text: an
  * object, or an encrypted string) at `timestamp` (ms since 1970), signed (over the HMAC of the
  * signed bytes when `hmac_key`, base64, is given), exactly as ssb-validate's create and ssb-keys'
@@ -87,13 +97,15 @@ void shoal_feed_store_close(shoal_feed_store *st);
 
 /* Validates and appends messages (canonical texts), all in one transaction, in order; stops at
  * the first that does not follow its feed's head (or breaks a rule) and keeps those before it.
- * *appended says how many went in. Errors: SHOAL_E_MSG_INVALID with *reason (the message at
- * index *appended), SHOAL_E_STORE_IO, SHOAL_E_NOMEM. A message already stored is an invalid one
+ * `verified` is NULL, or shoal_msg_verify_batch's answer for these very texts (a message marked
+ * there is not verified again). *appended says how many went in. Errors: SHOAL_E_MSG_INVALID with
+ * *reason (the message at index *appended), SHOAL_E_STORE_IO, SHOAL_E_NOMEM. A message already
+ * stored is an invalid one
  * ("Message previous must be the previous message ID" or a sequence that does not increase). */
 SHOAL_MUST_CHECK int shoal_feed_store_append(shoal_feed_store *st, const char *const *texts,
-                                             const size_t *lens, size_t n, const char *hmac_key,
-                                             int64_t received_ms, size_t *appended,
-                                             const char **reason);
+                                             const size_t *lens, const bool *verified, size_t n,
+                                             const char *hmac_key, int64_t received_ms,
+                                             size_t *appended, const char **reason);
 
 /* The feed's latest message (state->known false for a feed we have nothing of). */
 SHOAL_MUST_CHECK int shoal_feed_store_head(shoal_feed_store *st, const uint8_t author[32],

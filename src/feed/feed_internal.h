@@ -25,6 +25,11 @@ struct shoal_json {
     size_t *klens;
 };
 
+/* shoal_msg_validate, skipping the signature when `verified` says it was checked already. */
+int shoal__msg_validate(const char *text, size_t len, const shoal_feed_state *state,
+                        const char *hmac_key, bool verified, shoal_msg_info *info,
+                        const char **reason);
+
 /* ECMAScript's Number::toString of a finite double. */
 void shoal__number_to_string(double x, char out[40]);
 

@@ -1,5 +1,5 @@
 /* The feed store on SQLite (see shoal/feed.h): the feed module's I/O. */
-#include "shoal/feed.h"
+#include "feed_internal.h"
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -140,8 +140,8 @@ static int insert(shoal_feed_store *st, const char *text, size_t len, const shoa
 }
 
 int shoal_feed_store_append(shoal_feed_store *st, const char *const *texts, const size_t *lens,
-                            size_t n, const char *hmac_key, int64_t received_ms, size_t *appended,
-                            const char **reason)
+                            const bool *verified, size_t n, const char *hmac_key,
+                            int64_t received_ms, size_t *appended, const char **reason)
 {
     *appended = 0;
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
@@ -154,7 +154,8 @@ int shoal_feed_store_append(shoal_feed_store *st, const char *const *texts, cons
         if (author_of(texts[i], lens[i], author))
             rc = head(st, author, &state);
         if (rc == SHOAL_OK)
-            rc = shoal_msg_validate(texts[i], lens[i], &state, hmac_key, &info, reason);
+            rc = shoal__msg_validate(texts[i], lens[i], &state, hmac_key, verified && verified[i],
+                                     &info, reason);
         if (rc == SHOAL_OK)
             rc = insert(st, texts[i], lens[i], &info, received_ms);
         if (rc == SHOAL_OK)

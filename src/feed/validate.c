@@ -3,6 +3,8 @@
 
 #include <math.h>
 #include <sodium.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #define MAX_LATIN1 8192
@@ -132,8 +134,9 @@ static const char *check_content(const shoal_json *c)
     return NULL;
 }
 
-/* The checks that need no cryptography, in ssb-validate's order. */
-static const char *check_shape(const shoal_json *m, const shoal_feed_state *state,
+/* The checks that need no cryptography, in ssb-validate's order; with `chain` false, all but
+ * those against the feed's state (previous and sequence). */
+static const char *check_shape(const shoal_json *m, const shoal_feed_state *state, bool chain,
                                shoal_msg_info *info, uint8_t sig[64])
 {
     if (m->kind == SHOAL_JSON_NULL)
@@ -171,7 +174,9 @@ static const char *check_shape(const shoal_json *m, const shoal_feed_state *stat
     if (!seq || seq->kind != SHOAL_JSON_NUMBER)
         return "Message sequence must be a number";
     const shoal_json *prev = get(m, "previous");
-    if (state && state->known) {
+    if (!chain) {
+        /* judged later, against the state */
+    } else if (state && state->known) {
         char id[64], expected[64];
         sodium_bin2base64(expected + 1, sizeof expected - 1, state->id, 32,
                           sodium_base64_VARIANT_ORIGINAL);
@@ -205,14 +210,14 @@ static const char *check_shape(const shoal_json *m, const shoal_feed_state *stat
     return NULL;
 }
 
-int shoal_msg_validate(const char *text, size_t len, const shoal_feed_state *state,
-                       const char *hmac_key, shoal_msg_info *info, const char **reason)
+/* The network's HMAC key, as ssb-validate reads it: base64's characters ('=' only at the end),
+ * then the length of what they decode to (as Node's lenient decoder counts it). NULL, or why it
+ * is refused. */
+static const char *hmac_of(const char *hmac_key, uint8_t hmac[32])
 {
-    const char *why = NULL;
-    /* the key, as ssb-validate reads it: base64's characters ('=' only at the end), then the
-     * length of what they decode to (as Node's lenient decoder counts it) */
-    uint8_t hmac[32];
-    size_t key_len = hmac_key ? strlen(hmac_key) : 0, data = 0;
+    if (!hmac_key)
+        return NULL;
+    size_t key_len = strlen(hmac_key), data = 0;
     bool charset = true;
     for (size_t i = 0; i < key_len; i++) {
         char c = hmac_key[i];
@@ -222,46 +227,70 @@ int shoal_msg_validate(const char *text, size_t len, const shoal_feed_state *sta
         data += b64;
     }
     size_t got = 0;
-    if (hmac_key && !charset)
-        why = "HMAC key must be canonical base64";
-    else if (hmac_key && data * 3 / 4 != 32)
-        why = "HMAC key must decode to a value with 32 bytes";
-    else if (hmac_key && !canonical_b64(hmac_key, key_len, hmac, sizeof hmac, &got))
-        why = "HMAC key must be canonical base64";
+    if (!charset)
+        return "HMAC key must be canonical base64";
+    if (data * 3 / 4 != 32)
+        return "HMAC key must decode to a value with 32 bytes";
+    if (!canonical_b64(hmac_key, key_len, hmac, 32, &got))
+        return "HMAC key must be canonical base64";
+    return NULL;
+}
+
+/* Whether `sig` verifies the message's bytes without its signature (over their HMAC when the
+ * network has a key). SHOAL_E_NOMEM aside, *ok says. */
+static int signature_verifies(const shoal_json *m, const uint8_t sig[64], const uint8_t author[32],
+                              const uint8_t *hmac, bool *ok)
+{
+    shoal_u16buf unsigned_msg = {0};
+    shoal_buf bytes = SHOAL_BUF_INIT;
+    shoal_json_stringify(m, "signature", &unsigned_msg);
+    shoal_u16_to_utf8(unsigned_msg.data, unsigned_msg.len, &bytes);
+    int rc = unsigned_msg.status ? unsigned_msg.status : shoal_buf_status(&bytes);
+    if (rc == SHOAL_OK) {
+        uint8_t signed_bytes[crypto_auth_BYTES];
+        const uint8_t *msg = (const uint8_t *)bytes.data;
+        size_t msg_len = bytes.len;
+        if (hmac) { /* a network with its own key signs the HMAC of the bytes */
+            crypto_auth(signed_bytes, msg, msg_len, hmac);
+            msg = signed_bytes;
+            msg_len = sizeof signed_bytes;
+        }
+        *ok = crypto_sign_verify_detached(sig, msg, msg_len, author) == 0;
+    }
+    shoal_u16buf_free(&unsigned_msg);
+    shoal_buf_free(&bytes);
+    return rc;
+}
+
+int shoal__msg_validate(const char *text, size_t len, const shoal_feed_state *state,
+                        const char *hmac_key, bool verified, shoal_msg_info *info,
+                        const char **reason)
+{
+    uint8_t hmac[32];
+    const char *why = hmac_of(hmac_key, hmac);
     shoal_json *m = NULL;
     int rc = why ? SHOAL_OK : shoal_json_parse(text, len, &m);
     if (rc == SHOAL_E_JSON)
         why = "Message must be an object";
     else if (rc != SHOAL_OK)
         return rc;
-    shoal_u16buf whole = {0}, unsigned_msg = {0};
-    shoal_buf bytes = SHOAL_BUF_INIT;
+    shoal_u16buf whole = {0};
     uint8_t sig[64];
     if (!why)
-        why = check_shape(m, state, info, sig);
+        why = check_shape(m, state, true, info, sig);
     if (!why) {
         shoal_json_stringify(m, NULL, &whole);
-        shoal_json_stringify(m, "signature", &unsigned_msg);
-        shoal_u16_to_utf8(unsigned_msg.data, unsigned_msg.len, &bytes);
-        rc = whole.status          ? whole.status
-             : unsigned_msg.status ? unsigned_msg.status
-                                   : shoal_buf_status(&bytes);
+        rc = whole.status;
     }
     if (!why && rc == SHOAL_OK) {
-        if (whole.len >= MAX_LATIN1) {
+        bool ok = verified;
+        if (whole.len >= MAX_LATIN1)
             why = "Message must decode a value with fewer than 8192 bytes (latin1)";
-        } else {
-            uint8_t signed_bytes[crypto_auth_BYTES];
-            const uint8_t *msg = (const uint8_t *)bytes.data;
-            size_t msg_len = bytes.len;
-            if (hmac_key) { /* a network with its own key signs the HMAC of the bytes */
-                crypto_auth(signed_bytes, msg, msg_len, hmac);
-                msg = signed_bytes;
-                msg_len = sizeof signed_bytes;
-            }
-            if (crypto_sign_verify_detached(sig, msg, msg_len, info->author) != 0)
-                why = "Signature value must verify the unsigned message bytes";
-        }
+        else if (!ok &&
+                 (rc = signature_verifies(m, sig, info->author, hmac_key ? hmac : NULL, &ok)) ==
+                     SHOAL_OK &&
+                 !ok)
+            why = "Signature value must verify the unsigned message bytes";
     }
     if (!why && rc == SHOAL_OK) {
         /* the id: sha256 over the serialisation's UTF-16 units, each cut to its low byte */
@@ -278,12 +307,64 @@ int shoal_msg_validate(const char *text, size_t len, const shoal_feed_state *sta
         crypto_hash_sha256_final(&h, info->id);
     }
     shoal_u16buf_free(&whole);
-    shoal_u16buf_free(&unsigned_msg);
-    shoal_buf_free(&bytes);
     shoal_json_free(m);
     if (rc != SHOAL_OK)
         return rc;
     if (reason)
         *reason = why;
     return why ? SHOAL_E_MSG_INVALID : SHOAL_OK;
+}
+
+int shoal_msg_validate(const char *text, size_t len, const shoal_feed_state *state,
+                       const char *hmac_key, shoal_msg_info *info, const char **reason)
+{
+    return shoal__msg_validate(text, len, state, hmac_key, false, info, reason);
+}
+
+/* ---- signatures checked in parallel ------------------------------------------------------------
+ */
+
+typedef struct verify_job {
+    const char *const *texts;
+    const size_t *lens;
+    size_t n;
+    const uint8_t *hmac;
+    bool *verified;
+    atomic_size_t next;
+} verify_job;
+
+static void *verify_worker(void *arg)
+{
+    verify_job *job = arg;
+    for (size_t i; (i = atomic_fetch_add(&job->next, 1)) < job->n;) {
+        shoal_json *m;
+        if (shoal_json_parse(job->texts[i], job->lens[i], &m) != SHOAL_OK)
+            continue;
+        shoal_msg_info info;
+        uint8_t sig[64];
+        bool ok = false;
+        if (!check_shape(m, NULL, false, &info, sig) &&
+            signature_verifies(m, sig, info.author, job->hmac, &ok) == SHOAL_OK)
+            job->verified[i] = ok;
+        shoal_json_free(m);
+    }
+    return NULL;
+}
+
+void shoal_msg_verify_batch(const char *const *texts, const size_t *lens, size_t n,
+                            const char *hmac_key, unsigned threads, bool *verified)
+{
+    uint8_t hmac[32];
+    memset(verified, 0, n * sizeof *verified);
+    if (hmac_of(hmac_key, hmac))
+        return; /* validation says why */
+    verify_job job = {texts, lens, n, hmac_key ? hmac : NULL, verified, 0};
+    pthread_t helpers[SHOAL_MSG_MAX_THREADS];
+    unsigned started = 0;
+    for (unsigned t = 1; t < threads && t < SHOAL_MSG_MAX_THREADS && t < n; t++)
+        if (pthread_create(&helpers[started], NULL, verify_worker, &job) == 0)
+            started++;
+    verify_worker(&job); /* the caller's thread works too, and alone if none started */
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(helpers[t], NULL);
 }

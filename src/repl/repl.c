@@ -16,6 +16,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct served {
     shoal_rpc *rpc;
@@ -52,6 +53,7 @@ struct shoal_repl {
     size_t nasked, asked_cap;
     arrived *batch;
     size_t nbatch, batch_cap;
+    unsigned threads; /* for checking a batch's signatures */
 };
 
 static bool grow(void **items, size_t *cap, size_t n, size_t size)
@@ -74,6 +76,10 @@ shoal_repl *shoal_repl_new(shoal_feed_store *store, const char *hmac_key,
     if (!r)
         return NULL;
     r->store = store;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    r->threads = cores < 1                       ? 1
+                 : cores > SHOAL_MSG_MAX_THREADS ? SHOAL_MSG_MAX_THREADS
+                                                 : (unsigned)cores;
     r->cb = *cb;
     r->ud = ud;
     if (hmac_key && !(r->hmac_key = shoal_strndup(hmac_key, strlen(hmac_key)))) {
@@ -271,8 +277,8 @@ int shoal_repl_publish(shoal_repl *r, const shoal_keypair *keys, double timestam
     size_t appended;
     const char *ptr = text.data;
     if (rc == SHOAL_OK)
-        rc = shoal_feed_store_append(r->store, &ptr, &text.len, 1, r->hmac_key, (int64_t)timestamp,
-                                     &appended, reason);
+        rc = shoal_feed_store_append(r->store, &ptr, &text.len, NULL, 1, r->hmac_key,
+                                     (int64_t)timestamp, &appended, reason);
     shoal_buf_free(&text);
     if (rc == SHOAL_OK)
         notify(r, keys->pub);
@@ -332,12 +338,20 @@ static void flush(shoal_repl *r)
     const char **texts = shoal_malloc(n * sizeof *texts);
     size_t *lens = shoal_malloc(n * sizeof *lens);
     bool *stored = shoal_calloc(n, sizeof *stored);
+    bool *verified = shoal_malloc(n * sizeof *verified), *picked = shoal_malloc(n * sizeof *picked);
     const char **why = shoal_calloc(n, sizeof *why);
-    if (!texts || !lens || !stored || !why) {
+    if (!texts || !lens || !stored || !verified || !picked || !why) {
         for (size_t i = 0; i < n; i++) /* refused, unstored: asked for again next time */
             if (!batch[i].refused && asked_of(r, batch[i].stream.rpc, batch[i].stream.id))
                 refuse(r, &batch[i].stream, shoal_strerror(SHOAL_E_NOMEM));
         n = 0;
+    }
+    if (n > 0) { /* the signatures, spread over the cores */
+        for (size_t i = 0; i < n; i++) {
+            texts[i] = batch[i].text.data;
+            lens[i] = batch[i].text.len;
+        }
+        shoal_msg_verify_batch(texts, lens, n, r->hmac_key, n >= 8 ? r->threads : 1, verified);
     }
     for (size_t at = 0; at < n;) {
         size_t k = 0;
@@ -346,14 +360,15 @@ static void flush(shoal_repl *r)
             if (!batch[i].refused) {
                 index[k] = i;
                 texts[k] = batch[i].text.data;
+                picked[k] = verified[i];
                 lens[k++] = batch[i].text.len;
             }
         if (k == 0)
             break;
         size_t appended = 0;
         const char *reason = NULL;
-        int rc =
-            shoal_feed_store_append(r->store, texts, lens, k, r->hmac_key, 0, &appended, &reason);
+        int rc = shoal_feed_store_append(r->store, texts, lens, picked, k, r->hmac_key, 0,
+                                         &appended, &reason);
         for (size_t i = 0; i < appended; i++)
             stored[index[i]] = true;
         if (rc == SHOAL_OK || appended == k)
@@ -386,6 +401,8 @@ static void flush(shoal_repl *r)
     shoal_free(texts);
     shoal_free(lens);
     shoal_free(stored);
+    shoal_free(verified);
+    shoal_free(picked);
     shoal_free(why);
     drop_batch(batch, count);
 }

@@ -33,7 +33,7 @@ static int append(shoal_feed_store *st, char **texts, size_t n, size_t *appended
     size_t lens[16];
     for (size_t i = 0; i < n; i++)
         lens[i] = strlen(texts[i]);
-    return shoal_feed_store_append(st, (const char *const *)texts, lens, n, NULL, 1, appended,
+    return shoal_feed_store_append(st, (const char *const *)texts, lens, NULL, n, NULL, 1, appended,
                                    reason);
 }
 
@@ -92,6 +92,45 @@ static void appends_follow_the_head_and_survive_reopening(void)
         free(m[i]);
 }
 
+/* Signatures checked beforehand, on several threads: every genuine one is marked, a forged one is
+ * not, and appending with the marks refuses what appending without them refuses, for the same
+ * reason. */
+static void signatures_checked_in_parallel_change_nothing_but_the_time(void)
+{
+    enum { N = 200 };
+    shoal_feed_state s = {0};
+    char *texts[N];
+    size_t lens[N];
+    for (int i = 0; i < N; i++) {
+        char text[16];
+        snprintf(text, sizeof text, "%d", i);
+        texts[i] = publish(&s, text);
+        lens[i] = strlen(texts[i]);
+    }
+    char *sig = strstr(texts[150], "\"signature\": \"") + 14;
+    sig[1] = sig[1] == 'B' ? 'C' : 'B'; /* still canonical base64, no longer alice's signature */
+    bool verified[N];
+    shoal_msg_verify_batch((const char *const *)texts, lens, N, NULL, 4, verified);
+    for (int i = 0; i < N; i++)
+        CHECK_EQ_INT(verified[i], i != 150);
+    for (int marks = 0; marks < 2; marks++) {
+        unlink(path);
+        shoal_feed_store *st;
+        CHECK_EQ_ERR(shoal_feed_store_open(path, &st), SHOAL_OK);
+        size_t appended;
+        const char *reason = NULL;
+        CHECK_EQ_ERR(shoal_feed_store_append(st, (const char *const *)texts, lens,
+                                             marks ? verified : NULL, N, NULL, 1, &appended,
+                                             &reason),
+                     SHOAL_E_MSG_INVALID);
+        CHECK_EQ_INT(appended, 150);
+        CHECK_EQ_STR(reason, "Signature value must verify the unsigned message bytes");
+        shoal_feed_store_close(st);
+    }
+    for (int i = 0; i < N; i++)
+        free(texts[i]);
+}
+
 static void a_newer_store_is_left_alone(void)
 {
     sqlite3 *db;
@@ -108,6 +147,7 @@ int main(void)
     shoal_keypair_from_seed(&alice, seed);
     snprintf(path, sizeof path, "/tmp/shoal-feed-store-%d.db", (int)getpid());
     RUN(appends_follow_the_head_and_survive_reopening);
+    RUN(signatures_checked_in_parallel_change_nothing_but_the_time);
     RUN(a_newer_store_is_left_alone);
     unlink(path);
     char side[80];

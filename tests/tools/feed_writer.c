@@ -106,9 +106,9 @@ static int write_feeds(shoal_feed_store *st, int64_t n)
             }
             size_t appended;
             const char *reason = NULL;
-            int rc =
-                b ? shoal_feed_store_append(st, ptrs, lens, (size_t)b, NULL, 0, &appended, &reason)
-                  : SHOAL_OK;
+            int rc = b ? shoal_feed_store_append(st, ptrs, lens, NULL, (size_t)b, NULL, 0,
+                                                 &appended, &reason)
+                       : SHOAL_OK;
             for (int j = 0; j < b; j++)
                 shoal_buf_free(&texts[j]);
             if (rc != SHOAL_OK) {
