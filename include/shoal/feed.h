@@ -63,15 +63,27 @@ SHOAL_MUST_CHECK int shoal_msg_validate(const char *text, size_t len, const shoa
                                         const char *hmac_key, shoal_msg_info *info,
                                         const char **reason);
 
-/* Checks the signatures of n messages at once, on up to `threads` threads (the caller's among
- * them, at most SHOAL_MSG_MAX_THREADS): verified[i] becomes true when message i is shaped like a
- * message and its signature verifies its bytes (over their HMAC with `hmac_key`). The signature
- * is the dear part of validation and needs nothing of the feed's state, so a batch received can
- * spread it over the cores; pass `verified` to shoal_feed_store_append, which then checks the
- * rest in order. A false says only that validation must see for itself. */
+/* What shoal_msg_precheck_batch found of one message. */
+typedef struct shoal_msg_checked {
+    bool ok;             /* every rule but the chain's holds: valid if it follows its feed's head */
+    shoal_msg_info info; /* when ok: its id, author, sequence, timestamp */
+    double sequence;     /* when ok: as written */
+    int previous;        /* when ok: 0 null, 1 an id (previous_id), -1 anything else */
+    uint8_t previous_id[32];
+} shoal_msg_checked;
+
+/* Prepares n messages received for shoal_feed_store_append, on up to `threads` threads (the
+ * caller's among them, at most SHOAL_MSG_MAX_THREADS): each is JSON (any layout), a message or a
+ * keyed message {"key","value","timestamp"} as createHistoryStream sends them; texts[i] gets its
+ * canonical text (left empty when it is not JSON) and checked[i] what holds of it without its
+ * feed's state: its shape, content, size and signature, its id. These are the dear parts of
+ * validation, so a batch spreads them over the cores; appending then checks only the chain. A
+ * message not ok is validated in full by the append, which finds the reason. SHOAL_E_NOMEM, or
+ * SHOAL_OK. */
 #define SHOAL_MSG_MAX_THREADS 16
-void shoal_msg_verify_batch(const char *const *texts, const size_t *lens, size_t n,
-                            const char *hmac_key, unsigned threads, bool *verified);
+SHOAL_MUST_CHECK int shoal_msg_precheck_batch(const char *const *jsons, const size_t *lens,
+                                              size_t n, const char *hmac_key, unsigned threads,
+                                              shoal_buf *texts, shoal_msg_checked *checked);
 
 /* Publishes: the next message of the feed of `keys` after `state`, with `content` (JSON text: an
  * object, or an encrypted string) at `timestamp` (ms since 1970), signed (over the HMAC of the
@@ -97,14 +109,14 @@ void shoal_feed_store_close(shoal_feed_store *st);
 
 /* Validates and appends messages (canonical texts), all in one transaction, in order; stops at
  * the first that does not follow its feed's head (or breaks a rule) and keeps those before it.
- * `verified` is NULL, or shoal_msg_verify_batch's answer for these very texts (a message marked
- * there is not verified again). *appended says how many went in. Errors: SHOAL_E_MSG_INVALID with
- * *reason (the message at index *appended), SHOAL_E_STORE_IO, SHOAL_E_NOMEM. A message already
- * stored is an invalid one
+ * `checked` is NULL, or shoal_msg_precheck_batch's findings for these very texts (for a message
+ * found ok, only the chain is checked). *appended says how many went in. Errors:
+ * SHOAL_E_MSG_INVALID with *reason (the message at index *appended), SHOAL_E_STORE_IO,
+ * SHOAL_E_NOMEM. A message already stored is an invalid one
  * ("Message previous must be the previous message ID" or a sequence that does not increase). */
 SHOAL_MUST_CHECK int shoal_feed_store_append(shoal_feed_store *st, const char *const *texts,
-                                             const size_t *lens, const bool *verified, size_t n,
-                                             const char *hmac_key, int64_t received_ms,
+                                             const size_t *lens, const shoal_msg_checked *checked,
+                                             size_t n, const char *hmac_key, int64_t received_ms,
                                              size_t *appended, const char **reason);
 
 /* The feed's latest message (state->known false for a feed we have nothing of). */

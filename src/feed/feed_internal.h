@@ -25,10 +25,9 @@ struct shoal_json {
     size_t *klens;
 };
 
-/* shoal_msg_validate, skipping the signature when `verified` says it was checked already. */
-int shoal__msg_validate(const char *text, size_t len, const shoal_feed_state *state,
-                        const char *hmac_key, bool verified, shoal_msg_info *info,
-                        const char **reason);
+/* The chain's rules for a message precheck found ok: NULL when it follows `state`, else why
+ * not, in ssb-validate's words. */
+const char *shoal__msg_chain(const shoal_msg_checked *c, const shoal_feed_state *state);
 
 /* ECMAScript's Number::toString of a finite double. */
 void shoal__number_to_string(double x, char out[40]);

@@ -140,7 +140,7 @@ static int insert(shoal_feed_store *st, const char *text, size_t len, const shoa
 }
 
 int shoal_feed_store_append(shoal_feed_store *st, const char *const *texts, const size_t *lens,
-                            const bool *verified, size_t n, const char *hmac_key,
+                            const shoal_msg_checked *checked, size_t n, const char *hmac_key,
                             int64_t received_ms, size_t *appended, const char **reason)
 {
     *appended = 0;
@@ -151,11 +151,20 @@ int shoal_feed_store_append(shoal_feed_store *st, const char *const *texts, cons
         uint8_t author[32];
         shoal_feed_state state = {0};
         shoal_msg_info info;
-        if (author_of(texts[i], lens[i], author))
+        bool ok = checked && checked[i].ok;
+        if (ok)
+            rc = head(st, checked[i].info.author, &state);
+        else if (author_of(texts[i], lens[i], author))
             rc = head(st, author, &state);
-        if (rc == SHOAL_OK)
-            rc = shoal__msg_validate(texts[i], lens[i], &state, hmac_key, verified && verified[i],
-                                     &info, reason);
+        if (rc == SHOAL_OK && ok) { /* only the chain is left to check */
+            const char *why = shoal__msg_chain(&checked[i], &state);
+            info = checked[i].info;
+            if (why && reason)
+                *reason = why;
+            rc = why ? SHOAL_E_MSG_INVALID : SHOAL_OK;
+        } else if (rc == SHOAL_OK) {
+            rc = shoal_msg_validate(texts[i], lens[i], &state, hmac_key, &info, reason);
+        }
         if (rc == SHOAL_OK)
             rc = insert(st, texts[i], lens[i], &info, received_ms);
         if (rc == SHOAL_OK)

@@ -175,7 +175,9 @@ static const char *check_shape(const shoal_json *m, const shoal_feed_state *stat
         return "Message sequence must be a number";
     const shoal_json *prev = get(m, "previous");
     if (!chain) {
-        /* judged later, against the state */
+        /* judged later, against the state; a sequence no feed reaches can follow nothing */
+        if (!(seq->num >= 1 && seq->num <= 9007199254740992.0))
+            return "Message sequence must increase by one";
     } else if (state && state->known) {
         char id[64], expected[64];
         sodium_bin2base64(expected + 1, sizeof expected - 1, state->id, 32,
@@ -262,18 +264,19 @@ static int signature_verifies(const shoal_json *m, const uint8_t sig[64], const 
     return rc;
 }
 
-int shoal__msg_validate(const char *text, size_t len, const shoal_feed_state *state,
-                        const char *hmac_key, bool verified, shoal_msg_info *info,
-                        const char **reason)
+int shoal_msg_validate(const char *text, size_t len, const shoal_feed_state *state,
+                       const char *hmac_key, shoal_msg_info *info, const char **reason)
 {
     uint8_t hmac[32];
     const char *why = hmac_of(hmac_key, hmac);
     shoal_json *m = NULL;
     int rc = why ? SHOAL_OK : shoal_json_parse(text, len, &m);
-    if (rc == SHOAL_E_JSON)
+    if (rc == SHOAL_E_JSON) {
         why = "Message must be an object";
-    else if (rc != SHOAL_OK)
+        rc = SHOAL_OK;
+    } else if (rc != SHOAL_OK) {
         return rc;
+    }
     shoal_u16buf whole = {0};
     uint8_t sig[64];
     if (!why)
@@ -283,11 +286,10 @@ int shoal__msg_validate(const char *text, size_t len, const shoal_feed_state *st
         rc = whole.status;
     }
     if (!why && rc == SHOAL_OK) {
-        bool ok = verified;
+        bool ok = false;
         if (whole.len >= MAX_LATIN1)
             why = "Message must decode a value with fewer than 8192 bytes (latin1)";
-        else if (!ok &&
-                 (rc = signature_verifies(m, sig, info->author, hmac_key ? hmac : NULL, &ok)) ==
+        else if ((rc = signature_verifies(m, sig, info->author, hmac_key ? hmac : NULL, &ok)) ==
                      SHOAL_OK &&
                  !ok)
             why = "Signature value must verify the unsigned message bytes";
@@ -315,56 +317,118 @@ int shoal__msg_validate(const char *text, size_t len, const shoal_feed_state *st
     return why ? SHOAL_E_MSG_INVALID : SHOAL_OK;
 }
 
-int shoal_msg_validate(const char *text, size_t len, const shoal_feed_state *state,
-                       const char *hmac_key, shoal_msg_info *info, const char **reason)
-{
-    return shoal__msg_validate(text, len, state, hmac_key, false, info, reason);
-}
-
-/* ---- signatures checked in parallel ------------------------------------------------------------
+/* ---- the dear parts of validation, in parallel ------------------------------------------------
  */
 
-typedef struct verify_job {
-    const char *const *texts;
-    const size_t *lens;
-    size_t n;
-    const uint8_t *hmac;
-    bool *verified;
-    atomic_size_t next;
-} verify_job;
-
-static void *verify_worker(void *arg)
+/* How a message names its previous one: 0 null, 1 an id in canonical form, -1 anything else. */
+static int previous_of(const shoal_json *prev, uint8_t id[32])
 {
-    verify_job *job = arg;
-    for (size_t i; (i = atomic_fetch_add(&job->next, 1)) < job->n;) {
-        shoal_json *m;
-        if (shoal_json_parse(job->texts[i], job->lens[i], &m) != SHOAL_OK)
-            continue;
-        shoal_msg_info info;
-        uint8_t sig[64];
-        bool ok = false;
-        if (!check_shape(m, NULL, false, &info, sig) &&
-            signature_verifies(m, sig, info.author, job->hmac, &ok) == SHOAL_OK)
-            job->verified[i] = ok;
-        shoal_json_free(m);
+    if (prev && prev->kind == SHOAL_JSON_NULL)
+        return 0;
+    char text[64], again[64] = "%";
+    size_t got = 0;
+    if (!ascii(prev, text, sizeof text) || text[0] != '%' || !ends_with(text, ".sha256") ||
+        sodium_base642bin(id, 32, text + 1, strlen(text) - 1 - strlen(".sha256"), NULL, &got, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        got != 32)
+        return -1;
+    sodium_bin2base64(again + 1, sizeof again - 1, id, 32, sodium_base64_VARIANT_ORIGINAL);
+    strcat(again, ".sha256");
+    return strcmp(text, again) == 0 ? 1 : -1; /* the very text a previous message's id makes */
+}
+
+/* One message received: its canonical text, and all of validation that needs no state. */
+static int precheck(const char *json, size_t len, const uint8_t *hmac, shoal_buf *text,
+                    shoal_msg_checked *c)
+{
+    *c = (shoal_msg_checked){0};
+    shoal_json *item;
+    int rc = shoal_json_parse(json, len, &item);
+    if (rc != SHOAL_OK)
+        return rc == SHOAL_E_JSON ? SHOAL_OK : rc;
+    const shoal_json *value = item->kind == SHOAL_JSON_OBJECT ? get(item, "value") : NULL;
+    const shoal_json *m = value ? value : item;
+    shoal_u16buf whole = {0};
+    shoal_json_stringify(m, NULL, &whole);
+    shoal_u16_to_utf8(whole.data, whole.len, text);
+    rc = whole.status ? whole.status : shoal_buf_status(text);
+    uint8_t sig[64];
+    if (rc == SHOAL_OK && !check_shape(m, NULL, false, &c->info, sig) && whole.len < MAX_LATIN1)
+        rc = signature_verifies(m, sig, c->info.author, hmac, &c->ok);
+    if (rc == SHOAL_OK && c->ok) {
+        c->sequence = get(m, "sequence")->num;
+        c->previous = previous_of(get(m, "previous"), c->previous_id);
+        crypto_hash_sha256_state h;
+        crypto_hash_sha256_init(&h);
+        uint8_t chunk[256];
+        for (size_t at = 0; at < whole.len;) {
+            size_t n = whole.len - at < sizeof chunk ? whole.len - at : sizeof chunk;
+            for (size_t i = 0; i < n; i++)
+                chunk[i] = (uint8_t)whole.data[at + i];
+            crypto_hash_sha256_update(&h, chunk, n);
+            at += n;
+        }
+        crypto_hash_sha256_final(&h, c->info.id);
+    }
+    shoal_u16buf_free(&whole);
+    shoal_json_free(item);
+    return rc;
+}
+
+const char *shoal__msg_chain(const shoal_msg_checked *c, const shoal_feed_state *state)
+{
+    if (state->known) {
+        if (c->previous != 1 || memcmp(c->previous_id, state->id, 32) != 0)
+            return "Message previous must be the previous message ID";
+        if (c->sequence != (double)state->sequence + 1)
+            return "Message sequence must increase by one";
+    } else {
+        if (c->previous != 0)
+            return "Message previous must be the previous message ID";
+        if (c->sequence != 1)
+            return "Message sequence must be 1 for the first message";
     }
     return NULL;
 }
 
-void shoal_msg_verify_batch(const char *const *texts, const size_t *lens, size_t n,
-                            const char *hmac_key, unsigned threads, bool *verified)
+typedef struct precheck_job {
+    const char *const *jsons;
+    const size_t *lens;
+    size_t n;
+    const uint8_t *hmac;
+    shoal_buf *texts;
+    shoal_msg_checked *checked;
+    atomic_size_t next;
+    atomic_int status;
+} precheck_job;
+
+static void *precheck_worker(void *arg)
+{
+    precheck_job *job = arg;
+    for (size_t i; (i = atomic_fetch_add(&job->next, 1)) < job->n;) {
+        int rc = precheck(job->jsons[i], job->lens[i], job->hmac, &job->texts[i], &job->checked[i]);
+        if (rc != SHOAL_OK)
+            atomic_store(&job->status, rc);
+    }
+    return NULL;
+}
+
+int shoal_msg_precheck_batch(const char *const *jsons, const size_t *lens, size_t n,
+                             const char *hmac_key, unsigned threads, shoal_buf *texts,
+                             shoal_msg_checked *checked)
 {
     uint8_t hmac[32];
-    memset(verified, 0, n * sizeof *verified);
-    if (hmac_of(hmac_key, hmac))
-        return; /* validation says why */
-    verify_job job = {texts, lens, n, hmac_key ? hmac : NULL, verified, 0};
+    bool bad_key = hmac_of(hmac_key, hmac) != NULL; /* then nothing is ok: validation says why */
+    precheck_job job = {jsons, lens, n, hmac_key ? hmac : NULL, texts, checked, 0, SHOAL_OK};
     pthread_t helpers[SHOAL_MSG_MAX_THREADS];
     unsigned started = 0;
     for (unsigned t = 1; t < threads && t < SHOAL_MSG_MAX_THREADS && t < n; t++)
-        if (pthread_create(&helpers[started], NULL, verify_worker, &job) == 0)
+        if (pthread_create(&helpers[started], NULL, precheck_worker, &job) == 0)
             started++;
-    verify_worker(&job); /* the caller's thread works too, and alone if none started */
+    precheck_worker(&job); /* the caller's thread works too, and alone if none started */
     for (unsigned t = 0; t < started; t++)
         pthread_join(helpers[t], NULL);
+    for (size_t i = 0; bad_key && i < n; i++)
+        checked[i].ok = false;
+    return atomic_load(&job.status);
 }

@@ -35,11 +35,11 @@ typedef struct requested {
 
 #define MAX_BATCH 512
 
-/* A message received, waiting for the batch's append; `stream` says whose it is. */
+/* An item received, waiting for the batch's append; `stream` says whose it is. */
 typedef struct arrived {
     requested stream;
-    shoal_buf text; /* its canonical text */
-    bool refused;   /* a message before it in its stream did not follow: dropped */
+    shoal_buf item; /* as it came: a message, keyed or not */
+    bool refused;   /* it, or one before it in its stream, cannot be stored: dropped */
 } arrived;
 
 struct shoal_repl {
@@ -92,7 +92,7 @@ shoal_repl *shoal_repl_new(shoal_feed_store *store, const char *hmac_key,
 static void drop_batch(arrived *batch, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        shoal_buf_free(&batch[i].text);
+        shoal_buf_free(&batch[i].item);
     shoal_free(batch);
 }
 
@@ -295,23 +295,6 @@ static requested *asked_of(shoal_repl *r, shoal_rpc *rpc, int32_t id)
     return NULL;
 }
 
-/* An item's message, as its canonical text (the value under "value", or the item itself). */
-static int message_text(const shoal_rpc_body *body, shoal_buf *out)
-{
-    shoal_json *item;
-    int rc = shoal_json_parse((const char *)body->data, body->len, &item);
-    if (rc != SHOAL_OK)
-        return rc;
-    const shoal_json *value = shoal_json_member(item, "value");
-    shoal_u16buf u = {0};
-    shoal_json_stringify(value ? value : item, NULL, &u);
-    shoal_u16_to_utf8(u.data, u.len, out);
-    rc = u.status ? u.status : shoal_buf_status(out);
-    shoal_u16buf_free(&u);
-    shoal_json_free(item);
-    return rc;
-}
-
 /* The stream `q` stops taking messages: its message `why` did not follow. */
 static void refuse(shoal_repl *r, const requested *q, const char *why)
 {
@@ -323,62 +306,94 @@ static void refuse(shoal_repl *r, const requested *q, const char *why)
         r->cb.refused(r, q->rpc, q->feed, why, r->ud);
 }
 
-/* Appends the batch in one transaction (or more, past a message that does not follow: its
- * stream's later messages are dropped, everyone else's go on). Then each stream that brought
- * something hears its feed's new head, and live streams of those feeds get the news. */
+/* Whether a message's canonical text is by `feed`: a stream of one feed carries no other's. */
+static bool authored_by(const shoal_buf *text, const uint8_t feed[32])
+{
+    static const char key[] = "\n  \"author\": \"@"; /* top level, in the canonical layout */
+    char id[SHOAL_KEY_B64SIZE + 9];
+    shoal_key_to_b64(feed, id);
+    strcat(id, ".ed25519\"");
+    const char *at = text->len ? memmem(text->data, text->len, key, sizeof key - 1) : NULL;
+    size_t id_len = strlen(id);
+    return at && (size_t)(text->data + text->len - at) >= sizeof key - 1 + id_len &&
+           memcmp(at + sizeof key - 1, id, id_len) == 0;
+}
+
+/* Entry `bad` cannot be stored (`why`): neither can the rest of its stream in this batch. */
+static void reject(arrived *batch, size_t n, size_t bad, const char *why, const char **whys)
+{
+    whys[bad] = why;
+    for (size_t i = bad; i < n; i++)
+        if (batch[i].stream.rpc == batch[bad].stream.rpc &&
+            batch[i].stream.id == batch[bad].stream.id)
+            batch[i].refused = true;
+}
+
+/* The batch, stored: the dear parts of validation on every core (shoal_msg_precheck_batch), then
+ * one transaction that checks each message's chain in order (more, past a message that does not
+ * follow: its stream's later messages are dropped, everyone else's go on). Then each stream that
+ * brought something hears its feed's new head, and live streams of those feeds get the news. */
 static void flush(shoal_repl *r)
 {
     arrived *batch = r->batch;
-    const size_t count = r->nbatch;
-    size_t n = count;
+    const size_t n = r->nbatch;
     if (n == 0)
         return;
     r->batch = NULL; /* callbacks below may bring more: into a batch of their own */
     r->nbatch = r->batch_cap = 0;
     const char **texts = shoal_malloc(n * sizeof *texts);
     size_t *lens = shoal_malloc(n * sizeof *lens);
+    shoal_buf *canonical = shoal_calloc(n, sizeof *canonical);
+    shoal_msg_checked *checked = shoal_malloc(n * sizeof *checked);
+    shoal_msg_checked *picked = shoal_malloc(n * sizeof *picked);
     bool *stored = shoal_calloc(n, sizeof *stored);
-    bool *verified = shoal_malloc(n * sizeof *verified), *picked = shoal_malloc(n * sizeof *picked);
     const char **why = shoal_calloc(n, sizeof *why);
-    if (!texts || !lens || !stored || !verified || !picked || !why) {
-        for (size_t i = 0; i < n; i++) /* refused, unstored: asked for again next time */
-            if (!batch[i].refused && asked_of(r, batch[i].stream.rpc, batch[i].stream.id))
+    if (!texts || !lens || !canonical || !checked || !picked || !stored || !why) {
+        for (size_t i = 0; i < n; i++) /* unstored: asked for again next time */
+            if (asked_of(r, batch[i].stream.rpc, batch[i].stream.id))
                 refuse(r, &batch[i].stream, shoal_strerror(SHOAL_E_NOMEM));
-        n = 0;
+        goto out;
     }
-    if (n > 0) { /* the signatures, spread over the cores */
-        for (size_t i = 0; i < n; i++) {
-            texts[i] = batch[i].text.data;
-            lens[i] = batch[i].text.len;
-        }
-        shoal_msg_verify_batch(texts, lens, n, r->hmac_key, n >= 8 ? r->threads : 1, verified);
+    for (size_t i = 0; i < n; i++) {
+        texts[i] = batch[i].item.data;
+        lens[i] = batch[i].item.len;
     }
-    for (size_t at = 0; at < n;) {
+    int rc = shoal_msg_precheck_batch(texts, lens, n, r->hmac_key, n >= 8 ? r->threads : 1,
+                                      canonical, checked);
+    for (size_t i = 0; i < n; i++) {
+        if (batch[i].refused)
+            continue;
+        if (rc != SHOAL_OK) /* unstored: asked for again next time */
+            reject(batch, n, i, shoal_strerror(rc), why);
+        else if (canonical[i].len == 0)
+            reject(batch, n, i, "an item that is not a message", why);
+        else if (checked[i].ok ? memcmp(checked[i].info.author, batch[i].stream.feed, 32) != 0
+                               : !authored_by(&canonical[i], batch[i].stream.feed))
+            reject(batch, n, i, "a message of another feed", why);
+    }
+    for (size_t at = 0; rc == SHOAL_OK && at < n;) {
         size_t k = 0;
         size_t index[MAX_BATCH];
         for (size_t i = at; i < n; i++)
             if (!batch[i].refused) {
                 index[k] = i;
-                texts[k] = batch[i].text.data;
-                picked[k] = verified[i];
-                lens[k++] = batch[i].text.len;
+                texts[k] = canonical[i].data;
+                lens[k] = canonical[i].len;
+                picked[k++] = checked[i];
             }
         if (k == 0)
             break;
         size_t appended = 0;
         const char *reason = NULL;
-        int rc = shoal_feed_store_append(r->store, texts, lens, picked, k, r->hmac_key, 0,
-                                         &appended, &reason);
+        int arc = shoal_feed_store_append(r->store, texts, lens, picked, k, r->hmac_key, 0,
+                                          &appended, &reason);
         for (size_t i = 0; i < appended; i++)
             stored[index[i]] = true;
-        if (rc == SHOAL_OK || appended == k)
+        if (arc == SHOAL_OK || appended == k)
             break;
         size_t bad = index[appended];
-        why[bad] = rc == SHOAL_E_MSG_INVALID && reason ? reason : shoal_strerror(rc);
-        for (size_t i = bad; i < n; i++) /* the rest of its stream goes with it */
-            if (batch[i].stream.rpc == batch[bad].stream.rpc &&
-                batch[i].stream.id == batch[bad].stream.id)
-                batch[i].refused = true;
+        reject(batch, n, bad, arc == SHOAL_E_MSG_INVALID && reason ? reason : shoal_strerror(arc),
+               why);
         at = bad + 1;
     }
     for (size_t i = 0; i < n; i++) {
@@ -398,26 +413,17 @@ static void flush(shoal_repl *r)
             r->cb.progress(r, batch[i].stream.rpc, batch[i].stream.feed, head.sequence, r->ud);
         notify(r, batch[i].stream.feed);
     }
+out:
+    for (size_t i = 0; canonical && i < n; i++)
+        shoal_buf_free(&canonical[i]);
+    shoal_free(canonical);
     shoal_free(texts);
     shoal_free(lens);
-    shoal_free(stored);
-    shoal_free(verified);
+    shoal_free(checked);
     shoal_free(picked);
+    shoal_free(stored);
     shoal_free(why);
-    drop_batch(batch, count);
-}
-
-/* Whether a message's canonical text is by `feed`: a stream of one feed carries no other's. */
-static bool authored_by(const shoal_buf *text, const uint8_t feed[32])
-{
-    static const char key[] = "\n  \"author\": \"@"; /* top level, in the canonical layout */
-    char id[SHOAL_KEY_B64SIZE + 9];
-    shoal_key_to_b64(feed, id);
-    strcat(id, ".ed25519\"");
-    const char *at = memmem(text->data, text->len, key, sizeof key - 1);
-    size_t id_len = strlen(id);
-    return at && (size_t)(text->data + text->len - at) >= sizeof key - 1 + id_len &&
-           memcmp(at + sizeof key - 1, id, id_len) == 0;
+    drop_batch(batch, n);
 }
 
 static void on_drained(shoal_rpc *rpc, void *ud)
@@ -443,20 +449,14 @@ static void on_item(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_
             r->cb.ended(r, rpc, done.feed, r->ud);
         return;
     }
-    arrived a = {.stream = *q, .text = SHOAL_BUF_INIT};
-    int rc = message_text(body, &a.text);
-    const char *why = "an item that is not a message";
-    if (rc == SHOAL_OK && !authored_by(&a.text, q->feed)) {
-        rc = SHOAL_E_MSG_INVALID;
-        why = "a message of another feed";
-    }
-    if (rc == SHOAL_OK && !grow((void **)&r->batch, &r->batch_cap, r->nbatch, sizeof *r->batch))
-        rc = SHOAL_E_NOMEM;
-    if (rc != SHOAL_OK) {
-        shoal_buf_free(&a.text);
+    arrived a = {.stream = *q, .item = SHOAL_BUF_INIT};
+    shoal_buf_append(&a.item, body->data, body->len);
+    if (shoal_buf_status(&a.item) != SHOAL_OK ||
+        !grow((void **)&r->batch, &r->batch_cap, r->nbatch, sizeof *r->batch)) {
+        shoal_buf_free(&a.item);
         flush(r); /* what came before it first */
         if (asked_of(r, rpc, id))
-            refuse(r, &a.stream, rc == SHOAL_E_NOMEM ? shoal_strerror(rc) : why);
+            refuse(r, &a.stream, shoal_strerror(SHOAL_E_NOMEM));
         return;
     }
     r->batch[r->nbatch++] = a;

@@ -92,41 +92,106 @@ static void appends_follow_the_head_and_survive_reopening(void)
         free(m[i]);
 }
 
-/* Signatures checked beforehand, on several threads: every genuine one is marked, a forged one is
- * not, and appending with the marks refuses what appending without them refuses, for the same
- * reason. */
-static void signatures_checked_in_parallel_change_nothing_but_the_time(void)
+/* Appends texts[0..n) to a fresh store, as they are, or prechecked from the items as they came;
+ * returns how many went in and why not the next. */
+static size_t append_fresh(char **texts, char **items, size_t n, bool prechecked,
+                           const char **reason)
+{
+    const char **jsons = calloc(n, sizeof *jsons);
+    size_t *lens = calloc(n, sizeof *lens);
+    shoal_buf *canonical = calloc(n, sizeof *canonical);
+    shoal_msg_checked *checked = calloc(n, sizeof *checked);
+    for (size_t i = 0; i < n; i++) {
+        jsons[i] = prechecked ? items[i] : texts[i];
+        lens[i] = strlen(jsons[i]);
+    }
+    if (prechecked) {
+        CHECK_EQ_ERR(shoal_msg_precheck_batch(jsons, lens, n, NULL, 4, canonical, checked),
+                     SHOAL_OK);
+        for (size_t i = 0; i < n; i++) {
+            jsons[i] = canonical[i].data ? canonical[i].data : "";
+            lens[i] = canonical[i].len;
+        }
+    }
+    unlink(path);
+    shoal_feed_store *st;
+    CHECK_EQ_ERR(shoal_feed_store_open(path, &st), SHOAL_OK);
+    size_t appended = 0;
+    *reason = NULL;
+    (void)!shoal_feed_store_append(st, jsons, lens, prechecked ? checked : NULL, n, NULL, 1,
+                                   &appended, reason);
+    shoal_feed_store_close(st);
+    for (size_t i = 0; i < n; i++)
+        shoal_buf_free(&canonical[i]);
+    free(canonical);
+    free(checked);
+    free(jsons);
+    free(lens);
+    return appended;
+}
+
+/* Checked beforehand on several threads: every genuine message is found ok and written out
+ * canonically (a keyed one too), a forged signature or a non-message is not; and appending with
+ * those findings keeps and refuses exactly what appending without them does, for the same
+ * reasons, whatever breaks the chain. */
+static void prechecking_in_parallel_changes_nothing_but_the_time(void)
 {
     enum { N = 200 };
-    shoal_feed_state s = {0};
-    char *texts[N];
+    shoal_feed_state s = {0}, fork_state = {0};
+    char *texts[N], *items[N];
     size_t lens[N];
     for (int i = 0; i < N; i++) {
         char text[16];
         snprintf(text, sizeof text, "%d", i);
-        texts[i] = publish(&s, text);
-        lens[i] = strlen(texts[i]);
+        if (i == 100)
+            fork_state = s;
+        items[i] = texts[i] = publish(&s, text);
+        if (i == 60) { /* keyed, as createHistoryStream sends it */
+            items[i] = malloc(strlen(texts[i]) + 64);
+            sprintf(items[i], "{\"key\":\"%%x\",\"value\":%s,\"timestamp\":1}", texts[i]);
+        }
+        lens[i] = strlen(items[i]);
     }
     char *sig = strstr(texts[150], "\"signature\": \"") + 14;
     sig[1] = sig[1] == 'B' ? 'C' : 'B'; /* still canonical base64, no longer alice's signature */
-    bool verified[N];
-    shoal_msg_verify_batch((const char *const *)texts, lens, N, NULL, 4, verified);
-    for (int i = 0; i < N; i++)
-        CHECK_EQ_INT(verified[i], i != 150);
-    for (int marks = 0; marks < 2; marks++) {
-        unlink(path);
-        shoal_feed_store *st;
-        CHECK_EQ_ERR(shoal_feed_store_open(path, &st), SHOAL_OK);
-        size_t appended;
-        const char *reason = NULL;
-        CHECK_EQ_ERR(shoal_feed_store_append(st, (const char *const *)texts, lens,
-                                             marks ? verified : NULL, N, NULL, 1, &appended,
-                                             &reason),
-                     SHOAL_E_MSG_INVALID);
-        CHECK_EQ_INT(appended, 150);
-        CHECK_EQ_STR(reason, "Signature value must verify the unsigned message bytes");
-        shoal_feed_store_close(st);
+    shoal_buf canonical[N] = {0};
+    shoal_msg_checked checked[N];
+    CHECK_EQ_ERR(
+        shoal_msg_precheck_batch((const char *const *)items, lens, N, NULL, 4, canonical, checked),
+        SHOAL_OK);
+    for (int i = 0; i < N; i++) {
+        CHECK_EQ_INT(checked[i].ok, i != 150);
+        CHECK_EQ_STR(canonical[i].data, texts[i]);
+        CHECK_EQ_INT(checked[i].ok ? checked[i].info.sequence : i + 1, i + 1);
+        shoal_buf_free(&canonical[i]);
     }
+    char *fork = publish(&fork_state, "a fork of 101");
+    struct {
+        int at;      /* which message is replaced */
+        char *by;    /* with what */
+        size_t kept; /* messages appended */
+    } cases[] = {
+        {150, texts[150], 150}, /* a forged signature */
+        {101, fork, 101},       /* a fork: the previous is not the head */
+        {101, texts[100], 101}, /* a repeat */
+        {101, texts[102], 101}, /* a gap */
+        {0, texts[1], 0},       /* not the first message */
+        {70, "[1, 2", 70},      /* not JSON */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        int at = cases[c].at;
+        char *keep_text = texts[at], *keep_item = items[at];
+        texts[at] = items[at] = cases[c].by;
+        const char *plain_reason, *checked_reason;
+        CHECK_EQ_INT(append_fresh(texts, items, N, false, &plain_reason), cases[c].kept);
+        CHECK_EQ_INT(append_fresh(texts, items, N, true, &checked_reason), cases[c].kept);
+        CHECK(plain_reason != NULL);
+        CHECK_EQ_STR(checked_reason, plain_reason);
+        texts[at] = keep_text;
+        items[at] = keep_item;
+    }
+    free(fork);
+    free(items[60]);
     for (int i = 0; i < N; i++)
         free(texts[i]);
 }
@@ -147,7 +212,7 @@ int main(void)
     shoal_keypair_from_seed(&alice, seed);
     snprintf(path, sizeof path, "/tmp/shoal-feed-store-%d.db", (int)getpid());
     RUN(appends_follow_the_head_and_survive_reopening);
-    RUN(signatures_checked_in_parallel_change_nothing_but_the_time);
+    RUN(prechecking_in_parallel_changes_nothing_but_the_time);
     RUN(a_newer_store_is_left_alone);
     unlink(path);
     char side[80];
