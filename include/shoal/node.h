@@ -34,10 +34,12 @@ typedef struct shoal_node_config {
      * handshake: see plain_open. Off by default. */
     bool compat;
     /* Replication (NULL: none): the store (borrowed) every connected peer's createHistoryStream
-     * is answered from, and the feeds asked of every peer, live. */
+     * is answered from, and the feeds asked of every peer, live: those followed, our own (a peer
+     * may hold what we lost), and with replicate_peers each peer's own. */
     shoal_feed_store *store;
     const uint8_t (*follows)[32];
     size_t nfollows;
+    bool replicate_peers;
 } shoal_node_config;
 
 typedef struct shoal_node_callbacks {

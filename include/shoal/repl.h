@@ -5,8 +5,9 @@
  * — and, when live, kept open: messages appended later (replicated or published through
  * shoal_repl_publish) follow. Requesting: for a feed we replicate, we ask from our head + 1; each
  * message that arrives is validated and appended, and `progress` tells of it (the state
- * manager's DOWNLOAD_PROGRESS). A message that does not follow (invalid, a fork) ends that
- * stream. Sessions are borrowed: call shoal_repl_forget before freeing one. */
+ * manager's DOWNLOAD_PROGRESS). A message that does not follow (invalid, a fork, another feed's)
+ * ends that stream; one we have already (two peers streaming the same feed live) is dropped
+ * quietly. Sessions are borrowed: call shoal_repl_forget before freeing one. */
 #ifndef SHOAL_REPL_H
 #define SHOAL_REPL_H
 
@@ -24,6 +25,9 @@ typedef struct shoal_repl_callbacks {
                     void *ud);
     /* The stream of `feed` we asked `from` for has ended (all sent, or the peer stopped). */
     void (*ended)(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], void *ud);
+    /* Wall-clock time, ms since 1970: when messages were received (the store keeps it, and
+     * createHistoryStream's items carry it as "timestamp"). NULL: 0. */
+    int64_t (*clock)(void *ud);
 } shoal_repl_callbacks;
 
 /* `store` is borrowed for the replicator's life; hmac_key (copied) may be NULL. NULL when out of

@@ -70,6 +70,7 @@ struct shoal_node {
     shoal_repl *repl;      /* NULL without a store */
     uint8_t (*follows)[32];
     size_t nfollows;
+    bool replicate_peers;
     guint tick;
     shoal_node_callbacks cb;
     void *ud;
@@ -283,6 +284,14 @@ static void on_open(shoal_rtc_peer *r, void *ud)
     pump(p);
 }
 
+static bool follows(const shoal_node *n, const uint8_t feed[32])
+{
+    for (size_t i = 0; i < n->nfollows; i++)
+        if (memcmp(n->follows[i], feed, 32) == 0)
+            return true;
+    return false;
+}
+
 static gboolean on_hold(gpointer ud)
 {
     shoal_node_peer *p = ud;
@@ -305,9 +314,15 @@ static void established(shoal_node_peer *p)
         p->timer = g_timeout_add(SHOAL_LINK_HOLD_MS, on_hold, p);
     if (n->repl) {
         shoal_rpc *rpc = shoal_link_rpc(p->link);
+        /* what we follow, our own feed (a peer may hold what we lost), and, if we replicate
+         * peers, the peer's own */
         bool ok = shoal_repl_serve(n->repl, rpc) == SHOAL_OK;
         for (size_t i = 0; ok && i < n->nfollows; i++)
             ok = shoal_repl_request(n->repl, rpc, n->follows[i], true) == SHOAL_OK;
+        if (ok && !follows(n, n->keys.pub))
+            ok = shoal_repl_request(n->repl, rpc, n->keys.pub, true) == SHOAL_OK;
+        if (ok && n->replicate_peers && !follows(n, p->feed))
+            ok = shoal_repl_request(n->repl, rpc, p->feed, true) == SHOAL_OK;
         if (!ok)
             say(n, "replication with %.8s… could not start", p->channel);
         pump(p);
@@ -856,9 +871,11 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
     n->negotiation_ms = cfg->negotiation_ms ? cfg->negotiation_ms : DEFAULT_NEGOTIATION_MS;
     n->compat = cfg->compat;
     if (cfg->store) {
-        shoal_repl_callbacks rcb = {.progress = on_progress, .refused = on_refused};
+        shoal_repl_callbacks rcb = {
+            .progress = on_progress, .refused = on_refused, .clock = wall_clock};
         n->repl = shoal_repl_new(cfg->store, NULL, &rcb, n);
         n->nfollows = cfg->nfollows;
+        n->replicate_peers = cfg->replicate_peers;
         n->follows = n->nfollows ? g_memdup2(cfg->follows, n->nfollows * 32) : NULL;
     }
     n->plain_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);

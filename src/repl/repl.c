@@ -319,6 +319,18 @@ static bool authored_by(const shoal_buf *text, const uint8_t feed[32])
            memcmp(at + sizeof key - 1, id, id_len) == 0;
 }
 
+/* Whether the store holds this message already (a prechecked one, at or below its feed's head). */
+static bool have(shoal_repl *r, const shoal_msg_checked *c)
+{
+    shoal_feed_state head;
+    shoal_buf text = SHOAL_BUF_INIT;
+    bool stored = c->ok && shoal_feed_store_head(r->store, c->info.author, &head) == SHOAL_OK &&
+                  c->info.sequence <= head.sequence &&
+                  shoal_feed_store_get(r->store, c->info.id, &text) == SHOAL_OK;
+    shoal_buf_free(&text);
+    return stored;
+}
+
 /* Entry `bad` cannot be stored (`why`): neither can the rest of its stream in this batch. */
 static void reject(arrived *batch, size_t n, size_t bad, const char *why, const char **whys)
 {
@@ -370,6 +382,8 @@ static void flush(shoal_repl *r)
         else if (checked[i].ok ? memcmp(checked[i].info.author, batch[i].stream.feed, 32) != 0
                                : !authored_by(&canonical[i], batch[i].stream.feed))
             reject(batch, n, i, "a message of another feed", why);
+        else if (have(r, &checked[i])) /* two peers stream the feed live: this copy came second */
+            batch[i].refused = true;
     }
     for (size_t at = 0; rc == SHOAL_OK && at < n;) {
         size_t k = 0;
@@ -385,15 +399,18 @@ static void flush(shoal_repl *r)
             break;
         size_t appended = 0;
         const char *reason = NULL;
-        int arc = shoal_feed_store_append(r->store, texts, lens, picked, k, r->hmac_key, 0,
-                                          &appended, &reason);
+        int arc = shoal_feed_store_append(r->store, texts, lens, picked, k, r->hmac_key,
+                                          r->cb.clock ? r->cb.clock(r->ud) : 0, &appended, &reason);
         for (size_t i = 0; i < appended; i++)
             stored[index[i]] = true;
         if (arc == SHOAL_OK || appended == k)
             break;
         size_t bad = index[appended];
-        reject(batch, n, bad, arc == SHOAL_E_MSG_INVALID && reason ? reason : shoal_strerror(arc),
-               why);
+        if (have(r, &checked[bad])) /* a copy of one this batch stored: dropped */
+            batch[bad].refused = true;
+        else
+            reject(batch, n, bad,
+                   arc == SHOAL_E_MSG_INVALID && reason ? reason : shoal_strerror(arc), why);
         at = bad + 1;
     }
     for (size_t i = 0; i < n; i++) {

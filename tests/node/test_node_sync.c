@@ -1,7 +1,8 @@
 /* Initial sync over WebRTC: peer A holds a feed of 10,000 messages, fresh peer B knows only the
  * same hub and follows A. B ends with A's whole feed, every message validated and stored, then
  * gets A's next message live; while it downloads, B's state manager knows it (A is marked as
- * being downloaded from) and the connection is never cut. */
+ * being downloaded from) and the connection is never cut. Then A loses its store and comes
+ * back: it gets its own feed back from B. */
 #include "harness.h"
 #include "shoal/hub_server.h"
 #include "shoal/node.h"
@@ -14,7 +15,7 @@
 #define MESSAGES 10000
 
 static GMainLoop *loop;
-static int64_t b_head;
+static int64_t b_head, a_head;
 static bool marked_downloading;
 static int disconnects, stopped;
 static shoal_keypair alice, bob;
@@ -24,6 +25,8 @@ static void on_progress(shoal_node *node, shoal_node_peer *peer, const uint8_t f
                         int64_t head, void *ud)
 {
     (void)peer, (void)ud;
+    if (node == a_node && memcmp(feed, alice.pub, 32) == 0 && (a_head = head) == MESSAGES + 1)
+        g_main_loop_quit(loop); /* A's own feed, back from B */
     if (node != b_node || memcmp(feed, alice.pub, 32) != 0)
         return;
     b_head = head;
@@ -102,6 +105,24 @@ static void a_fresh_peer_syncs_a_whole_feed_over_webrtc(void)
     g_source_remove(guard);
     CHECK_EQ_INT(b_head, MESSAGES + 1);
     CHECK_EQ_INT(disconnects, 0);
+
+    /* A loses its store and returns: every peer is asked for our own feed too */
+    shoal_node_stop(a_node, on_stopped, NULL);
+    while (stopped < 1)
+        g_main_context_iteration(NULL, TRUE);
+    shoal_node_free(a_node);
+    stopped = 0;
+    shoal_feed_store_close(a_store);
+    char a2_path[64];
+    snprintf(a2_path, sizeof a2_path, "/tmp/shoal-sync-a2-%d.db", (int)getpid());
+    CHECK_EQ_ERR(shoal_feed_store_open(a2_path, &a_store), SHOAL_OK);
+    a_cfg.store = a_store;
+    CHECK_EQ_ERR(shoal_node_new(&a_cfg, &cb, NULL, &a_node), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_node_add_hub(a_node, &addr), SHOAL_OK);
+    guard = g_timeout_add_seconds(60, give_up, NULL);
+    g_main_loop_run(loop);
+    g_source_remove(guard);
+    CHECK_EQ_INT(a_head, MESSAGES + 1);
     shoal_node_stop(a_node, on_stopped, NULL);
     shoal_node_stop(b_node, on_stopped, NULL);
     if (stopped < 2)
@@ -111,8 +132,8 @@ static void a_fresh_peer_syncs_a_whole_feed_over_webrtc(void)
     shoal_hub_server_free(hub);
     shoal_feed_store_close(a_store);
     shoal_feed_store_close(b_store);
-    const char *paths[] = {a_path, b_path};
-    for (int i = 0; i < 2; i++) {
+    const char *paths[] = {a_path, b_path, a2_path};
+    for (int i = 0; i < 3; i++) {
         char f[80];
         unlink(paths[i]);
         snprintf(f, sizeof f, "%s-wal", paths[i]);

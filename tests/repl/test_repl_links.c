@@ -137,6 +137,26 @@ static void a_whole_feed_and_then_live_messages_arrive(void)
     close_side(&b);
 }
 
+/* Two live streams of one feed (as from two peers): each message is stored once, the copy that
+ * comes second is dropped quietly, and both streams stay open. */
+static void two_streams_of_one_feed_store_each_message_once(void)
+{
+    open_side(&a, &alice, bob.pub, "a");
+    open_side(&b, &bob, NULL, "b");
+    publish(&a, &alice, 30);
+    pump();
+    for (int k = 0; k < 2; k++)
+        CHECK_EQ_ERR(shoal_repl_request(b.repl, shoal_link_rpc(b.link), alice.pub, true), SHOAL_OK);
+    pump();
+    publish(&a, &alice, 20); /* both live streams bring each of these */
+    pump();
+    CHECK_EQ_INT(head_of(&b, &alice), 50);
+    CHECK(b.refused == NULL);
+    CHECK_EQ_INT(shoal_rpc_open_calls(shoal_link_rpc(b.link)), 2);
+    close_side(&a);
+    close_side(&b);
+}
+
 /* A source of one message that is not the next one of alice's feed. */
 static void liar(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, void *ud)
 {
@@ -287,6 +307,7 @@ int main(void)
     seed[0] = 22;
     shoal_keypair_from_seed(&bob, seed);
     RUN(a_whole_feed_and_then_live_messages_arrive);
+    RUN(two_streams_of_one_feed_store_each_message_once);
     RUN(a_message_that_does_not_follow_is_refused);
     RUN(one_bad_stream_costs_the_others_nothing);
     RUN(odd_arguments_get_sane_answers);

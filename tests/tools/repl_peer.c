@@ -142,7 +142,8 @@ int main(int argc, char **argv)
         (feed && (shoal_ref_parse(&ref, feed, strlen(feed), NULL) != SHOAL_OK ||
                   ref.kind != SHOAL_REF_FEED)))
         return 2;
-    shoal_repl_callbacks cb = {.progress = on_progress, .refused = on_refused, .ended = on_ended};
+    shoal_repl_callbacks cb = {
+        .progress = on_progress, .refused = on_refused, .ended = on_ended, .clock = wall_clock};
     repl = shoal_repl_new(store, NULL, &cb, NULL);
     shoal_identity_feed_id(keys.pub, basics.id);
     basics.clock = wall_clock;
