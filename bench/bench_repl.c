@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -194,8 +195,23 @@ static double appends_per_second(const char *name, size_t batch)
     return rate;
 }
 
-/* ---- syncs ------------------------------------------------------------------------------------
- */
+/* ---- syncs ---------------------------------------------------------------------------------- */
+
+/* CPU seconds (user and system, every thread) of this process, or of its waited-for children. */
+static double cpu(int who)
+{
+    struct rusage ru;
+    getrusage(who, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+/* Where a sync's CPU went, per message: the fetcher (every thread) and the serving process. */
+static void cpu_per_message(const char *sync, double fetcher, double server)
+{
+    printf("  %s: CPU per message, fetcher %.1f us (all threads), server %.1f us\n", sync,
+           fetcher * 1e6 / (double)total(), server * 1e6 / (double)total());
+}
 
 /* Every feed is whole in the store at `name`. */
 static void check_whole(const char *name)
@@ -322,6 +338,7 @@ static double sync_tcp(void)
     shoal_net_config cfg = {.keys = &keys};
     shoal_net_callbacks cb = {tcp_established, tcp_closed};
     guint guard = g_timeout_add_seconds(600, on_guard, NULL);
+    double self0 = cpu(RUSAGE_SELF), children0 = cpu(RUSAGE_CHILDREN);
     f.t0 = seconds();
     shoal_net_conn *conn =
         shoal_net_dial(&cfg, "127.0.0.1", (uint16_t)(msg[0] << 8 | msg[1]), msg + 2, &cb, &f);
@@ -334,8 +351,10 @@ static double sync_tcp(void)
     shoal_repl_forget(f.repl, shoal_net_conn_rpc(conn));
     shoal_net_conn_close(conn); /* `closed` quits the loop once the goodbyes are through */
     g_main_loop_run(loop);
+    double self = cpu(RUSAGE_SELF) - self0;
     int status;
     waitpid(child, &status, 0);
+    cpu_per_message("TCP", self, cpu(RUSAGE_CHILDREN) - children0);
     shoal_repl_free(f.repl);
     shoal_feed_store_close(f.store);
     check_whole("fetched-tcp.db");
@@ -432,13 +451,16 @@ static double sync_rtc(void)
     close(fds[1]);
     shoal_feed_store *st = open_store("fetched-rtc.db");
     shoal_node *node = rtc_node(url, false, st);
+    double self0 = cpu(RUSAGE_SELF), children0 = cpu(RUSAGE_CHILDREN);
     guint guard = g_timeout_add_seconds(600, on_guard, NULL);
     g_main_loop_run(loop);
     g_source_remove(guard);
+    double self = cpu(RUSAGE_SELF) - self0;
     shoal_node_free(node); /* both vanish: no goodbyes to wait for */
     kill(child, SIGKILL);
     int status;
     waitpid(child, &status, 0);
+    cpu_per_message("WebRTC", self, cpu(RUSAGE_CHILDREN) - children0);
     shoal_hub_server_free(hub);
     shoal_feed_store_close(st);
     check_whole("fetched-rtc.db");

@@ -130,11 +130,16 @@ static int insert(shoal_feed_store *st, const char *text, size_t len, const shoa
     sqlite3_bind_text(s, 6, text, (int)len, SQLITE_STATIC);
     bool ok = sqlite3_step(s) == SQLITE_DONE;
     sqlite3_reset(s);
-    s = st->set_head;
-    sqlite3_bind_blob(s, 1, info->author, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, info->sequence);
-    sqlite3_bind_blob(s, 3, info->id, 32, SQLITE_STATIC);
-    ok = ok && sqlite3_step(s) == SQLITE_DONE;
+    return ok ? SHOAL_OK : SHOAL_E_STORE_IO;
+}
+
+static int set_head(shoal_feed_store *st, const uint8_t author[32], const shoal_feed_state *state)
+{
+    sqlite3_stmt *s = st->set_head;
+    sqlite3_bind_blob(s, 1, author, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, state->sequence);
+    sqlite3_bind_blob(s, 3, state->id, 32, SQLITE_STATIC);
+    bool ok = sqlite3_step(s) == SQLITE_DONE;
     sqlite3_reset(s);
     return ok ? SHOAL_OK : SHOAL_E_STORE_IO;
 }
@@ -147,15 +152,28 @@ int shoal_feed_store_append(shoal_feed_store *st, const char *const *texts, cons
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return SHOAL_E_STORE_IO;
     int rc = SHOAL_OK;
+    /* a run of one feed's messages: its head is read before the first, kept in step, and
+     * written after the last (all inside the transaction) */
+    uint8_t run_author[32];
+    shoal_feed_state run = {0};
+    bool in_run = false;
     for (size_t i = 0; i < n && rc == SHOAL_OK; i++) {
         uint8_t author[32];
         shoal_feed_state state = {0};
         shoal_msg_info info;
         bool ok = checked && checked[i].ok;
+        bool known = ok || author_of(texts[i], lens[i], author);
         if (ok)
-            rc = head(st, checked[i].info.author, &state);
-        else if (author_of(texts[i], lens[i], author))
-            rc = head(st, author, &state);
+            memcpy(author, checked[i].info.author, 32);
+        if (known && in_run && memcmp(author, run_author, 32) == 0) {
+            state = run;
+        } else {
+            if (in_run)
+                rc = set_head(st, run_author, &run);
+            in_run = false;
+            if (known && rc == SHOAL_OK)
+                rc = head(st, author, &state);
+        }
         if (rc == SHOAL_OK && ok) { /* only the chain is left to check */
             const char *why = shoal__msg_chain(&checked[i], &state);
             info = checked[i].info;
@@ -167,8 +185,17 @@ int shoal_feed_store_append(shoal_feed_store *st, const char *const *texts, cons
         }
         if (rc == SHOAL_OK)
             rc = insert(st, texts[i], lens[i], &info, received_ms);
-        if (rc == SHOAL_OK)
+        if (rc == SHOAL_OK) {
             (*appended)++;
+            in_run = true;
+            memcpy(run_author, info.author, 32);
+            run = (shoal_feed_state){.known = true, .sequence = info.sequence};
+            memcpy(run.id, info.id, 32);
+        }
+    }
+    if (in_run && rc != SHOAL_E_STORE_IO) {
+        int hrc = set_head(st, run_author, &run);
+        rc = hrc != SHOAL_OK ? hrc : rc;
     }
     /* what validated stays; an I/O failure keeps nothing of this call */
     if (rc == SHOAL_E_STORE_IO) {
