@@ -264,6 +264,22 @@ static int signature_verifies(const shoal_json *m, const uint8_t sig[64], const 
     return rc;
 }
 
+/* The id: sha256 over the serialisation's UTF-16 units, each cut to its low byte. */
+static void message_id(const shoal_u16buf *whole, uint8_t id[32])
+{
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    uint8_t chunk[256];
+    for (size_t at = 0; at < whole->len;) {
+        size_t n = whole->len - at < sizeof chunk ? whole->len - at : sizeof chunk;
+        for (size_t i = 0; i < n; i++)
+            chunk[i] = (uint8_t)whole->data[at + i];
+        crypto_hash_sha256_update(&h, chunk, n);
+        at += n;
+    }
+    crypto_hash_sha256_final(&h, id);
+}
+
 int shoal_msg_validate(const char *text, size_t len, const shoal_feed_state *state,
                        const char *hmac_key, shoal_msg_info *info, const char **reason)
 {
@@ -294,20 +310,8 @@ int shoal_msg_validate(const char *text, size_t len, const shoal_feed_state *sta
                  !ok)
             why = "Signature value must verify the unsigned message bytes";
     }
-    if (!why && rc == SHOAL_OK) {
-        /* the id: sha256 over the serialisation's UTF-16 units, each cut to its low byte */
-        crypto_hash_sha256_state h;
-        crypto_hash_sha256_init(&h);
-        uint8_t chunk[256];
-        for (size_t at = 0; at < whole.len;) {
-            size_t n = whole.len - at < sizeof chunk ? whole.len - at : sizeof chunk;
-            for (size_t i = 0; i < n; i++)
-                chunk[i] = (uint8_t)whole.data[at + i];
-            crypto_hash_sha256_update(&h, chunk, n);
-            at += n;
-        }
-        crypto_hash_sha256_final(&h, info->id);
-    }
+    if (!why && rc == SHOAL_OK)
+        message_id(&whole, info->id);
     shoal_u16buf_free(&whole);
     shoal_json_free(m);
     if (rc != SHOAL_OK)
@@ -358,17 +362,7 @@ static int precheck(const char *json, size_t len, const uint8_t *hmac, shoal_buf
     if (rc == SHOAL_OK && c->ok) {
         c->sequence = get(m, "sequence")->num;
         c->previous = previous_of(get(m, "previous"), c->previous_id);
-        crypto_hash_sha256_state h;
-        crypto_hash_sha256_init(&h);
-        uint8_t chunk[256];
-        for (size_t at = 0; at < whole.len;) {
-            size_t n = whole.len - at < sizeof chunk ? whole.len - at : sizeof chunk;
-            for (size_t i = 0; i < n; i++)
-                chunk[i] = (uint8_t)whole.data[at + i];
-            crypto_hash_sha256_update(&h, chunk, n);
-            at += n;
-        }
-        crypto_hash_sha256_final(&h, c->info.id);
+        message_id(&whole, c->info.id);
     }
     shoal_u16buf_free(&whole);
     shoal_json_free(item);

@@ -1,8 +1,8 @@
 /* Initial sync over WebRTC: peer A holds a feed of 10,000 messages, fresh peer B knows only the
- * same hub and follows A. B ends with A's whole feed, every message validated and stored, then
- * gets A's next message live; while it downloads, B's state manager knows it (A is marked as
- * being downloaded from) and the connection is never cut. Then A loses its store and comes
- * back: it gets its own feed back from B. */
+ * same hub and replicates the peers it meets (it follows no one). B ends with A's whole feed, every
+ * message validated and stored, then gets A's next message live; while it downloads, B's state
+ * manager knows it (A is marked as being downloaded from) and the connection is never cut. Then A
+ * loses its store and comes back: it gets its own feed back from B. */
 #include "harness.h"
 #include "shoal/hub_server.h"
 #include "shoal/node.h"
@@ -78,9 +78,8 @@ static void a_fresh_peer_syncs_a_whole_feed_over_webrtc(void)
     shoal_rtc_config rtc = {.local_addresses = loopback};
     shoal_node_callbacks cb = {.disconnected = on_disconnected, .progress = on_progress};
     shoal_node_config a_cfg = {.keys = &alice, .rtc = &rtc, .store = a_store};
-    const uint8_t(*follows)[32] = (const uint8_t(*)[32])alice.pub;
     shoal_node_config b_cfg = {
-        .keys = &bob, .rtc = &rtc, .store = b_store, .follows = follows, .nfollows = 1};
+        .keys = &bob, .rtc = &rtc, .store = b_store, .replicate_peers = true};
     CHECK_EQ_ERR(shoal_node_new(&a_cfg, &cb, NULL, &a_node), SHOAL_OK);
     CHECK_EQ_ERR(shoal_node_new(&b_cfg, &cb, NULL, &b_node), SHOAL_OK);
     for (int i = 0; i < MESSAGES; i++) {
