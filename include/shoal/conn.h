@@ -66,6 +66,8 @@ typedef struct shoal_conn_config {
 } shoal_conn_config;
 
 void shoal_conn_config_default(shoal_conn_config *cfg);
+/* A formula by its name ("shoal", "ssb-conn", "libp2p"); false for any other. */
+bool shoal_backoff_parse(const char *name, shoal_backoff_kind *out);
 /* SHOAL_E_CONN_CONFIG when a value is out of range (zero periods, max_peers 0, cap < base). */
 SHOAL_MUST_CHECK int shoal_conn_config_check(const shoal_conn_config *cfg);
 /* The wait after the f-th failure in a row under cfg's formula; r in [0, 1) is the jitter draw. */

@@ -103,7 +103,8 @@
     X(SWARM_UNSIGNED, "an unsigned announce or signal, taken only in compatibility mode")          \
     X(JSON, "malformed JSON")                                                                      \
     X(MSG_INVALID, "the message breaks SSB's rules (the reason says which)")                       \
-    X(STORE_MISSING, "no such message in the store")
+    X(STORE_MISSING, "no such message in the store")                                               \
+    X(CONFIG, "the configuration is not valid (the message says where)")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,
@@ -197,6 +198,10 @@ int shoal_hex_value(int c);
  * src[0..len) as fits, advances *have, and returns the bytes taken. The piece is whole once
  * *have == want. */
 size_t shoal_gather(uint8_t *dst, size_t *have, size_t want, const uint8_t *src, size_t len);
+
+/* A duration: "250ms", "30s", "10m", "24h", "7d", or whole milliseconds ("1500"); a decimal
+ * fraction is taken ("1.5s"). False for anything else, negative, or beyond 10^15 ms. */
+bool shoal_parse_duration(const char *s, shoal_time *out);
 
 /* ---- Output queue -------------------------------------------------------------------------
  * Bytes a core has produced and its shell has not yet written: appended at the back, drained

@@ -36,33 +36,6 @@ static const char help[] =
     "\n"
     "exit status: 0 no invariant violated, 1 some violated, 2 usage error, 3 failure\n";
 
-/* "24h", "90m", "30s", "250ms", "7d" or plain milliseconds. */
-static bool parse_duration(const char *s, shoal_time *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || v < 0)
-        return false;
-    double unit = 1;
-    if (strcmp(end, "ms") == 0 || *end == '\0')
-        unit = 1;
-    else if (strcmp(end, "s") == 0)
-        unit = 1e3;
-    else if (strcmp(end, "m") == 0)
-        unit = 60e3;
-    else if (strcmp(end, "h") == 0)
-        unit = 3600e3;
-    else if (strcmp(end, "d") == 0)
-        unit = 86400e3;
-    else
-        return false;
-    if (v * unit > 1e15)
-        return false;
-    *out = (shoal_time)(v * unit);
-    return true;
-}
-
 static bool parse_u32(const char *s, uint32_t *out)
 {
     char *end;
@@ -80,17 +53,6 @@ static bool parse_double(const char *s, double *out)
     errno = 0;
     *out = strtod(s, &end);
     return !errno && end != s && *end == '\0';
-}
-
-static bool parse_backoff(const char *s, shoal_backoff_kind *out)
-{
-    static const char *const names[] = {"shoal", "ssb-conn", "libp2p"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *out = (shoal_backoff_kind)i;
-            return true;
-        }
-    return false;
 }
 
 int shoal_cmd_sim(int argc, char **argv)
@@ -115,7 +77,7 @@ int shoal_cmd_sim(int argc, char **argv)
         else if (strcmp(opt, "--hubs") == 0)
             ok = parse_u32(val, &cfg.hubs);
         else if (strcmp(opt, "--duration") == 0)
-            ok = parse_duration(val, &cfg.duration);
+            ok = shoal_parse_duration(val, &cfg.duration);
         else if (strcmp(opt, "--seed") == 0) {
             errno = 0;
             cfg.seed = strtoull(val, &end, 10);
@@ -123,7 +85,7 @@ int shoal_cmd_sim(int argc, char **argv)
         } else if (strcmp(opt, "--fanout") == 0)
             ok = parse_u32(val, &cfg.fanout);
         else if (strcmp(opt, "--announce-delay") == 0)
-            ok = parse_duration(val, &cfg.announce_delay);
+            ok = shoal_parse_duration(val, &cfg.announce_delay);
         else if (strcmp(opt, "--connect-failure") == 0)
             ok = parse_double(val, &cfg.connect_failure);
         else if (strcmp(opt, "--download-chance") == 0)
@@ -139,13 +101,13 @@ int shoal_cmd_sim(int argc, char **argv)
         else if (strcmp(opt, "--max-peers") == 0)
             ok = parse_u32(val, &cfg.conn.max_peers);
         else if (strcmp(opt, "--backoff") == 0)
-            ok = parse_backoff(val, &cfg.conn.backoff);
+            ok = shoal_backoff_parse(val, &cfg.conn.backoff);
         else if (strcmp(opt, "--backoff-base") == 0)
-            ok = parse_duration(val, &cfg.conn.backoff_base);
+            ok = shoal_parse_duration(val, &cfg.conn.backoff_base);
         else if (strcmp(opt, "--backoff-cap") == 0)
-            ok = parse_duration(val, &cfg.conn.backoff_cap);
+            ok = shoal_parse_duration(val, &cfg.conn.backoff_cap);
         else if (strcmp(opt, "--sample-every") == 0)
-            ok = parse_duration(val, &cfg.sample_every);
+            ok = shoal_parse_duration(val, &cfg.sample_every);
         else {
             fprintf(stderr, "shoal sim: unknown option '%s'\n%s", opt, help);
             return SHOAL_EXIT_USAGE;

@@ -1,6 +1,8 @@
 /* The policy's defaults, its checks, the backoff formulas and the names of things. */
 #include "conn_internal.h"
 
+#include <string.h>
+
 void shoal_conn_config_default(shoal_conn_config *cfg)
 {
     *cfg = (shoal_conn_config){
@@ -144,4 +146,15 @@ const char *shoal_close_reason_name(shoal_close_reason reason)
     static const char *const names[] = {"requested", "timeout",       "rotated",
                                         "trimmed",   "network-reset", "full"};
     return (unsigned)reason < sizeof names / sizeof names[0] ? names[reason] : "unknown";
+}
+
+bool shoal_backoff_parse(const char *name, shoal_backoff_kind *out)
+{
+    static const char *const names[] = {"shoal", "ssb-conn", "libp2p"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i]) == 0) {
+            *out = (shoal_backoff_kind)i;
+            return true;
+        }
+    return false;
 }

@@ -30,9 +30,31 @@ static void a_piece_gathers_from_any_split(void)
     }
 }
 
+static void durations_with_their_units_and_nothing_else(void)
+{
+    static const struct {
+        const char *text;
+        shoal_time ms;
+    } good[] = {{"250ms", 250},  {"1500", 1500},    {"30s", 30000},    {"1.5s", 1500},
+                {"10m", 600000}, {"24h", 86400000}, {"7d", 604800000}, {"0", 0}};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        shoal_time t = -1;
+        CHECK(shoal_parse_duration(good[i].text, &t));
+        CHECK_EQ_INT(t, good[i].ms);
+    }
+    static const char *const bad[] = {"",    "s",   "-1s",  " 5s",    "+5s", "5 s", "5sec",
+                                      "nan", "inf", "0x10", "1e300s", "5S",  "5s ", "1e16"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        shoal_time t = 42;
+        CHECK(!shoal_parse_duration(bad[i], &t));
+        CHECK_EQ_INT(t, 42);
+    }
+}
+
 int main(void)
 {
     RUN(hex_digits_of_either_case_and_nothing_else);
     RUN(a_piece_gathers_from_any_split);
+    RUN(durations_with_their_units_and_nothing_else);
     return harness_finish();
 }

@@ -1,0 +1,64 @@
+/* shoal config: the daemon's configuration file, read into one struct.
+ *
+ * The file is JSON; every key is optional, and one the file does not name keeps its default.
+ * A key shoal does not know is an error (a misspelt knob must not be silently ignored):
+ *
+ *   {
+ *     "listen": "0.0.0.0:8008",            net: (TCP) address to serve; "" for none
+ *     "hubs": ["https://hub.example/"],     signal hubs to join (see shoal addr)
+ *     "follow": ["@…=.ed25519"],            feeds replicated from every peer, besides our own
+ *     "replicatePeers": false,              also replicate each peer's own feed
+ *     "stun": "stun.example:3478",          STUN server for WebRTC ("" none)
+ *     "turn": {"server": "turn.example:3478", "user": "…", "password": "…"},
+ *     "peers": {                            the peer state manager's policy (shoal/conn.h):
+ *       "maxPeers": 4, "heartbeat": "60s", "announceAlone": "3s", "announcePeered": "13s",
+ *       "announceJitter": "2s", "timeoutRtc": "30s", "timeoutNet": "10s", "hubTimeout": "15s",
+ *       "backoff": "shoal", "backoffBase": "10s", "backoffCap": "10m",
+ *       "hubBackoffBase": "3s", "hubBackoffCap": "2m", "reconnectDelay": "5s",
+ *       "forgetAfter": "60s", "forgetFailures": 5, "grace": "60s", "lifetime": "30m",
+ *       "restAfterRotation": "10m", "downloadWindow": "500ms", "inboundWhenFull": false
+ *     }
+ *   }
+ *
+ * Durations are strings with a unit ("250ms", "30s", "10m", "24h", "7d") or whole
+ * milliseconds; "backoff" is "shoal", "ssb-conn" or "libp2p". Values are checked as the state
+ * manager checks them (shoal_conn_config_check). */
+#ifndef SHOAL_CONFIG_H
+#define SHOAL_CONFIG_H
+
+#include "shoal/conn.h"
+#include "shoal/ref.h"
+
+#define SHOAL_CONFIG_MAX_HUBS     64
+#define SHOAL_CONFIG_MAX_FOLLOWS  4096
+#define SHOAL_CONFIG_DEFAULT_PORT 8008
+
+typedef struct shoal_config_server {
+    char host[256]; /* "" when none */
+    uint16_t port;
+} shoal_config_server;
+
+typedef struct shoal_config {
+    shoal_conn_config conn;
+    shoal_config_server listen; /* default 0.0.0.0:8008 */
+    shoal_hub_addr hubs[SHOAL_CONFIG_MAX_HUBS];
+    size_t nhubs;
+    uint8_t (*follows)[32]; /* owned: shoal_config_free */
+    size_t nfollows;
+    bool replicate_peers;
+    shoal_config_server stun, turn;
+    char turn_user[256], turn_password[256];
+} shoal_config;
+
+/* The defaults: listening on 0.0.0.0:8008, no hubs, no follows, the state manager's defaults. */
+void shoal_config_default(shoal_config *cfg);
+void shoal_config_free(shoal_config *cfg);
+
+/* Reads a configuration from JSON text over the defaults. On failure (SHOAL_E_CONFIG, or
+ * SHOAL_E_NOMEM) *cfg holds the defaults and `why` (when not NULL, `why_size` bytes) says what
+ * is wrong and where: "line 3, column 12: ..." for JSON that does not parse, else the key's
+ * path ("peers.backoffBase: a duration like \"10s\" is expected"). */
+SHOAL_MUST_CHECK int shoal_config_parse(shoal_config *cfg, const char *text, size_t len, char *why,
+                                        size_t why_size);
+
+#endif

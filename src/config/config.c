@@ -1,0 +1,296 @@
+/* The daemon's configuration file (see shoal/config.h): JSON read with jansson, every key
+ * checked against a table, every error told with its key's path. */
+#include "shoal/config.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef enum knob_kind { KNOB_DURATION, KNOB_COUNT, KNOB_FLAG, KNOB_BACKOFF } knob_kind;
+
+/* The state manager's knobs, by their names in the file. */
+static const struct knob {
+    const char *name;
+    knob_kind kind;
+    size_t offset;
+} knobs[] = {
+#define KNOB(name, kind, field)                                                                    \
+    {                                                                                              \
+        name, kind, offsetof(shoal_conn_config, field)                                             \
+    }
+    KNOB("maxPeers", KNOB_COUNT, max_peers),
+    KNOB("heartbeat", KNOB_DURATION, heartbeat),
+    KNOB("announceAlone", KNOB_DURATION, announce_alone),
+    KNOB("announcePeered", KNOB_DURATION, announce_peered),
+    KNOB("announceJitter", KNOB_DURATION, announce_jitter),
+    KNOB("timeoutRtc", KNOB_DURATION, timeout_rtc),
+    KNOB("timeoutNet", KNOB_DURATION, timeout_net),
+    KNOB("hubTimeout", KNOB_DURATION, hub_timeout),
+    KNOB("backoff", KNOB_BACKOFF, backoff),
+    KNOB("backoffBase", KNOB_DURATION, backoff_base),
+    KNOB("backoffCap", KNOB_DURATION, backoff_cap),
+    KNOB("hubBackoffBase", KNOB_DURATION, hub_backoff_base),
+    KNOB("hubBackoffCap", KNOB_DURATION, hub_backoff_cap),
+    KNOB("reconnectDelay", KNOB_DURATION, reconnect_delay),
+    KNOB("forgetAfter", KNOB_DURATION, forget_after),
+    KNOB("forgetFailures", KNOB_COUNT, forget_failures),
+    KNOB("grace", KNOB_DURATION, grace),
+    KNOB("lifetime", KNOB_DURATION, lifetime),
+    KNOB("restAfterRotation", KNOB_DURATION, rest_after_rotation),
+    KNOB("downloadWindow", KNOB_DURATION, download_window),
+    KNOB("inboundWhenFull", KNOB_FLAG, inbound_when_full),
+#undef KNOB
+};
+
+typedef struct reader {
+    char *why;
+    size_t why_size;
+} reader;
+
+static int fail(reader *rd, const char *path, const char *fmt, ...) SHOAL_PRINTF(3, 4);
+static int fail(reader *rd, const char *path, const char *fmt, ...)
+{
+    if (rd->why && rd->why_size) {
+        int n = snprintf(rd->why, rd->why_size, "%s%s", path, *path ? ": " : "");
+        va_list ap;
+        va_start(ap, fmt);
+        if (n >= 0 && (size_t)n < rd->why_size)
+            vsnprintf(rd->why + n, rd->why_size - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return SHOAL_E_CONFIG;
+}
+
+void shoal_config_default(shoal_config *cfg)
+{
+    *cfg = (shoal_config){0};
+    shoal_conn_config_default(&cfg->conn);
+    strcpy(cfg->listen.host, "0.0.0.0");
+    cfg->listen.port = SHOAL_CONFIG_DEFAULT_PORT;
+}
+
+void shoal_config_free(shoal_config *cfg)
+{
+    shoal_free(cfg->follows);
+    cfg->follows = NULL;
+    cfg->nfollows = 0;
+}
+
+/* "host:port" ("[v6]:port" too) into a server; `port_zero` lets 0 stand for "any free port". */
+static int read_server(reader *rd, const char *path, const json_t *v, bool port_zero,
+                       shoal_config_server *out)
+{
+    const char *s = json_string_value(v);
+    if (!s)
+        return fail(rd, path, "a string \"host:port\" is expected");
+    *out = (shoal_config_server){0};
+    if (!*s)
+        return SHOAL_OK;
+    const char *colon = strrchr(s, ':');
+    const char *host = s, *host_end = colon;
+    if (colon && s[0] == '[' && colon > s && colon[-1] == ']')
+        host++, host_end--;
+    shoal_host h;
+    char *end;
+    unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+    if (!colon || !colon[1] || *end || colon[1] == '-' || colon[1] == '+' || port > 65535 ||
+        (port == 0 && !port_zero))
+        return fail(rd, path, "\"%s\" is not host:port (a port from %d to 65535)", s,
+                    port_zero ? 0 : 1);
+    if ((size_t)(host_end - host) >= sizeof out->host ||
+        shoal_host_parse(&h, host, (size_t)(host_end - host), NULL) != SHOAL_OK)
+        return fail(rd, path, "\"%.*s\" is not a host name or IP address", (int)(host_end - host),
+                    host);
+    memcpy(out->host, host, (size_t)(host_end - host));
+    out->host[host_end - host] = '\0';
+    out->port = (uint16_t)port;
+    return SHOAL_OK;
+}
+
+static int read_string(reader *rd, const char *path, const json_t *v, char *out, size_t size)
+{
+    const char *s = json_string_value(v);
+    if (!s)
+        return fail(rd, path, "a string is expected");
+    if (strlen(s) >= size)
+        return fail(rd, path, "longer than %zu bytes", size - 1);
+    strcpy(out, s);
+    return SHOAL_OK;
+}
+
+static int read_knob(reader *rd, const struct knob *k, const json_t *v, shoal_conn_config *conn)
+{
+    char path[64];
+    snprintf(path, sizeof path, "peers.%s", k->name);
+    void *field = (char *)conn + k->offset;
+    switch (k->kind) {
+    case KNOB_DURATION: {
+        shoal_time t;
+        if (json_is_integer(v) && json_integer_value(v) >= 0)
+            t = json_integer_value(v);
+        else if (!json_is_string(v) || !shoal_parse_duration(json_string_value(v), &t))
+            return fail(rd, path, "a duration like \"10s\", \"500ms\" or \"30m\" is expected");
+        *(shoal_time *)field = t;
+        return SHOAL_OK;
+    }
+    case KNOB_COUNT:
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX)
+            return fail(rd, path, "a whole number from 0 to %u is expected", UINT32_MAX);
+        *(uint32_t *)field = (uint32_t)json_integer_value(v);
+        return SHOAL_OK;
+    case KNOB_FLAG:
+        if (!json_is_boolean(v))
+            return fail(rd, path, "true or false is expected");
+        *(bool *)field = json_is_true(v);
+        return SHOAL_OK;
+    case KNOB_BACKOFF:
+        if (!json_is_string(v) || !shoal_backoff_parse(json_string_value(v), field))
+            return fail(rd, path, "\"shoal\", \"ssb-conn\" or \"libp2p\" is expected");
+        return SHOAL_OK;
+    }
+    return SHOAL_E_INVAL;
+}
+
+static int read_peers(reader *rd, const json_t *peers, shoal_conn_config *conn)
+{
+    if (!json_is_object(peers))
+        return fail(rd, "peers", "an object of the state manager's knobs is expected");
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)peers, key, v)
+    {
+        size_t i = 0;
+        while (i < sizeof knobs / sizeof *knobs && strcmp(knobs[i].name, key) != 0)
+            i++;
+        if (i == sizeof knobs / sizeof *knobs)
+            return fail(rd, "peers", "\"%s\" is not a knob of the state manager", key);
+        int rc = read_knob(rd, &knobs[i], v, conn);
+        if (rc != SHOAL_OK)
+            return rc;
+    }
+    if (shoal_conn_config_check(conn) != SHOAL_OK)
+        return fail(rd, "peers",
+                    "out of range (periods and timeouts above zero, maxPeers at least 1, each "
+                    "cap at least its base)");
+    return SHOAL_OK;
+}
+
+static int read_hubs(reader *rd, const json_t *hubs, shoal_config *cfg)
+{
+    if (!json_is_array(hubs))
+        return fail(rd, "hubs", "an array of hub addresses is expected");
+    if (json_array_size(hubs) > SHOAL_CONFIG_MAX_HUBS)
+        return fail(rd, "hubs", "more than %d hubs", SHOAL_CONFIG_MAX_HUBS);
+    size_t i;
+    json_t *v;
+    json_array_foreach(hubs, i, v)
+    {
+        char path[32];
+        snprintf(path, sizeof path, "hubs[%zu]", i);
+        const char *s = json_string_value(v);
+        if (!s)
+            return fail(rd, path, "a hub address (a string) is expected");
+        int rc = shoal_hub_addr_parse(&cfg->hubs[cfg->nhubs], s, strlen(s), NULL);
+        if (rc != SHOAL_OK)
+            return fail(rd, path, "\"%s\": %s", s, shoal_strerror(rc));
+        cfg->nhubs++;
+    }
+    return SHOAL_OK;
+}
+
+static int read_follows(reader *rd, const json_t *follow, shoal_config *cfg)
+{
+    if (!json_is_array(follow))
+        return fail(rd, "follow", "an array of feed ids is expected");
+    size_t n = json_array_size(follow);
+    if (n > SHOAL_CONFIG_MAX_FOLLOWS)
+        return fail(rd, "follow", "more than %d feeds", SHOAL_CONFIG_MAX_FOLLOWS);
+    if (n && !(cfg->follows = shoal_calloc(n, 32)))
+        return SHOAL_E_NOMEM;
+    size_t i;
+    json_t *v;
+    json_array_foreach(follow, i, v)
+    {
+        char path[32];
+        snprintf(path, sizeof path, "follow[%zu]", i);
+        const char *s = json_string_value(v);
+        shoal_ref ref;
+        if (!s || shoal_ref_parse(&ref, s, strlen(s), NULL) != SHOAL_OK ||
+            ref.kind != SHOAL_REF_FEED)
+            return fail(rd, path, "a feed id (\"@….ed25519\") is expected");
+        memcpy(cfg->follows[cfg->nfollows++], ref.key, 32);
+    }
+    return SHOAL_OK;
+}
+
+static int read_turn(reader *rd, const json_t *turn, shoal_config *cfg)
+{
+    if (!json_is_object(turn))
+        return fail(rd, "turn", "an object {\"server\", \"user\", \"password\"} is expected");
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)turn, key, v)
+    {
+        int rc =
+            strcmp(key, "server") == 0 ? read_server(rd, "turn.server", v, false, &cfg->turn)
+            : strcmp(key, "user") == 0
+                ? read_string(rd, "turn.user", v, cfg->turn_user, sizeof cfg->turn_user)
+            : strcmp(key, "password") == 0
+                ? read_string(rd, "turn.password", v, cfg->turn_password, sizeof cfg->turn_password)
+                : fail(rd, "turn", "\"%s\" is not known (server, user, password)", key);
+        if (rc != SHOAL_OK)
+            return rc;
+    }
+    return SHOAL_OK;
+}
+
+static int read_all(reader *rd, const json_t *root, shoal_config *cfg)
+{
+    if (!json_is_object(root))
+        return fail(rd, "", "the configuration must be a JSON object");
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)root, key, v)
+    {
+        int rc;
+        if (strcmp(key, "listen") == 0)
+            rc = read_server(rd, "listen", v, true, &cfg->listen);
+        else if (strcmp(key, "hubs") == 0)
+            rc = read_hubs(rd, v, cfg);
+        else if (strcmp(key, "follow") == 0)
+            rc = read_follows(rd, v, cfg);
+        else if (strcmp(key, "replicatePeers") == 0)
+            rc = json_is_boolean(v) ? (cfg->replicate_peers = json_is_true(v), SHOAL_OK)
+                                    : fail(rd, "replicatePeers", "true or false is expected");
+        else if (strcmp(key, "stun") == 0)
+            rc = read_server(rd, "stun", v, false, &cfg->stun);
+        else if (strcmp(key, "turn") == 0)
+            rc = read_turn(rd, v, cfg);
+        else if (strcmp(key, "peers") == 0)
+            rc = read_peers(rd, v, &cfg->conn);
+        else
+            rc = fail(rd, "", "\"%s\" is not a setting shoal knows", key);
+        if (rc != SHOAL_OK)
+            return rc;
+    }
+    return SHOAL_OK;
+}
+
+int shoal_config_parse(shoal_config *cfg, const char *text, size_t len, char *why, size_t why_size)
+{
+    reader rd = {why, why_size};
+    shoal_config_default(cfg);
+    json_error_t err;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+    if (!root)
+        return fail(&rd, "", "line %d, column %d: %s", err.line, err.column, err.text);
+    int rc = read_all(&rd, root, cfg);
+    json_decref(root);
+    if (rc != SHOAL_OK) {
+        shoal_config_free(cfg);
+        shoal_config_default(cfg);
+    }
+    return rc;
+}

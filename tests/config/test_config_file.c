@@ -1,0 +1,140 @@
+/* The daemon's configuration file: the defaults, every knob read by its documented name, and
+ * each kind of mistake refused with its key's path, the defaults left intact. */
+#include "harness.h"
+#include "shoal/config.h"
+
+#include <string.h>
+
+static int parse(shoal_config *cfg, const char *text, char *why)
+{
+    return shoal_config_parse(cfg, text, strlen(text), why, 256);
+}
+
+static void an_empty_file_gives_the_defaults(void)
+{
+    shoal_config cfg, def;
+    char why[256] = "";
+    shoal_config_default(&def);
+    CHECK_EQ_ERR(parse(&cfg, "{}", why), SHOAL_OK);
+    CHECK_EQ_STR(cfg.listen.host, "0.0.0.0");
+    CHECK_EQ_INT(cfg.listen.port, 8008);
+    CHECK_EQ_INT(cfg.nhubs, 0);
+    CHECK_EQ_INT(cfg.nfollows, 0);
+    CHECK(!cfg.replicate_peers);
+    CHECK_EQ_MEM(&cfg.conn, sizeof cfg.conn, &def.conn, sizeof def.conn);
+    shoal_config_free(&cfg);
+}
+
+static void every_setting_is_read(void)
+{
+    static const char text[] =
+        "{\"listen\": \"[::1]:0\", \"hubs\": [\"https://hub.example/\", \"http://127.0.0.1:9000\"],"
+        " \"follow\": [\"@"
+        "gYCJpN4eGDjHFnWW2Fcusj8O4QYbVDUW6rNYh7nNEnc=.ed25519\"],"
+        " \"replicatePeers\": true, \"stun\": \"stun.example:3478\","
+        " \"turn\": {\"server\": \"10.0.0.1:3478\", \"user\": \"u\", \"password\": \"p\"},"
+        " \"peers\": {\"maxPeers\": 7, \"heartbeat\": \"45s\", \"announceAlone\": 2500,"
+        " \"announcePeered\": \"12s\", \"announceJitter\": \"1s\", \"timeoutRtc\": \"20s\","
+        " \"timeoutNet\": \"5s\", \"hubTimeout\": \"9s\", \"backoff\": \"libp2p\","
+        " \"backoffBase\": \"4s\", \"backoffCap\": \"5m\", \"hubBackoffBase\": \"2s\","
+        " \"hubBackoffCap\": \"1m\", \"reconnectDelay\": \"1.5s\", \"forgetAfter\": \"2m\","
+        " \"forgetFailures\": 3, \"grace\": \"30s\", \"lifetime\": \"1h\","
+        " \"restAfterRotation\": \"15m\", \"downloadWindow\": \"250ms\","
+        " \"inboundWhenFull\": true}}";
+    shoal_config cfg;
+    char why[256] = "";
+    CHECK_EQ_ERR(parse(&cfg, text, why), SHOAL_OK);
+    CHECK_EQ_STR(why, "");
+    CHECK_EQ_STR(cfg.listen.host, "::1");
+    CHECK_EQ_INT(cfg.listen.port, 0);
+    CHECK_EQ_INT(cfg.nhubs, 2);
+    CHECK_EQ_INT(cfg.hubs[1].port, 9000);
+    CHECK_EQ_INT(cfg.nfollows, 1);
+    CHECK_EQ_INT(cfg.follows[0][0], 0x81);
+    CHECK(cfg.replicate_peers);
+    CHECK_EQ_STR(cfg.stun.host, "stun.example");
+    CHECK_EQ_INT(cfg.stun.port, 3478);
+    CHECK_EQ_STR(cfg.turn.host, "10.0.0.1");
+    CHECK_EQ_STR(cfg.turn_user, "u");
+    CHECK_EQ_STR(cfg.turn_password, "p");
+    const shoal_conn_config *c = &cfg.conn;
+    CHECK_EQ_INT(c->max_peers, 7);
+    CHECK_EQ_INT(c->heartbeat, 45000);
+    CHECK_EQ_INT(c->announce_alone, 2500);
+    CHECK_EQ_INT(c->announce_peered, 12000);
+    CHECK_EQ_INT(c->announce_jitter, 1000);
+    CHECK_EQ_INT(c->timeout_rtc, 20000);
+    CHECK_EQ_INT(c->timeout_net, 5000);
+    CHECK_EQ_INT(c->hub_timeout, 9000);
+    CHECK_EQ_INT(c->backoff, SHOAL_BACKOFF_LIBP2P);
+    CHECK_EQ_INT(c->backoff_base, 4000);
+    CHECK_EQ_INT(c->backoff_cap, 300000);
+    CHECK_EQ_INT(c->hub_backoff_base, 2000);
+    CHECK_EQ_INT(c->hub_backoff_cap, 60000);
+    CHECK_EQ_INT(c->reconnect_delay, 1500);
+    CHECK_EQ_INT(c->forget_after, 120000);
+    CHECK_EQ_INT(c->forget_failures, 3);
+    CHECK_EQ_INT(c->grace, 30000);
+    CHECK_EQ_INT(c->lifetime, 3600000);
+    CHECK_EQ_INT(c->rest_after_rotation, 900000);
+    CHECK_EQ_INT(c->download_window, 250);
+    CHECK(c->inbound_when_full);
+    shoal_config_free(&cfg);
+}
+
+static void mistakes_are_refused_with_where_they_are(void)
+{
+    static const struct {
+        const char *text, *why;
+    } cases[] = {
+        {"{\"listen\": \"0.0.0.0:8008\",\n \"hubs\": [}", "line 2, column 11: "},
+        {"[]", "the configuration must be a JSON object"},
+        {"{\"lisen\": \"0.0.0.0:8008\"}", "\"lisen\" is not a setting shoal knows"},
+        {"{\"listen\": \"0.0.0.0\"}", "listen: \"0.0.0.0\" is not host:port"},
+        {"{\"listen\": \"0.0.0.0:65536\"}", "listen: \"0.0.0.0:65536\" is not host:port"},
+        {"{\"listen\": \"bad host!:80\"}", "listen: \"bad host!\" is not a host name"},
+        {"{\"stun\": \"stun.example:0\"}", "stun: \"stun.example:0\" is not host:port"},
+        {"{\"hubs\": [\"ftp://x\"]}", "hubs[0]: \"ftp://x\": "},
+        {"{\"hubs\": \"https://hub.example\"}", "hubs: an array of hub addresses is expected"},
+        {"{\"follow\": [\"@abc.ed25519\"]}", "follow[0]: a feed id"},
+        {"{\"replicatePeers\": 1}", "replicatePeers: true or false is expected"},
+        {"{\"turn\": {\"host\": \"x:1\"}}", "turn: \"host\" is not known"},
+        {"{\"peers\": {\"maxpeers\": 4}}", "peers: \"maxpeers\" is not a knob"},
+        {"{\"peers\": {\"backoffBase\": \"10 s\"}}", "peers.backoffBase: a duration like"},
+        {"{\"peers\": {\"backoffBase\": -5}}", "peers.backoffBase: a duration like"},
+        {"{\"peers\": {\"maxPeers\": 1.5}}", "peers.maxPeers: a whole number"},
+        {"{\"peers\": {\"backoff\": \"exponential\"}}", "peers.backoff: \"shoal\", \"ssb-conn\""},
+        {"{\"peers\": {\"inboundWhenFull\": \"yes\"}}", "peers.inboundWhenFull: true or false"},
+        {"{\"peers\": {\"maxPeers\": 0}}", "peers: out of range"},
+        {"{\"peers\": {\"backoffBase\": \"20m\"}}", "peers: out of range"},
+        {"{\"listen\": \"a:1\", \"listen\": \"b:2\"}", "duplicate object key"},
+    };
+    shoal_config def;
+    shoal_config_default(&def);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        shoal_config cfg;
+        char why[256] = "";
+        CHECK_EQ_ERR(parse(&cfg, cases[i].text, why), SHOAL_E_CONFIG);
+        if (!strstr(why, cases[i].why))
+            CHECK_EQ_STR(why, cases[i].why);
+        CHECK_EQ_STR(cfg.listen.host, "0.0.0.0"); /* the defaults, whatever came before */
+        CHECK_EQ_INT(cfg.nhubs, 0);
+        CHECK(cfg.follows == NULL);
+        CHECK_EQ_MEM(&cfg.conn, sizeof cfg.conn, &def.conn, sizeof def.conn);
+    }
+    /* a message cut to the room given, still a string */
+    shoal_config cfg;
+    char small[12];
+    memset(small, 'x', sizeof small);
+    CHECK_EQ_ERR(shoal_config_parse(&cfg, "{\"lisen\": 1}", 12, small, sizeof small),
+                 SHOAL_E_CONFIG);
+    CHECK(memchr(small, '\0', sizeof small) != NULL);
+}
+
+int main(void)
+{
+    RUN(an_empty_file_gives_the_defaults);
+    RUN(every_setting_is_read);
+    RUN(mistakes_are_refused_with_where_they_are);
+    return harness_finish();
+}
