@@ -89,6 +89,9 @@ typedef struct shoal_node_stats {
 
 const shoal_node_stats *shoal_node_get_stats(const shoal_node *node);
 const shoal_conn *shoal_node_conn(const shoal_node *node);
+/* The replicator the node runs over its data channels (NULL without a store), for other
+ * transports to share: what one publishes reaches every live stream. */
+shoal_repl *shoal_node_repl(shoal_node *node);
 const uint8_t *shoal_node_peer_feed(const shoal_node_peer *peer);
 /* The peer's RPC session; NULL for a plain webrtc-swarm peer. */
 shoal_rpc *shoal_node_peer_rpc(shoal_node_peer *peer);

@@ -17,5 +17,10 @@ int shoal_cmd_sim(int argc, char **argv);
 int shoal_cmd_hub(int argc, char **argv);
 int shoal_cmd_demo(int argc, char **argv);
 int shoal_cmd_rpc(int argc, char **argv);
+int shoal_cmd_run(int argc, char **argv);
+int shoal_cmd_status(int argc, char **argv);
+int shoal_cmd_publish(int argc, char **argv);
+int shoal_cmd_feed(int argc, char **argv);
+int shoal_cmd_hubs(int argc, char **argv);
 
 #endif

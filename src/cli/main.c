@@ -15,6 +15,11 @@ static const char usage[] =
     "  hub [options]  run a signal hub (signalhub-compatible HTTP and Server-Sent Events)\n"
     "  demo           a hub and a few peers on 127.0.0.1 finding each other, told as it happens\n"
     "  rpc ADDR M ... dial an SSB peer over net:, call method M, print the answer (JSON lines)\n"
+    "  run            the daemon: an SSB peer that meets peers at hubs and replicates\n"
+    "  status         the running daemon's identity, hubs and peers\n"
+    "  publish        publish a message on the daemon's feed\n"
+    "  feed FEED_ID   the messages the daemon holds of a feed\n"
+    "  hubs ls|add    the daemon's hubs"
     "\n"
     "options:\n"
     "  -h, --help     show this help (or a command's, after its name)\n"
@@ -57,6 +62,17 @@ int main(int argc, char **argv)
         return shoal_cmd_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "rpc") == 0)
         return shoal_cmd_rpc(argc - 1, argv + 1);
+    static const struct {
+        const char *name;
+        int (*fn)(int argc, char **argv);
+    } daemon_cmds[] = {{"run", shoal_cmd_run},
+                       {"status", shoal_cmd_status},
+                       {"publish", shoal_cmd_publish},
+                       {"feed", shoal_cmd_feed},
+                       {"hubs", shoal_cmd_hubs}};
+    for (size_t i = 0; i < sizeof daemon_cmds / sizeof *daemon_cmds; i++)
+        if (strcmp(cmd, daemon_cmds[i].name) == 0)
+            return daemon_cmds[i].fn(argc - 1, argv + 1);
 
     shoal_log(SHOAL_LOG_ERROR, "cli", "unknown command '%s' (try shoal --help)", cmd);
     return SHOAL_EXIT_USAGE;

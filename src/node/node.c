@@ -544,6 +544,8 @@ static void dial(shoal_node *n, const uint8_t feed[32], uint32_t hub_id)
     if (p)
         p->dialled = true;
     else {
+        say(n, "cannot dial %.8s…: no WebRTC negotiation could start (no usable interface?)",
+            channel);
         shoal_conn_action a = {.type = SHOAL_ACT_REMOTE_PEER_CONNECTION_FAILED};
         memcpy(a.feed, feed, 32);
         apply(n, &a);
@@ -1001,6 +1003,11 @@ void shoal_node_free(shoal_node *n)
 const shoal_node_stats *shoal_node_get_stats(const shoal_node *n)
 {
     return &n->stats;
+}
+
+shoal_repl *shoal_node_repl(shoal_node *n)
+{
+    return n->repl;
 }
 
 const shoal_conn *shoal_node_conn(const shoal_node *n)

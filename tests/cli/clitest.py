@@ -36,16 +36,17 @@ def isolate_network(veth=False):
     (`unshare -n`, or `unshare -r -n` without root), so that WebRTC, which gathers candidates on
     every interface it sees, cannot leave 127.0.0.1. With veth, the namespace also gets a veth
     pair, 10.99.0.1 and 10.99.0.2, and a default route over it: Chromium gathers no candidates
-    where only loopback exists."""
+    where only loopback exists. The pair is named shoal0/shoal1, since libnice, gathering on every
+    interface, leaves out those named veth* (and loopback)."""
     if os.environ.get("SHOAL_NETNS"):
         return
     os.environ["SHOAL_NETNS"] = "1"
     setup = "ip link set lo up"
     if veth:
-        setup += (" && ip link add veth0 type veth peer name veth1"
-                  " && ip addr add 10.99.0.1/24 dev veth0 && ip addr add 10.99.0.2/24 dev veth1"
-                  " && ip link set veth0 up && ip link set veth1 up"
-                  " && ip route add default dev veth0")
+        setup += (" && ip link add shoal0 type veth peer name shoal1"
+                  " && ip addr add 10.99.0.1/24 dev shoal0 && ip addr add 10.99.0.2/24 dev shoal1"
+                  " && ip link set shoal0 up && ip link set shoal1 up"
+                  " && ip route add default dev shoal0")
     unshare = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-r", "-n"]
     os.execvp("unshare", unshare + ["sh", "-c", setup + ' && exec "$@"', "sh", sys.executable]
               + sys.argv)

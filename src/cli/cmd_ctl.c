@@ -1,0 +1,279 @@
+/* The commands that talk to a running `shoal run` over its control socket (control.h):
+ * status, publish, feed, hubs. Each prints a human-readable answer, or with --json the
+ * daemon's answer as it came (one JSON object on a line). */
+#include "cli.h"
+#include "control.h"
+
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char common[] =
+    "\n"
+    "options:\n"
+    "  --home DIR   the daemon's home (default $SHOAL_HOME, else ~/.shoal)\n"
+    "  --json       print the daemon's answer as JSON\n"
+    "\n"
+    "exit status: 0 done, 1 the daemon refused (the reason is on stderr), 2 usage error,\n"
+    "3 the daemon cannot be reached (is `shoal run` running?)\n";
+
+typedef struct ctl {
+    const char *name; /* the command, for messages */
+    const char *home;
+    bool json;
+} ctl;
+
+/* Sends one request and returns the daemon's answer; NULL (said why) when it cannot be
+ * reached or answers nonsense. */
+static json_t *ask(const ctl *c, json_t *request)
+{
+    char *home = c->home ? g_strdup(c->home)
+                 : getenv("SHOAL_HOME") && *getenv("SHOAL_HOME")
+                     ? g_strdup(getenv("SHOAL_HOME"))
+                     : g_build_filename(g_get_home_dir(), ".shoal", NULL);
+    char *path = shoal_control_path(home);
+    GSocketClient *client = g_socket_client_new();
+    GSocketAddress *addr = g_unix_socket_address_new(path);
+    GError *error = NULL;
+    GSocketConnection *conn =
+        g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, &error);
+    json_t *reply = NULL;
+    if (!conn) {
+        fprintf(stderr, "shoal %s: no daemon at %s: %s\n", c->name, path, error->message);
+        g_error_free(error);
+    } else {
+        char *text = json_dumps(request, JSON_COMPACT);
+        char *line = g_strdup_printf("%s\n", text);
+        free(text);
+        GDataInputStream *in =
+            g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+        gsize len = 0;
+        char *answer = NULL;
+        if (g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), line,
+                                      strlen(line), NULL, NULL, &error))
+            answer = g_data_input_stream_read_line(in, &len, NULL, &error);
+        if (answer)
+            reply = json_loadb(answer, len, 0, NULL);
+        if (!reply)
+            fprintf(stderr, "shoal %s: the daemon did not answer: %s\n", c->name,
+                    error ? error->message : "not JSON");
+        g_clear_error(&error);
+        g_free(answer);
+        g_free(line);
+        g_object_unref(in);
+        g_object_unref(conn);
+    }
+    g_object_unref(addr);
+    g_object_unref(client);
+    g_free(path);
+    g_free(home);
+    json_decref(request);
+    return reply;
+}
+
+static const char *str(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "-";
+}
+
+/* Asks, then prints the answer as JSON or with `show`; the exit status. */
+static int run(const ctl *c, json_t *request, void (*show)(const json_t *reply))
+{
+    json_t *reply = ask(c, request);
+    if (!reply)
+        return SHOAL_EXIT_FAILURE;
+    int status = SHOAL_EXIT_OK;
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        fprintf(stderr, "shoal %s: %s\n", c->name, str(reply, "error"));
+        status = SHOAL_EXIT_INVALID;
+    }
+    if (c->json) {
+        char *text = json_dumps(reply, JSON_COMPACT);
+        puts(text);
+        free(text);
+    } else if (status == SHOAL_EXIT_OK) {
+        show(reply);
+    }
+    json_decref(reply);
+    return status;
+}
+
+/* Reads --home and --json out of argv (the rest is left in order); false on --help. */
+static bool options(ctl *c, int *argc, char **argv, const char *help)
+{
+    int kept = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(help, stdout);
+            fputs(common, stdout);
+            return false;
+        }
+        if (strcmp(argv[i], "--json") == 0)
+            c->json = true;
+        else if (strcmp(argv[i], "--home") == 0 && i + 1 < *argc)
+            c->home = argv[++i];
+        else
+            argv[kept++] = argv[i];
+    }
+    *argc = kept;
+    return true;
+}
+
+static void show_status(const json_t *r)
+{
+    printf("id        %s\nsequence  %lld\nnet       %s\n", str(r, "id"),
+           (long long)json_integer_value(json_object_get(r, "sequence")), str(r, "net"));
+    size_t i;
+    json_t *v;
+    printf("\nHUB%-37s STATE         FAILURES\n", "");
+    json_array_foreach(json_object_get(r, "hubs"), i, v)
+        printf("%-40s %-13s %lld\n", str(v, "address"), str(v, "state"),
+               (long long)json_integer_value(json_object_get(v, "failures")));
+    printf("\nPEER%-53s STATE         VIA\n", "");
+    json_array_foreach(json_object_get(r, "peers"), i, v)
+        printf("%-57s %-13s %s%s\n", str(v, "id"), str(v, "state"), str(v, "transport"),
+               json_is_true(json_object_get(v, "inbound")) ? " (dialled us)" : "");
+}
+
+int shoal_cmd_status(int argc, char **argv)
+{
+    ctl c = {.name = "status"};
+    if (!options(&c, &argc, argv,
+                 "usage: shoal status [--home DIR] [--json]\n\n"
+                 "Shows the running daemon's identity, its hubs and its peers.\n"))
+        return SHOAL_EXIT_OK;
+    if (argc != 1) {
+        fprintf(stderr, "shoal status: unexpected '%s'\n", argv[1]);
+        return SHOAL_EXIT_USAGE;
+    }
+    return run(&c, json_pack("{s:s}", "cmd", "status"), show_status);
+}
+
+static void show_published(const json_t *r)
+{
+    printf("%s (sequence %lld)\n", str(r, "key"),
+           (long long)json_integer_value(json_object_get(r, "sequence")));
+}
+
+int shoal_cmd_publish(int argc, char **argv)
+{
+    ctl c = {.name = "publish"};
+    if (!options(&c, &argc, argv,
+                 "usage: shoal publish --type TYPE [--text TEXT] [--home DIR] [--json]\n"
+                 "       shoal publish --content JSON [--home DIR] [--json]\n\n"
+                 "Publishes a message on the daemon's feed: {\"type\":TYPE,\"text\":TEXT}, or the\n"
+                 "content given whole.\n"))
+        return SHOAL_EXIT_OK;
+    const char *type = NULL, *text = NULL, *content = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char **slot = strcmp(argv[i], "--type") == 0      ? &type
+                            : strcmp(argv[i], "--text") == 0    ? &text
+                            : strcmp(argv[i], "--content") == 0 ? &content
+                                                                : NULL;
+        if (!slot || i + 1 >= argc) {
+            fprintf(stderr, "shoal publish: unexpected '%s' (see --help)\n", argv[i]);
+            return SHOAL_EXIT_USAGE;
+        }
+        *slot = argv[++i];
+    }
+    json_t *body;
+    if (content) {
+        json_error_t err;
+        body = type || text ? NULL : json_loads(content, JSON_DECODE_ANY, &err);
+        if (!body) {
+            fprintf(stderr, "shoal publish: --content must be JSON, alone\n");
+            return SHOAL_EXIT_USAGE;
+        }
+    } else if (type) {
+        body = text ? json_pack("{s:s, s:s}", "type", type, "text", text)
+                    : json_pack("{s:s}", "type", type);
+    } else {
+        fprintf(stderr, "shoal publish: --type or --content is needed (see --help)\n");
+        return SHOAL_EXIT_USAGE;
+    }
+    return run(&c, json_pack("{s:s, s:o}", "cmd", "publish", "content", body), show_published);
+}
+
+static void show_feed(const json_t *r)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(r, "messages"), i, v)
+    {
+        char *content = json_dumps(json_object_get(v, "content"), JSON_COMPACT | JSON_ENCODE_ANY);
+        printf("%6lld  %s\n", (long long)json_integer_value(json_object_get(v, "sequence")),
+               content ? content : "-");
+        free(content);
+    }
+}
+
+int shoal_cmd_feed(int argc, char **argv)
+{
+    ctl c = {.name = "feed"};
+    if (!options(
+            &c, &argc, argv,
+            "usage: shoal feed FEED_ID [--seq N] [--limit N] [--home DIR] [--json]\n\n"
+            "Lists the messages the daemon holds of a feed (from sequence N, at most 1000).\n"))
+        return SHOAL_EXIT_OK;
+    const char *id = NULL;
+    long long seq = 1, limit = 1000;
+    for (int i = 1; i < argc; i++) {
+        char *end = NULL;
+        if ((strcmp(argv[i], "--seq") == 0 || strcmp(argv[i], "--limit") == 0) && i + 1 < argc) {
+            long long v = strtoll(argv[i + 1], &end, 10);
+            if (*end || v < 1) {
+                fprintf(stderr, "shoal feed: %s needs a number from 1\n", argv[i]);
+                return SHOAL_EXIT_USAGE;
+            }
+            *(strcmp(argv[i], "--seq") == 0 ? &seq : &limit) = v;
+            i++;
+        } else if (!id && argv[i][0] != '-') {
+            id = argv[i];
+        } else {
+            fprintf(stderr, "shoal feed: unexpected '%s' (see --help)\n", argv[i]);
+            return SHOAL_EXIT_USAGE;
+        }
+    }
+    if (!id) {
+        fprintf(stderr, "shoal feed: which feed? (see --help)\n");
+        return SHOAL_EXIT_USAGE;
+    }
+    return run(&c,
+               json_pack("{s:s, s:s, s:I, s:I}", "cmd", "feed", "id", id, "seq", (json_int_t)seq,
+                         "limit", (json_int_t)limit),
+               show_feed);
+}
+
+static void show_hubs(const json_t *r)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(r, "hubs"), i, v)
+        printf("%-40s %s\n", str(v, "address"), str(v, "state"));
+}
+
+static void show_nothing(const json_t *r)
+{
+    (void)r;
+}
+
+int shoal_cmd_hubs(int argc, char **argv)
+{
+    ctl c = {.name = "hubs"};
+    if (!options(&c, &argc, argv,
+                 "usage: shoal hubs ls [--home DIR] [--json]\n"
+                 "       shoal hubs add URL [--home DIR] [--json]\n\n"
+                 "Lists the daemon's hubs and their states, or adds one (until the daemon\n"
+                 "stops; config.json keeps hubs for good).\n"))
+        return SHOAL_EXIT_OK;
+    if (argc == 2 && strcmp(argv[1], "ls") == 0)
+        return run(&c, json_pack("{s:s}", "cmd", "status"), show_hubs);
+    if (argc == 3 && strcmp(argv[1], "add") == 0)
+        return run(&c, json_pack("{s:s, s:s}", "cmd", "hubs.add", "address", argv[2]),
+                   show_nothing);
+    fprintf(stderr, "shoal hubs: ls, or add URL (see --help)\n");
+    return SHOAL_EXIT_USAGE;
+}

@@ -1,0 +1,272 @@
+/* shoal run: the daemon. One SSB peer in a home folder: its identity, its feed store and its
+ * configuration; it joins its hubs and meets peers over WebRTC, serves net: (TCP), replicates,
+ * and takes commands on a Unix socket (see control.h for the protocol). */
+#include "cli.h"
+#include "control.h"
+
+#include "shoal/config.h"
+#include "shoal/identity.h"
+#include "shoal/net.h"
+#include "shoal/node.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char help[] =
+    "usage: shoal run [--home DIR]\n"
+    "\n"
+    "Runs shoal's daemon: an SSB peer that joins the signal hubs of its configuration, meets\n"
+    "peers over WebRTC and net: (TCP), replicates the feeds it follows and its own, and takes\n"
+    "commands from `shoal status`, `shoal publish`, `shoal feed` and `shoal hubs`.\n"
+    "\n"
+    "Its home (--home, else $SHOAL_HOME, else ~/.shoal; created mode 0700) holds:\n"
+    "  config.json    the configuration (optional; documented in include/shoal/config.h)\n"
+    "  secret         the identity, unless ~/.ssb/secret exists (then that one is used)\n"
+    "  feeds.db       the feed store (SQLite)\n"
+    "  control.sock   the command socket, while running\n"
+    "\n"
+    "SIGTERM or SIGINT stops it cleanly (a signed leave at every hub, goodbyes to every peer).\n"
+    "exit status: 0 stopped, 2 usage or configuration error, 3 failure\n";
+
+typedef struct daemon_state {
+    GMainLoop *loop;
+    shoal_node *node;
+    shoal_net_server *server;
+    shoal_basics basics;
+    shoal_config cfg;
+    shoal_keypair keys;
+    GList *conns; /* shoal_net_conn: the net: connections open */
+    bool stopping, node_stopped;
+} daemon_state;
+
+static int64_t wall_clock(void *ud)
+{
+    (void)ud;
+    return g_get_real_time() / 1000;
+}
+
+/* A peer over net: answers the basics and createHistoryStream, and is asked for what we follow
+ * and for our own feed, as over WebRTC. */
+static void net_established(shoal_net_conn *conn, void *ud)
+{
+    daemon_state *d = ud;
+    shoal_rpc *rpc = shoal_net_conn_rpc(conn);
+    shoal_repl *repl = shoal_node_repl(d->node);
+    bool ok = shoal_basics_register(rpc, &d->basics) == SHOAL_OK &&
+              shoal_repl_serve(repl, rpc) == SHOAL_OK;
+    for (size_t i = 0; ok && i < d->cfg.nfollows; i++)
+        ok = shoal_repl_request(repl, rpc, d->cfg.follows[i], true) == SHOAL_OK;
+    const uint8_t *remote = shoal_net_conn_remote(conn);
+    ok = ok && shoal_repl_request(repl, rpc, d->keys.pub, true) == SHOAL_OK;
+    if (ok && d->cfg.replicate_peers)
+        ok = shoal_repl_request(repl, rpc, remote, true) == SHOAL_OK;
+    d->conns = g_list_prepend(d->conns, conn);
+    if (!ok)
+        shoal_net_conn_close(conn);
+    else
+        shoal_net_conn_flush(conn);
+}
+
+/* Stopping is done once the node has left and every net: connection has closed. */
+static void maybe_done(daemon_state *d)
+{
+    if (d->stopping && d->node_stopped && !d->conns)
+        g_main_loop_quit(d->loop);
+}
+
+static void net_closed(shoal_net_conn *conn, int err, void *ud)
+{
+    (void)err;
+    daemon_state *d = ud;
+    if (g_list_find(d->conns, conn)) {
+        shoal_repl_forget(shoal_node_repl(d->node), shoal_net_conn_rpc(conn));
+        d->conns = g_list_remove(d->conns, conn);
+    }
+    maybe_done(d);
+}
+
+static void on_log(shoal_node *node, const char *line, void *ud)
+{
+    (void)node, (void)ud;
+    shoal_log(SHOAL_LOG_INFO, "node", "%s", line);
+}
+
+static void on_stopped(void *ud)
+{
+    daemon_state *d = ud;
+    d->node_stopped = true;
+    maybe_done(d);
+}
+
+static gboolean on_signal(gpointer ud)
+{
+    daemon_state *d = ud;
+    if (d->stopping)
+        return G_SOURCE_CONTINUE;
+    d->stopping = true;
+    shoal_log(SHOAL_LOG_INFO, "run", "stopping");
+    GList *open = g_list_copy(d->conns);
+    for (GList *l = open; l; l = l->next)
+        shoal_net_conn_close(l->data);
+    g_list_free(open);
+    shoal_node_stop(d->node, on_stopped, d);
+    return G_SOURCE_CONTINUE;
+}
+
+static char *home_dir(const char *given)
+{
+    if (given)
+        return g_strdup(given);
+    const char *env = getenv("SHOAL_HOME");
+    if (env && *env)
+        return g_strdup(env);
+    return g_build_filename(g_get_home_dir(), ".shoal", NULL);
+}
+
+/* The configuration file, if there is one; false (said why) when it cannot be used. */
+static bool load_config(const char *home, shoal_config *cfg)
+{
+    char *path = g_build_filename(home, "config.json", NULL);
+    char *text = NULL;
+    gsize len = 0;
+    GError *error = NULL;
+    bool ok = true;
+    if (!g_file_get_contents(path, &text, &len, &error)) {
+        ok = g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+        if (!ok)
+            fprintf(stderr, "shoal run: %s\n", error->message);
+        shoal_config_default(cfg);
+        g_error_free(error);
+    } else {
+        char why[512];
+        ok = shoal_config_parse(cfg, text, len, why, sizeof why) == SHOAL_OK;
+        if (!ok)
+            fprintf(stderr, "shoal run: %s: %s\n", path, why);
+    }
+    g_free(text);
+    g_free(path);
+    return ok;
+}
+
+/* ~/.ssb/secret when it exists (the user's SSB identity), else the home's own. */
+static bool load_identity(const char *home, shoal_keypair *keys)
+{
+    char *ssb = g_build_filename(g_get_home_dir(), ".ssb", "secret", NULL);
+    char *own = g_build_filename(home, "secret", NULL);
+    const char *path = g_file_test(ssb, G_FILE_TEST_EXISTS) ? ssb : own;
+    bool created;
+    int rc = shoal_identity_load_or_create(path, keys, &created);
+    if (rc != SHOAL_OK)
+        fprintf(stderr, "shoal run: %s: %s\n", path, shoal_strerror(rc));
+    else if (created)
+        shoal_log(SHOAL_LOG_INFO, "run", "a new identity in %s", path);
+    g_free(ssb);
+    g_free(own);
+    return rc == SHOAL_OK;
+}
+
+int shoal_cmd_run(int argc, char **argv)
+{
+    const char *given = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(help, stdout);
+            return SHOAL_EXIT_OK;
+        }
+        if (strcmp(argv[i], "--home") == 0 && i + 1 < argc) {
+            given = argv[++i];
+        } else {
+            fprintf(stderr, "shoal run: unexpected '%s' (see --help)\n", argv[i]);
+            return SHOAL_EXIT_USAGE;
+        }
+    }
+    char *home = home_dir(given);
+    if (g_mkdir_with_parents(home, 0700) != 0) {
+        fprintf(stderr, "shoal run: cannot create %s: %s\n", home, g_strerror(errno));
+        g_free(home);
+        return SHOAL_EXIT_FAILURE;
+    }
+    daemon_state d = {0};
+    int status = SHOAL_EXIT_USAGE;
+    shoal_feed_store *store = NULL;
+    shoal_control *control = NULL;
+    char *db = g_build_filename(home, "feeds.db", NULL);
+    if (!load_config(home, &d.cfg))
+        goto out;
+    status = SHOAL_EXIT_FAILURE;
+    if (!load_identity(home, &d.keys))
+        goto out;
+    int rc = shoal_feed_store_open(db, &store);
+    if (rc != SHOAL_OK) {
+        fprintf(stderr, "shoal run: %s: %s\n", db, shoal_strerror(rc));
+        goto out;
+    }
+    shoal_rtc_config rtc = {0};
+    if (d.cfg.stun.host[0])
+        rtc.stun_host = d.cfg.stun.host, rtc.stun_port = d.cfg.stun.port;
+    if (d.cfg.turn.host[0]) {
+        rtc.turn_host = d.cfg.turn.host, rtc.turn_port = d.cfg.turn.port;
+        rtc.turn_user = d.cfg.turn_user, rtc.turn_password = d.cfg.turn_password;
+    }
+    shoal_node_config ncfg = {.keys = &d.keys,
+                              .rtc = &rtc,
+                              .conn = &d.cfg.conn,
+                              .store = store,
+                              .follows = (const uint8_t(*)[32])d.cfg.follows,
+                              .nfollows = d.cfg.nfollows,
+                              .replicate_peers = d.cfg.replicate_peers};
+    d.loop = g_main_loop_new(NULL, FALSE);
+    if ((rc = shoal_node_new(&ncfg, &(shoal_node_callbacks){.log = on_log}, NULL, &d.node)) !=
+        SHOAL_OK) {
+        fprintf(stderr, "shoal run: %s\n", shoal_strerror(rc));
+        goto out;
+    }
+    for (size_t i = 0; i < d.cfg.nhubs; i++)
+        if (shoal_node_add_hub(d.node, &d.cfg.hubs[i]) != SHOAL_OK)
+            fprintf(stderr,
+                    "shoal run: more hubs than the state manager holds: some are left out\n");
+    shoal_identity_feed_id(d.keys.pub, d.basics.id);
+    d.basics.clock = wall_clock;
+    uint16_t port = 0;
+    if (d.cfg.listen.host[0]) {
+        shoal_net_config net = {.keys = &d.keys};
+        if (shoal_net_listen(&net, d.cfg.listen.host, d.cfg.listen.port,
+                             &(shoal_net_callbacks){net_established, net_closed}, &d,
+                             &d.server) != SHOAL_OK) {
+            fprintf(stderr, "shoal run: cannot listen on %s:%u\n", d.cfg.listen.host,
+                    d.cfg.listen.port);
+            goto out;
+        }
+        port = shoal_net_server_port(d.server);
+    }
+    if ((rc = shoal_control_start(home, d.node, store, &d.keys, &d.cfg, port, &control)) !=
+        SHOAL_OK) {
+        fprintf(stderr, "shoal run: the control socket: %s\n", shoal_strerror(rc));
+        goto out;
+    }
+    printf("shoal %s running as %s in %s\n", SHOAL_VERSION, d.basics.id, home);
+    fflush(stdout);
+    g_unix_signal_add(SIGTERM, on_signal, &d);
+    g_unix_signal_add(SIGINT, on_signal, &d);
+    g_main_loop_run(d.loop);
+    status = SHOAL_EXIT_OK;
+out:
+    shoal_control_free(control);
+    while (g_main_context_iteration(NULL, FALSE)) /* cancelled clients finish */
+        ;
+    shoal_net_server_free(d.server);
+    shoal_node_free(d.node);
+    shoal_feed_store_close(store);
+    shoal_config_free(&d.cfg);
+    if (d.loop)
+        g_main_loop_unref(d.loop);
+    sodium_memzero(&d.keys, sizeof d.keys);
+    g_free(db);
+    g_free(home);
+    return status;
+}

@@ -1,0 +1,286 @@
+/* The daemon's control socket (see control.h): GIO's socket service on a Unix socket; each
+ * client's lines are read one at a time, answered, and the answer written before the next
+ * line is read, so a client that does not read its answers holds only itself up. */
+#include "control.h"
+
+#include "shoal/identity.h"
+
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+#include <glib/gstdio.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_LINE   (1 << 20)
+#define FEED_LIMIT 1000
+
+struct shoal_control {
+    GSocketService *service;
+    char *path;
+    shoal_node *node;
+    shoal_feed_store *store;
+    const shoal_keypair *keys;
+    const shoal_config *cfg;
+    shoal_hub_addr hubs[SHOAL_CONFIG_MAX_HUBS]; /* the configuration's, and those added since */
+    size_t nhubs;
+    uint16_t net_port;
+    GCancellable *cancel; /* every client's reads and writes */
+};
+
+typedef struct client {
+    shoal_control *control;
+    GSocketConnection *conn;
+    GDataInputStream *in;
+    char *reply;
+} client;
+
+char *shoal_control_path(const char *home)
+{
+    return g_build_filename(home, "control.sock", NULL);
+}
+
+static json_t *error_reply(const char *fmt, const char *arg)
+{
+    char *text = g_strdup_printf(fmt, arg);
+    json_t *r = json_pack("{s:b, s:s}", "ok", 0, "error", text);
+    g_free(text);
+    return r;
+}
+
+static const char *transport_name(shoal_transport t)
+{
+    return t == SHOAL_TRANSPORT_RTC ? "rtc" : "net";
+}
+
+static json_t *status(shoal_control *c)
+{
+    char id[SHOAL_REF_STRSIZE];
+    shoal_identity_feed_id(c->keys->pub, id);
+    shoal_feed_state head;
+    if (shoal_feed_store_head(c->store, c->keys->pub, &head) != SHOAL_OK)
+        head.sequence = 0;
+    json_t *net = json_null();
+    if (c->net_port) {
+        char key[SHOAL_KEY_B64SIZE];
+        shoal_key_to_b64(c->keys->pub, key);
+        bool v6 = strchr(c->cfg->listen.host, ':') != NULL;
+        char *addr = g_strdup_printf("net:%s%s%s:%u~shs:%s", v6 ? "[" : "", c->cfg->listen.host,
+                                     v6 ? "]" : "", c->net_port, key);
+        net = json_string(addr);
+        g_free(addr);
+    }
+    const shoal_conn *conn = shoal_node_conn(c->node);
+    json_t *hubs = json_array(), *peers = json_array();
+    for (size_t i = 0; i < c->nhubs; i++) {
+        shoal_buf text = SHOAL_BUF_INIT;
+        shoal_hub_addr_format(&c->hubs[i], &text);
+        const shoal_conn_hub *h = shoal_conn_hub_find(conn, &c->hubs[i]);
+        json_array_append_new(hubs, json_pack("{s:s?, s:s, s:I}", "address", text.data, "state",
+                                              h ? shoal_hub_state_name(h->state) : "unknown",
+                                              "failures", (json_int_t)(h ? h->failures : 0)));
+        shoal_buf_free(&text);
+    }
+    for (size_t i = 0; i < shoal_conn_peer_count(conn); i++) {
+        const shoal_conn_peer *p = shoal_conn_peer_at(conn, i);
+        char pid[SHOAL_REF_STRSIZE];
+        shoal_identity_feed_id(p->feed, pid);
+        json_array_append_new(peers,
+                              json_pack("{s:s, s:s, s:s, s:b}", "id", pid, "state",
+                                        shoal_peer_state_name(p->state), "transport",
+                                        transport_name(p->transport), "inbound", p->inbound));
+    }
+    return json_pack("{s:b, s:s, s:I, s:o, s:o, s:o}", "ok", 1, "id", id, "sequence",
+                     (json_int_t)head.sequence, "net", net, "hubs", hubs, "peers", peers);
+}
+
+static json_t *publish(shoal_control *c, const json_t *req)
+{
+    const json_t *content = json_object_get(req, "content");
+    char *text = content ? json_dumps(content, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    if (!text)
+        return error_reply("%s", "publish needs \"content\"");
+    shoal_msg_info info;
+    const char *why = NULL;
+    int rc = shoal_node_publish(c->node, text, strlen(text), &info, &why);
+    free(text);
+    if (rc != SHOAL_OK)
+        return error_reply("%s", why ? why : shoal_strerror(rc));
+    char key[64] = "%";
+    sodium_bin2base64(key + 1, sizeof key - 1, info.id, 32, sodium_base64_VARIANT_ORIGINAL);
+    strcat(key, ".sha256");
+    return json_pack("{s:b, s:s, s:I}", "ok", 1, "key", key, "sequence", (json_int_t)info.sequence);
+}
+
+static bool add_message(const char *text, size_t len, int64_t sequence, const uint8_t id[32],
+                        int64_t received, void *ud)
+{
+    (void)sequence, (void)id, (void)received;
+    json_t *value = json_loadb(text, len, 0, NULL);
+    if (value)
+        json_array_append_new(ud, value);
+    return true;
+}
+
+static json_t *feed(shoal_control *c, const json_t *req)
+{
+    const char *id = json_string_value(json_object_get(req, "id"));
+    shoal_ref ref;
+    if (!id || shoal_ref_parse(&ref, id, strlen(id), NULL) != SHOAL_OK ||
+        ref.kind != SHOAL_REF_FEED)
+        return error_reply("%s", "feed needs \"id\", a feed id");
+    json_int_t seq = json_integer_value(json_object_get(req, "seq"));
+    json_int_t limit = json_integer_value(json_object_get(req, "limit"));
+    json_t *messages = json_array();
+    int rc = shoal_feed_store_history(c->store, ref.key, seq > 0 ? seq : 1,
+                                      limit > 0 && limit < FEED_LIMIT ? limit : FEED_LIMIT,
+                                      add_message, messages);
+    if (rc != SHOAL_OK) {
+        json_decref(messages);
+        return error_reply("%s", shoal_strerror(rc));
+    }
+    return json_pack("{s:b, s:o}", "ok", 1, "messages", messages);
+}
+
+static json_t *hubs_add(shoal_control *c, const json_t *req)
+{
+    const char *address = json_string_value(json_object_get(req, "address"));
+    shoal_hub_addr addr;
+    int rc = address ? shoal_hub_addr_parse(&addr, address, strlen(address), NULL) : SHOAL_E_INVAL;
+    for (size_t i = 0; rc == SHOAL_OK && i < c->nhubs; i++)
+        if (shoal_hub_addr_equal(&c->hubs[i], &addr))
+            return json_pack("{s:b}", "ok", 1); /* held already */
+    if (rc == SHOAL_OK && c->nhubs == SHOAL_CONFIG_MAX_HUBS)
+        rc = SHOAL_E_CONN_TOO_MANY_HUBS;
+    if (rc == SHOAL_OK)
+        rc = shoal_node_add_hub(c->node, &addr);
+    if (rc == SHOAL_OK)
+        c->hubs[c->nhubs++] = addr;
+    if (rc != SHOAL_OK)
+        return error_reply("%s", address ? shoal_strerror(rc) : "hubs.add needs \"address\"");
+    return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *answer(shoal_control *c, const char *line, size_t len)
+{
+    json_error_t err;
+    json_t *req = json_loadb(line, len, 0, &err);
+    const char *cmd = json_string_value(json_object_get(req, "cmd"));
+    json_t *reply = !req                           ? error_reply("not JSON: %s", err.text)
+                    : !cmd                         ? error_reply("%s", "no \"cmd\"")
+                    : strcmp(cmd, "status") == 0   ? status(c)
+                    : strcmp(cmd, "publish") == 0  ? publish(c, req)
+                    : strcmp(cmd, "feed") == 0     ? feed(c, req)
+                    : strcmp(cmd, "hubs.add") == 0 ? hubs_add(c, req)
+                                                   : error_reply("no command \"%s\"", cmd);
+    json_decref(req);
+    return reply;
+}
+
+static void read_next(client *cl);
+
+static void client_free(client *cl)
+{
+    g_object_unref(cl->in);
+    g_object_unref(cl->conn);
+    g_free(cl->reply);
+    g_free(cl);
+}
+
+static void on_written(GObject *src, GAsyncResult *res, gpointer data)
+{
+    client *cl = data;
+    if (!g_output_stream_write_all_finish(G_OUTPUT_STREAM(src), res, NULL, NULL)) {
+        client_free(cl);
+        return;
+    }
+    g_clear_pointer(&cl->reply, g_free);
+    read_next(cl);
+}
+
+static void on_line(GObject *src, GAsyncResult *res, gpointer data)
+{
+    client *cl = data;
+    gsize len;
+    char *line = g_data_input_stream_read_line_finish(G_DATA_INPUT_STREAM(src), res, &len, NULL);
+    if (!line) { /* the client hung up, or we are closing */
+        client_free(cl);
+        return;
+    }
+    json_t *reply =
+        len > MAX_LINE ? error_reply("%s", "request too long") : answer(cl->control, line, len);
+    g_free(line);
+    char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+    json_decref(reply);
+    cl->reply = g_strdup_printf("%s\n", text ? text : "{\"ok\":false,\"error\":\"out of memory\"}");
+    free(text);
+    g_output_stream_write_all_async(g_io_stream_get_output_stream(G_IO_STREAM(cl->conn)), cl->reply,
+                                    strlen(cl->reply), G_PRIORITY_DEFAULT, cl->control->cancel,
+                                    on_written, cl);
+}
+
+static void read_next(client *cl)
+{
+    g_data_input_stream_read_line_async(cl->in, G_PRIORITY_DEFAULT, cl->control->cancel, on_line,
+                                        cl);
+}
+
+static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GObject *source,
+                            gpointer data)
+{
+    (void)service, (void)source;
+    client *cl = g_new0(client, 1);
+    cl->control = data;
+    cl->conn = g_object_ref(conn);
+    cl->in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+    read_next(cl);
+    return TRUE;
+}
+
+int shoal_control_start(const char *home, shoal_node *node, shoal_feed_store *store,
+                        const shoal_keypair *keys, const shoal_config *cfg, uint16_t net_port,
+                        shoal_control **out)
+{
+    shoal_control *c = g_new0(shoal_control, 1);
+    *c = (shoal_control){.path = shoal_control_path(home),
+                         .node = node,
+                         .store = store,
+                         .keys = keys,
+                         .cfg = cfg,
+                         .net_port = net_port,
+                         .cancel = g_cancellable_new(),
+                         .service = g_socket_service_new()};
+    memcpy(c->hubs, cfg->hubs, cfg->nhubs * sizeof *cfg->hubs);
+    c->nhubs = cfg->nhubs;
+    g_unlink(c->path); /* a socket left by a daemon that did not stop cleanly */
+    GSocketAddress *addr = g_unix_socket_address_new(c->path);
+    mode_t mask = umask(0077); /* the socket is the user's alone */
+    gboolean ok =
+        g_socket_listener_add_address(G_SOCKET_LISTENER(c->service), addr, G_SOCKET_TYPE_STREAM,
+                                      G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL, NULL);
+    umask(mask);
+    g_object_unref(addr);
+    if (!ok) {
+        shoal_control_free(c);
+        return SHOAL_E_NET_LISTEN;
+    }
+    g_signal_connect(c->service, "incoming", G_CALLBACK(on_incoming), c);
+    g_socket_service_start(c->service);
+    *out = c;
+    return SHOAL_OK;
+}
+
+void shoal_control_free(shoal_control *c)
+{
+    if (!c)
+        return;
+    g_cancellable_cancel(c->cancel);
+    g_socket_service_stop(c->service);
+    g_socket_listener_close(G_SOCKET_LISTENER(c->service));
+    g_object_unref(c->service);
+    g_object_unref(c->cancel);
+    g_unlink(c->path);
+    g_free(c->path);
+    g_free(c);
+}

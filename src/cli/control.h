@@ -1,0 +1,35 @@
+/* The daemon's control socket: `control.sock` in its home, a Unix stream socket only the user
+ * can open (mode 0600). The protocol is JSON lines: each request is one object on a line,
+ * {"cmd": NAME, ...}, and each gets one object on a line back, in order:
+ * {"ok": true, ...} or {"ok": false, "error": "..."}.
+ *
+ *   {"cmd":"status"}  → "id" (our feed), "sequence" (our feed's head), "net" (our net: address,
+ *                       or null), "hubs": [{"address","state","failures"}],
+ *                       "peers": [{"id","state","transport","inbound"}]
+ *   {"cmd":"publish","content":{...}}   → "key", "sequence" (the message published)
+ *   {"cmd":"feed","id":"@…","seq":N,"limit":N}
+ *                     → "messages": [value, ...] (from sequence seq, default 1; at most limit,
+ *                       default and cap 1000)
+ *   {"cmd":"hubs.add","address":"https://…"}  → {} (the hub joins the table)
+ */
+#ifndef SHOAL_CLI_CONTROL_H
+#define SHOAL_CLI_CONTROL_H
+
+#include "shoal/config.h"
+#include "shoal/node.h"
+
+typedef struct shoal_control shoal_control;
+
+/* Listens on <home>/control.sock (a stale socket file is replaced). Everything is borrowed for
+ * the control's life; `net_port` is the port net: listens on (0: none). */
+SHOAL_MUST_CHECK int shoal_control_start(const char *home, shoal_node *node,
+                                         shoal_feed_store *store, const shoal_keypair *keys,
+                                         const shoal_config *cfg, uint16_t net_port,
+                                         shoal_control **out);
+/* Closes the socket and every client, and removes the socket file. NULL is a no-op. */
+void shoal_control_free(shoal_control *c);
+
+/* The socket's path for a home folder (the command line's side). Free with g_free. */
+char *shoal_control_path(const char *home);
+
+#endif

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""`shoal run` and the commands that talk to it, as a user runs them: two daemons, each in a home
+of its own (and a HOME without ~/.ssb, so each makes its own identity), meet at a `shoal hub`;
+what A publishes with `shoal publish`, B (which follows A) holds and `shoal feed` shows; `shoal
+status` tells each daemon's identity, net: address, hubs and peers; `shoal hubs` lists and adds.
+Mistakes get their documented exit status: a configuration with a misspelt knob (2, with the
+key's path), a message content the rules refuse (1), a daemon that is not running (3). SIGTERM
+stops a daemon cleanly (0) and removes its socket. In a network namespace of its own with a veth
+pair: the daemons gather WebRTC candidates on every interface, as they would for a user (libnice
+leaves loopback out)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from clitest import ShoalHub, case, eq, isolate_network, main  # noqa: E402
+
+SHOAL = os.path.abspath(sys.argv[1])
+ROOT = tempfile.mkdtemp(prefix="shoal-run-")
+ENV = dict(os.environ, HOME=ROOT, SHOAL_LOG="warn")
+STATE = {}
+
+
+def shoal(*args, timeout=30):
+    p = subprocess.run([SHOAL, *args], env=ENV, capture_output=True, timeout=timeout)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def ask(home, *args):
+    rc, out, err = shoal(*args, "--home", home, "--json")
+    eq(rc, 0, err)
+    return json.loads(out)
+
+
+def start(name, config):
+    home = os.path.join(ROOT, name)
+    os.makedirs(home, exist_ok=True)
+    with open(os.path.join(home, "config.json"), "w") as f:
+        json.dump(config, f)
+    d = subprocess.Popen([SHOAL, "run", "--home", home], env=ENV, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    line = d.stdout.readline().decode()
+    assert "running as @" in line, line + d.stderr.read().decode()
+    STATE[name] = (d, home)
+    return home
+
+
+def wait_for(what, fn, seconds=60):
+    deadline = time.time() + seconds
+    while True:
+        got = fn()
+        if got:
+            return got
+        assert time.time() < deadline, f"{what}: not within {seconds} s"
+        time.sleep(0.2)
+
+
+@case
+def a_daemon_tells_its_identity_address_and_hubs():
+    a = start("a", {"listen": "127.0.0.1:0", "hubs": [STATE["hub"].url]})
+    s = ask(a, "status")
+    assert s["id"].startswith("@") and s["id"].endswith(".ed25519"), s
+    eq(s["sequence"], 0)
+    assert s["net"].startswith("net:127.0.0.1:") and s["net"].endswith(s["id"][1:-8]), s
+    eq([h["address"] for h in s["hubs"]], [STATE["hub"].url])
+    wait_for("A joins its hub", lambda: ask(a, "status")["hubs"][0]["state"] == "connected")
+    # the human form names the same things
+    rc, out, err = shoal("status", "--home", a)
+    eq(rc, 0, err)
+    assert s["id"] in out and "connected" in out, out
+    assert os.path.exists(os.path.join(a, "secret")), "A made its own identity"
+
+
+@case
+def what_a_publishes_the_follower_holds():
+    a = STATE["a"][1]
+    a_id = ask(a, "status")["id"]
+    b = start("b", {"listen": "127.0.0.1:0", "hubs": [STATE["hub"].url], "follow": [a_id]})
+    for text in ["one", "two", "three é"]:
+        rc, out, err = shoal("publish", "--home", a, "--type", "post", "--text", text)
+        eq(rc, 0, err)
+        assert out.startswith("%") and ".sha256 (sequence" in out, out
+    eq(ask(a, "status")["sequence"], 3)
+    got = wait_for("B holds A's three messages",
+                   lambda: len(ask(b, "feed", a_id)["messages"]) == 3 and ask(b, "feed", a_id))
+    eq([m["content"]["text"] for m in got["messages"]], ["one", "two", "three é"])
+    eq([m["author"] for m in got["messages"]], [a_id] * 3)
+    rc, out, err = shoal("feed", a_id, "--home", b, "--seq", "2")
+    eq(rc, 0, err)
+    eq([line.split(None, 1)[0] for line in out.splitlines()], ["2", "3"])
+    peers = ask(b, "status")["peers"]
+    assert any(p["id"] == a_id and p["state"] == "connected" for p in peers), peers
+
+
+@case
+def hubs_are_listed_and_added():
+    a = STATE["a"][1]
+    rc, out, err = shoal("hubs", "add", "http://127.0.0.1:9", "--home", a)
+    eq(rc, 0, err)
+    hubs = [h["address"] for h in ask(a, "hubs", "ls")["hubs"]]
+    eq(hubs, [STATE["hub"].url, "http://127.0.0.1:9"])
+    rc, out, err = shoal("hubs", "add", "ftp://x", "--home", a)
+    eq(rc, 1, out + err)
+
+
+@case
+def mistakes_get_their_exit_status():
+    a = STATE["a"][1]
+    rc, out, err = shoal("publish", "--home", a, "--content", '{"type": 5}')
+    eq(rc, 1, out + err)
+    assert "Message content type must be a string" in err, err
+    rc, out, err = shoal("publish", "--home", a)
+    eq(rc, 2, err)
+    rc, out, err = shoal("status", "--home", os.path.join(ROOT, "nobody"))
+    eq(rc, 3, out + err)
+    assert "no daemon at" in err, err
+    bad = os.path.join(ROOT, "bad")
+    os.makedirs(bad)
+    with open(os.path.join(bad, "config.json"), "w") as f:
+        f.write('{"peers": {"maxpeers": 4}}')
+    rc, out, err = shoal("run", "--home", bad)
+    eq(rc, 2, out + err)
+    assert 'peers: "maxpeers" is not a knob of the state manager' in err, err
+
+
+@case
+def sigterm_stops_a_daemon_cleanly():
+    for name in ["b", "a"]:
+        d, home = STATE.pop(name)
+        d.send_signal(signal.SIGTERM)
+        _, err = d.communicate(timeout=30)
+        eq(d.returncode, 0, err.decode())
+        assert not os.path.exists(os.path.join(home, "control.sock")), home
+
+
+if __name__ == "__main__":
+    isolate_network(veth=True)  # WebRTC gathers on real interfaces, not loopback
+    with ShoalHub(SHOAL) as hub:
+        STATE["hub"] = hub
+        try:
+            main("test_shoal_run_cli")
+        finally:
+            for name, value in STATE.items():
+                if name != "hub" and value[0].poll() is None:
+                    value[0].kill()
