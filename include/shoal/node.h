@@ -58,6 +58,10 @@ typedef struct shoal_node_callbacks {
      * downloading from it); `head` is the feed's new head. */
     void (*progress)(shoal_node *node, shoal_node_peer *peer, const uint8_t feed[32], int64_t head,
                      void *ud);
+    /* The state manager's record of a hub or a peer changed, or went (the event effects of
+     * shoal/conn.h: SHOAL_FX_HUB_CHANGED, _HUB_REMOVED, _PEER_CHANGED, _PEER_FORGOTTEN; the
+     * records are borrowed for the call). */
+    void (*changed)(shoal_node *node, const shoal_conn_fx *event, void *ud);
 } shoal_node_callbacks;
 
 /* SHOAL_E_RTC_INIT, SHOAL_E_INVAL (a bad conn config), SHOAL_E_NOMEM. Callbacks are copied. */

@@ -22,5 +22,6 @@ int shoal_cmd_status(int argc, char **argv);
 int shoal_cmd_publish(int argc, char **argv);
 int shoal_cmd_feed(int argc, char **argv);
 int shoal_cmd_hubs(int argc, char **argv);
+int shoal_cmd_peers(int argc, char **argv);
 
 #endif

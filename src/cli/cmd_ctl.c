@@ -25,9 +25,8 @@ typedef struct ctl {
     bool json;
 } ctl;
 
-/* Sends one request and returns the daemon's answer; NULL (said why) when it cannot be
- * reached or answers nonsense. */
-static json_t *ask(const ctl *c, json_t *request)
+/* A connection to the daemon's control socket; NULL (said why) when there is no daemon. */
+static GSocketConnection *connect_control(const ctl *c)
 {
     char *home = c->home ? g_strdup(c->home)
                  : getenv("SHOAL_HOME") && *getenv("SHOAL_HOME")
@@ -39,37 +38,54 @@ static json_t *ask(const ctl *c, json_t *request)
     GError *error = NULL;
     GSocketConnection *conn =
         g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, &error);
-    json_t *reply = NULL;
     if (!conn) {
         fprintf(stderr, "shoal %s: no daemon at %s: %s\n", c->name, path, error->message);
         g_error_free(error);
-    } else {
-        char *text = json_dumps(request, JSON_COMPACT);
-        char *line = g_strdup_printf("%s\n", text);
-        free(text);
-        GDataInputStream *in =
-            g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
-        gsize len = 0;
-        char *answer = NULL;
-        if (g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), line,
-                                      strlen(line), NULL, NULL, &error))
-            answer = g_data_input_stream_read_line(in, &len, NULL, &error);
-        if (answer)
-            reply = json_loadb(answer, len, 0, NULL);
-        if (!reply)
-            fprintf(stderr, "shoal %s: the daemon did not answer: %s\n", c->name,
-                    error ? error->message : "not JSON");
-        g_clear_error(&error);
-        g_free(answer);
-        g_free(line);
-        g_object_unref(in);
-        g_object_unref(conn);
     }
     g_object_unref(addr);
     g_object_unref(client);
     g_free(path);
     g_free(home);
+    return conn;
+}
+
+/* Sends one request (taken) on `conn`; the daemon's answer, or NULL (said why). */
+static json_t *exchange(const ctl *c, GSocketConnection *conn, GDataInputStream *in,
+                        json_t *request)
+{
+    char *text = json_dumps(request, JSON_COMPACT);
+    char *line = g_strdup_printf("%s\n", text);
+    free(text);
     json_decref(request);
+    GError *error = NULL;
+    gsize len = 0;
+    char *answer = NULL;
+    if (g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), line,
+                                  strlen(line), NULL, NULL, &error))
+        answer = g_data_input_stream_read_line(in, &len, NULL, &error);
+    json_t *reply = answer ? json_loadb(answer, len, 0, NULL) : NULL;
+    if (!reply)
+        fprintf(stderr, "shoal %s: the daemon did not answer: %s\n", c->name,
+                error ? error->message : "not JSON");
+    g_clear_error(&error);
+    g_free(answer);
+    g_free(line);
+    return reply;
+}
+
+/* Sends one request and returns the daemon's answer; NULL (said why) when it cannot be
+ * reached or answers nonsense. */
+static json_t *ask(const ctl *c, json_t *request)
+{
+    GSocketConnection *conn = connect_control(c);
+    if (!conn) {
+        json_decref(request);
+        return NULL;
+    }
+    GDataInputStream *in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+    json_t *reply = exchange(c, conn, in, request);
+    g_object_unref(in);
+    g_object_unref(conn);
     return reply;
 }
 
@@ -97,6 +113,7 @@ static int run(const ctl *c, json_t *request, void (*show)(const json_t *reply))
     } else if (status == SHOAL_EXIT_OK) {
         show(reply);
     }
+    fflush(stdout);
     json_decref(reply);
     return status;
 }
@@ -122,6 +139,16 @@ static bool options(ctl *c, int *argc, char **argv, const char *help)
     return true;
 }
 
+static void show_peers(const json_t *r)
+{
+    size_t i;
+    json_t *v;
+    printf("PEER%-53s STATE         VIA\n", "");
+    json_array_foreach(json_object_get(r, "peers"), i, v)
+        printf("%-57s %-13s %s%s\n", str(v, "id"), str(v, "state"), str(v, "transport"),
+               json_is_true(json_object_get(v, "inbound")) ? " (dialled us)" : "");
+}
+
 static void show_status(const json_t *r)
 {
     printf("id        %s\nsequence  %lld\nnet       %s\n", str(r, "id"),
@@ -132,10 +159,8 @@ static void show_status(const json_t *r)
     json_array_foreach(json_object_get(r, "hubs"), i, v)
         printf("%-40s %-13s %lld\n", str(v, "address"), str(v, "state"),
                (long long)json_integer_value(json_object_get(v, "failures")));
-    printf("\nPEER%-53s STATE         VIA\n", "");
-    json_array_foreach(json_object_get(r, "peers"), i, v)
-        printf("%-57s %-13s %s%s\n", str(v, "id"), str(v, "state"), str(v, "transport"),
-               json_is_true(json_object_get(v, "inbound")) ? " (dialled us)" : "");
+    putchar('\n');
+    show_peers(r);
 }
 
 int shoal_cmd_status(int argc, char **argv)
@@ -245,6 +270,56 @@ int shoal_cmd_feed(int argc, char **argv)
                json_pack("{s:s, s:s, s:I, s:I}", "cmd", "feed", "id", id, "seq", (json_int_t)seq,
                          "limit", (json_int_t)limit),
                show_feed);
+}
+
+/* One change as it happened, in a line. */
+static void show_change(const json_t *e)
+{
+    bool peer = strcmp(str(e, "event"), "peer") == 0;
+    bool gone = json_is_true(json_object_get(e, peer ? "forgotten" : "removed"));
+    printf("%s %s %s%s%s\n", peer ? "peer" : "hub ", str(e, peer ? "id" : "address"),
+           gone ? "gone" : str(e, "state"), peer ? " via " : "", peer ? str(e, "transport") : "");
+}
+
+int shoal_cmd_peers(int argc, char **argv)
+{
+    ctl c = {.name = "peers"};
+    if (!options(&c, &argc, argv,
+                 "usage: shoal peers [--follow] [--home DIR] [--json]\n\n"
+                 "Lists the daemon's peers and their states; with --follow, then tells every\n"
+                 "change of a hub or a peer as it happens, a line each, until interrupted.\n"))
+        return SHOAL_EXIT_OK;
+    bool follow = argc == 2 && strcmp(argv[1], "--follow") == 0;
+    if (argc > 1 && !follow) {
+        fprintf(stderr, "shoal peers: unexpected '%s'\n", argv[1]);
+        return SHOAL_EXIT_USAGE;
+    }
+    int status = run(&c, json_pack("{s:s}", "cmd", "status"), show_peers);
+    if (!follow || status != SHOAL_EXIT_OK)
+        return status;
+    GSocketConnection *conn = connect_control(&c);
+    if (!conn)
+        return SHOAL_EXIT_FAILURE;
+    GDataInputStream *in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+    json_t *ok = exchange(&c, conn, in, json_pack("{s:s}", "cmd", "watch"));
+    status = ok && json_is_true(json_object_get(ok, "ok")) ? SHOAL_EXIT_OK : SHOAL_EXIT_FAILURE;
+    json_decref(ok);
+    gsize len;
+    char *line;
+    while (status == SHOAL_EXIT_OK &&
+           (line = g_data_input_stream_read_line(in, &len, NULL, NULL))) {
+        json_t *e = json_loadb(line, len, 0, NULL);
+        if (c.json)
+            puts(line);
+        else if (e)
+            show_change(e);
+        fflush(stdout);
+        json_decref(e);
+        g_free(line);
+    }
+    g_object_unref(in);
+    g_object_unref(conn);
+    return status; /* the daemon stopped */
 }
 
 static void show_hubs(const json_t *r)

@@ -41,6 +41,7 @@ typedef struct daemon_state {
     shoal_config cfg;
     shoal_keypair keys;
     GList *conns; /* shoal_net_conn: the net: connections open */
+    shoal_control *control;
     bool stopping, node_stopped;
 } daemon_state;
 
@@ -94,6 +95,12 @@ static void on_log(shoal_node *node, const char *line, void *ud)
 {
     (void)node, (void)ud;
     shoal_log(SHOAL_LOG_INFO, "node", "%s", line);
+}
+
+static void on_changed(shoal_node *node, const shoal_conn_fx *event, void *ud)
+{
+    (void)node;
+    shoal_control_changed(((daemon_state *)ud)->control, event);
 }
 
 static void on_stopped(void *ud)
@@ -194,7 +201,6 @@ int shoal_cmd_run(int argc, char **argv)
     daemon_state d = {0};
     int status = SHOAL_EXIT_USAGE;
     shoal_feed_store *store = NULL;
-    shoal_control *control = NULL;
     char *db = g_build_filename(home, "feeds.db", NULL);
     if (!load_config(home, &d.cfg))
         goto out;
@@ -221,8 +227,8 @@ int shoal_cmd_run(int argc, char **argv)
                               .nfollows = d.cfg.nfollows,
                               .replicate_peers = d.cfg.replicate_peers};
     d.loop = g_main_loop_new(NULL, FALSE);
-    if ((rc = shoal_node_new(&ncfg, &(shoal_node_callbacks){.log = on_log}, NULL, &d.node)) !=
-        SHOAL_OK) {
+    if ((rc = shoal_node_new(&ncfg, &(shoal_node_callbacks){.log = on_log, .changed = on_changed},
+                             &d, &d.node)) != SHOAL_OK) {
         fprintf(stderr, "shoal run: %s\n", shoal_strerror(rc));
         goto out;
     }
@@ -244,7 +250,7 @@ int shoal_cmd_run(int argc, char **argv)
         }
         port = shoal_net_server_port(d.server);
     }
-    if ((rc = shoal_control_start(home, d.node, store, &d.keys, &d.cfg, port, &control)) !=
+    if ((rc = shoal_control_start(home, d.node, store, &d.keys, &d.cfg, port, &d.control)) !=
         SHOAL_OK) {
         fprintf(stderr, "shoal run: the control socket: %s\n", shoal_strerror(rc));
         goto out;
@@ -256,7 +262,8 @@ int shoal_cmd_run(int argc, char **argv)
     g_main_loop_run(d.loop);
     status = SHOAL_EXIT_OK;
 out:
-    shoal_control_free(control);
+    shoal_control_free(d.control);
+    d.control = NULL;
     while (g_main_context_iteration(NULL, FALSE)) /* cancelled clients finish */
         ;
     shoal_net_server_free(d.server);

@@ -27,14 +27,27 @@ struct shoal_control {
     size_t nhubs;
     uint16_t net_port;
     GCancellable *cancel; /* every client's reads and writes */
+    GList *watchers;      /* client */
+    int clients;          /* alive; a closing control is freed by the last one */
+    bool closing;
 };
 
+/* A client lives while an operation of its own is pending (each holds a reference): a read,
+ * a write, or both for a watcher (its read only notices when it hangs up). */
 typedef struct client {
+    int refs;
     shoal_control *control;
     GSocketConnection *conn;
     GDataInputStream *in;
-    char *reply;
+    char *reply;   /* the line being written */
+    GQueue lines;  /* char*: lines waiting to be written */
+    size_t queued; /* their bytes */
+    bool watching; /* after "watch": every change is written to it */
+    bool gone;     /* hung up, or failed: nothing more is done for it */
 } client;
+
+/* A watcher that falls this far behind is dropped rather than held in memory. */
+#define MAX_QUEUED (1u << 20)
 
 char *shoal_control_path(const char *home)
 {
@@ -52,6 +65,25 @@ static json_t *error_reply(const char *fmt, const char *arg)
 static const char *transport_name(shoal_transport t)
 {
     return t == SHOAL_TRANSPORT_RTC ? "rtc" : "net";
+}
+
+static json_t *hub_json(const shoal_hub_addr *addr, const shoal_conn_hub *h)
+{
+    shoal_buf text = SHOAL_BUF_INIT;
+    shoal_hub_addr_format(addr, &text);
+    json_t *j = json_pack("{s:s?, s:s, s:I}", "address", text.data, "state",
+                          h ? shoal_hub_state_name(h->state) : "unknown", "failures",
+                          (json_int_t)(h ? h->failures : 0));
+    shoal_buf_free(&text);
+    return j;
+}
+
+static json_t *peer_json(const shoal_conn_peer *p)
+{
+    char id[SHOAL_REF_STRSIZE];
+    shoal_identity_feed_id(p->feed, id);
+    return json_pack("{s:s, s:s, s:s, s:b}", "id", id, "state", shoal_peer_state_name(p->state),
+                     "transport", transport_name(p->transport), "inbound", p->inbound);
 }
 
 static json_t *status(shoal_control *c)
@@ -73,24 +105,10 @@ static json_t *status(shoal_control *c)
     }
     const shoal_conn *conn = shoal_node_conn(c->node);
     json_t *hubs = json_array(), *peers = json_array();
-    for (size_t i = 0; i < c->nhubs; i++) {
-        shoal_buf text = SHOAL_BUF_INIT;
-        shoal_hub_addr_format(&c->hubs[i], &text);
-        const shoal_conn_hub *h = shoal_conn_hub_find(conn, &c->hubs[i]);
-        json_array_append_new(hubs, json_pack("{s:s?, s:s, s:I}", "address", text.data, "state",
-                                              h ? shoal_hub_state_name(h->state) : "unknown",
-                                              "failures", (json_int_t)(h ? h->failures : 0)));
-        shoal_buf_free(&text);
-    }
-    for (size_t i = 0; i < shoal_conn_peer_count(conn); i++) {
-        const shoal_conn_peer *p = shoal_conn_peer_at(conn, i);
-        char pid[SHOAL_REF_STRSIZE];
-        shoal_identity_feed_id(p->feed, pid);
-        json_array_append_new(peers,
-                              json_pack("{s:s, s:s, s:s, s:b}", "id", pid, "state",
-                                        shoal_peer_state_name(p->state), "transport",
-                                        transport_name(p->transport), "inbound", p->inbound));
-    }
+    for (size_t i = 0; i < c->nhubs; i++)
+        json_array_append_new(hubs, hub_json(&c->hubs[i], shoal_conn_hub_find(conn, &c->hubs[i])));
+    for (size_t i = 0; i < shoal_conn_peer_count(conn); i++)
+        json_array_append_new(peers, peer_json(shoal_conn_peer_at(conn, i)));
     return json_pack("{s:b, s:s, s:I, s:o, s:o, s:o}", "ok", 1, "id", id, "sequence",
                      (json_int_t)head.sequence, "net", net, "hubs", hubs, "peers", peers);
 }
@@ -162,8 +180,18 @@ static json_t *hubs_add(shoal_control *c, const json_t *req)
     return json_pack("{s:b}", "ok", 1);
 }
 
-static json_t *answer(shoal_control *c, const char *line, size_t len)
+static json_t *watch(client *cl)
 {
+    if (!cl->watching) {
+        cl->watching = true;
+        cl->control->watchers = g_list_prepend(cl->control->watchers, cl);
+    }
+    return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *answer(client *cl, const char *line, size_t len)
+{
+    shoal_control *c = cl->control;
     json_error_t err;
     json_t *req = json_loadb(line, len, 0, &err);
     const char *cmd = json_string_value(json_object_get(req, "cmd"));
@@ -173,30 +201,113 @@ static json_t *answer(shoal_control *c, const char *line, size_t len)
                     : strcmp(cmd, "publish") == 0  ? publish(c, req)
                     : strcmp(cmd, "feed") == 0     ? feed(c, req)
                     : strcmp(cmd, "hubs.add") == 0 ? hubs_add(c, req)
+                    : strcmp(cmd, "watch") == 0    ? watch(cl)
                                                    : error_reply("no command \"%s\"", cmd);
     json_decref(req);
     return reply;
 }
 
-static void read_next(client *cl);
+static void control_release(shoal_control *c);
 
-static void client_free(client *cl)
+static client *client_ref(client *cl)
 {
+    cl->refs++;
+    return cl;
+}
+
+static void client_unref(client *cl)
+{
+    if (--cl->refs > 0)
+        return;
+    shoal_control *c = cl->control;
+    g_queue_clear_full(&cl->lines, g_free);
     g_object_unref(cl->in);
     g_object_unref(cl->conn);
     g_free(cl->reply);
     g_free(cl);
+    c->clients--;
+    if (c->closing && c->clients == 0)
+        control_release(c);
+}
+
+/* Nothing more is read from or written to it; its pending operations end it. */
+static void client_gone(client *cl)
+{
+    if (cl->gone)
+        return;
+    cl->gone = true;
+    if (cl->watching)
+        cl->control->watchers = g_list_remove(cl->control->watchers, cl);
+    g_socket_shutdown(g_socket_connection_get_socket(cl->conn), TRUE, TRUE, NULL);
+}
+
+static void on_written(GObject *src, GAsyncResult *res, gpointer data);
+static void on_line(GObject *src, GAsyncResult *res, gpointer data);
+
+static void read_next(client *cl)
+{
+    g_data_input_stream_read_line_async(cl->in, G_PRIORITY_DEFAULT, cl->control->cancel, on_line,
+                                        client_ref(cl));
+}
+
+/* Writes the next line queued, unless a write is in flight. */
+static void write_next(client *cl)
+{
+    if (cl->gone || cl->reply || g_queue_is_empty(&cl->lines))
+        return;
+    cl->reply = g_queue_pop_head(&cl->lines);
+    cl->queued -= strlen(cl->reply);
+    g_output_stream_write_all_async(g_io_stream_get_output_stream(G_IO_STREAM(cl->conn)), cl->reply,
+                                    strlen(cl->reply), G_PRIORITY_DEFAULT, cl->control->cancel,
+                                    on_written, client_ref(cl));
+}
+
+static void queue_line(client *cl, const char *text)
+{
+    char *line = g_strdup_printf("%s\n", text);
+    cl->queued += strlen(line);
+    g_queue_push_tail(&cl->lines, line);
+    write_next(cl);
+}
+
+void shoal_control_changed(shoal_control *c, const shoal_conn_fx *event)
+{
+    if (!c || !c->watchers)
+        return;
+    json_t *j = NULL;
+    if (event->type == SHOAL_FX_PEER_CHANGED || event->type == SHOAL_FX_PEER_FORGOTTEN) {
+        j = peer_json(event->peer_record);
+        json_object_set_new(j, "event", json_string("peer"));
+        json_object_set_new(j, "forgotten", json_boolean(event->type == SHOAL_FX_PEER_FORGOTTEN));
+    } else if (event->type == SHOAL_FX_HUB_CHANGED || event->type == SHOAL_FX_HUB_REMOVED) {
+        j = hub_json(&event->hub_record->addr, event->hub_record);
+        json_object_set_new(j, "event", json_string("hub"));
+        json_object_set_new(j, "removed", json_boolean(event->type == SHOAL_FX_HUB_REMOVED));
+    }
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    for (GList *l = c->watchers; text && l;) {
+        client *cl = l->data;
+        l = l->next;
+        if (cl->queued > MAX_QUEUED)
+            client_gone(cl); /* it does not read: it goes, rather than miss changes unseen */
+        else
+            queue_line(cl, text);
+    }
+    free(text);
 }
 
 static void on_written(GObject *src, GAsyncResult *res, gpointer data)
 {
     client *cl = data;
-    if (!g_output_stream_write_all_finish(G_OUTPUT_STREAM(src), res, NULL, NULL)) {
-        client_free(cl);
-        return;
-    }
     g_clear_pointer(&cl->reply, g_free);
-    read_next(cl);
+    if (!g_output_stream_write_all_finish(G_OUTPUT_STREAM(src), res, NULL, NULL))
+        client_gone(cl);
+    else if (!cl->control->closing && !cl->gone && !g_queue_is_empty(&cl->lines))
+        write_next(cl);
+    else if (!cl->control->closing && !cl->gone && !cl->watching)
+        read_next(cl); /* answered: the next request */
+    client_unref(cl);
 }
 
 static void on_line(GObject *src, GAsyncResult *res, gpointer data)
@@ -204,36 +315,35 @@ static void on_line(GObject *src, GAsyncResult *res, gpointer data)
     client *cl = data;
     gsize len;
     char *line = g_data_input_stream_read_line_finish(G_DATA_INPUT_STREAM(src), res, &len, NULL);
-    if (!line) { /* the client hung up, or we are closing */
-        client_free(cl);
-        return;
+    if (!line || cl->control->closing) { /* the client hung up, or we are closing */
+        client_gone(cl);
+    } else if (cl->watching) {
+        read_next(cl); /* a watcher's words are not read, only its hanging up */
+    } else {
+        json_t *reply =
+            len > MAX_LINE ? error_reply("%s", "request too long") : answer(cl, line, len);
+        char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+        json_decref(reply);
+        queue_line(cl, text ? text : "{\"ok\":false,\"error\":\"out of memory\"}");
+        free(text);
+        if (cl->watching)
+            read_next(cl);
     }
-    json_t *reply =
-        len > MAX_LINE ? error_reply("%s", "request too long") : answer(cl->control, line, len);
     g_free(line);
-    char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
-    json_decref(reply);
-    cl->reply = g_strdup_printf("%s\n", text ? text : "{\"ok\":false,\"error\":\"out of memory\"}");
-    free(text);
-    g_output_stream_write_all_async(g_io_stream_get_output_stream(G_IO_STREAM(cl->conn)), cl->reply,
-                                    strlen(cl->reply), G_PRIORITY_DEFAULT, cl->control->cancel,
-                                    on_written, cl);
-}
-
-static void read_next(client *cl)
-{
-    g_data_input_stream_read_line_async(cl->in, G_PRIORITY_DEFAULT, cl->control->cancel, on_line,
-                                        cl);
+    client_unref(cl);
 }
 
 static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GObject *source,
                             gpointer data)
 {
     (void)service, (void)source;
+    shoal_control *c = data;
     client *cl = g_new0(client, 1);
-    cl->control = data;
+    cl->control = c;
     cl->conn = g_object_ref(conn);
     cl->in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+    g_queue_init(&cl->lines);
+    c->clients++;
     read_next(cl);
     return TRUE;
 }
@@ -271,16 +381,25 @@ int shoal_control_start(const char *home, shoal_node *node, shoal_feed_store *st
     return SHOAL_OK;
 }
 
+static void control_release(shoal_control *c)
+{
+    g_object_unref(c->cancel);
+    g_free(c);
+}
+
 void shoal_control_free(shoal_control *c)
 {
     if (!c)
         return;
-    g_cancellable_cancel(c->cancel);
+    c->closing = true;
     g_socket_service_stop(c->service);
     g_socket_listener_close(G_SOCKET_LISTENER(c->service));
     g_object_unref(c->service);
-    g_object_unref(c->cancel);
     g_unlink(c->path);
-    g_free(c->path);
-    g_free(c);
+    g_clear_pointer(&c->path, g_free);
+    g_list_free(c->watchers);
+    c->watchers = NULL;
+    g_cancellable_cancel(c->cancel); /* every client's operations end, and with them the client */
+    if (c->clients == 0)
+        control_release(c);
 }

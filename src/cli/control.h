@@ -11,6 +11,10 @@
  *                     → "messages": [value, ...] (from sequence seq, default 1; at most limit,
  *                       default and cap 1000)
  *   {"cmd":"hubs.add","address":"https://…"}  → {} (the hub joins the table)
+ *   {"cmd":"watch"}   → {}, then a line for every change of a hub or a peer, as it happens:
+ *                       {"event":"peer","id","state","transport","inbound","forgotten"} or
+ *                       {"event":"hub","address","state","failures","removed"}, until the
+ *                       client hangs up (one that falls 1 MiB behind is dropped)
  */
 #ifndef SHOAL_CLI_CONTROL_H
 #define SHOAL_CLI_CONTROL_H
@@ -28,6 +32,10 @@ SHOAL_MUST_CHECK int shoal_control_start(const char *home, shoal_node *node,
                                          shoal_control **out);
 /* Closes the socket and every client, and removes the socket file. NULL is a no-op. */
 void shoal_control_free(shoal_control *c);
+
+/* Tells the watchers (see "watch") that a hub or a peer changed: one of the node's `changed`
+ * events. NULL control: nothing. */
+void shoal_control_changed(shoal_control *c, const shoal_conn_fx *event);
 
 /* The socket's path for a home folder (the command line's side). Free with g_free. */
 char *shoal_control_path(const char *home);

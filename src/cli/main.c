@@ -19,7 +19,8 @@ static const char usage[] =
     "  status         the running daemon's identity, hubs and peers\n"
     "  publish        publish a message on the daemon's feed\n"
     "  feed FEED_ID   the messages the daemon holds of a feed\n"
-    "  hubs ls|add    the daemon's hubs"
+    "  hubs ls|add    the daemon's hubs\n"
+    "  peers          the daemon's peers; --follow tells every change as it happens"
     "\n"
     "options:\n"
     "  -h, --help     show this help (or a command's, after its name)\n"
@@ -65,11 +66,9 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int argc, char **argv);
-    } daemon_cmds[] = {{"run", shoal_cmd_run},
-                       {"status", shoal_cmd_status},
-                       {"publish", shoal_cmd_publish},
-                       {"feed", shoal_cmd_feed},
-                       {"hubs", shoal_cmd_hubs}};
+    } daemon_cmds[] = {{"run", shoal_cmd_run},         {"status", shoal_cmd_status},
+                       {"publish", shoal_cmd_publish}, {"feed", shoal_cmd_feed},
+                       {"hubs", shoal_cmd_hubs},       {"peers", shoal_cmd_peers}};
     for (size_t i = 0; i < sizeof daemon_cmds / sizeof *daemon_cmds; i++)
         if (strcmp(cmd, daemon_cmds[i].name) == 0)
             return daemon_cmds[i].fn(argc - 1, argv + 1);

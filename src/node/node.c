@@ -627,6 +627,8 @@ static void effects(shoal_node *n, const shoal_conn_fx *fx, size_t count)
         case SHOAL_FX_HUB_REMOVED:
         case SHOAL_FX_PEER_CHANGED:
         case SHOAL_FX_PEER_FORGOTTEN:
+            if (n->cb.changed)
+                n->cb.changed(n, &fx[i], n->ud);
             break;
         }
     }

@@ -2,18 +2,21 @@
 """`shoal run` and the commands that talk to it, as a user runs them: two daemons, each in a home
 of its own (and a HOME without ~/.ssb, so each makes its own identity), meet at a `shoal hub`;
 what A publishes with `shoal publish`, B (which follows A) holds and `shoal feed` shows; `shoal
-status` tells each daemon's identity, net: address, hubs and peers; `shoal hubs` lists and adds.
+status` tells each daemon's identity, net: address, hubs and peers; `shoal peers --follow` tells
+B's arrival at A as it happens; `shoal hubs` lists and adds.
 Mistakes get their documented exit status: a configuration with a misspelt knob (2, with the
 key's path), a message content the rules refuse (1), a daemon that is not running (3). SIGTERM
 stops a daemon cleanly (0) and removes its socket. In a network namespace of its own with a veth
 pair: the daemons gather WebRTC candidates on every interface, as they would for a user (libnice
 leaves loopback out)."""
 import json
+import queue
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -79,6 +82,18 @@ def a_daemon_tells_its_identity_address_and_hubs():
 def what_a_publishes_the_follower_holds():
     a = STATE["a"][1]
     a_id = ask(a, "status")["id"]
+    # `shoal peers --follow` on A, from before B exists: it tells B's arrival as it happens
+    watcher = subprocess.Popen([SHOAL, "peers", "--follow", "--json", "--home", a], env=ENV,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l) for l in watcher.stdout], daemon=True).start()
+    def next_line():
+        try:
+            return json.loads(lines.get(timeout=30))
+        except queue.Empty:
+            raise AssertionError("shoal peers --follow said nothing for 30 s") from None
+
+    eq(next_line()["ok"], True)  # the table first, then the changes
     b = start("b", {"listen": "127.0.0.1:0", "hubs": [STATE["hub"].url], "follow": [a_id]})
     for text in ["one", "two", "three é"]:
         rc, out, err = shoal("publish", "--home", a, "--type", "post", "--text", text)
@@ -94,6 +109,15 @@ def what_a_publishes_the_follower_holds():
     eq([line.split(None, 1)[0] for line in out.splitlines()], ["2", "3"])
     peers = ask(b, "status")["peers"]
     assert any(p["id"] == a_id and p["state"] == "connected" for p in peers), peers
+    b_id = ask(b, "status")["id"]
+    states = []
+    while "connected" not in states:
+        e = next_line()
+        if e["event"] == "peer" and e["id"] == b_id:
+            states.append(e["state"])
+    watcher.kill()
+    watcher.communicate()
+    assert "connected" in states, states
 
 
 @case
