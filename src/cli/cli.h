@@ -23,5 +23,6 @@ int shoal_cmd_publish(int argc, char **argv);
 int shoal_cmd_feed(int argc, char **argv);
 int shoal_cmd_hubs(int argc, char **argv);
 int shoal_cmd_peers(int argc, char **argv);
+int shoal_cmd_connect(int argc, char **argv);
 
 #endif

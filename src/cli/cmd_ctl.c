@@ -322,17 +322,32 @@ int shoal_cmd_peers(int argc, char **argv)
     return status; /* the daemon stopped */
 }
 
+static void show_nothing(const json_t *r)
+{
+    (void)r;
+}
+
+int shoal_cmd_connect(int argc, char **argv)
+{
+    ctl c = {.name = "connect"};
+    if (!options(&c, &argc, argv,
+                 "usage: shoal connect ADDRESS [--home DIR] [--json]\n\n"
+                 "Has the daemon dial a peer over net: (net:HOST:PORT~shs:KEY) and replicate with\n"
+                 "it as with any peer; answers once the peer has proved its key.\n"))
+        return SHOAL_EXIT_OK;
+    if (argc != 2) {
+        fprintf(stderr, "shoal connect: one address (see --help)\n");
+        return SHOAL_EXIT_USAGE;
+    }
+    return run(&c, json_pack("{s:s, s:s}", "cmd", "connect", "address", argv[1]), show_nothing);
+}
+
 static void show_hubs(const json_t *r)
 {
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(r, "hubs"), i, v)
         printf("%-40s %s\n", str(v, "address"), str(v, "state"));
-}
-
-static void show_nothing(const json_t *r)
-{
-    (void)r;
 }
 
 int shoal_cmd_hubs(int argc, char **argv)

@@ -73,6 +73,45 @@ static void net_established(shoal_net_conn *conn, void *ud)
         shoal_net_conn_flush(conn);
 }
 
+/* A dial asked for over the control socket: answered once the peer proved its key, or failed. */
+typedef struct dialling {
+    daemon_state *d;
+    shoal_control_call *call;
+} dialling;
+
+static void dial_established(shoal_net_conn *conn, void *ud)
+{
+    dialling *x = ud;
+    net_established(conn, x->d);
+    shoal_control_call_done(x->call, NULL);
+    x->call = NULL;
+}
+
+static void net_closed(shoal_net_conn *conn, int err, void *ud);
+
+static void dial_closed(shoal_net_conn *conn, int err, void *ud)
+{
+    dialling *x = ud;
+    if (x->call)
+        shoal_control_call_done(x->call, shoal_strerror(err ? err : SHOAL_E_NET_CONNECT));
+    net_closed(conn, err, x->d);
+    g_free(x);
+}
+
+static void dial(const char *host, uint16_t port, const uint8_t key[32], shoal_control_call *call,
+                 void *ud)
+{
+    daemon_state *d = ud;
+    dialling *x = g_new(dialling, 1);
+    *x = (dialling){d, call};
+    shoal_net_config net = {.keys = &d->keys};
+    if (d->stopping || !shoal_net_dial(&net, host, port, key,
+                                       &(shoal_net_callbacks){dial_established, dial_closed}, x)) {
+        shoal_control_call_done(call, d->stopping ? "the daemon is stopping" : "cannot dial");
+        g_free(x);
+    }
+}
+
 /* Stopping is done once the node has left and every net: connection has closed. */
 static void maybe_done(daemon_state *d)
 {
@@ -250,8 +289,8 @@ int shoal_cmd_run(int argc, char **argv)
         }
         port = shoal_net_server_port(d.server);
     }
-    if ((rc = shoal_control_start(home, d.node, store, &d.keys, &d.cfg, port, &d.control)) !=
-        SHOAL_OK) {
+    if ((rc = shoal_control_start(home, d.node, store, &d.keys, &d.cfg, port, dial, &d,
+                                  &d.control)) != SHOAL_OK) {
         fprintf(stderr, "shoal run: the control socket: %s\n", shoal_strerror(rc));
         goto out;
     }

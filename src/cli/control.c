@@ -30,6 +30,12 @@ struct shoal_control {
     GList *watchers;      /* client */
     int clients;          /* alive; a closing control is freed by the last one */
     bool closing;
+    shoal_control_dial_fn *dial;
+    void *dial_ud;
+};
+
+struct shoal_control_call {
+    struct client *client; /* a reference held until the answer */
 };
 
 /* A client lives while an operation of its own is pending (each holds a reference): a read,
@@ -180,6 +186,45 @@ static json_t *hubs_add(shoal_control *c, const json_t *req)
     return json_pack("{s:b}", "ok", 1);
 }
 
+static client *client_ref(client *cl);
+static void client_unref(client *cl);
+static void queue_line(client *cl, const char *text);
+
+/* "connect": answered later, by shoal_control_call_done (NULL: nothing to write now). */
+static json_t *dial(client *cl, const json_t *req)
+{
+    const char *address = json_string_value(json_object_get(req, "address"));
+    shoal_ms *ms = NULL;
+    shoal_ms_info net = {0}, shs = {0};
+    bool ok = address && shoal_ms_parse(&ms, address, strlen(address), NULL) == SHOAL_OK &&
+              ms->naddrs > 0 && ms->addrs[0].nprotos == 2 &&
+              shoal_ms_proto_decode(&ms->addrs[0].protos[0], &net, NULL) == SHOAL_OK &&
+              net.kind == SHOAL_MS_NET &&
+              shoal_ms_proto_decode(&ms->addrs[0].protos[1], &shs, NULL) == SHOAL_OK &&
+              shs.kind == SHOAL_MS_SHS;
+    shoal_ms_free(ms);
+    if (!ok)
+        return error_reply("%s", "connect needs \"address\", net:HOST:PORT~shs:KEY");
+    shoal_control_call *call = g_new(shoal_control_call, 1);
+    call->client = client_ref(cl);
+    cl->control->dial(net.host.name, net.port, shs.key, call, cl->control->dial_ud);
+    return NULL;
+}
+
+void shoal_control_call_done(shoal_control_call *call, const char *error)
+{
+    client *cl = call->client;
+    if (!cl->gone && !cl->control->closing) {
+        json_t *reply = error ? error_reply("%s", error) : json_pack("{s:b}", "ok", 1);
+        char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+        json_decref(reply);
+        queue_line(cl, text ? text : "{\"ok\":false,\"error\":\"out of memory\"}");
+        free(text);
+    }
+    client_unref(cl);
+    g_free(call);
+}
+
 static json_t *watch(client *cl)
 {
     if (!cl->watching) {
@@ -189,7 +234,7 @@ static json_t *watch(client *cl)
     return json_pack("{s:b}", "ok", 1);
 }
 
-static json_t *answer(client *cl, const char *line, size_t len)
+static json_t *answer(client *cl, const char *line, size_t len, bool *deferred)
 {
     shoal_control *c = cl->control;
     json_error_t err;
@@ -202,7 +247,9 @@ static json_t *answer(client *cl, const char *line, size_t len)
                     : strcmp(cmd, "feed") == 0     ? feed(c, req)
                     : strcmp(cmd, "hubs.add") == 0 ? hubs_add(c, req)
                     : strcmp(cmd, "watch") == 0    ? watch(cl)
+                    : strcmp(cmd, "connect") == 0  ? dial(cl, req)
                                                    : error_reply("no command \"%s\"", cmd);
+    *deferred = !reply && req && cmd && strcmp(cmd, "connect") == 0;
     json_decref(req);
     return reply;
 }
@@ -320,11 +367,13 @@ static void on_line(GObject *src, GAsyncResult *res, gpointer data)
     } else if (cl->watching) {
         read_next(cl); /* a watcher's words are not read, only its hanging up */
     } else {
-        json_t *reply =
-            len > MAX_LINE ? error_reply("%s", "request too long") : answer(cl, line, len);
+        bool deferred = false;
+        json_t *reply = len > MAX_LINE ? error_reply("%s", "request too long")
+                                       : answer(cl, line, len, &deferred);
         char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
         json_decref(reply);
-        queue_line(cl, text ? text : "{\"ok\":false,\"error\":\"out of memory\"}");
+        if (!deferred) /* else its answer is written when it comes, and the next read then */
+            queue_line(cl, text ? text : "{\"ok\":false,\"error\":\"out of memory\"}");
         free(text);
         if (cl->watching)
             read_next(cl);
@@ -350,7 +399,7 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GO
 
 int shoal_control_start(const char *home, shoal_node *node, shoal_feed_store *store,
                         const shoal_keypair *keys, const shoal_config *cfg, uint16_t net_port,
-                        shoal_control **out)
+                        shoal_control_dial_fn *dial_fn, void *dial_ud, shoal_control **out)
 {
     shoal_control *c = g_new0(shoal_control, 1);
     *c = (shoal_control){.path = shoal_control_path(home),
@@ -359,6 +408,8 @@ int shoal_control_start(const char *home, shoal_node *node, shoal_feed_store *st
                          .keys = keys,
                          .cfg = cfg,
                          .net_port = net_port,
+                         .dial = dial_fn,
+                         .dial_ud = dial_ud,
                          .cancel = g_cancellable_new(),
                          .service = g_socket_service_new()};
     memcpy(c->hubs, cfg->hubs, cfg->nhubs * sizeof *cfg->hubs);

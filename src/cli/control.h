@@ -11,6 +11,8 @@
  *                     → "messages": [value, ...] (from sequence seq, default 1; at most limit,
  *                       default and cap 1000)
  *   {"cmd":"hubs.add","address":"https://…"}  → {} (the hub joins the table)
+ *   {"cmd":"connect","address":"net:HOST:PORT~shs:KEY"}
+ *                     → {} once the peer has proved its key (it then replicates as any peer)
  *   {"cmd":"watch"}   → {}, then a line for every change of a hub or a peer, as it happens:
  *                       {"event":"peer","id","state","transport","inbound","forgotten"} or
  *                       {"event":"hub","address","state","failures","removed"}, until the
@@ -24,11 +26,21 @@
 
 typedef struct shoal_control shoal_control;
 
+/* A request whose answer comes later (connect: once the peer has proved its key). */
+typedef struct shoal_control_call shoal_control_call;
+/* Answers it: ok when `error` is NULL. The call is gone after this. */
+void shoal_control_call_done(shoal_control_call *call, const char *error);
+
+/* What the daemon does for "connect": dial host:port expecting `key`, then answer `call`. */
+typedef void shoal_control_dial_fn(const char *host, uint16_t port, const uint8_t key[32],
+                                   shoal_control_call *call, void *ud);
+
 /* Listens on <home>/control.sock (a stale socket file is replaced). Everything is borrowed for
  * the control's life; `net_port` is the port net: listens on (0: none). */
 SHOAL_MUST_CHECK int shoal_control_start(const char *home, shoal_node *node,
                                          shoal_feed_store *store, const shoal_keypair *keys,
                                          const shoal_config *cfg, uint16_t net_port,
+                                         shoal_control_dial_fn *dial, void *dial_ud,
                                          shoal_control **out);
 /* Closes the socket and every client, and removes the socket file. NULL is a no-op. */
 void shoal_control_free(shoal_control *c);

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "shoal/core.h"
+#include "shoal/node.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@ static const char usage[] =
     "  publish        publish a message on the daemon's feed\n"
     "  feed FEED_ID   the messages the daemon holds of a feed\n"
     "  hubs ls|add    the daemon's hubs\n"
-    "  peers          the daemon's peers; --follow tells every change as it happens"
+    "  peers          the daemon's peers; --follow tells every change as it happens\n"
+    "  connect ADDR   have the daemon dial a peer's net: address"
     "\n"
     "options:\n"
     "  -h, --help     show this help (or a command's, after its name)\n"
@@ -50,7 +52,8 @@ int main(int argc, char **argv)
         return SHOAL_EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("shoal %s\n", SHOAL_VERSION);
+        printf("shoal %s\nsignalling protocol %s (webrtc-swarm's messages, signed)\n",
+               SHOAL_VERSION, SHOAL_NODE_APP);
         return SHOAL_EXIT_OK;
     }
     if (strcmp(cmd, "addr") == 0)
@@ -68,7 +71,8 @@ int main(int argc, char **argv)
         int (*fn)(int argc, char **argv);
     } daemon_cmds[] = {{"run", shoal_cmd_run},         {"status", shoal_cmd_status},
                        {"publish", shoal_cmd_publish}, {"feed", shoal_cmd_feed},
-                       {"hubs", shoal_cmd_hubs},       {"peers", shoal_cmd_peers}};
+                       {"hubs", shoal_cmd_hubs},       {"peers", shoal_cmd_peers},
+                       {"connect", shoal_cmd_connect}};
     for (size_t i = 0; i < sizeof daemon_cmds / sizeof *daemon_cmds; i++)
         if (strcmp(cmd, daemon_cmds[i].name) == 0)
             return daemon_cmds[i].fn(argc - 1, argv + 1);

@@ -3,7 +3,8 @@
 of its own (and a HOME without ~/.ssb, so each makes its own identity), meet at a `shoal hub`;
 what A publishes with `shoal publish`, B (which follows A) holds and `shoal feed` shows; `shoal
 status` tells each daemon's identity, net: address, hubs and peers; `shoal peers --follow` tells
-B's arrival at A as it happens; `shoal hubs` lists and adds.
+B's arrival at A as it happens; `shoal hubs` lists and adds; `shoal connect` has a third daemon,
+with no hub, dial A over net: and replicate from it.
 Mistakes get their documented exit status: a configuration with a misspelt knob (2, with the
 key's path), a message content the rules refuse (1), a daemon that is not running (3). SIGTERM
 stops a daemon cleanly (0) and removes its socket. In a network namespace of its own with a veth
@@ -152,8 +153,38 @@ def mistakes_get_their_exit_status():
 
 
 @case
+def connect_dials_a_peer_over_net():
+    a = STATE["a"][1]
+    s = ask(a, "status")
+    c = start("c", {"listen": "", "follow": [s["id"]]})  # no hub: only what it is told to dial
+    eq(ask(c, "status")["net"], None)
+    rc, out, err = shoal("connect", s["net"], "--home", c)
+    eq(rc, 0, err)
+    got = wait_for("C holds A's messages over net:",
+                   lambda: len(ask(c, "feed", s["id"])["messages"]) == 3)
+    assert got
+    other_key = "gYCJpN4eGDjHFnWW2Fcusj8O4QYbVDUW6rNYh7nNEnc="  # valid, but not A's
+    rc, out, err = shoal("connect", s["net"].split("~shs:")[0] + "~shs:" + other_key, "--home",
+                         c, timeout=60)
+    eq(rc, 1, err)
+    rc, out, err = shoal("connect", "net:nowhere", "--home", c)
+    eq(rc, 1, err)
+
+
+@case
+def version_and_help():
+    rc, out, err = shoal("--version")
+    eq(rc, 0, err)
+    assert out.startswith("shoal ") and "signalling protocol shoal-swarm-1" in out, out
+    for cmd in ["run", "status", "publish", "feed", "hubs", "peers", "connect"]:
+        rc, out, err = shoal(cmd, "--help")
+        eq(rc, 0, err)
+        assert out.startswith(f"usage: shoal {cmd}"), out
+
+
+@case
 def sigterm_stops_a_daemon_cleanly():
-    for name in ["b", "a"]:
+    for name in ["c", "b", "a"]:
         d, home = STATE.pop(name)
         d.send_signal(signal.SIGTERM)
         _, err = d.communicate(timeout=30)
