@@ -104,7 +104,8 @@
     X(JSON, "malformed JSON")                                                                      \
     X(MSG_INVALID, "the message breaks SSB's rules (the reason says which)")                       \
     X(STORE_MISSING, "no such message in the store")                                               \
-    X(CONFIG, "the configuration is not valid (the message says where)")
+    X(CONFIG, "the configuration is not valid (the message says where)")                           \
+    X(NETWORK_RESET, "closed at once: the network changed or the system woke")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,

@@ -93,6 +93,12 @@ typedef struct shoal_node_stats {
 
 const shoal_node_stats *shoal_node_get_stats(const shoal_node *node);
 const shoal_conn *shoal_node_conn(const shoal_node *node);
+/* The network changed (an address or a route came or went), or the system woke from sleep:
+ * every connection is stale. The state manager's NETWORK_DID_RECONNECT or SYSTEM_DID_WAKE:
+ * every peer's channel is torn down at once, the hubs are joined anew, backoffs are forgiven,
+ * and the peers are dialled again. */
+void shoal_node_network_changed(shoal_node *node, bool woke);
+
 /* The replicator the node runs over its data channels (NULL without a store), for other
  * transports to share: what one publishes reaches every live stream. */
 shoal_repl *shoal_node_repl(shoal_node *node);

@@ -16,6 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+
+#define NETWORK_SETTLE_MS 1000 /* after the last of a burst of network changes */
+#define CLOCK_CHECK_S     5
+#define SLEPT_US          (3 * G_USEC_PER_SEC) /* the clocks drifted apart this much: a sleep */
 
 static const char help[] =
     "usage: shoal run [--home DIR]\n"
@@ -30,6 +35,8 @@ static const char help[] =
     "  feeds.db       the feed store (SQLite)\n"
     "  control.sock   the command socket, while running\n"
     "\n"
+    "A network change (an address or a route comes or goes) or a wake-up from sleep (logind,\n"
+    "or the clocks drifting apart) tears every connection down at once and dials again.\n"
     "SIGTERM or SIGINT stops it cleanly (a signed leave at every hub, goodbyes to every peer).\n"
     "exit status: 0 stopped, 2 usage or configuration error, 3 failure\n";
 
@@ -42,6 +49,11 @@ typedef struct daemon_state {
     shoal_keypair keys;
     GList *conns; /* shoal_net_conn: the net: connections open */
     shoal_control *control;
+    guint settle;      /* a network change waits this out: changes come in bursts */
+    guint clock_check; /* the wake-up fallback: a jump between the two clocks */
+    gint64 clock_gap;  /* CLOCK_BOOTTIME - CLOCK_MONOTONIC, µs, at the last check */
+    GDBusConnection *system_bus;
+    guint sleep_watch; /* logind's PrepareForSleep */
     bool stopping, node_stopped;
 } daemon_state;
 
@@ -128,6 +140,89 @@ static void net_closed(shoal_net_conn *conn, int err, void *ud)
         d->conns = g_list_remove(d->conns, conn);
     }
     maybe_done(d);
+}
+
+/* ---- network changes and wake-ups ---------------------------------------------------------- */
+
+static gboolean network_settled(gpointer ud)
+{
+    daemon_state *d = ud;
+    d->settle = 0;
+    if (!d->stopping && g_network_monitor_get_network_available(g_network_monitor_get_default()))
+        shoal_node_network_changed(d->node, false);
+    return G_SOURCE_REMOVE;
+}
+
+static void on_network_changed(GNetworkMonitor *monitor, gboolean available, gpointer ud)
+{
+    (void)monitor, (void)available;
+    daemon_state *d = ud;
+    g_clear_handle_id(&d->settle, g_source_remove);
+    d->settle = g_timeout_add(NETWORK_SETTLE_MS, network_settled, d);
+}
+
+static gint64 clock_gap(void)
+{
+    struct timespec boot, mono;
+    clock_gettime(CLOCK_BOOTTIME, &boot);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    return (gint64)(boot.tv_sec - mono.tv_sec) * 1000000 + (boot.tv_nsec - mono.tv_nsec) / 1000;
+}
+
+/* CLOCK_MONOTONIC stops while the system sleeps and CLOCK_BOOTTIME does not: a grown gap is a
+ * sleep, for systems without logind. */
+static gboolean check_clocks(gpointer ud)
+{
+    daemon_state *d = ud;
+    gint64 gap = clock_gap();
+    if (gap - d->clock_gap > SLEPT_US && !d->stopping)
+        shoal_node_network_changed(d->node, true);
+    d->clock_gap = gap;
+    return G_SOURCE_CONTINUE;
+}
+
+static void on_prepare_for_sleep(GDBusConnection *bus, const char *sender, const char *path,
+                                 const char *iface, const char *signal, GVariant *params,
+                                 gpointer ud)
+{
+    (void)bus, (void)sender, (void)path, (void)iface, (void)signal;
+    daemon_state *d = ud;
+    gboolean going = TRUE;
+    if (g_variant_is_of_type(params, G_VARIANT_TYPE("(b)")))
+        g_variant_get(params, "(b)", &going);
+    if (!going && !d->stopping) {
+        d->clock_gap = clock_gap(); /* told already: the clocks need not tell it again */
+        shoal_node_network_changed(d->node, true);
+    }
+}
+
+/* GNetworkMonitor for changes of address or route; logind's PrepareForSleep over D-Bus when
+ * there is a system bus, and the clocks' gap in any case, for wake-ups. */
+static void watch_system(daemon_state *d)
+{
+    g_signal_connect(g_network_monitor_get_default(), "network-changed",
+                     G_CALLBACK(on_network_changed), d);
+    d->clock_gap = clock_gap();
+    d->clock_check = g_timeout_add_seconds(CLOCK_CHECK_S, check_clocks, d);
+    d->system_bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, NULL);
+    if (d->system_bus)
+        d->sleep_watch = g_dbus_connection_signal_subscribe(
+            d->system_bus, "org.freedesktop.login1", "org.freedesktop.login1.Manager",
+            "PrepareForSleep", "/org/freedesktop/login1", NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+            on_prepare_for_sleep, d, NULL);
+    else
+        shoal_log(SHOAL_LOG_INFO, "run", "no system bus: wake-ups are seen by the clocks alone");
+}
+
+static void unwatch_system(daemon_state *d)
+{
+    g_signal_handlers_disconnect_by_data(g_network_monitor_get_default(), d);
+    g_clear_handle_id(&d->settle, g_source_remove);
+    g_clear_handle_id(&d->clock_check, g_source_remove);
+    if (d->system_bus) {
+        g_dbus_connection_signal_unsubscribe(d->system_bus, d->sleep_watch);
+        g_clear_object(&d->system_bus);
+    }
 }
 
 static void on_log(shoal_node *node, const char *line, void *ud)
@@ -296,9 +391,11 @@ int shoal_cmd_run(int argc, char **argv)
     }
     printf("shoal %s running as %s in %s\n", SHOAL_VERSION, d.basics.id, home);
     fflush(stdout);
+    watch_system(&d);
     g_unix_signal_add(SIGTERM, on_signal, &d);
     g_unix_signal_add(SIGINT, on_signal, &d);
     g_main_loop_run(d.loop);
+    unwatch_system(&d);
     status = SHOAL_EXIT_OK;
 out:
     shoal_control_free(d.control);

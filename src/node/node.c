@@ -560,6 +560,14 @@ static void close_peer(shoal_node *n, const uint8_t feed[32], shoal_close_reason
     if (!p || !p->rtc)
         return;
     say(n, "closing %.8s… (%s)", channel, shoal_close_reason_name(reason));
+    if (reason == SHOAL_CLOSE_NETWORK_RESET) {
+        /* the path it used may be gone: no goodbyes to wait for, and room to dial anew */
+        drop_successor(p);
+        shoal_rtc_peer *r = p->rtc;
+        shoal_rtc_peer_abandon(r);
+        on_closed(r, SHOAL_E_NETWORK_RESET, p);
+        return;
+    }
     if (p->link) {
         shoal_link_close(p->link); /* goodbyes first; the channel closes once they are out */
         pump(p);
@@ -1005,6 +1013,15 @@ void shoal_node_free(shoal_node *n)
 const shoal_node_stats *shoal_node_get_stats(const shoal_node *n)
 {
     return &n->stats;
+}
+
+void shoal_node_network_changed(shoal_node *n, bool woke)
+{
+    say(n, woke ? "the system woke: every connection is renewed"
+                : "the network changed: every connection is renewed");
+    shoal_conn_action a = {.type =
+                               woke ? SHOAL_ACT_SYSTEM_DID_WAKE : SHOAL_ACT_NETWORK_DID_RECONNECT};
+    apply(n, &a);
 }
 
 shoal_repl *shoal_node_repl(shoal_node *n)

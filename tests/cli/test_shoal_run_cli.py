@@ -3,7 +3,8 @@
 of its own (and a HOME without ~/.ssb, so each makes its own identity), meet at a `shoal hub`;
 what A publishes with `shoal publish`, B (which follows A) holds and `shoal feed` shows; `shoal
 status` tells each daemon's identity, net: address, hubs and peers; `shoal peers --follow` tells
-B's arrival at A as it happens; `shoal hubs` lists and adds; `shoal connect` has a third daemon,
+B's arrival at A as it happens; a new address in the namespace (a network change) makes both
+daemons tear their connection down and dial again; `shoal hubs` lists and adds; `shoal connect` has a third daemon,
 with no hub, dial A over net: and replicate from it.
 Mistakes get their documented exit status: a configuration with a misspelt knob (2, with the
 key's path), a message content the rules refuse (1), a daemon that is not running (3). SIGTERM
@@ -63,6 +64,24 @@ def wait_for(what, fn, seconds=60):
         time.sleep(0.2)
 
 
+def follow_changes(home):
+    """`shoal peers --follow --json` on a daemon: the process, and a function returning its next
+    change (the first line is the answer to "watch")."""
+    watcher = subprocess.Popen([SHOAL, "peers", "--follow", "--json", "--home", home], env=ENV,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l) for l in watcher.stdout], daemon=True).start()
+
+    def next_change():
+        try:
+            return json.loads(lines.get(timeout=30))
+        except queue.Empty:
+            raise AssertionError("shoal peers --follow said nothing for 30 s") from None
+
+    eq(next_change()["ok"], True)  # the table first, then the changes
+    return watcher, next_change
+
+
 @case
 def a_daemon_tells_its_identity_address_and_hubs():
     a = start("a", {"listen": "127.0.0.1:0", "hubs": [STATE["hub"].url]})
@@ -84,17 +103,7 @@ def what_a_publishes_the_follower_holds():
     a = STATE["a"][1]
     a_id = ask(a, "status")["id"]
     # `shoal peers --follow` on A, from before B exists: it tells B's arrival as it happens
-    watcher = subprocess.Popen([SHOAL, "peers", "--follow", "--json", "--home", a], env=ENV,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    lines = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(l) for l in watcher.stdout], daemon=True).start()
-    def next_line():
-        try:
-            return json.loads(lines.get(timeout=30))
-        except queue.Empty:
-            raise AssertionError("shoal peers --follow said nothing for 30 s") from None
-
-    eq(next_line()["ok"], True)  # the table first, then the changes
+    watcher, next_line = follow_changes(a)
     b = start("b", {"listen": "127.0.0.1:0", "hubs": [STATE["hub"].url], "follow": [a_id]})
     for text in ["one", "two", "three é"]:
         rc, out, err = shoal("publish", "--home", a, "--type", "post", "--text", text)
@@ -119,6 +128,25 @@ def what_a_publishes_the_follower_holds():
     watcher.kill()
     watcher.communicate()
     assert "connected" in states, states
+
+
+@case
+def a_network_change_renews_every_connection():
+    a, b = STATE["a"][1], STATE["b"][1]
+    b_id = ask(b, "status")["id"]
+    watcher, next_change = follow_changes(a)
+    try:
+        # an address comes: GNetworkMonitor tells the daemons, which tear down and redial
+        subprocess.run(["ip", "addr", "add", "10.99.7.1/24", "dev", "shoal0"], check=True)
+        states = []
+        while states[-1:] != ["connected"] or "disconnected" not in states:
+            e = next_change()
+            if e["event"] == "peer" and e["id"] == b_id:
+                states.append(e["state"])
+    finally:
+        watcher.kill()
+        watcher.communicate()
+    eq(states[0], "disconnected")
 
 
 @case
