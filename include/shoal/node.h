@@ -69,6 +69,9 @@ SHOAL_MUST_CHECK int shoal_node_new(const shoal_node_config *cfg, const shoal_no
                                     void *ud, shoal_node **out);
 /* Joins a hub (the state manager decides when to connect). */
 SHOAL_MUST_CHECK int shoal_node_add_hub(shoal_node *node, const shoal_hub_addr *hub);
+/* Leaves a hub: its subscription ends and its peers are reached through other hubs.
+ * SHOAL_E_CONN_UNKNOWN_HUB when the node does not hold it. */
+SHOAL_MUST_CHECK int shoal_node_remove_hub(shoal_node *node, const shoal_hub_addr *hub);
 /* Leaves every hub (with a signed leave) and closes every peer; `done` runs once all are
  * closed. Then free the node. */
 void shoal_node_stop(shoal_node *node, void (*done)(void *ud), void *ud);

@@ -346,8 +346,11 @@ static void show_hubs(const json_t *r)
 {
     size_t i;
     json_t *v;
+    printf("HUB%-37s STATE         SOURCE\n", "");
     json_array_foreach(json_object_get(r, "hubs"), i, v)
-        printf("%-40s %s\n", str(v, "address"), str(v, "state"));
+        printf("%-40s %-13s %s\n", str(v, "address"), str(v, "state"), str(v, "source"));
+    json_array_foreach(json_object_get(r, "blocked"), i, v)
+        printf("%-40s blocked\n", json_string_value(v));
 }
 
 int shoal_cmd_hubs(int argc, char **argv)
@@ -355,15 +358,23 @@ int shoal_cmd_hubs(int argc, char **argv)
     ctl c = {.name = "hubs"};
     if (!options(&c, &argc, argv,
                  "usage: shoal hubs ls [--home DIR] [--json]\n"
-                 "       shoal hubs add URL [--home DIR] [--json]\n\n"
-                 "Lists the daemon's hubs and their states, or adds one (until the daemon\n"
-                 "stops; config.json keeps hubs for good).\n"))
+                 "       shoal hubs add|announce|block URL [--home DIR] [--json]\n\n"
+                 "ls: the daemon's hubs, their states and who named them (config, command, or\n"
+                 "a feed). add: joins one until the daemon stops (config.json keeps hubs for\n"
+                 "good). announce: publishes {\"type\":\"rtc-hub\",\"address\":URL} on the\n"
+                 "daemon's feed, so every peer that replicates it joins the hub too. block: never\n"
+                 "joins it again, whoever names it.\n"))
         return SHOAL_EXIT_OK;
     if (argc == 2 && strcmp(argv[1], "ls") == 0)
         return run(&c, json_pack("{s:s}", "cmd", "status"), show_hubs);
-    if (argc == 3 && strcmp(argv[1], "add") == 0)
-        return run(&c, json_pack("{s:s, s:s}", "cmd", "hubs.add", "address", argv[2]),
-                   show_nothing);
-    fprintf(stderr, "shoal hubs: ls, or add URL (see --help)\n");
+    static const char *const verbs[] = {"add", "announce", "block"};
+    for (size_t i = 0; argc == 3 && i < sizeof verbs / sizeof *verbs; i++)
+        if (strcmp(argv[1], verbs[i]) == 0) {
+            char cmd[32];
+            snprintf(cmd, sizeof cmd, "hubs.%s", verbs[i]);
+            return run(&c, json_pack("{s:s, s:s}", "cmd", cmd, "address", argv[2]),
+                       i == 1 ? show_published : show_nothing);
+        }
+    fprintf(stderr, "shoal hubs: ls, or add|announce|block URL (see --help)\n");
     return SHOAL_EXIT_USAGE;
 }

@@ -231,6 +231,14 @@ static void on_log(shoal_node *node, const char *line, void *ud)
     shoal_log(SHOAL_LOG_INFO, "node", "%s", line);
 }
 
+/* Messages of `feed` were stored: the hubs they name join the table. */
+static void on_progress(shoal_node *node, shoal_node_peer *peer, const uint8_t feed[32],
+                        int64_t head, void *ud)
+{
+    (void)node, (void)peer, (void)head;
+    shoal_control_scan(((daemon_state *)ud)->control, feed);
+}
+
 static void on_changed(shoal_node *node, const shoal_conn_fx *event, void *ud)
 {
     (void)node;
@@ -361,8 +369,10 @@ int shoal_cmd_run(int argc, char **argv)
                               .nfollows = d.cfg.nfollows,
                               .replicate_peers = d.cfg.replicate_peers};
     d.loop = g_main_loop_new(NULL, FALSE);
-    if ((rc = shoal_node_new(&ncfg, &(shoal_node_callbacks){.log = on_log, .changed = on_changed},
-                             &d, &d.node)) != SHOAL_OK) {
+    if ((rc = shoal_node_new(
+             &ncfg,
+             &(shoal_node_callbacks){.log = on_log, .changed = on_changed, .progress = on_progress},
+             &d, &d.node)) != SHOAL_OK) {
         fprintf(stderr, "shoal run: %s\n", shoal_strerror(rc));
         goto out;
     }
@@ -389,6 +399,9 @@ int shoal_cmd_run(int argc, char **argv)
         fprintf(stderr, "shoal run: the control socket: %s\n", shoal_strerror(rc));
         goto out;
     }
+    shoal_control_scan(d.control, d.keys.pub); /* the hubs our feeds name, from before */
+    for (size_t i = 0; i < d.cfg.nfollows; i++)
+        shoal_control_scan(d.control, d.cfg.follows[i]);
     printf("shoal %s running as %s in %s\n", SHOAL_VERSION, d.basics.id, home);
     fflush(stdout);
     watch_system(&d);

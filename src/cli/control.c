@@ -23,8 +23,15 @@ struct shoal_control {
     shoal_feed_store *store;
     const shoal_keypair *keys;
     const shoal_config *cfg;
-    shoal_hub_addr hubs[SHOAL_CONFIG_MAX_HUBS]; /* the configuration's, and those added since */
+    /* The hub table: the configuration's, those added by command, those found in feeds. */
+    struct held_hub {
+        shoal_hub_addr addr;
+        char source[SHOAL_REF_STRSIZE]; /* "config", "command", or the feed that named it */
+    } hubs[SHOAL_CONFIG_MAX_HUBS];
     size_t nhubs;
+    GPtrArray *blocked;  /* char*: canonical hub URLs never to join */
+    char *blocked_path;  /* <home>/blocked-hubs.json */
+    GHashTable *scanned; /* feed (32 bytes) → int64: the feeds' messages read for hubs */
     uint16_t net_port;
     GCancellable *cancel; /* every client's reads and writes */
     GList *watchers;      /* client */
@@ -54,6 +61,18 @@ typedef struct client {
 
 /* A watcher that falls this far behind is dropped rather than held in memory. */
 #define MAX_QUEUED (1u << 20)
+
+static guint feed_hash(gconstpointer key)
+{
+    guint h;
+    memcpy(&h, key, sizeof h); /* a public key: its bytes are as good as a hash */
+    return h;
+}
+
+static gboolean feed_equal(gconstpointer a, gconstpointer b)
+{
+    return memcmp(a, b, 32) == 0;
+}
 
 char *shoal_control_path(const char *home)
 {
@@ -111,12 +130,19 @@ static json_t *status(shoal_control *c)
     }
     const shoal_conn *conn = shoal_node_conn(c->node);
     json_t *hubs = json_array(), *peers = json_array();
-    for (size_t i = 0; i < c->nhubs; i++)
-        json_array_append_new(hubs, hub_json(&c->hubs[i], shoal_conn_hub_find(conn, &c->hubs[i])));
+    for (size_t i = 0; i < c->nhubs; i++) {
+        json_t *h = hub_json(&c->hubs[i].addr, shoal_conn_hub_find(conn, &c->hubs[i].addr));
+        json_object_set_new(h, "source", json_string(c->hubs[i].source));
+        json_array_append_new(hubs, h);
+    }
+    json_t *blocked = json_array();
+    for (guint i = 0; i < c->blocked->len; i++)
+        json_array_append_new(blocked, json_string(g_ptr_array_index(c->blocked, i)));
     for (size_t i = 0; i < shoal_conn_peer_count(conn); i++)
         json_array_append_new(peers, peer_json(shoal_conn_peer_at(conn, i)));
-    return json_pack("{s:b, s:s, s:I, s:o, s:o, s:o}", "ok", 1, "id", id, "sequence",
-                     (json_int_t)head.sequence, "net", net, "hubs", hubs, "peers", peers);
+    return json_pack("{s:b, s:s, s:I, s:o, s:o, s:o, s:o}", "ok", 1, "id", id, "sequence",
+                     (json_int_t)head.sequence, "net", net, "hubs", hubs, "blocked", blocked,
+                     "peers", peers);
 }
 
 static json_t *publish(shoal_control *c, const json_t *req)
@@ -167,23 +193,157 @@ static json_t *feed(shoal_control *c, const json_t *req)
     return json_pack("{s:b, s:o}", "ok", 1, "messages", messages);
 }
 
-static json_t *hubs_add(shoal_control *c, const json_t *req)
+static char *canonical_hub(const shoal_hub_addr *addr)
+{
+    shoal_buf text = SHOAL_BUF_INIT;
+    shoal_hub_addr_format(addr, &text);
+    char *s = g_strdup(text.data ? text.data : "");
+    shoal_buf_free(&text);
+    return s;
+}
+
+static bool is_blocked(shoal_control *c, const shoal_hub_addr *addr)
+{
+    char *url = canonical_hub(addr);
+    bool blocked = false;
+    for (guint i = 0; i < c->blocked->len && !blocked; i++)
+        blocked = strcmp(g_ptr_array_index(c->blocked, i), url) == 0;
+    g_free(url);
+    return blocked;
+}
+
+/* Joins a hub unless it is held already or blocked; `source` says who named it. */
+static int hold_hub(shoal_control *c, const shoal_hub_addr *addr, const char *source)
+{
+    for (size_t i = 0; i < c->nhubs; i++)
+        if (shoal_hub_addr_equal(&c->hubs[i].addr, addr))
+            return SHOAL_OK;
+    if (is_blocked(c, addr))
+        return SHOAL_E_INVAL;
+    if (c->nhubs == SHOAL_CONFIG_MAX_HUBS)
+        return SHOAL_E_CONN_TOO_MANY_HUBS;
+    int rc = shoal_node_add_hub(c->node, addr);
+    if (rc == SHOAL_OK) {
+        c->hubs[c->nhubs].addr = *addr;
+        g_strlcpy(c->hubs[c->nhubs++].source, source, SHOAL_REF_STRSIZE);
+    }
+    return rc;
+}
+
+/* The request's "address" as a hub; NULL (with *reply set) when it is not one. */
+static bool request_hub(const json_t *req, shoal_hub_addr *addr, json_t **reply)
 {
     const char *address = json_string_value(json_object_get(req, "address"));
-    shoal_hub_addr addr;
-    int rc = address ? shoal_hub_addr_parse(&addr, address, strlen(address), NULL) : SHOAL_E_INVAL;
-    for (size_t i = 0; rc == SHOAL_OK && i < c->nhubs; i++)
-        if (shoal_hub_addr_equal(&c->hubs[i], &addr))
-            return json_pack("{s:b}", "ok", 1); /* held already */
-    if (rc == SHOAL_OK && c->nhubs == SHOAL_CONFIG_MAX_HUBS)
-        rc = SHOAL_E_CONN_TOO_MANY_HUBS;
-    if (rc == SHOAL_OK)
-        rc = shoal_node_add_hub(c->node, &addr);
-    if (rc == SHOAL_OK)
-        c->hubs[c->nhubs++] = addr;
+    int rc = address ? shoal_hub_addr_parse(addr, address, strlen(address), NULL) : SHOAL_E_INVAL;
     if (rc != SHOAL_OK)
-        return error_reply("%s", address ? shoal_strerror(rc) : "hubs.add needs \"address\"");
+        *reply =
+            error_reply("%s", address ? shoal_strerror(rc) : "\"address\", a hub URL, is needed");
+    return rc == SHOAL_OK;
+}
+
+static json_t *hubs_add(shoal_control *c, const json_t *req)
+{
+    shoal_hub_addr addr;
+    json_t *reply = NULL;
+    if (!request_hub(req, &addr, &reply))
+        return reply;
+    int rc = hold_hub(c, &addr, "command");
+    if (rc != SHOAL_OK)
+        return error_reply("%s", rc == SHOAL_E_INVAL ? "that hub is blocked" : shoal_strerror(rc));
     return json_pack("{s:b}", "ok", 1);
+}
+
+/* "hubs.announce": a message of type "rtc-hub" on our feed names the hub for every peer that
+ * replicates us; we join it too. */
+static json_t *hubs_announce(shoal_control *c, const json_t *req)
+{
+    shoal_hub_addr addr;
+    json_t *reply = NULL;
+    if (!request_hub(req, &addr, &reply))
+        return reply;
+    char *url = canonical_hub(&addr);
+    json_t *content = json_pack("{s:s, s:s}", "type", SHOAL_HUB_MESSAGE_TYPE, "address", url);
+    g_free(url);
+    json_t *publish_req = json_pack("{s:o}", "content", content);
+    reply = publish(c, publish_req);
+    json_decref(publish_req);
+    if (json_is_true(json_object_get(reply, "ok")))
+        shoal_control_scan(c, c->keys->pub); /* our own message: the hub joins our table */
+    return reply;
+}
+
+static bool save_blocked(shoal_control *c)
+{
+    json_t *list = json_array();
+    for (guint i = 0; i < c->blocked->len; i++)
+        json_array_append_new(list, json_string(g_ptr_array_index(c->blocked, i)));
+    bool ok = json_dump_file(list, c->blocked_path, JSON_INDENT(2)) == 0;
+    json_decref(list);
+    return ok;
+}
+
+/* "hubs.block": never joined again, whoever names it; left now if held. Kept in the home. */
+static json_t *hubs_block(shoal_control *c, const json_t *req)
+{
+    shoal_hub_addr addr;
+    json_t *reply = NULL;
+    if (!request_hub(req, &addr, &reply))
+        return reply;
+    if (!is_blocked(c, &addr)) {
+        g_ptr_array_add(c->blocked, canonical_hub(&addr));
+        if (!save_blocked(c))
+            return error_reply("cannot write %s", c->blocked_path);
+    }
+    for (size_t i = 0; i < c->nhubs; i++)
+        if (shoal_hub_addr_equal(&c->hubs[i].addr, &addr)) {
+            (void)!shoal_node_remove_hub(c->node, &addr);
+            c->hubs[i] = c->hubs[--c->nhubs];
+            break;
+        }
+    return json_pack("{s:b}", "ok", 1);
+}
+
+typedef struct scan {
+    shoal_control *c;
+    int64_t last;
+} scan;
+
+static bool scan_one(const char *text, size_t len, int64_t sequence, const uint8_t id[32],
+                     int64_t received, void *ud)
+{
+    (void)id, (void)received;
+    scan *sc = ud;
+    sc->last = sequence;
+    json_t *msg = json_loadb(text, len, 0, NULL);
+    const json_t *content = json_object_get(msg, "content");
+    const char *type = json_string_value(json_object_get(content, "type"));
+    const char *address = json_string_value(json_object_get(content, "address"));
+    const char *author = json_string_value(json_object_get(msg, "author"));
+    shoal_hub_addr addr;
+    if (type && address && author && strcmp(type, SHOAL_HUB_MESSAGE_TYPE) == 0 &&
+        shoal_hub_addr_parse(&addr, address, strlen(address), NULL) == SHOAL_OK) {
+        int rc = hold_hub(sc->c, &addr, author);
+        if (rc != SHOAL_OK && rc != SHOAL_E_INVAL)
+            shoal_log(SHOAL_LOG_WARN, "run", "the hub %s named by %s: %s", address, author,
+                      shoal_strerror(rc));
+    }
+    json_decref(msg);
+    return true;
+}
+
+void shoal_control_scan(shoal_control *c, const uint8_t feed[32])
+{
+    if (!c)
+        return;
+    gint64 *done = g_hash_table_lookup(c->scanned, feed);
+    scan sc = {c, done ? *done : 0};
+    if (shoal_feed_store_history(c->store, feed, sc.last + 1, 0, scan_one, &sc) != SHOAL_OK)
+        return;
+    if (!done) {
+        done = g_new(gint64, 1);
+        g_hash_table_insert(c->scanned, g_memdup2(feed, 32), done);
+    }
+    *done = sc.last;
 }
 
 static client *client_ref(client *cl);
@@ -240,15 +400,17 @@ static json_t *answer(client *cl, const char *line, size_t len, bool *deferred)
     json_error_t err;
     json_t *req = json_loadb(line, len, 0, &err);
     const char *cmd = json_string_value(json_object_get(req, "cmd"));
-    json_t *reply = !req                           ? error_reply("not JSON: %s", err.text)
-                    : !cmd                         ? error_reply("%s", "no \"cmd\"")
-                    : strcmp(cmd, "status") == 0   ? status(c)
-                    : strcmp(cmd, "publish") == 0  ? publish(c, req)
-                    : strcmp(cmd, "feed") == 0     ? feed(c, req)
-                    : strcmp(cmd, "hubs.add") == 0 ? hubs_add(c, req)
-                    : strcmp(cmd, "watch") == 0    ? watch(cl)
-                    : strcmp(cmd, "connect") == 0  ? dial(cl, req)
-                                                   : error_reply("no command \"%s\"", cmd);
+    json_t *reply = !req                                ? error_reply("not JSON: %s", err.text)
+                    : !cmd                              ? error_reply("%s", "no \"cmd\"")
+                    : strcmp(cmd, "status") == 0        ? status(c)
+                    : strcmp(cmd, "publish") == 0       ? publish(c, req)
+                    : strcmp(cmd, "feed") == 0          ? feed(c, req)
+                    : strcmp(cmd, "hubs.add") == 0      ? hubs_add(c, req)
+                    : strcmp(cmd, "hubs.announce") == 0 ? hubs_announce(c, req)
+                    : strcmp(cmd, "hubs.block") == 0    ? hubs_block(c, req)
+                    : strcmp(cmd, "watch") == 0         ? watch(cl)
+                    : strcmp(cmd, "connect") == 0       ? dial(cl, req)
+                                                        : error_reply("no command \"%s\"", cmd);
     *deferred = !reply && req && cmd && strcmp(cmd, "connect") == 0;
     json_decref(req);
     return reply;
@@ -412,8 +574,20 @@ int shoal_control_start(const char *home, shoal_node *node, shoal_feed_store *st
                          .dial_ud = dial_ud,
                          .cancel = g_cancellable_new(),
                          .service = g_socket_service_new()};
-    memcpy(c->hubs, cfg->hubs, cfg->nhubs * sizeof *cfg->hubs);
+    for (size_t i = 0; i < cfg->nhubs; i++) {
+        c->hubs[i].addr = cfg->hubs[i];
+        strcpy(c->hubs[i].source, "config");
+    }
     c->nhubs = cfg->nhubs;
+    c->blocked = g_ptr_array_new_with_free_func(g_free);
+    c->blocked_path = g_build_filename(home, "blocked-hubs.json", NULL);
+    c->scanned = g_hash_table_new_full(feed_hash, feed_equal, g_free, g_free);
+    json_t *list = json_load_file(c->blocked_path, 0, NULL);
+    size_t bi;
+    json_t *bv;
+    json_array_foreach(list, bi, bv) if (json_is_string(bv))
+        g_ptr_array_add(c->blocked, g_strdup(json_string_value(bv)));
+    json_decref(list);
     g_unlink(c->path); /* a socket left by a daemon that did not stop cleanly */
     GSocketAddress *addr = g_unix_socket_address_new(c->path);
     mode_t mask = umask(0077); /* the socket is the user's alone */
@@ -434,6 +608,9 @@ int shoal_control_start(const char *home, shoal_node *node, shoal_feed_store *st
 
 static void control_release(shoal_control *c)
 {
+    g_ptr_array_unref(c->blocked);
+    g_hash_table_destroy(c->scanned);
+    g_free(c->blocked_path);
     g_object_unref(c->cancel);
     g_free(c);
 }

@@ -11,6 +11,14 @@
  *                     → "messages": [value, ...] (from sequence seq, default 1; at most limit,
  *                       default and cap 1000)
  *   {"cmd":"hubs.add","address":"https://…"}  → {} (the hub joins the table)
+ *   {"cmd":"hubs.announce","address":"https://…"}
+ *                     → "key", "sequence": publishes {"type":"rtc-hub","address":URL}, which
+ *                       every daemon that replicates our feed joins; we join it too
+ *   {"cmd":"hubs.block","address":"https://…"}
+ *                     → {}: never joined again whoever names it (kept in blocked-hubs.json),
+ *                       and left now if held
+ *   status's "hubs" carry each hub's "source": "config", "command", or the feed that named it;
+ *   "blocked" lists the blocked ones
  *   {"cmd":"connect","address":"net:HOST:PORT~shs:KEY"}
  *                     → {} once the peer has proved its key (it then replicates as any peer)
  *   {"cmd":"watch"}   → {}, then a line for every change of a hub or a peer, as it happens:
@@ -48,6 +56,13 @@ void shoal_control_free(shoal_control *c);
 /* Tells the watchers (see "watch") that a hub or a peer changed: one of the node's `changed`
  * events. NULL control: nothing. */
 void shoal_control_changed(shoal_control *c, const shoal_conn_fx *event);
+
+/* Hubs travel in feeds: a message {"type":"rtc-hub","address":URL} names a hub. */
+#define SHOAL_HUB_MESSAGE_TYPE "rtc-hub"
+
+/* Reads the feed's messages not read yet for hubs: each one named joins the table (unless
+ * blocked), its source recorded. Call it when messages of `feed` were stored. */
+void shoal_control_scan(shoal_control *c, const uint8_t feed[32]);
 
 /* The socket's path for a home folder (the command line's side). Free with g_free. */
 char *shoal_control_path(const char *home);

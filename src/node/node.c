@@ -1015,6 +1015,21 @@ const shoal_node_stats *shoal_node_get_stats(const shoal_node *n)
     return &n->stats;
 }
 
+int shoal_node_remove_hub(shoal_node *n, const shoal_hub_addr *addr)
+{
+    for (guint i = 0; i < n->hubs->len; i++) {
+        hub *h = &g_array_index(n->hubs, hub, i);
+        if (!h->known || !shoal_hub_addr_equal(&h->addr, addr))
+            continue;
+        say(n, "hub %zu: left", h->index);
+        shoal_conn_action a = {.type = SHOAL_ACT_HUB_ADDRESS_REMOVED, .hub = h->id};
+        apply(n, &a); /* the manager disconnects it, while the node still knows it */
+        g_array_remove_index(n->hubs, i); /* the hub client's slot stays, silent */
+        return SHOAL_OK;
+    }
+    return SHOAL_E_CONN_UNKNOWN_HUB;
+}
+
 void shoal_node_network_changed(shoal_node *n, bool woke)
 {
     say(n, woke ? "the system woke: every connection is renewed"

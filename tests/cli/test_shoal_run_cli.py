@@ -4,7 +4,8 @@ of its own (and a HOME without ~/.ssb, so each makes its own identity), meet at 
 what A publishes with `shoal publish`, B (which follows A) holds and `shoal feed` shows; `shoal
 status` tells each daemon's identity, net: address, hubs and peers; `shoal peers --follow` tells
 B's arrival at A as it happens; a new address in the namespace (a network change) makes both
-daemons tear their connection down and dial again; `shoal hubs` lists and adds; `shoal connect` has a third daemon,
+daemons tear their connection down and dial again; `shoal hubs` lists and adds, hubs announced
+in A's feed reach B, which can block one; `shoal connect` has a third daemon,
 with no hub, dial A over net: and replicate from it.
 Mistakes get their documented exit status: a configuration with a misspelt knob (2, with the
 key's path), a message content the rules refuse (1), a daemon that is not running (3). SIGTERM
@@ -154,10 +155,34 @@ def hubs_are_listed_and_added():
     a = STATE["a"][1]
     rc, out, err = shoal("hubs", "add", "http://127.0.0.1:9", "--home", a)
     eq(rc, 0, err)
-    hubs = [h["address"] for h in ask(a, "hubs", "ls")["hubs"]]
-    eq(hubs, [STATE["hub"].url, "http://127.0.0.1:9"])
+    hubs = [(h["address"], h["source"]) for h in ask(a, "hubs", "ls")["hubs"]]
+    eq(hubs, [(STATE["hub"].url, "config"), ("http://127.0.0.1:9", "command")])
     rc, out, err = shoal("hubs", "add", "ftp://x", "--home", a)
     eq(rc, 1, out + err)
+
+
+@case
+def hubs_travel_in_feeds_and_can_be_blocked():
+    a, b = STATE["a"][1], STATE["b"][1]
+    a_id = ask(a, "status")["id"]
+    rc, out, err = shoal("hubs", "announce", "http://127.0.0.1:10", "--home", a)
+    eq(rc, 0, err)
+    msg = ask(a, "feed", a_id)["messages"][-1]
+    eq(msg["content"], {"type": "rtc-hub", "address": "http://127.0.0.1:10"})
+    # A holds it as named by its own feed; B, which replicates A, finds it there and joins it
+    assert ("http://127.0.0.1:10", a_id) in [(h["address"], h["source"])
+                                             for h in ask(a, "status")["hubs"]]
+    wait_for("B finds the hub in A's feed", lambda: ("http://127.0.0.1:10", a_id) in [
+        (h["address"], h["source"]) for h in ask(b, "status")["hubs"]])
+    rc, out, err = shoal("hubs", "block", "http://127.0.0.1:10", "--home", b)
+    eq(rc, 0, err)
+    s = ask(b, "status")
+    assert "http://127.0.0.1:10" not in [h["address"] for h in s["hubs"]], s["hubs"]
+    eq(s["blocked"], ["http://127.0.0.1:10"])
+    eq(json.load(open(os.path.join(b, "blocked-hubs.json"))), ["http://127.0.0.1:10"])
+    rc, out, err = shoal("hubs", "add", "http://127.0.0.1:10", "--home", b)
+    eq(rc, 1, out + err)
+    assert "blocked" in err, err
 
 
 @case
@@ -189,7 +214,7 @@ def connect_dials_a_peer_over_net():
     rc, out, err = shoal("connect", s["net"], "--home", c)
     eq(rc, 0, err)
     got = wait_for("C holds A's messages over net:",
-                   lambda: len(ask(c, "feed", s["id"])["messages"]) == 3)
+                   lambda: len(ask(c, "feed", s["id"])["messages"]) == s["sequence"])
     assert got
     other_key = "gYCJpN4eGDjHFnWW2Fcusj8O4QYbVDUW6rNYh7nNEnc="  # valid, but not A's
     rc, out, err = shoal("connect", s["net"].split("~shs:")[0] + "~shs:" + other_key, "--home",
