@@ -151,10 +151,12 @@ static void show_peers(const json_t *r)
 
 static void show_status(const json_t *r)
 {
-    printf("id        %s\nsequence  %lld\nnet       %s\n", str(r, "id"),
-           (long long)json_integer_value(json_object_get(r, "sequence")), str(r, "net"));
+    printf("id        %s\nsequence  %lld\n", str(r, "id"),
+           (long long)json_integer_value(json_object_get(r, "sequence")));
     size_t i;
     json_t *v;
+    json_array_foreach(json_object_get(r, "addresses"), i, v)
+        printf("%s%s\n", i ? "          " : "address   ", json_string_value(v));
     printf("\nHUB%-37s STATE         FAILURES\n", "");
     json_array_foreach(json_object_get(r, "hubs"), i, v)
         printf("%-40s %-13s %lld\n", str(v, "address"), str(v, "state"),

@@ -118,17 +118,29 @@ static json_t *status(shoal_control *c)
     shoal_feed_state head;
     if (shoal_feed_store_head(c->store, c->keys->pub, &head) != SHOAL_OK)
         head.sequence = 0;
-    json_t *net = json_null();
+    /* our multiserver addresses: net: (an IPv6 host unbracketed, as multiserver writes it),
+     * and one rtc: per hub joined, where peers reach us */
+    char key[SHOAL_KEY_B64SIZE];
+    shoal_key_to_b64(c->keys->pub, key);
+    json_t *net = json_null(), *addresses = json_array();
     if (c->net_port) {
-        char key[SHOAL_KEY_B64SIZE];
-        shoal_key_to_b64(c->keys->pub, key);
-        bool v6 = strchr(c->cfg->listen.host, ':') != NULL;
-        char *addr = g_strdup_printf("net:%s%s%s:%u~shs:%s", v6 ? "[" : "", c->cfg->listen.host,
-                                     v6 ? "]" : "", c->net_port, key);
+        char *addr = g_strdup_printf("net:%s:%u~shs:%s", c->cfg->listen.host, c->net_port, key);
         net = json_string(addr);
+        json_array_append_new(addresses, json_string(addr));
         g_free(addr);
     }
     const shoal_conn *conn = shoal_node_conn(c->node);
+    for (size_t i = 0; i < c->nhubs; i++) {
+        const shoal_conn_hub *h = shoal_conn_hub_find(conn, &c->hubs[i].addr);
+        if (!h || h->state != SHOAL_HUB_CONNECTED)
+            continue;
+        shoal_buf rtc = SHOAL_BUF_INIT;
+        shoal_hub_addr_format_rtc(&c->hubs[i].addr, &rtc);
+        shoal_buf_appendf(&rtc, "~shs:%s", key);
+        if (shoal_buf_status(&rtc) == SHOAL_OK)
+            json_array_append_new(addresses, json_string(rtc.data));
+        shoal_buf_free(&rtc);
+    }
     json_t *hubs = json_array(), *peers = json_array();
     for (size_t i = 0; i < c->nhubs; i++) {
         json_t *h = hub_json(&c->hubs[i].addr, shoal_conn_hub_find(conn, &c->hubs[i].addr));
@@ -140,9 +152,9 @@ static json_t *status(shoal_control *c)
         json_array_append_new(blocked, json_string(g_ptr_array_index(c->blocked, i)));
     for (size_t i = 0; i < shoal_conn_peer_count(conn); i++)
         json_array_append_new(peers, peer_json(shoal_conn_peer_at(conn, i)));
-    return json_pack("{s:b, s:s, s:I, s:o, s:o, s:o, s:o}", "ok", 1, "id", id, "sequence",
-                     (json_int_t)head.sequence, "net", net, "hubs", hubs, "blocked", blocked,
-                     "peers", peers);
+    return json_pack("{s:b, s:s, s:I, s:o, s:o, s:o, s:o, s:o}", "ok", 1, "id", id, "sequence",
+                     (json_int_t)head.sequence, "net", net, "addresses", addresses, "hubs", hubs,
+                     "blocked", blocked, "peers", peers);
 }
 
 static json_t *publish(shoal_control *c, const json_t *req)

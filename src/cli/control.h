@@ -4,7 +4,8 @@
  * {"ok": true, ...} or {"ok": false, "error": "..."}.
  *
  *   {"cmd":"status"}  → "id" (our feed), "sequence" (our feed's head), "net" (our net: address,
- *                       or null), "hubs": [{"address","state","failures"}],
+ *                       or null), "addresses" (our multiserver addresses: net:, then one
+ *                       rtc:HUB~shs:KEY per hub joined), "hubs": [{"address","state","failures"}],
  *                       "peers": [{"id","state","transport","inbound"}]
  *   {"cmd":"publish","content":{...}}   → "key", "sequence" (the message published)
  *   {"cmd":"feed","id":"@…","seq":N,"limit":N}

@@ -92,10 +92,14 @@ def a_daemon_tells_its_identity_address_and_hubs():
     assert s["net"].startswith("net:127.0.0.1:") and s["net"].endswith(s["id"][1:-8]), s
     eq([h["address"] for h in s["hubs"]], [STATE["hub"].url])
     wait_for("A joins its hub", lambda: ask(a, "status")["hubs"][0]["state"] == "connected")
+    # its addresses: net:, and the rtc: of the hub it joined, each with its key
+    hub_port = STATE["hub"].url.rsplit(":", 1)[1]
+    eq(ask(a, "status")["addresses"],
+       [s["net"], f"rtc:127.0.0.1:{hub_port}:http~shs:{s['id'][1:-8]}"])
     # the human form names the same things
     rc, out, err = shoal("status", "--home", a)
     eq(rc, 0, err)
-    assert s["id"] in out and "connected" in out, out
+    assert s["id"] in out and "connected" in out and s["net"] in out, out
     assert os.path.exists(os.path.join(a, "secret")), "A made its own identity"
 
 
