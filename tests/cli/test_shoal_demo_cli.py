@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`shoal demo` starts a hub and peers on 127.0.0.1 that find each other through the state
 manager and the hub, connect over WebRTC data channels with the secret handshake, ask each other
-whoami, tell the story and end with a summary, exit 0."""
+whoami, replicate each other's feeds, tell the story and end with a summary, exit 0."""
 import subprocess
 import sys
 
@@ -22,11 +22,14 @@ def every_pair_finds_each_other():
     summary = out.split("summary after", 1)[1]
     eq(summary.count("connected over WebRTC, identities proven"), 6, out)
     assert "did not connect" not in out, out
-    # each of the twelve ordered pairs asked and was answered over its channel
+    # each of the twelve ordered pairs asked and was answered over its channel, and each peer
+    # holds each other's feed
     for a in names:
         for b in names:
             if a != b:
                 assert f"{a:<5} asked whoami over the channel: {b} answers" in out, out
+                assert f"{a:<5} holds all 5 of {b}'s messages, each one verified" in out, out
+    assert "every peer holds every other's 5 messages (60 replicated, verified)" in summary, out
 
 
 @case
