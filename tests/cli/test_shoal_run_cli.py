@@ -143,15 +143,16 @@ def a_network_change_renews_every_connection():
     try:
         # an address comes: GNetworkMonitor tells the daemons, which tear down and redial
         subprocess.run(["ip", "addr", "add", "10.99.7.1/24", "dev", "shoal0"], check=True)
+        # B's record on A: torn down (disconnected), then connected again; changes of the record
+        # while connected (downloads) may come first
         states = []
-        while states[-1:] != ["connected"] or "disconnected" not in states:
+        while "disconnected" not in states or states[-1] != "connected":
             e = next_change()
             if e["event"] == "peer" and e["id"] == b_id:
                 states.append(e["state"])
     finally:
         watcher.kill()
         watcher.communicate()
-    eq(states[0], "disconnected")
 
 
 @case
