@@ -8,6 +8,7 @@
  *     "hubs": ["https://hub.example/"],     signal hubs to join (see shoal addr)
  *     "follow": ["@…=.ed25519"],            feeds replicated from every peer, besides our own
  *     "replicatePeers": false,              also replicate each peer's own feed
+ *     "statusPort": 8009,                   the status page, on 127.0.0.1 (0: any free port)
  *     "stun": "stun.example:3478",          STUN server for WebRTC ("" none)
  *     "turn": {"server": "turn.example:3478", "user": "…", "password": "…"},
  *     "peers": {                            the peer state manager's policy (shoal/conn.h):
@@ -32,6 +33,7 @@
 #define SHOAL_CONFIG_MAX_HUBS     64
 #define SHOAL_CONFIG_MAX_FOLLOWS  4096
 #define SHOAL_CONFIG_DEFAULT_PORT 8008
+#define SHOAL_CONFIG_STATUS_PORT  8009
 
 typedef struct shoal_config_server {
     char host[256]; /* "" when none */
@@ -46,11 +48,13 @@ typedef struct shoal_config {
     uint8_t (*follows)[32]; /* owned: shoal_config_free */
     size_t nfollows;
     bool replicate_peers;
+    uint16_t status_port; /* default 8009 */
     shoal_config_server stun, turn;
     char turn_user[256], turn_password[256];
 } shoal_config;
 
-/* The defaults: listening on 0.0.0.0:8008, no hubs, no follows, the state manager's defaults. */
+/* The defaults: listening on 0.0.0.0:8008, the status page on 127.0.0.1:8009, no hubs, no
+ * follows, the state manager's defaults. */
 void shoal_config_default(shoal_config *cfg);
 void shoal_config_free(shoal_config *cfg);
 

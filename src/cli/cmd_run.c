@@ -3,6 +3,7 @@
  * and takes commands on a Unix socket (see control.h for the protocol). */
 #include "cli.h"
 #include "control.h"
+#include "status_page.h"
 
 #include "shoal/config.h"
 #include "shoal/identity.h"
@@ -34,6 +35,8 @@ static const char help[] =
     "  secret         the identity, unless ~/.ssb/secret exists (then that one is used)\n"
     "  feeds.db       the feed store (SQLite)\n"
     "  control.sock   the command socket, while running\n"
+    "Its status page (hubs, peers, recent changes; HTML and JSON) is on 127.0.0.1, port 8009\n"
+    "unless config.json says otherwise (statusPort); `shoal status` tells its address.\n"
     "\n"
     "A network change (an address or a route comes or goes) or a wake-up from sleep (logind,\n"
     "or the clocks drifting apart) tears every connection down at once and dials again.\n"
@@ -343,6 +346,7 @@ int shoal_cmd_run(int argc, char **argv)
     daemon_state d = {0};
     int status = SHOAL_EXIT_USAGE;
     shoal_feed_store *store = NULL;
+    shoal_status_page *page = NULL;
     char *db = g_build_filename(home, "feeds.db", NULL);
     if (!load_config(home, &d.cfg))
         goto out;
@@ -399,6 +403,8 @@ int shoal_cmd_run(int argc, char **argv)
         fprintf(stderr, "shoal run: the control socket: %s\n", shoal_strerror(rc));
         goto out;
     }
+    page = shoal_status_page_start(d.control, d.cfg.status_port);
+    shoal_control_set_page(d.control, shoal_status_page_url(page));
     shoal_control_scan(d.control, d.keys.pub); /* the hubs our feeds name, from before */
     for (size_t i = 0; i < d.cfg.nfollows; i++)
         shoal_control_scan(d.control, d.cfg.follows[i]);
@@ -411,6 +417,7 @@ int shoal_cmd_run(int argc, char **argv)
     unwatch_system(&d);
     status = SHOAL_EXIT_OK;
 out:
+    shoal_status_page_free(page);
     shoal_control_free(d.control);
     d.control = NULL;
     while (g_main_context_iteration(NULL, FALSE)) /* cancelled clients finish */

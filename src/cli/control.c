@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #define MAX_LINE   (1 << 20)
+#define RECENT     50
 #define FEED_LIMIT 1000
 
 struct shoal_control {
@@ -32,6 +33,8 @@ struct shoal_control {
     GPtrArray *blocked;  /* char*: canonical hub URLs never to join */
     char *blocked_path;  /* <home>/blocked-hubs.json */
     GHashTable *scanned; /* feed (32 bytes) → int64: the feeds' messages read for hubs */
+    json_t *recent;      /* the last RECENT changes, oldest first (the status page's) */
+    char *page;          /* the status page's URL, or NULL */
     uint16_t net_port;
     GCancellable *cancel; /* every client's reads and writes */
     GList *watchers;      /* client */
@@ -152,9 +155,9 @@ static json_t *status(shoal_control *c)
         json_array_append_new(blocked, json_string(g_ptr_array_index(c->blocked, i)));
     for (size_t i = 0; i < shoal_conn_peer_count(conn); i++)
         json_array_append_new(peers, peer_json(shoal_conn_peer_at(conn, i)));
-    return json_pack("{s:b, s:s, s:I, s:o, s:o, s:o, s:o, s:o}", "ok", 1, "id", id, "sequence",
-                     (json_int_t)head.sequence, "net", net, "addresses", addresses, "hubs", hubs,
-                     "blocked", blocked, "peers", peers);
+    return json_pack("{s:b, s:s, s:I, s:o, s:o, s:s?, s:o, s:o, s:o}", "ok", 1, "id", id,
+                     "sequence", (json_int_t)head.sequence, "net", net, "addresses", addresses,
+                     "page", c->page, "hubs", hubs, "blocked", blocked, "peers", peers);
 }
 
 static json_t *publish(shoal_control *c, const json_t *req)
@@ -343,6 +346,20 @@ static bool scan_one(const char *text, size_t len, int64_t sequence, const uint8
     return true;
 }
 
+void shoal_control_set_page(shoal_control *c, const char *url)
+{
+    g_free(c->page);
+    c->page = g_strdup(url);
+}
+
+json_t *shoal_control_status(shoal_control *c, bool recent)
+{
+    json_t *s = status(c);
+    if (s && recent)
+        json_object_set(s, "recent", c->recent);
+    return s;
+}
+
 void shoal_control_scan(shoal_control *c, const uint8_t feed[32])
 {
     if (!c)
@@ -493,7 +510,7 @@ static void queue_line(client *cl, const char *text)
 
 void shoal_control_changed(shoal_control *c, const shoal_conn_fx *event)
 {
-    if (!c || !c->watchers)
+    if (!c)
         return;
     json_t *j = NULL;
     if (event->type == SHOAL_FX_PEER_CHANGED || event->type == SHOAL_FX_PEER_FORGOTTEN) {
@@ -504,6 +521,12 @@ void shoal_control_changed(shoal_control *c, const shoal_conn_fx *event)
         j = hub_json(&event->hub_record->addr, event->hub_record);
         json_object_set_new(j, "event", json_string("hub"));
         json_object_set_new(j, "removed", json_boolean(event->type == SHOAL_FX_HUB_REMOVED));
+    }
+    if (j) {
+        json_object_set_new(j, "at", json_integer(g_get_real_time() / 1000));
+        json_array_append(c->recent, j);
+        if (json_array_size(c->recent) > RECENT)
+            json_array_remove(c->recent, 0);
     }
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
@@ -594,6 +617,7 @@ int shoal_control_start(const char *home, shoal_node *node, shoal_feed_store *st
     c->blocked = g_ptr_array_new_with_free_func(g_free);
     c->blocked_path = g_build_filename(home, "blocked-hubs.json", NULL);
     c->scanned = g_hash_table_new_full(feed_hash, feed_equal, g_free, g_free);
+    c->recent = json_array();
     json_t *list = json_load_file(c->blocked_path, 0, NULL);
     size_t bi;
     json_t *bv;
@@ -622,6 +646,8 @@ static void control_release(shoal_control *c)
 {
     g_ptr_array_unref(c->blocked);
     g_hash_table_destroy(c->scanned);
+    json_decref(c->recent);
+    g_free(c->page);
     g_free(c->blocked_path);
     g_object_unref(c->cancel);
     g_free(c);

@@ -33,6 +33,8 @@
 #include "shoal/config.h"
 #include "shoal/node.h"
 
+#include <jansson.h>
+
 typedef struct shoal_control shoal_control;
 
 /* A request whose answer comes later (connect: once the peer has proved its key). */
@@ -64,6 +66,13 @@ void shoal_control_changed(shoal_control *c, const shoal_conn_fx *event);
 /* Reads the feed's messages not read yet for hubs: each one named joins the table (unless
  * blocked), its source recorded. Call it when messages of `feed` were stored. */
 void shoal_control_scan(shoal_control *c, const uint8_t feed[32]);
+
+/* The status page's URL, which status tells ("page"). */
+void shoal_control_set_page(shoal_control *c, const char *url);
+
+/* What {"cmd":"status"} answers (a new reference), with the last 50 changes under "recent"
+ * when asked (the status page shows them). */
+json_t *shoal_control_status(shoal_control *c, bool recent);
 
 /* The socket's path for a home folder (the command line's side). Free with g_free. */
 char *shoal_control_path(const char *home);

@@ -69,6 +69,7 @@ void shoal_config_default(shoal_config *cfg)
     shoal_conn_config_default(&cfg->conn);
     strcpy(cfg->listen.host, "0.0.0.0");
     cfg->listen.port = SHOAL_CONFIG_DEFAULT_PORT;
+    cfg->status_port = SHOAL_CONFIG_STATUS_PORT;
 }
 
 void shoal_config_free(shoal_config *cfg)
@@ -264,6 +265,10 @@ static int read_all(reader *rd, const json_t *root, shoal_config *cfg)
         else if (strcmp(key, "replicatePeers") == 0)
             rc = json_is_boolean(v) ? (cfg->replicate_peers = json_is_true(v), SHOAL_OK)
                                     : fail(rd, "replicatePeers", "true or false is expected");
+        else if (strcmp(key, "statusPort") == 0)
+            rc = json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 65535
+                     ? (cfg->status_port = (uint16_t)json_integer_value(v), SHOAL_OK)
+                     : fail(rd, "statusPort", "a port from 0 to 65535 is expected");
         else if (strcmp(key, "stun") == 0)
             rc = read_server(rd, "stun", v, false, &cfg->stun);
         else if (strcmp(key, "turn") == 0)

@@ -49,7 +49,7 @@ def the_installed_binary_runs_its_daemon():
     env = dict(os.environ, HOME=ROOT, SHOAL_HOME=home)
     os.makedirs(home)
     with open(os.path.join(home, "config.json"), "w") as f:
-        f.write('{"listen": "127.0.0.1:0"}')
+        f.write('{"listen": "127.0.0.1:0", "statusPort": 0}')
     d = subprocess.Popen([shoal, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert b"running as @" in d.stdout.readline()

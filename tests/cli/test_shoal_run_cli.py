@@ -43,6 +43,7 @@ def ask(home, *args):
 
 
 def start(name, config):
+    config = dict({"statusPort": 0}, **config)  # each its own free port
     home = os.path.join(ROOT, name)
     os.makedirs(home, exist_ok=True)
     with open(os.path.join(home, "config.json"), "w") as f:

@@ -18,6 +18,7 @@ static void an_empty_file_gives_the_defaults(void)
     CHECK_EQ_ERR(parse(&cfg, "{}", why), SHOAL_OK);
     CHECK_EQ_STR(cfg.listen.host, "0.0.0.0");
     CHECK_EQ_INT(cfg.listen.port, 8008);
+    CHECK_EQ_INT(cfg.status_port, 8009);
     CHECK_EQ_INT(cfg.nhubs, 0);
     CHECK_EQ_INT(cfg.nfollows, 0);
     CHECK(!cfg.replicate_peers);
@@ -31,7 +32,7 @@ static void every_setting_is_read(void)
         "{\"listen\": \"[::1]:0\", \"hubs\": [\"https://hub.example/\", \"http://127.0.0.1:9000\"],"
         " \"follow\": [\"@"
         "gYCJpN4eGDjHFnWW2Fcusj8O4QYbVDUW6rNYh7nNEnc=.ed25519\"],"
-        " \"replicatePeers\": true, \"stun\": \"stun.example:3478\","
+        " \"replicatePeers\": true, \"stun\": \"stun.example:3478\", \"statusPort\": 0,"
         " \"turn\": {\"server\": \"10.0.0.1:3478\", \"user\": \"u\", \"password\": \"p\"},"
         " \"peers\": {\"maxPeers\": 7, \"heartbeat\": \"45s\", \"announceAlone\": 2500,"
         " \"announcePeered\": \"12s\", \"announceJitter\": \"1s\", \"timeoutRtc\": \"20s\","
@@ -52,6 +53,7 @@ static void every_setting_is_read(void)
     CHECK_EQ_INT(cfg.nfollows, 1);
     CHECK_EQ_INT(cfg.follows[0][0], 0x81);
     CHECK(cfg.replicate_peers);
+    CHECK_EQ_INT(cfg.status_port, 0);
     CHECK_EQ_STR(cfg.stun.host, "stun.example");
     CHECK_EQ_INT(cfg.stun.port, 3478);
     CHECK_EQ_STR(cfg.turn.host, "10.0.0.1");
@@ -98,6 +100,7 @@ static void mistakes_are_refused_with_where_they_are(void)
         {"{\"hubs\": \"https://hub.example\"}", "hubs: an array of hub addresses is expected"},
         {"{\"follow\": [\"@abc.ed25519\"]}", "follow[0]: a feed id"},
         {"{\"replicatePeers\": 1}", "replicatePeers: true or false is expected"},
+        {"{\"statusPort\": 70000}", "statusPort: a port from 0 to 65535"},
         {"{\"turn\": {\"host\": \"x:1\"}}", "turn: \"host\" is not known"},
         {"{\"peers\": {\"maxpeers\": 4}}", "peers: \"maxpeers\" is not a knob"},
         {"{\"peers\": {\"backoffBase\": \"10 s\"}}", "peers.backoffBase: a duration like"},
