@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define NETWORK_SETTLE_MS 1000 /* after the last of a burst of network changes */
 #define CLOCK_CHECK_S     5
@@ -56,9 +57,17 @@ typedef struct daemon_state {
     guint clock_check; /* the wake-up fallback: a jump between the two clocks */
     gint64 clock_gap;  /* CLOCK_BOOTTIME - CLOCK_MONOTONIC, µs, at the last check */
     GDBusConnection *system_bus;
-    guint sleep_watch; /* logind's PrepareForSleep */
+    /* sync progress: what replication stored, told once a second while it goes on */
+    guint progress_tick;
+    int64_t synced, synced_told; /* messages */
+    GHashTable *synced_feeds;    /* feed id text → NULL */
+    gint64 sync_began;           /* µs, monotonic, of this run of activity; 0 idle */
+    bool tty;                    /* stderr is a terminal: one line updated in place */
+    guint sleep_watch;           /* logind's PrepareForSleep */
     bool stopping, node_stopped;
 } daemon_state;
+
+static void finish_progress(daemon_state *d, double secs);
 
 static int64_t wall_clock(void *ud)
 {
@@ -219,6 +228,10 @@ static void watch_system(daemon_state *d)
 
 static void unwatch_system(daemon_state *d)
 {
+    if (d->progress_tick) { /* stopped in the middle of a sync: its closing line now */
+        g_source_remove(d->progress_tick);
+        finish_progress(d, (double)(g_get_monotonic_time() - d->sync_began) / 1e6);
+    }
     g_signal_handlers_disconnect_by_data(g_network_monitor_get_default(), d);
     g_clear_handle_id(&d->settle, g_source_remove);
     g_clear_handle_id(&d->clock_check, g_source_remove);
@@ -234,12 +247,58 @@ static void on_log(shoal_node *node, const char *line, void *ud)
     shoal_log(SHOAL_LOG_INFO, "node", "%s", line);
 }
 
-/* Messages of `feed` were stored: the hubs they name join the table. */
+/* Once a second while replication stores messages: on a terminal one line kept up to date,
+ * otherwise a plain line each time; and a closing line once a second passes with nothing new. */
+static gboolean tell_progress(gpointer ud)
+{
+    daemon_state *d = ud;
+    double secs = (double)(g_get_monotonic_time() - d->sync_began) / 1e6;
+    guint feeds = g_hash_table_size(d->synced_feeds);
+    if (d->synced > d->synced_told) {
+        double rate = secs > 0 ? (double)d->synced / secs : 0;
+        if (d->tty)
+            fprintf(stderr, "\r\033[Ksyncing: %lld messages from %u feed%s, %.0f/s",
+                    (long long)d->synced, feeds, feeds == 1 ? "" : "s", rate);
+        else
+            fprintf(stderr, "shoal: syncing: %lld messages from %u feed%s so far, %.0f/s\n",
+                    (long long)d->synced, feeds, feeds == 1 ? "" : "s", rate);
+        d->synced_told = d->synced;
+        return G_SOURCE_CONTINUE;
+    }
+    finish_progress(d, secs - 1); /* the last second brought nothing */
+    return G_SOURCE_REMOVE;
+}
+
+/* The closing line of a run of sync activity. */
+static void finish_progress(daemon_state *d, double secs)
+{
+    guint feeds = g_hash_table_size(d->synced_feeds);
+    fprintf(stderr, "%sshoal: synced %lld messages from %u feed%s in %.1f s\n",
+            d->tty ? "\r\033[K" : "", (long long)d->synced, feeds, feeds == 1 ? "" : "s", secs);
+    d->synced = d->synced_told = 0;
+    d->sync_began = 0;
+    g_hash_table_remove_all(d->synced_feeds);
+    d->progress_tick = 0;
+}
+
+/* Messages of `feed` were stored: the hubs they name join the table, and the count goes to the
+ * sync progress. */
 static void on_progress(shoal_node *node, shoal_node_peer *peer, const uint8_t feed[32],
                         int64_t head, void *ud)
 {
     (void)node, (void)peer, (void)head;
-    shoal_control_scan(((daemon_state *)ud)->control, feed);
+    daemon_state *d = ud;
+    int64_t n = shoal_control_scan(d->control, feed);
+    if (n <= 0)
+        return;
+    char id[SHOAL_REF_STRSIZE];
+    shoal_identity_feed_id(feed, id);
+    g_hash_table_add(d->synced_feeds, g_strdup(id));
+    d->synced += n;
+    if (!d->progress_tick) {
+        d->sync_began = g_get_monotonic_time();
+        d->progress_tick = g_timeout_add_seconds(1, tell_progress, d);
+    }
 }
 
 static void on_changed(shoal_node *node, const shoal_conn_fx *event, void *ud)
@@ -373,6 +432,8 @@ int shoal_cmd_run(int argc, char **argv)
                               .nfollows = d.cfg.nfollows,
                               .replicate_peers = d.cfg.replicate_peers};
     d.loop = g_main_loop_new(NULL, FALSE);
+    d.synced_feeds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    d.tty = isatty(STDERR_FILENO);
     if ((rc = shoal_node_new(
              &ncfg,
              &(shoal_node_callbacks){.log = on_log, .changed = on_changed, .progress = on_progress},
@@ -428,6 +489,8 @@ out:
     shoal_config_free(&d.cfg);
     if (d.loop)
         g_main_loop_unref(d.loop);
+    if (d.synced_feeds)
+        g_hash_table_destroy(d.synced_feeds);
     sodium_memzero(&d.keys, sizeof d.keys);
     g_free(db);
     g_free(home);

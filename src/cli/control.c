@@ -360,19 +360,21 @@ json_t *shoal_control_status(shoal_control *c, bool recent)
     return s;
 }
 
-void shoal_control_scan(shoal_control *c, const uint8_t feed[32])
+int64_t shoal_control_scan(shoal_control *c, const uint8_t feed[32])
 {
     if (!c)
-        return;
+        return 0;
     gint64 *done = g_hash_table_lookup(c->scanned, feed);
-    scan sc = {c, done ? *done : 0};
-    if (shoal_feed_store_history(c->store, feed, sc.last + 1, 0, scan_one, &sc) != SHOAL_OK)
-        return;
+    int64_t from = done ? *done : 0;
+    scan sc = {c, from};
+    if (shoal_feed_store_history(c->store, feed, from + 1, 0, scan_one, &sc) != SHOAL_OK)
+        return 0;
     if (!done) {
         done = g_new(gint64, 1);
         g_hash_table_insert(c->scanned, g_memdup2(feed, 32), done);
     }
     *done = sc.last;
+    return sc.last - from;
 }
 
 static client *client_ref(client *cl);

@@ -64,8 +64,9 @@ void shoal_control_changed(shoal_control *c, const shoal_conn_fx *event);
 #define SHOAL_HUB_MESSAGE_TYPE "rtc-hub"
 
 /* Reads the feed's messages not read yet for hubs: each one named joins the table (unless
- * blocked), its source recorded. Call it when messages of `feed` were stored. */
-void shoal_control_scan(shoal_control *c, const uint8_t feed[32]);
+ * blocked), its source recorded. Call it when messages of `feed` were stored. Returns how many
+ * messages it read (those new since the last call, for the daemon's sync progress). */
+int64_t shoal_control_scan(shoal_control *c, const uint8_t feed[32]);
 
 /* The status page's URL, which status tells ("page"). */
 void shoal_control_set_page(shoal_control *c, const char *url);

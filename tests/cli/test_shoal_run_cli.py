@@ -9,11 +9,12 @@ in A's feed reach B, which can block one; `shoal connect` has a third daemon,
 with no hub, dial A over net: and replicate from it.
 Mistakes get their documented exit status: a configuration with a misspelt knob (2, with the
 key's path), a message content the rules refuse (1), a daemon that is not running (3). SIGTERM
-stops a daemon cleanly (0) and removes its socket. In a network namespace of its own with a veth
+stops a daemon cleanly (0) and removes its socket; B told its sync's progress in plain lines. In a network namespace of its own with a veth
 pair: the daemons gather WebRTC candidates on every interface, as they would for a user (libnice
 leaves loopback out)."""
 import json
 import queue
+import re
 import os
 import signal
 import subprocess
@@ -249,6 +250,9 @@ def sigterm_stops_a_daemon_cleanly():
         _, err = d.communicate(timeout=30)
         eq(d.returncode, 0, err.decode())
         assert not os.path.exists(os.path.join(home, "control.sock")), home
+        if name == "b":  # it told its sync as plain lines (its stderr is not a terminal)
+            assert re.search(rb"shoal: syncing: \d+ messages from 1 feed so far", err), err
+            assert re.search(rb"shoal: synced \d+ messages from 1 feed in ", err), err
 
 
 if __name__ == "__main__":
