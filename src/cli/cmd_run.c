@@ -90,7 +90,8 @@ static void net_established(shoal_net_conn *conn, void *ud)
     ok = ok && shoal_repl_request(repl, rpc, d->keys.pub, true) == SHOAL_OK;
     if (ok && d->cfg.replicate_peers)
         ok = shoal_repl_request(repl, rpc, remote, true) == SHOAL_OK;
-    d->conns = g_list_prepend(d->conns, conn);
+    if (!g_list_find(d->conns, conn)) /* one we dialled is listed from the dial on */
+        d->conns = g_list_prepend(d->conns, conn);
     if (!ok)
         shoal_net_conn_close(conn);
     else
@@ -129,11 +130,16 @@ static void dial(const char *host, uint16_t port, const uint8_t key[32], shoal_c
     dialling *x = g_new(dialling, 1);
     *x = (dialling){d, call};
     shoal_net_config net = {.keys = &d->keys};
-    if (d->stopping || !shoal_net_dial(&net, host, port, key,
-                                       &(shoal_net_callbacks){dial_established, dial_closed}, x)) {
+    shoal_net_conn *conn =
+        d->stopping ? NULL
+                    : shoal_net_dial(&net, host, port, key,
+                                     &(shoal_net_callbacks){dial_established, dial_closed}, x);
+    if (!conn) {
         shoal_control_call_done(call, d->stopping ? "the daemon is stopping" : "cannot dial");
         g_free(x);
+        return;
     }
+    d->conns = g_list_prepend(d->conns, conn); /* closed with the others if we stop first */
 }
 
 /* Stopping is done once the node has left and every net: connection has closed. */
