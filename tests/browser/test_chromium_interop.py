@@ -49,8 +49,9 @@ def start_shoal(hub):
     p = subprocess.Popen([NODE_PEER, "--secret", os.path.join(home, "secret"), "--compat",
                           "--address", "10.99.0.2", hub], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
-    while json.loads(p.stdout.readline()).get("line") != "hub 0: joined":
-        pass
+    p.early = []  # what it said before it had joined: all of it is kept for stop_shoal
+    while not p.early or p.early[-1].get("line") != "hub 0: joined":
+        p.early.append(json.loads(p.stdout.readline()))
     return p
 
 
@@ -58,7 +59,7 @@ def stop_shoal(p):
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=30)
     eq(p.returncode, 0, err.decode())
-    return [json.loads(l) for l in out.decode().splitlines()]
+    return p.early + [json.loads(l) for l in out.decode().splitlines()]
 
 
 def run_chromium(hub):
