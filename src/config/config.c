@@ -96,7 +96,7 @@ static int read_server(reader *rd, const char *path, const json_t *v, bool port_
     shoal_host h;
     char *end;
     unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
-    if (!colon || !colon[1] || *end || colon[1] == '-' || colon[1] == '+' || port > 65535 ||
+    if (!colon || !(colon[1] >= '0' && colon[1] <= '9') || *end || port > 65535 ||
         (port == 0 && !port_zero))
         return fail(rd, path, "\"%s\" is not host:port (a port from %d to 65535)", s,
                     port_zero ? 0 : 1);

@@ -94,6 +94,7 @@ static void mistakes_are_refused_with_where_they_are(void)
         {"{\"lisen\": \"0.0.0.0:8008\"}", "\"lisen\" is not a setting shoal knows"},
         {"{\"listen\": \"0.0.0.0\"}", "listen: \"0.0.0.0\" is not host:port"},
         {"{\"listen\": \"0.0.0.0:65536\"}", "listen: \"0.0.0.0:65536\" is not host:port"},
+        {"{\"listen\": \"0.0.0.0: 80\"}", "listen: \"0.0.0.0: 80\" is not host:port"},
         {"{\"listen\": \"bad host!:80\"}", "listen: \"bad host!\" is not a host name"},
         {"{\"stun\": \"stun.example:0\"}", "stun: \"stun.example:0\" is not host:port"},
         {"{\"hubs\": [\"ftp://x\"]}", "hubs[0]: \"ftp://x\": "},
