@@ -96,6 +96,12 @@ typedef struct shoal_node_stats {
 
 const shoal_node_stats *shoal_node_get_stats(const shoal_node *node);
 const shoal_conn *shoal_node_conn(const shoal_node *node);
+/* Replication over a session of another transport (net:, say) as over the node's channels:
+ * createHistoryStream is served, and `remote` is asked for what we follow, our own feed, and,
+ * with replicate_peers, its own. SHOAL_E_INVAL without a store; else the session's errors. */
+SHOAL_MUST_CHECK int shoal_node_replicate(shoal_node *node, shoal_rpc *rpc,
+                                          const uint8_t remote[32]);
+
 /* The network changed (an address or a route came or went), or the system woke from sleep:
  * every connection is stale. The state manager's NETWORK_DID_RECONNECT or SYSTEM_DID_WAKE:
  * every peer's channel is torn down at once, the hubs are joined anew, backoffs are forgiven,

@@ -28,10 +28,7 @@ typedef struct ctl {
 /* A connection to the daemon's control socket; NULL (said why) when there is no daemon. */
 static GSocketConnection *connect_control(const ctl *c)
 {
-    char *home = c->home ? g_strdup(c->home)
-                 : getenv("SHOAL_HOME") && *getenv("SHOAL_HOME")
-                     ? g_strdup(getenv("SHOAL_HOME"))
-                     : g_build_filename(g_get_home_dir(), ".shoal", NULL);
+    char *home = shoal_control_home(c->home);
     char *path = shoal_control_path(home);
     GSocketClient *client = g_socket_client_new();
     GSocketAddress *addr = g_unix_socket_address_new(path);

@@ -81,15 +81,8 @@ static void net_established(shoal_net_conn *conn, void *ud)
 {
     daemon_state *d = ud;
     shoal_rpc *rpc = shoal_net_conn_rpc(conn);
-    shoal_repl *repl = shoal_node_repl(d->node);
     bool ok = shoal_basics_register(rpc, &d->basics) == SHOAL_OK &&
-              shoal_repl_serve(repl, rpc) == SHOAL_OK;
-    for (size_t i = 0; ok && i < d->cfg.nfollows; i++)
-        ok = shoal_repl_request(repl, rpc, d->cfg.follows[i], true) == SHOAL_OK;
-    const uint8_t *remote = shoal_net_conn_remote(conn);
-    ok = ok && shoal_repl_request(repl, rpc, d->keys.pub, true) == SHOAL_OK;
-    if (ok && d->cfg.replicate_peers)
-        ok = shoal_repl_request(repl, rpc, remote, true) == SHOAL_OK;
+              shoal_node_replicate(d->node, rpc, shoal_net_conn_remote(conn)) == SHOAL_OK;
     if (!g_list_find(d->conns, conn)) /* one we dialled is listed from the dial on */
         d->conns = g_list_prepend(d->conns, conn);
     if (!ok)
@@ -335,16 +328,6 @@ static gboolean on_signal(gpointer ud)
     return G_SOURCE_CONTINUE;
 }
 
-static char *home_dir(const char *given)
-{
-    if (given)
-        return g_strdup(given);
-    const char *env = getenv("SHOAL_HOME");
-    if (env && *env)
-        return g_strdup(env);
-    return g_build_filename(g_get_home_dir(), ".shoal", NULL);
-}
-
 /* The configuration file, if there is one; false (said why) when it cannot be used. */
 static bool load_config(const char *home, shoal_config *cfg)
 {
@@ -402,7 +385,7 @@ int shoal_cmd_run(int argc, char **argv)
             return SHOAL_EXIT_USAGE;
         }
     }
-    char *home = home_dir(given);
+    char *home = shoal_control_home(given);
     if (g_mkdir_with_parents(home, 0700) != 0) {
         fprintf(stderr, "shoal run: cannot create %s: %s\n", home, g_strerror(errno));
         g_free(home);

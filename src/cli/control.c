@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 #include <jansson.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -75,6 +76,16 @@ static guint feed_hash(gconstpointer key)
 static gboolean feed_equal(gconstpointer a, gconstpointer b)
 {
     return memcmp(a, b, 32) == 0;
+}
+
+char *shoal_control_home(const char *given)
+{
+    if (given)
+        return g_strdup(given);
+    const char *env = getenv("SHOAL_HOME");
+    if (env && *env)
+        return g_strdup(env);
+    return g_build_filename(g_get_home_dir(), ".shoal", NULL);
 }
 
 char *shoal_control_path(const char *home)

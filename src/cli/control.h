@@ -75,6 +75,9 @@ void shoal_control_set_page(shoal_control *c, const char *url);
  * when asked (the status page shows them). */
 json_t *shoal_control_status(shoal_control *c, bool recent);
 
+/* The daemon's home: `given`, else $SHOAL_HOME, else ~/.shoal. Free with g_free. */
+char *shoal_control_home(const char *given);
+
 /* The socket's path for a home folder (the command line's side). Free with g_free. */
 char *shoal_control_path(const char *home);
 

@@ -314,16 +314,7 @@ static void established(shoal_node_peer *p)
         p->timer = g_timeout_add(SHOAL_LINK_HOLD_MS, on_hold, p);
     if (n->repl) {
         shoal_rpc *rpc = shoal_link_rpc(p->link);
-        /* what we follow, our own feed (a peer may hold what we lost), and, if we replicate
-         * peers, the peer's own */
-        bool ok = shoal_repl_serve(n->repl, rpc) == SHOAL_OK;
-        for (size_t i = 0; ok && i < n->nfollows; i++)
-            ok = shoal_repl_request(n->repl, rpc, n->follows[i], true) == SHOAL_OK;
-        if (ok && !follows(n, n->keys.pub))
-            ok = shoal_repl_request(n->repl, rpc, n->keys.pub, true) == SHOAL_OK;
-        if (ok && n->replicate_peers && !follows(n, p->feed))
-            ok = shoal_repl_request(n->repl, rpc, p->feed, true) == SHOAL_OK;
-        if (!ok)
+        if (shoal_node_replicate(n, rpc, p->feed) != SHOAL_OK)
             say(n, "replication with %.8s… could not start", p->channel);
         pump(p);
     }
@@ -1028,6 +1019,22 @@ int shoal_node_remove_hub(shoal_node *n, const shoal_hub_addr *addr)
         return SHOAL_OK;
     }
     return SHOAL_E_CONN_UNKNOWN_HUB;
+}
+
+int shoal_node_replicate(shoal_node *n, shoal_rpc *rpc, const uint8_t remote[32])
+{
+    if (!n->repl)
+        return SHOAL_E_INVAL;
+    /* what we follow, our own feed (a peer may hold what we lost), and, if we replicate peers,
+     * the peer's own */
+    int rc = shoal_repl_serve(n->repl, rpc);
+    for (size_t i = 0; rc == SHOAL_OK && i < n->nfollows; i++)
+        rc = shoal_repl_request(n->repl, rpc, n->follows[i], true);
+    if (rc == SHOAL_OK && !follows(n, n->keys.pub))
+        rc = shoal_repl_request(n->repl, rpc, n->keys.pub, true);
+    if (rc == SHOAL_OK && n->replicate_peers && !follows(n, remote))
+        rc = shoal_repl_request(n->repl, rpc, remote, true);
+    return rc;
 }
 
 void shoal_node_network_changed(shoal_node *n, bool woke)

@@ -319,13 +319,29 @@ static bool authored_by(const shoal_buf *text, const uint8_t feed[32])
            memcmp(at + sizeof key - 1, id, id_len) == 0;
 }
 
-/* Whether the store holds this message already (a prechecked one, at or below its feed's head). */
-static bool have(shoal_repl *r, const shoal_msg_checked *c)
-{
+/* A feed's head, remembered while the store does not change (a batch's messages come in runs
+ * of one feed). */
+typedef struct head_memo {
+    bool known;
+    uint8_t feed[32];
     shoal_feed_state head;
+} head_memo;
+
+/* Whether the store holds this message already (a prechecked one, at or below its feed's head).
+ * `memo` is NULL when the store may have changed since it was last used. */
+static bool have(shoal_repl *r, const shoal_msg_checked *c, head_memo *memo)
+{
+    if (!c->ok)
+        return false;
+    head_memo fresh = {0};
+    if (!memo)
+        memo = &fresh;
+    if (!memo->known || memcmp(memo->feed, c->info.author, 32) != 0) {
+        memo->known = shoal_feed_store_head(r->store, c->info.author, &memo->head) == SHOAL_OK;
+        memcpy(memo->feed, c->info.author, 32);
+    }
     shoal_buf text = SHOAL_BUF_INIT;
-    bool stored = c->ok && shoal_feed_store_head(r->store, c->info.author, &head) == SHOAL_OK &&
-                  c->info.sequence <= head.sequence &&
+    bool stored = memo->known && c->info.sequence <= memo->head.sequence &&
                   shoal_feed_store_get(r->store, c->info.id, &text) == SHOAL_OK;
     shoal_buf_free(&text);
     return stored;
@@ -372,6 +388,7 @@ static void flush(shoal_repl *r)
     }
     int rc = shoal_msg_precheck_batch(texts, lens, n, r->hmac_key, n >= 8 ? r->threads : 1,
                                       canonical, checked);
+    head_memo memo = {0}; /* nothing is appended before the next loop */
     for (size_t i = 0; i < n; i++) {
         if (batch[i].refused)
             continue;
@@ -382,7 +399,7 @@ static void flush(shoal_repl *r)
         else if (checked[i].ok ? memcmp(checked[i].info.author, batch[i].stream.feed, 32) != 0
                                : !authored_by(&canonical[i], batch[i].stream.feed))
             reject(batch, n, i, "a message of another feed", why);
-        else if (have(r, &checked[i])) /* two peers stream the feed live: this copy came second */
+        else if (have(r, &checked[i], &memo)) /* two peers stream it live: this came second */
             batch[i].refused = true;
     }
     for (size_t at = 0; rc == SHOAL_OK && at < n;) {
@@ -406,7 +423,7 @@ static void flush(shoal_repl *r)
         if (arc == SHOAL_OK || appended == k)
             break;
         size_t bad = index[appended];
-        if (have(r, &checked[bad])) /* a copy of one this batch stored: dropped */
+        if (have(r, &checked[bad], NULL)) /* a copy of one this batch stored: dropped */
             batch[bad].refused = true;
         else
             reject(batch, n, bad,
