@@ -357,16 +357,17 @@ int shoal_cmd_hubs(int argc, char **argv)
     ctl c = {.name = "hubs"};
     if (!options(&c, &argc, argv,
                  "usage: shoal hubs ls [--home DIR] [--json]\n"
-                 "       shoal hubs add|announce|block URL [--home DIR] [--json]\n\n"
+                 "       shoal hubs add|rm|announce|block URL [--home DIR] [--json]\n\n"
                  "ls: the daemon's hubs, their states and who named them (config, command, or\n"
                  "a feed). add: joins one until the daemon stops (config.json keeps hubs for\n"
-                 "good). announce: publishes {\"type\":\"rtc-hub\",\"address\":URL} on the\n"
+                 "good). rm: leaves one now, whoever named it, until it is named again.\n"
+                 "announce: publishes {\"type\":\"rtc-hub\",\"address\":URL} on the\n"
                  "daemon's feed, so every peer that replicates it joins the hub too. block: never\n"
                  "joins it again, whoever names it.\n"))
         return SHOAL_EXIT_OK;
     if (argc == 2 && strcmp(argv[1], "ls") == 0)
         return run(&c, json_pack("{s:s}", "cmd", "status"), show_hubs);
-    static const char *const verbs[] = {"add", "announce", "block"};
+    static const char *const verbs[] = {"add", "announce", "block", "rm"};
     for (size_t i = 0; argc == 3 && i < sizeof verbs / sizeof *verbs; i++)
         if (strcmp(argv[1], verbs[i]) == 0) {
             char cmd[32];
@@ -374,6 +375,6 @@ int shoal_cmd_hubs(int argc, char **argv)
             return run(&c, json_pack("{s:s, s:s}", "cmd", cmd, "address", argv[2]),
                        i == 1 ? show_published : show_nothing);
         }
-    fprintf(stderr, "shoal hubs: ls, or add|announce|block URL (see --help)\n");
+    fprintf(stderr, "shoal hubs: ls, or add|rm|announce|block URL (see --help)\n");
     return SHOAL_EXIT_USAGE;
 }

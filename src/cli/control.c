@@ -308,6 +308,18 @@ static bool save_blocked(shoal_control *c)
     return ok;
 }
 
+/* Leaves a hub held; false when it is not held. */
+static bool leave_hub(shoal_control *c, const shoal_hub_addr *addr)
+{
+    for (size_t i = 0; i < c->nhubs; i++)
+        if (shoal_hub_addr_equal(&c->hubs[i].addr, addr)) {
+            (void)!shoal_node_remove_hub(c->node, addr);
+            c->hubs[i] = c->hubs[--c->nhubs];
+            return true;
+        }
+    return false;
+}
+
 /* "hubs.block": never joined again, whoever names it; left now if held. Kept in the home. */
 static json_t *hubs_block(shoal_control *c, const json_t *req)
 {
@@ -320,12 +332,20 @@ static json_t *hubs_block(shoal_control *c, const json_t *req)
         if (!save_blocked(c))
             return error_reply("cannot write %s", c->blocked_path);
     }
-    for (size_t i = 0; i < c->nhubs; i++)
-        if (shoal_hub_addr_equal(&c->hubs[i].addr, &addr)) {
-            (void)!shoal_node_remove_hub(c->node, &addr);
-            c->hubs[i] = c->hubs[--c->nhubs];
-            break;
-        }
+    (void)leave_hub(c, &addr);
+    return json_pack("{s:b}", "ok", 1);
+}
+
+/* "hubs.rm": left now, whoever named it; joined again only when named again (a new message in
+ * a feed, hubs.add, or config.json at the next start). */
+static json_t *hubs_rm(shoal_control *c, const json_t *req)
+{
+    shoal_hub_addr addr;
+    json_t *reply = NULL;
+    if (!request_hub(req, &addr, &reply))
+        return reply;
+    if (!leave_hub(c, &addr))
+        return error_reply("%s", "not one of the daemon's hubs");
     return json_pack("{s:b}", "ok", 1);
 }
 
@@ -450,6 +470,7 @@ static json_t *answer(client *cl, const char *line, size_t len, bool *deferred)
                     : strcmp(cmd, "hubs.add") == 0      ? hubs_add(c, req)
                     : strcmp(cmd, "hubs.announce") == 0 ? hubs_announce(c, req)
                     : strcmp(cmd, "hubs.block") == 0    ? hubs_block(c, req)
+                    : strcmp(cmd, "hubs.rm") == 0       ? hubs_rm(c, req)
                     : strcmp(cmd, "watch") == 0         ? watch(cl)
                     : strcmp(cmd, "connect") == 0       ? dial(cl, req)
                                                         : error_reply("no command \"%s\"", cmd);

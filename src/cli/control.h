@@ -15,6 +15,10 @@
  *   {"cmd":"hubs.announce","address":"https://…"}
  *                     → "key", "sequence": publishes {"type":"rtc-hub","address":URL}, which
  *                       every daemon that replicates our feed joins; we join it too
+ *   {"cmd":"hubs.rm","address":"https://…"}
+ *                     → {}: left now, whoever named it, until it is named again (a new
+ *                       message, hubs.add, or config.json at the next start); an error when
+ *                       it is not held
  *   {"cmd":"hubs.block","address":"https://…"}
  *                     → {}: never joined again whoever names it (kept in blocked-hubs.json),
  *                       and left now if held

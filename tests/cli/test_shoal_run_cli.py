@@ -158,7 +158,7 @@ def a_network_change_renews_every_connection():
 
 
 @case
-def hubs_are_listed_and_added():
+def hubs_are_listed_added_and_removed():
     a = STATE["a"][1]
     rc, out, err = shoal("hubs", "add", "http://127.0.0.1:9", "--home", a)
     eq(rc, 0, err)
@@ -166,6 +166,12 @@ def hubs_are_listed_and_added():
     eq(hubs, [(STATE["hub"].url, "config"), ("http://127.0.0.1:9", "command")])
     rc, out, err = shoal("hubs", "add", "ftp://x", "--home", a)
     eq(rc, 1, out + err)
+    rc, out, err = shoal("hubs", "rm", "http://127.0.0.1:9/", "--home", a)  # any form of it
+    eq(rc, 0, err)
+    eq([h["address"] for h in ask(a, "hubs", "ls")["hubs"]], [STATE["hub"].url])
+    rc, out, err = shoal("hubs", "rm", "http://127.0.0.1:9", "--home", a)
+    eq(rc, 1, out + err)
+    assert "not one of the daemon's hubs" in err, err
 
 
 @case
