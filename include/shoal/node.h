@@ -102,6 +102,13 @@ const shoal_conn *shoal_node_conn(const shoal_node *node);
 SHOAL_MUST_CHECK int shoal_node_replicate(shoal_node *node, shoal_rpc *rpc,
                                           const uint8_t remote[32]);
 
+/* Follows `feed` (every peer connected is asked for it at once, and every peer met later), or
+ * stops following it (streams open go on until their connections end; it is not asked for
+ * again). SHOAL_E_INVAL without a store. */
+SHOAL_MUST_CHECK int shoal_node_follow(shoal_node *node, const uint8_t feed[32], bool following);
+/* The feeds followed: the configuration's, then those followed since. */
+const uint8_t (*shoal_node_follows(const shoal_node *node, size_t *count))[32];
+
 /* The network changed (an address or a route came or went), or the system woke from sleep:
  * every connection is stale. The state manager's NETWORK_DID_RECONNECT or SYSTEM_DID_WAKE:
  * every peer's channel is torn down at once, the hubs are joined anew, backoffs are forgiven,

@@ -36,11 +36,15 @@ shoal_repl *shoal_repl_new(shoal_feed_store *store, const char *hmac_key,
                            const shoal_repl_callbacks *cb, void *ud);
 void shoal_repl_free(shoal_repl *r);
 
-/* Answers createHistoryStream on this session. */
+/* Answers createHistoryStream on this session, which the replicator then knows (see
+ * shoal_repl_request_everywhere) until it is forgotten. */
 SHOAL_MUST_CHECK int shoal_repl_serve(shoal_repl *r, shoal_rpc *rpc);
 /* Asks this session's peer for `feed`, from our head on. */
 SHOAL_MUST_CHECK int shoal_repl_request(shoal_repl *r, shoal_rpc *rpc, const uint8_t feed[32],
                                         bool live);
+/* Asks every session served for `feed`, live, unless it was asked already (a feed followed
+ * while connected). The last error, if any; the other sessions are asked all the same. */
+SHOAL_MUST_CHECK int shoal_repl_request_everywhere(shoal_repl *r, const uint8_t feed[32]);
 /* Publishes a message of our own (see shoal_msg_create) and sends it to live streams. */
 SHOAL_MUST_CHECK int shoal_repl_publish(shoal_repl *r, const shoal_keypair *keys, double timestamp,
                                         const char *content, size_t len, shoal_msg_info *info,

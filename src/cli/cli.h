@@ -21,6 +21,7 @@ int shoal_cmd_run(int argc, char **argv);
 int shoal_cmd_status(int argc, char **argv);
 int shoal_cmd_publish(int argc, char **argv);
 int shoal_cmd_feed(int argc, char **argv);
+int shoal_cmd_follow(int argc, char **argv); /* follow and unfollow */
 int shoal_cmd_hubs(int argc, char **argv);
 int shoal_cmd_peers(int argc, char **argv);
 int shoal_cmd_connect(int argc, char **argv);

@@ -158,6 +158,8 @@ static void show_status(const json_t *r)
     json_array_foreach(json_object_get(r, "hubs"), i, v)
         printf("%-40s %-13s %lld\n", str(v, "address"), str(v, "state"),
                (long long)json_integer_value(json_object_get(v, "failures")));
+    json_array_foreach(json_object_get(r, "follows"), i, v)
+        printf("%s%s\n", i ? "          " : "\nfollows   ", json_string_value(v));
     putchar('\n');
     show_peers(r);
 }
@@ -239,8 +241,9 @@ int shoal_cmd_feed(int argc, char **argv)
     ctl c = {.name = "feed"};
     if (!options(
             &c, &argc, argv,
-            "usage: shoal feed FEED_ID [--seq N] [--limit N] [--home DIR] [--json]\n\n"
-            "Lists the messages the daemon holds of a feed (from sequence N, at most 1000).\n"))
+            "usage: shoal feed [FEED_ID] [--seq N] [--limit N] [--home DIR] [--json]\n\n"
+            "Lists the messages the daemon holds of a feed, its own when no id is given (from\n"
+            "sequence N, at most 1000).\n"))
         return SHOAL_EXIT_OK;
     const char *id = NULL;
     long long seq = 1, limit = 1000;
@@ -261,14 +264,33 @@ int shoal_cmd_feed(int argc, char **argv)
             return SHOAL_EXIT_USAGE;
         }
     }
-    if (!id) {
-        fprintf(stderr, "shoal feed: which feed? (see --help)\n");
+    return run(&c,
+               json_pack("{s:s, s:s?, s:I, s:I}", "cmd", "feed", "id", id, "seq", (json_int_t)seq,
+                         "limit", (json_int_t)limit),
+               show_feed);
+}
+
+int shoal_cmd_follow(int argc, char **argv)
+{
+    bool following = strcmp(argv[0], "follow") == 0;
+    ctl c = {.name = following ? "follow" : "unfollow"};
+    if (!options(
+            &c, &argc, argv,
+            following
+                ? "usage: shoal follow FEED_ID [--home DIR] [--json]\n\n"
+                  "Publishes {\"type\":\"contact\",\"contact\":FEED_ID,\"following\":true}: the\n"
+                  "daemon asks every peer for that feed from now on, as SSB clients do.\n"
+                : "usage: shoal unfollow FEED_ID [--home DIR] [--json]\n\n"
+                  "Publishes {\"type\":\"contact\",\"contact\":FEED_ID,\"following\":false}:\n"
+                  "the daemon no longer asks peers for that feed.\n"))
+        return SHOAL_EXIT_OK;
+    if (argc != 2 || argv[1][0] == '-') {
+        fprintf(stderr, "shoal %s: one feed id, @….ed25519 (see --help)\n", c.name);
         return SHOAL_EXIT_USAGE;
     }
     return run(&c,
-               json_pack("{s:s, s:s, s:I, s:I}", "cmd", "feed", "id", id, "seq", (json_int_t)seq,
-                         "limit", (json_int_t)limit),
-               show_feed);
+               json_pack("{s:s, s:s, s:b}", "cmd", "follow", "id", argv[1], "following", following),
+               show_published);
 }
 
 /* One change as it happened, in a line. */

@@ -166,9 +166,18 @@ static json_t *status(shoal_control *c)
         json_array_append_new(blocked, json_string(g_ptr_array_index(c->blocked, i)));
     for (size_t i = 0; i < shoal_conn_peer_count(conn); i++)
         json_array_append_new(peers, peer_json(shoal_conn_peer_at(conn, i)));
-    return json_pack("{s:b, s:s, s:I, s:o, s:o, s:s?, s:o, s:o, s:o}", "ok", 1, "id", id,
+    json_t *follows = json_array();
+    size_t nfollows;
+    const uint8_t(*followed)[32] = shoal_node_follows(c->node, &nfollows);
+    for (size_t i = 0; i < nfollows; i++) {
+        char fid[SHOAL_REF_STRSIZE];
+        shoal_identity_feed_id(followed[i], fid);
+        json_array_append_new(follows, json_string(fid));
+    }
+    return json_pack("{s:b, s:s, s:I, s:o, s:o, s:s?, s:o, s:o, s:o, s:o}", "ok", 1, "id", id,
                      "sequence", (json_int_t)head.sequence, "net", net, "addresses", addresses,
-                     "page", c->page, "hubs", hubs, "blocked", blocked, "peers", peers);
+                     "page", c->page, "hubs", hubs, "blocked", blocked, "follows", follows, "peers",
+                     peers);
 }
 
 static json_t *publish(shoal_control *c, const json_t *req)
@@ -183,10 +192,32 @@ static json_t *publish(shoal_control *c, const json_t *req)
     free(text);
     if (rc != SHOAL_OK)
         return error_reply("%s", why ? why : shoal_strerror(rc));
+    shoal_control_scan(c, c->keys->pub); /* a hub named or a feed followed takes effect now */
     char key[64] = "%";
     sodium_bin2base64(key + 1, sizeof key - 1, info.id, 32, sodium_base64_VARIANT_ORIGINAL);
     strcat(key, ".sha256");
     return json_pack("{s:b, s:s, s:I}", "ok", 1, "key", key, "sequence", (json_int_t)info.sequence);
+}
+
+/* "follow": publishes {"type":"contact","contact":ID,"following":bool}. */
+static json_t *follow(shoal_control *c, const json_t *req)
+{
+    const char *id = json_string_value(json_object_get(req, "id"));
+    const json_t *following = json_object_get(req, "following");
+    shoal_ref ref;
+    if (!id || shoal_ref_parse(&ref, id, strlen(id), NULL) != SHOAL_OK ||
+        ref.kind != SHOAL_REF_FEED || (following && !json_is_boolean(following)))
+        return error_reply("%s", "follow needs \"id\", a feed id (and \"following\", a boolean)");
+    if (memcmp(ref.key, c->keys->pub, 32) == 0)
+        return error_reply("%s", "that is the daemon's own feed");
+    char canonical[SHOAL_REF_STRSIZE];
+    shoal_ref_format(&ref, canonical);
+    json_t *publish_req =
+        json_pack("{s:{s:s, s:s, s:b}}", "content", "type", SHOAL_CONTACT_MESSAGE_TYPE, "contact",
+                  canonical, "following", !following || json_is_true(following));
+    json_t *reply = publish(c, publish_req);
+    json_decref(publish_req);
+    return reply;
 }
 
 static bool add_message(const char *text, size_t len, int64_t sequence, const uint8_t id[32],
@@ -202,10 +233,11 @@ static bool add_message(const char *text, size_t len, int64_t sequence, const ui
 static json_t *feed(shoal_control *c, const json_t *req)
 {
     const char *id = json_string_value(json_object_get(req, "id"));
-    shoal_ref ref;
-    if (!id || shoal_ref_parse(&ref, id, strlen(id), NULL) != SHOAL_OK ||
-        ref.kind != SHOAL_REF_FEED)
-        return error_reply("%s", "feed needs \"id\", a feed id");
+    shoal_ref ref = {.kind = SHOAL_REF_FEED};
+    if (!id)
+        memcpy(ref.key, c->keys->pub, 32); /* our own */
+    else if (shoal_ref_parse(&ref, id, strlen(id), NULL) != SHOAL_OK || ref.kind != SHOAL_REF_FEED)
+        return error_reply("%s", "feed needs \"id\", a feed id (ours when left out)");
     json_int_t seq = json_integer_value(json_object_get(req, "seq"));
     json_int_t limit = json_integer_value(json_object_get(req, "limit"));
     json_t *messages = json_array();
@@ -293,9 +325,7 @@ static json_t *hubs_announce(shoal_control *c, const json_t *req)
     json_t *publish_req = json_pack("{s:o}", "content", content);
     reply = publish(c, publish_req);
     json_decref(publish_req);
-    if (json_is_true(json_object_get(reply, "ok")))
-        shoal_control_scan(c, c->keys->pub); /* our own message: the hub joins our table */
-    return reply;
+    return reply; /* published: the hub joined our table */
 }
 
 static bool save_blocked(shoal_control *c)
@@ -349,10 +379,33 @@ static json_t *hubs_rm(shoal_control *c, const json_t *req)
     return json_pack("{s:b}", "ok", 1);
 }
 
+typedef struct contact {
+    uint8_t feed[32];
+    bool following;
+} contact;
+
 typedef struct scan {
     shoal_control *c;
     int64_t last;
+    GArray *contacts; /* our own contact messages, applied once the reading is done */
 } scan;
+
+/* {"type":"contact","contact":"@…","following":bool} of our own: whom we follow. */
+static void note_contact(scan *sc, const char *author, const json_t *content)
+{
+    const char *id = json_string_value(json_object_get(content, "contact"));
+    const json_t *following = json_object_get(content, "following");
+    shoal_ref ref;
+    char self[SHOAL_REF_STRSIZE];
+    shoal_identity_feed_id(sc->c->keys->pub, self);
+    if (strcmp(author, self) != 0 || !id || !json_is_boolean(following) ||
+        shoal_ref_parse(&ref, id, strlen(id), NULL) != SHOAL_OK || ref.kind != SHOAL_REF_FEED ||
+        memcmp(ref.key, sc->c->keys->pub, 32) == 0)
+        return;
+    contact one = {.following = json_is_true(following)};
+    memcpy(one.feed, ref.key, 32);
+    g_array_append_val(sc->contacts, one);
+}
 
 static bool scan_one(const char *text, size_t len, int64_t sequence, const uint8_t id[32],
                      int64_t received, void *ud)
@@ -366,8 +419,10 @@ static bool scan_one(const char *text, size_t len, int64_t sequence, const uint8
     const char *address = json_string_value(json_object_get(content, "address"));
     const char *author = json_string_value(json_object_get(msg, "author"));
     shoal_hub_addr addr;
-    if (type && address && author && strcmp(type, SHOAL_HUB_MESSAGE_TYPE) == 0 &&
-        shoal_hub_addr_parse(&addr, address, strlen(address), NULL) == SHOAL_OK) {
+    if (type && author && strcmp(type, SHOAL_CONTACT_MESSAGE_TYPE) == 0)
+        note_contact(sc, author, content);
+    else if (type && address && author && strcmp(type, SHOAL_HUB_MESSAGE_TYPE) == 0 &&
+             shoal_hub_addr_parse(&addr, address, strlen(address), NULL) == SHOAL_OK) {
         int rc = hold_hub(sc->c, &addr, author);
         if (rc != SHOAL_OK && rc != SHOAL_E_INVAL)
             shoal_log(SHOAL_LOG_WARN, "run", "the hub %s named by %s: %s", address, author,
@@ -397,14 +452,26 @@ int64_t shoal_control_scan(shoal_control *c, const uint8_t feed[32])
         return 0;
     gint64 *done = g_hash_table_lookup(c->scanned, feed);
     int64_t from = done ? *done : 0;
-    scan sc = {c, from};
-    if (shoal_feed_store_history(c->store, feed, from + 1, 0, scan_one, &sc) != SHOAL_OK)
+    scan sc = {c, from, g_array_new(FALSE, FALSE, sizeof(contact))};
+    if (shoal_feed_store_history(c->store, feed, from + 1, 0, scan_one, &sc) != SHOAL_OK) {
+        g_array_free(sc.contacts, TRUE);
         return 0;
+    }
     if (!done) {
         done = g_new(gint64, 1);
         g_hash_table_insert(c->scanned, g_memdup2(feed, 32), done);
     }
     *done = sc.last;
+    for (guint i = 0; i < sc.contacts->len; i++) {
+        const contact *one = &g_array_index(sc.contacts, contact, i);
+        if (shoal_node_follow(c->node, one->feed, one->following) != SHOAL_OK)
+            shoal_log(SHOAL_LOG_WARN, "run", "following a feed: not every peer was asked for it");
+    }
+    /* the hubs the newly followed feeds name */
+    for (guint i = 0; i < sc.contacts->len; i++)
+        if (g_array_index(sc.contacts, contact, i).following)
+            shoal_control_scan(c, g_array_index(sc.contacts, contact, i).feed);
+    g_array_free(sc.contacts, TRUE);
     return sc.last - from;
 }
 
@@ -467,6 +534,7 @@ static json_t *answer(client *cl, const char *line, size_t len, bool *deferred)
                     : strcmp(cmd, "status") == 0        ? status(c)
                     : strcmp(cmd, "publish") == 0       ? publish(c, req)
                     : strcmp(cmd, "feed") == 0          ? feed(c, req)
+                    : strcmp(cmd, "follow") == 0        ? follow(c, req)
                     : strcmp(cmd, "hubs.add") == 0      ? hubs_add(c, req)
                     : strcmp(cmd, "hubs.announce") == 0 ? hubs_announce(c, req)
                     : strcmp(cmd, "hubs.block") == 0    ? hubs_block(c, req)

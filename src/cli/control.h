@@ -6,9 +6,13 @@
  *   {"cmd":"status"}  → "id" (our feed), "sequence" (our feed's head), "net" (our net: address,
  *                       or null), "addresses" (our multiserver addresses: net:, then one
  *                       rtc:HUB~shs:KEY per hub joined), "hubs": [{"address","state","failures"}],
- *                       "peers": [{"id","state","transport","inbound"}]
+ *                       "follows": [feed id, ...], "peers": [{"id","state","transport","inbound"}]
  *   {"cmd":"publish","content":{...}}   → "key", "sequence" (the message published)
- *   {"cmd":"feed","id":"@…","seq":N,"limit":N}
+ *   {"cmd":"follow","id":"@…","following":bool}
+ *                     → "key", "sequence": publishes {"type":"contact","contact":ID,
+ *                       "following":bool} (following: true when left out); the feed is asked of
+ *                       every peer from now on (or, unfollowed, no longer)
+ *   {"cmd":"feed","id":"@…","seq":N,"limit":N}   (id: ours when left out)
  *                     → "messages": [value, ...] (from sequence seq, default 1; at most limit,
  *                       default and cap 1000)
  *   {"cmd":"hubs.add","address":"https://…"}  → {} (the hub joins the table)
@@ -66,9 +70,13 @@ void shoal_control_changed(shoal_control *c, const shoal_conn_fx *event);
 
 /* Hubs travel in feeds: a message {"type":"rtc-hub","address":URL} names a hub. */
 #define SHOAL_HUB_MESSAGE_TYPE "rtc-hub"
+/* Whom we follow is in our feed, as in every SSB client: the last message
+ * {"type":"contact","contact":ID,"following":bool} of ours about ID decides. */
+#define SHOAL_CONTACT_MESSAGE_TYPE "contact"
 
-/* Reads the feed's messages not read yet for hubs: each one named joins the table (unless
- * blocked), its source recorded. Call it when messages of `feed` were stored. Returns how many
+/* Reads the feed's messages not read yet: each hub named joins the table (unless blocked), its
+ * source recorded; in our own feed, each contact message follows or unfollows its feed (whose
+ * hubs are then read too). Call it when messages of `feed` were stored. Returns how many
  * messages it read (those new since the last call, for the daemon's sync progress). */
 int64_t shoal_control_scan(shoal_control *c, const uint8_t feed[32]);
 

@@ -19,10 +19,11 @@ static const char usage[] =
     "  run            the daemon: an SSB peer that meets peers at hubs and replicates\n"
     "  status         the running daemon's identity, hubs and peers\n"
     "  publish        publish a message on the daemon's feed\n"
-    "  feed FEED_ID   the messages the daemon holds of a feed\n"
-    "  hubs ls|add    the daemon's hubs\n"
+    "  feed [FEED_ID] the messages the daemon holds of a feed (its own by default)\n"
+    "  follow FEED_ID follow a feed (a contact message); unfollow FEED_ID stops\n"
+    "  hubs ls|add|rm|announce|block   the daemon's hubs\n"
     "  peers          the daemon's peers; --follow tells every change as it happens\n"
-    "  connect ADDR   have the daemon dial a peer's net: address"
+    "  connect ADDR   have the daemon dial a peer's net: address\n"
     "\n"
     "options:\n"
     "  -h, --help     show this help (or a command's, after its name)\n"
@@ -72,7 +73,8 @@ int main(int argc, char **argv)
     } daemon_cmds[] = {{"run", shoal_cmd_run},         {"status", shoal_cmd_status},
                        {"publish", shoal_cmd_publish}, {"feed", shoal_cmd_feed},
                        {"hubs", shoal_cmd_hubs},       {"peers", shoal_cmd_peers},
-                       {"connect", shoal_cmd_connect}};
+                       {"connect", shoal_cmd_connect}, {"follow", shoal_cmd_follow},
+                       {"unfollow", shoal_cmd_follow}};
     for (size_t i = 0; i < sizeof daemon_cmds / sizeof *daemon_cmds; i++)
         if (strcmp(cmd, daemon_cmds[i].name) == 0)
             return daemon_cmds[i].fn(argc - 1, argv + 1);

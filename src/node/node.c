@@ -1037,6 +1037,29 @@ int shoal_node_replicate(shoal_node *n, shoal_rpc *rpc, const uint8_t remote[32]
     return rc;
 }
 
+int shoal_node_follow(shoal_node *n, const uint8_t feed[32], bool following)
+{
+    if (!n->repl)
+        return SHOAL_E_INVAL;
+    for (size_t i = 0; i < n->nfollows; i++)
+        if (memcmp(n->follows[i], feed, 32) == 0) {
+            if (!following)
+                memmove(n->follows[i], n->follows[--n->nfollows], 32);
+            return SHOAL_OK;
+        }
+    if (!following)
+        return SHOAL_OK;
+    n->follows = g_realloc_n(n->follows, n->nfollows + 1, 32);
+    memcpy(n->follows[n->nfollows++], feed, 32);
+    return shoal_repl_request_everywhere(n->repl, feed);
+}
+
+const uint8_t (*shoal_node_follows(const shoal_node *n, size_t *count))[32]
+{
+    *count = n->nfollows;
+    return (const uint8_t(*)[32])n->follows;
+}
+
 void shoal_node_network_changed(shoal_node *n, bool woke)
 {
     say(n, woke ? "the system woke: every connection is renewed"

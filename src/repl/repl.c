@@ -53,6 +53,8 @@ struct shoal_repl {
     size_t nasked, asked_cap;
     arrived *batch;
     size_t nbatch, batch_cap;
+    shoal_rpc **sessions; /* those served, until forgotten */
+    size_t nsessions, sessions_cap;
     unsigned threads; /* for checking a batch's signatures */
 };
 
@@ -103,6 +105,7 @@ void shoal_repl_free(shoal_repl *r)
     drop_batch(r->batch, r->nbatch);
     shoal_free(r->live);
     shoal_free(r->asked);
+    shoal_free(r->sessions);
     shoal_free(r->hmac_key);
     shoal_free(r);
 }
@@ -122,6 +125,11 @@ void shoal_repl_forget(shoal_repl *r, shoal_rpc *rpc)
             r->asked[i] = r->asked[--r->nasked];
         else
             i++;
+    for (size_t i = 0; i < r->nsessions; i++)
+        if (r->sessions[i] == rpc) {
+            r->sessions[i] = r->sessions[--r->nsessions];
+            break;
+        }
 }
 
 /* ---- serving --------------------------------------------------------------------------------- */
@@ -254,7 +262,15 @@ static void history(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, vo
 
 int shoal_repl_serve(shoal_repl *r, shoal_rpc *rpc)
 {
-    return shoal_rpc_register(rpc, "createHistoryStream", SHOAL_RPC_SOURCE, history, r);
+    for (size_t i = 0; i < r->nsessions; i++)
+        if (r->sessions[i] == rpc)
+            return SHOAL_OK;
+    if (!grow((void **)&r->sessions, &r->sessions_cap, r->nsessions, sizeof *r->sessions))
+        return SHOAL_E_NOMEM;
+    int rc = shoal_rpc_register(rpc, "createHistoryStream", SHOAL_RPC_SOURCE, history, r);
+    if (rc == SHOAL_OK)
+        r->sessions[r->nsessions++] = rpc;
+    return rc;
 }
 
 /* New messages of `feed` are in the store: live streams of it get them. */
@@ -521,6 +537,20 @@ int shoal_repl_request(shoal_repl *r, shoal_rpc *rpc, const uint8_t feed[32], bo
         r->asked[r->nasked] = (requested){rpc, id, {0}};
         memcpy(r->asked[r->nasked++].feed, feed, 32);
         shoal_rpc_on_drained(rpc, on_drained, r);
+    }
+    return rc;
+}
+
+int shoal_repl_request_everywhere(shoal_repl *r, const uint8_t feed[32])
+{
+    int rc = SHOAL_OK;
+    for (size_t i = 0; i < r->nsessions; i++) {
+        bool asked = false;
+        for (size_t j = 0; j < r->nasked && !asked; j++)
+            asked = r->asked[j].rpc == r->sessions[i] && memcmp(r->asked[j].feed, feed, 32) == 0;
+        int one = asked ? SHOAL_OK : shoal_repl_request(r, r->sessions[i], feed, true);
+        if (one != SHOAL_OK)
+            rc = one;
     }
     return rc;
 }

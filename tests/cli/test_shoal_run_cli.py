@@ -3,7 +3,8 @@
 of its own (and a HOME without ~/.ssb, so each makes its own identity), meet at a `shoal hub`;
 what A publishes with `shoal publish`, B (which follows A) holds and `shoal feed` shows; `shoal
 status` tells each daemon's identity, net: address, hubs and peers; `shoal peers --follow` tells
-B's arrival at A as it happens; a new address in the namespace (a network change) makes both
+B's arrival at A as it happens; A follows B while connected (`shoal follow`, a contact
+message) and gets B's feed at once, then unfollows; a new address in the namespace (a network change) makes both
 daemons tear their connection down and dial again; `shoal hubs` lists and adds, hubs announced
 in A's feed reach B, which can block one; `shoal connect` has a third daemon,
 with no hub, dial A over net: and replicate from it.
@@ -135,6 +136,34 @@ def what_a_publishes_the_follower_holds():
     watcher.kill()
     watcher.communicate()
     assert "connected" in states, states
+
+
+@case
+def following_while_connected_asks_the_peer_at_once():
+    a, b = STATE["a"][1], STATE["b"][1]
+    b_id = ask(b, "status")["id"]
+    rc, out, err = shoal("publish", "--home", b, "--type", "post", "--text", "before")
+    eq(rc, 0, err)
+    eq(ask(a, "status")["follows"], [])
+    rc, out, err = shoal("follow", b_id, "--home", a)
+    eq(rc, 0, err)
+    a_id = ask(a, "status")["id"]
+    eq(ask(a, "feed")["messages"][-1]["content"],
+       {"type": "contact", "contact": b_id, "following": True})
+    eq(ask(a, "status")["follows"], [b_id])
+    rc, out, err = shoal("publish", "--home", b, "--type", "post", "--text", "after")
+    eq(rc, 0, err)
+    wait_for("A holds B's feed", lambda: [
+        m["content"].get("text") for m in ask(a, "feed", b_id)["messages"]] == ["before", "after"])
+    rc, out, err = shoal("status", "--home", a)
+    assert "follows   " + b_id in out, out
+    rc, out, err = shoal("unfollow", b_id, "--home", a)
+    eq(rc, 0, err)
+    eq(ask(a, "status")["follows"], [])
+    rc, out, err = shoal("follow", a_id, "--home", a)
+    eq(rc, 1, out + err)
+    rc, out, err = shoal("follow", "--home", a)
+    eq(rc, 2, out + err)
 
 
 @case
