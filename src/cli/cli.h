@@ -19,6 +19,7 @@ int shoal_cmd_demo(int argc, char **argv);
 int shoal_cmd_rpc(int argc, char **argv);
 int shoal_cmd_run(int argc, char **argv);
 int shoal_cmd_status(int argc, char **argv);
+int shoal_cmd_whoami(int argc, char **argv);
 int shoal_cmd_publish(int argc, char **argv);
 int shoal_cmd_feed(int argc, char **argv);
 int shoal_cmd_follow(int argc, char **argv); /* follow and unfollow */

@@ -178,6 +178,25 @@ int shoal_cmd_status(int argc, char **argv)
     return run(&c, json_pack("{s:s}", "cmd", "status"), show_status);
 }
 
+static void show_id(const json_t *r)
+{
+    puts(str(r, "id"));
+}
+
+int shoal_cmd_whoami(int argc, char **argv)
+{
+    ctl c = {.name = "whoami"};
+    if (!options(&c, &argc, argv,
+                 "usage: shoal whoami [--home DIR] [--json]\n\n"
+                 "Prints the running daemon's feed id, @….ed25519.\n"))
+        return SHOAL_EXIT_OK;
+    if (argc != 1) {
+        fprintf(stderr, "shoal whoami: unexpected '%s'\n", argv[1]);
+        return SHOAL_EXIT_USAGE;
+    }
+    return run(&c, json_pack("{s:s}", "cmd", "status"), show_id);
+}
+
 static void show_published(const json_t *r)
 {
     printf("%s (sequence %lld)\n", str(r, "key"),

@@ -18,6 +18,7 @@ static const char usage[] =
     "  rpc ADDR M ... dial an SSB peer over net:, call method M, print the answer (JSON lines)\n"
     "  run            the daemon: an SSB peer that meets peers at hubs and replicates\n"
     "  status         the running daemon's identity, hubs and peers\n"
+    "  whoami         the running daemon's feed id\n"
     "  publish        publish a message on the daemon's feed\n"
     "  feed [FEED_ID] the messages the daemon holds of a feed (its own by default)\n"
     "  follow FEED_ID follow a feed (a contact message); unfollow FEED_ID stops\n"
@@ -74,7 +75,7 @@ int main(int argc, char **argv)
                        {"publish", shoal_cmd_publish}, {"feed", shoal_cmd_feed},
                        {"hubs", shoal_cmd_hubs},       {"peers", shoal_cmd_peers},
                        {"connect", shoal_cmd_connect}, {"follow", shoal_cmd_follow},
-                       {"unfollow", shoal_cmd_follow}};
+                       {"unfollow", shoal_cmd_follow}, {"whoami", shoal_cmd_whoami}};
     for (size_t i = 0; i < sizeof daemon_cmds / sizeof *daemon_cmds; i++)
         if (strcmp(cmd, daemon_cmds[i].name) == 0)
             return daemon_cmds[i].fn(argc - 1, argv + 1);

@@ -271,7 +271,8 @@ def version_and_help():
     rc, out, err = shoal("--version")
     eq(rc, 0, err)
     assert out.startswith("shoal ") and "signalling protocol shoal-swarm-1" in out, out
-    for cmd in ["run", "status", "publish", "feed", "hubs", "peers", "connect"]:
+    for cmd in ["run", "status", "whoami", "publish", "feed", "follow", "unfollow", "hubs",
+                "peers", "connect"]:
         rc, out, err = shoal(cmd, "--help")
         eq(rc, 0, err)
         assert out.startswith(f"usage: shoal {cmd}"), out
