@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from clitest import ShoalHub, case, eq, isolate_network, main  # noqa: E402
 
 SHOAL = os.path.abspath(sys.argv[1])
+LOGIND_SLEEP = os.path.abspath(sys.argv[2])
 ROOT = tempfile.mkdtemp(prefix="shoal-run-")
 ENV = dict(os.environ, HOME=ROOT, SHOAL_LOG="warn")
 STATE = {}
@@ -76,10 +77,13 @@ def follow_changes(home):
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(l) for l in watcher.stdout], daemon=True).start()
 
-    def next_change():
+    def next_change(timeout=None):
+        """The next change; with a timeout, None when there is none within it."""
         try:
-            return json.loads(lines.get(timeout=30))
+            return json.loads(lines.get(timeout=timeout or 30))
         except queue.Empty:
+            if timeout:
+                return None
             raise AssertionError("shoal peers --follow said nothing for 30 s") from None
 
     eq(next_change()["ok"], True)  # the table first, then the changes
@@ -176,6 +180,28 @@ def a_network_change_renews_every_connection():
         subprocess.run(["ip", "addr", "add", "10.99.7.1/24", "dev", "shoal0"], check=True)
         # B's record on A: torn down (disconnected), then connected again; changes of the record
         # while connected (downloads) may come first
+        states = []
+        while "disconnected" not in states or states[-1] != "connected":
+            e = next_change()
+            if e["event"] == "peer" and e["id"] == b_id:
+                states.append(e["state"])
+    finally:
+        watcher.kill()
+        watcher.communicate()
+
+
+@case
+def a_wake_up_told_by_logind_renews_every_connection():
+    a, b = STATE["a"][1], STATE["b"][1]
+    b_id = ask(b, "status")["id"]
+    watcher, next_change = follow_changes(a)
+    try:
+        # first the network change's aftermath dies down: no change for two seconds
+        while next_change(timeout=2) is not None:
+            pass
+        # logind, on the daemons' system bus, tells of a suspend and then of the wake-up
+        p = subprocess.run([LOGIND_SLEEP], env=ENV, capture_output=True, timeout=30)
+        eq(p.returncode, 0, p.stderr.decode())
         states = []
         while "disconnected" not in states or states[-1] != "connected":
             e = next_change()
@@ -293,6 +319,10 @@ def sigterm_stops_a_daemon_cleanly():
 
 if __name__ == "__main__":
     isolate_network(veth=True)  # WebRTC gathers on real interfaces, not loopback
+    # a system bus of the test's own (dbus-daemon), on which logind-sleep plays logind
+    bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    ENV["DBUS_SYSTEM_BUS_ADDRESS"] = bus.stdout.readline().decode().strip()
     with ShoalHub(SHOAL) as hub:
         STATE["hub"] = hub
         try:
@@ -301,3 +331,5 @@ if __name__ == "__main__":
             for name, value in STATE.items():
                 if name != "hub" and value[0].poll() is None:
                     value[0].kill()
+            bus.kill()
+            bus.wait()
