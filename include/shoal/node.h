@@ -55,9 +55,13 @@ typedef struct shoal_node_callbacks {
     void (*plain_message)(shoal_node *node, shoal_node_peer *peer, const uint8_t *data, size_t len,
                           void *ud);
     /* Replication: messages of `feed` came from `peer` (the state manager hears that we are
-     * downloading from it); `head` is the feed's new head. */
+     * downloading from it; NULL: a session of another transport, see shoal_node_replicate);
+     * `head` is the feed's new head. */
     void (*progress)(shoal_node *node, shoal_node_peer *peer, const uint8_t feed[32], int64_t head,
                      void *ud);
+    /* A peer holds `feed` up to `head` (see shoal_repl_callbacks.head_known): how much there is
+     * to fetch. NULL: peers are not asked. */
+    void (*head_known)(shoal_node *node, const uint8_t feed[32], int64_t head, void *ud);
     /* The state manager's record of a hub or a peer changed, or went (the event effects of
      * shoal/conn.h: SHOAL_FX_HUB_CHANGED, _HUB_REMOVED, _PEER_CHANGED, _PEER_FORGOTTEN; the
      * records are borrowed for the call). */
@@ -96,6 +100,8 @@ typedef struct shoal_node_stats {
 
 const shoal_node_stats *shoal_node_get_stats(const shoal_node *node);
 const shoal_conn *shoal_node_conn(const shoal_node *node);
+/* The state manager's clock, to read its records' times against (downloading_until, …). */
+shoal_time shoal_node_now(const shoal_node *node);
 /* Replication over a session of another transport (net:, say) as over the node's channels:
  * createHistoryStream is served, and `remote` is asked for what we follow, our own feed, and,
  * with replicate_peers, its own. SHOAL_E_INVAL without a store; else the session's errors. */

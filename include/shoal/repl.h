@@ -1,6 +1,7 @@
 /* shoal repl: replication of feeds with createHistoryStream, both ways.
  *
- * Serving: a peer's createHistoryStream({id, seq, live, old, keys, limit}) is answered from the
+ * Serving: a peer's latestSequence(id) is answered with the feed's head (as ssb-db does), and its
+ * createHistoryStream({id, seq, live, old, keys, limit}) from the
  * store — `seq` an inclusive lower bound, items {"key","value","timestamp"} unless keys is false
  * — and, when live, kept open: messages appended later (replicated or published through
  * shoal_repl_publish) follow. Requesting: for a feed we replicate, we ask from our head + 1; each
@@ -25,6 +26,12 @@ typedef struct shoal_repl_callbacks {
                     void *ud);
     /* The stream of `feed` we asked `from` for has ended (all sent, or the peer stopped). */
     void (*ended)(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], void *ud);
+    /* How far `from` holds a feed we asked it for: its answer to ssb-db's latestSequence,
+     * which we ask along with each createHistoryStream (and answer for the feeds we hold).
+     * Peers that do not answer it (ssb-server answers only its owner) tell nothing. NULL: the
+     * question is not asked. */
+    void (*head_known)(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], int64_t head,
+                       void *ud);
     /* Wall-clock time, ms since 1970: when messages were received (the store keeps it, and
      * createHistoryStream's items carry it as "timestamp"). NULL: 0. */
     int64_t (*clock)(void *ud);

@@ -29,19 +29,23 @@ static const char help[] =
     "\n"
     "Runs shoal's daemon: an SSB peer that joins the signal hubs of its configuration, meets\n"
     "peers over WebRTC and net: (TCP), replicates the feeds it follows and its own, and takes\n"
-    "commands from `shoal status`, `shoal publish`, `shoal feed` and `shoal hubs`.\n"
+    "commands from `shoal status`, `shoal publish`, `shoal feed`, `shoal follow`, `shoal hubs`\n"
+    "and the others (see shoal --help).\n"
     "\n"
     "Its home (--home, else $SHOAL_HOME, else ~/.shoal; created mode 0700) holds:\n"
     "  config.json    the configuration (optional; documented in include/shoal/config.h)\n"
     "  secret         the identity, unless ~/.ssb/secret exists (then that one is used)\n"
     "  feeds.db       the feed store (SQLite)\n"
     "  control.sock   the command socket, while running\n"
-    "Its status page (hubs, peers, recent changes; HTML and JSON) is on 127.0.0.1, port 8009\n"
+    "Its status page (hubs, peers, feeds, recent changes; HTML and JSON) is on 127.0.0.1, port "
+    "8009\n"
     "unless config.json says otherwise (statusPort); `shoal status` tells its address.\n"
     "\n"
     "A network change (an address or a route comes or goes) or a wake-up from sleep (logind,\n"
     "or the clocks drifting apart) tears every connection down at once and dials again.\n"
     "SIGTERM or SIGINT stops it cleanly (a signed leave at every hub, goodbyes to every peer).\n"
+    "While replication stores messages, its progress goes to standard error once a second: a bar\n"
+    "on a terminal (once the peers said how much there is), plain lines otherwise.\n"
     "exit status: 0 stopped, 2 usage or configuration error, 3 failure\n";
 
 typedef struct daemon_state {
@@ -60,7 +64,7 @@ typedef struct daemon_state {
     /* sync progress: what replication stored, told once a second while it goes on */
     guint progress_tick;
     int64_t synced, synced_told; /* messages */
-    GHashTable *synced_feeds;    /* feed id text → NULL */
+    GHashTable *synced_feeds;    /* feed key (32 bytes, GBytes) of this run's feeds */
     gint64 sync_began;           /* µs, monotonic, of this run of activity; 0 idle */
     bool tty;                    /* stderr is a terminal: one line updated in place */
     guint sleep_watch;           /* logind's PrepareForSleep */
@@ -246,26 +250,59 @@ static void on_log(shoal_node *node, const char *line, void *ud)
     shoal_log(SHOAL_LOG_INFO, "node", "%s", line);
 }
 
-/* Once a second while replication stores messages: on a terminal one line kept up to date,
- * otherwise a plain line each time; and a closing line once a second passes with nothing new. */
+/* What the peers said is left of this run's feeds (-1: none said). */
+static int64_t sync_left(daemon_state *d)
+{
+    int64_t left = -1;
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, d->synced_feeds);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        int64_t one = shoal_control_left(d->control, g_bytes_get_data(key, NULL));
+        if (one >= 0)
+            left = (left < 0 ? 0 : left) + one;
+    }
+    return left;
+}
+
+#define BAR_WIDTH 30
+
+/* Once a second while replication stores messages: on a terminal one line kept up to date (a
+ * bar once the peers said how much there is), otherwise a plain line each time; and a closing
+ * line once a second passes with nothing new. */
 static gboolean tell_progress(gpointer ud)
 {
     daemon_state *d = ud;
     double secs = (double)(g_get_monotonic_time() - d->sync_began) / 1e6;
-    guint feeds = g_hash_table_size(d->synced_feeds);
-    if (d->synced > d->synced_told) {
-        double rate = secs > 0 ? (double)d->synced / secs : 0;
-        if (d->tty)
-            fprintf(stderr, "\r\033[Ksyncing: %lld messages from %u feed%s, %.0f/s",
-                    (long long)d->synced, feeds, feeds == 1 ? "" : "s", rate);
-        else
-            fprintf(stderr, "shoal: syncing: %lld messages from %u feed%s so far, %.0f/s\n",
-                    (long long)d->synced, feeds, feeds == 1 ? "" : "s", rate);
-        d->synced_told = d->synced;
-        return G_SOURCE_CONTINUE;
+    if (d->synced <= d->synced_told) {
+        finish_progress(d, secs - 1); /* the last second brought nothing */
+        return G_SOURCE_REMOVE;
     }
-    finish_progress(d, secs - 1); /* the last second brought nothing */
-    return G_SOURCE_REMOVE;
+    guint feeds = g_hash_table_size(d->synced_feeds);
+    int64_t left = sync_left(d);
+    long long done = d->synced, total = left < 0 ? 0 : done + left;
+    const char *s = feeds == 1 ? "" : "s";
+    double rate = secs > 0 ? (double)done / secs : 0;
+    if (d->tty && total > 0) {
+        char bar[BAR_WIDTH + 1];
+        int filled = (int)(BAR_WIDTH * done / total);
+        memset(bar, '#', (size_t)filled);
+        memset(bar + filled, '-', (size_t)(BAR_WIDTH - filled));
+        bar[BAR_WIDTH] = '\0';
+        fprintf(stderr, "\r\033[Ksyncing [%s] %lld/%lld messages from %u feed%s, %.0f/s", bar, done,
+                total, feeds, s, rate);
+    } else if (d->tty) {
+        fprintf(stderr, "\r\033[Ksyncing: %lld messages from %u feed%s, %.0f/s", done, feeds, s,
+                rate);
+    } else if (total > 0) {
+        fprintf(stderr, "shoal: syncing: %lld of %lld messages from %u feed%s so far, %.0f/s\n",
+                done, total, feeds, s, rate);
+    } else {
+        fprintf(stderr, "shoal: syncing: %lld messages from %u feed%s so far, %.0f/s\n", done,
+                feeds, s, rate);
+    }
+    d->synced_told = d->synced;
+    return G_SOURCE_CONTINUE;
 }
 
 /* The closing line of a run of sync activity. */
@@ -290,14 +327,19 @@ static void on_progress(shoal_node *node, shoal_node_peer *peer, const uint8_t f
     int64_t n = shoal_control_scan(d->control, feed);
     if (n <= 0)
         return;
-    char id[SHOAL_REF_STRSIZE];
-    shoal_identity_feed_id(feed, id);
-    g_hash_table_add(d->synced_feeds, g_strdup(id));
+    g_hash_table_add(d->synced_feeds, g_bytes_new(feed, 32));
     d->synced += n;
     if (!d->progress_tick) {
         d->sync_began = g_get_monotonic_time();
         d->progress_tick = g_timeout_add_seconds(1, tell_progress, d);
     }
+}
+
+/* A peer said how far it holds a feed: how much the sync has left. */
+static void on_head_known(shoal_node *node, const uint8_t feed[32], int64_t head, void *ud)
+{
+    (void)node;
+    shoal_control_head_known(((daemon_state *)ud)->control, feed, head);
 }
 
 static void on_changed(shoal_node *node, const shoal_conn_fx *event, void *ud)
@@ -421,12 +463,15 @@ int shoal_cmd_run(int argc, char **argv)
                               .nfollows = d.cfg.nfollows,
                               .replicate_peers = d.cfg.replicate_peers};
     d.loop = g_main_loop_new(NULL, FALSE);
-    d.synced_feeds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    d.synced_feeds =
+        g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, NULL);
     d.tty = isatty(STDERR_FILENO);
-    if ((rc = shoal_node_new(
-             &ncfg,
-             &(shoal_node_callbacks){.log = on_log, .changed = on_changed, .progress = on_progress},
-             &d, &d.node)) != SHOAL_OK) {
+    if ((rc = shoal_node_new(&ncfg,
+                             &(shoal_node_callbacks){.log = on_log,
+                                                     .changed = on_changed,
+                                                     .progress = on_progress,
+                                                     .head_known = on_head_known},
+                             &d, &d.node)) != SHOAL_OK) {
         fprintf(stderr, "shoal run: %s\n", shoal_strerror(rc));
         goto out;
     }

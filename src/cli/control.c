@@ -31,11 +31,11 @@ struct shoal_control {
         char source[SHOAL_REF_STRSIZE]; /* "config", "command", or the feed that named it */
     } hubs[SHOAL_CONFIG_MAX_HUBS];
     size_t nhubs;
-    GPtrArray *blocked;  /* char*: canonical hub URLs never to join */
-    char *blocked_path;  /* <home>/blocked-hubs.json */
-    GHashTable *scanned; /* feed (32 bytes) → int64: the feeds' messages read for hubs */
-    json_t *recent;      /* the last RECENT changes, oldest first (the status page's) */
-    char *page;          /* the status page's URL, or NULL */
+    GPtrArray *blocked; /* char*: canonical hub URLs never to join */
+    char *blocked_path; /* <home>/blocked-hubs.json */
+    GHashTable *feeds;  /* feed (32 bytes) → known_feed: the feeds we hold or are fetching */
+    json_t *recent;     /* the last RECENT changes, oldest first (the status page's) */
+    char *page;         /* the status page's URL, or NULL */
     uint16_t net_port;
     GCancellable *cancel; /* every client's reads and writes */
     GList *watchers;      /* client */
@@ -65,6 +65,12 @@ typedef struct client {
 
 /* A watcher that falls this far behind is dropped rather than held in memory. */
 #define MAX_QUEUED (1u << 20)
+
+/* A feed: how far its messages were read (for hubs and contacts), which is our head once read;
+ * and how far a peer said it holds it (latestSequence; 0 until one says). */
+typedef struct known_feed {
+    int64_t read, theirs;
+} known_feed;
 
 static guint feed_hash(gconstpointer key)
 {
@@ -117,12 +123,13 @@ static json_t *hub_json(const shoal_hub_addr *addr, const shoal_conn_hub *h)
     return j;
 }
 
-static json_t *peer_json(const shoal_conn_peer *p)
+static json_t *peer_json(const shoal_conn_peer *p, shoal_time now)
 {
     char id[SHOAL_REF_STRSIZE];
     shoal_identity_feed_id(p->feed, id);
-    return json_pack("{s:s, s:s, s:s, s:b}", "id", id, "state", shoal_peer_state_name(p->state),
-                     "transport", transport_name(p->transport), "inbound", p->inbound);
+    return json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", id, "state",
+                     shoal_peer_state_name(p->state), "transport", transport_name(p->transport),
+                     "inbound", p->inbound, "downloading", now < p->downloading_until);
 }
 
 static json_t *status(shoal_control *c)
@@ -165,7 +172,21 @@ static json_t *status(shoal_control *c)
     for (guint i = 0; i < c->blocked->len; i++)
         json_array_append_new(blocked, json_string(g_ptr_array_index(c->blocked, i)));
     for (size_t i = 0; i < shoal_conn_peer_count(conn); i++)
-        json_array_append_new(peers, peer_json(shoal_conn_peer_at(conn, i)));
+        json_array_append_new(peers,
+                              peer_json(shoal_conn_peer_at(conn, i), shoal_node_now(c->node)));
+    json_t *feeds = json_array();
+    GHashTableIter it;
+    gpointer fkey, value;
+    g_hash_table_iter_init(&it, c->feeds);
+    while (g_hash_table_iter_next(&it, &fkey, &value)) {
+        const known_feed *known = value;
+        char fid[SHOAL_REF_STRSIZE];
+        shoal_identity_feed_id(fkey, fid);
+        json_array_append_new(feeds,
+                              json_pack("{s:s, s:I, s:o}", "id", fid, "sequence",
+                                        (json_int_t)known->read, "peerSequence",
+                                        known->theirs ? json_integer(known->theirs) : json_null()));
+    }
     json_t *follows = json_array();
     size_t nfollows;
     const uint8_t(*followed)[32] = shoal_node_follows(c->node, &nfollows);
@@ -174,10 +195,10 @@ static json_t *status(shoal_control *c)
         shoal_identity_feed_id(followed[i], fid);
         json_array_append_new(follows, json_string(fid));
     }
-    return json_pack("{s:b, s:s, s:I, s:o, s:o, s:s?, s:o, s:o, s:o, s:o}", "ok", 1, "id", id,
+    return json_pack("{s:b, s:s, s:I, s:o, s:o, s:s?, s:o, s:o, s:o, s:o, s:o}", "ok", 1, "id", id,
                      "sequence", (json_int_t)head.sequence, "net", net, "addresses", addresses,
                      "page", c->page, "hubs", hubs, "blocked", blocked, "follows", follows, "peers",
-                     peers);
+                     peers, "feeds", feeds);
 }
 
 static json_t *publish(shoal_control *c, const json_t *req)
@@ -446,22 +467,43 @@ json_t *shoal_control_status(shoal_control *c, bool recent)
     return s;
 }
 
+static known_feed *known_of(shoal_control *c, const uint8_t feed[32])
+{
+    known_feed *known = g_hash_table_lookup(c->feeds, feed);
+    if (!known) {
+        known = g_new0(known_feed, 1);
+        g_hash_table_insert(c->feeds, g_memdup2(feed, 32), known);
+    }
+    return known;
+}
+
+void shoal_control_head_known(shoal_control *c, const uint8_t feed[32], int64_t head)
+{
+    known_feed *known = known_of(c, feed);
+    if (head > known->theirs)
+        known->theirs = head;
+}
+
+int64_t shoal_control_left(shoal_control *c, const uint8_t feed[32])
+{
+    const known_feed *known = g_hash_table_lookup(c->feeds, feed);
+    if (!known || known->theirs == 0)
+        return -1;
+    return known->theirs > known->read ? known->theirs - known->read : 0;
+}
+
 int64_t shoal_control_scan(shoal_control *c, const uint8_t feed[32])
 {
     if (!c)
         return 0;
-    gint64 *done = g_hash_table_lookup(c->scanned, feed);
-    int64_t from = done ? *done : 0;
+    known_feed *known = known_of(c, feed);
+    int64_t from = known->read;
     scan sc = {c, from, g_array_new(FALSE, FALSE, sizeof(contact))};
     if (shoal_feed_store_history(c->store, feed, from + 1, 0, scan_one, &sc) != SHOAL_OK) {
         g_array_free(sc.contacts, TRUE);
         return 0;
     }
-    if (!done) {
-        done = g_new(gint64, 1);
-        g_hash_table_insert(c->scanned, g_memdup2(feed, 32), done);
-    }
-    *done = sc.last;
+    known->read = sc.last;
     for (guint i = 0; i < sc.contacts->len; i++) {
         const contact *one = &g_array_index(sc.contacts, contact, i);
         if (shoal_node_follow(c->node, one->feed, one->following) != SHOAL_OK)
@@ -616,7 +658,7 @@ void shoal_control_changed(shoal_control *c, const shoal_conn_fx *event)
         return;
     json_t *j = NULL;
     if (event->type == SHOAL_FX_PEER_CHANGED || event->type == SHOAL_FX_PEER_FORGOTTEN) {
-        j = peer_json(event->peer_record);
+        j = peer_json(event->peer_record, shoal_node_now(c->node));
         json_object_set_new(j, "event", json_string("peer"));
         json_object_set_new(j, "forgotten", json_boolean(event->type == SHOAL_FX_PEER_FORGOTTEN));
     } else if (event->type == SHOAL_FX_HUB_CHANGED || event->type == SHOAL_FX_HUB_REMOVED) {
@@ -718,7 +760,7 @@ int shoal_control_start(const char *home, shoal_node *node, shoal_feed_store *st
     c->nhubs = cfg->nhubs;
     c->blocked = g_ptr_array_new_with_free_func(g_free);
     c->blocked_path = g_build_filename(home, "blocked-hubs.json", NULL);
-    c->scanned = g_hash_table_new_full(feed_hash, feed_equal, g_free, g_free);
+    c->feeds = g_hash_table_new_full(feed_hash, feed_equal, g_free, g_free);
     c->recent = json_array();
     json_t *list = json_load_file(c->blocked_path, 0, NULL);
     size_t bi;
@@ -747,7 +789,7 @@ int shoal_control_start(const char *home, shoal_node *node, shoal_feed_store *st
 static void control_release(shoal_control *c)
 {
     g_ptr_array_unref(c->blocked);
-    g_hash_table_destroy(c->scanned);
+    g_hash_table_destroy(c->feeds);
     json_decref(c->recent);
     g_free(c->page);
     g_free(c->blocked_path);

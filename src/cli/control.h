@@ -6,7 +6,10 @@
  *   {"cmd":"status"}  → "id" (our feed), "sequence" (our feed's head), "net" (our net: address,
  *                       or null), "addresses" (our multiserver addresses: net:, then one
  *                       rtc:HUB~shs:KEY per hub joined), "hubs": [{"address","state","failures"}],
- *                       "follows": [feed id, ...], "peers": [{"id","state","transport","inbound"}]
+ *                       "follows": [feed id, ...],
+ *                       "peers": [{"id","state","transport","inbound","downloading"}],
+ *                       "feeds": [{"id","sequence","peerSequence"}]: every feed we hold or fetch,
+ *                       how far we hold it, and how far a peer said it holds it (null: none said)
  *   {"cmd":"publish","content":{...}}   → "key", "sequence" (the message published)
  *   {"cmd":"follow","id":"@…","following":bool}
  *                     → "key", "sequence": publishes {"type":"contact","contact":ID,
@@ -79,6 +82,10 @@ void shoal_control_changed(shoal_control *c, const shoal_conn_fx *event);
  * hubs are then read too). Call it when messages of `feed` were stored. Returns how many
  * messages it read (those new since the last call, for the daemon's sync progress). */
 int64_t shoal_control_scan(shoal_control *c, const uint8_t feed[32]);
+/* A peer said how far it holds `feed` (see shoal_node_callbacks.head_known). */
+void shoal_control_head_known(shoal_control *c, const uint8_t feed[32], int64_t head);
+/* How many messages of `feed` we have yet to fetch, by what a peer said (-1: none said). */
+int64_t shoal_control_left(shoal_control *c, const uint8_t feed[32]);
 
 /* The status page's URL, which status tells ("page"). */
 void shoal_control_set_page(shoal_control *c, const char *url);

@@ -1,6 +1,7 @@
 /* The daemon's status page: libsoup's server on 127.0.0.1 only. GET / is one HTML page whose
  * script reads GET /status.json (what `shoal status --json` answers, with the last changes) every
- * second and draws it: identity, addresses, hubs, peers, recent changes. */
+ * second and draws it: identity, addresses, hubs, peers (downloading or not), feeds (how far we
+ * hold each and how far a peer does, a progress bar while we fetch), recent changes. */
 #include "status_page.h"
 
 #include <libsoup/soup.h>
@@ -28,6 +29,7 @@ static const char page[] =
     "<h2>Addresses</h2><ul id=\"addresses\"></ul>\n"
     "<h2>Hubs</h2><table id=\"hubs\"></table>\n"
     "<h2>Peers</h2><table id=\"peers\"></table>\n"
+    "<h2>Feeds</h2><table id=\"feeds\"></table>\n"
     "<h2>Recent changes</h2><table id=\"recent\"></table>\n"
     "<script>\n"
     "const esc = (s) => String(s).replace(/[&<>\"]/g, (c) => "
@@ -47,7 +49,12 @@ static const char page[] =
     "'<code>' + esc(h.source) + '</code>'])).join('');\n"
     "    document.getElementById('peers').innerHTML = row(['peer', 'state', 'via'], true) + "
     "s.peers.map((p) => row(['<code>' + esc(p.id) + '</code>', state(p.state), esc(p.transport) + "
-    "(p.inbound ? ' (dialled us)' : '')])).join('');\n"
+    "(p.inbound ? ' (dialled us)' : '') + (p.downloading ? ', downloading' : '')])).join('');\n"
+    "    document.getElementById('feeds').innerHTML = row(['feed', 'held', 'a peer holds', ''], "
+    "true) + s.feeds.map((f) => row(['<code>' + esc(f.id) + '</code>', esc(f.sequence), "
+    "f.peerSequence === null ? '?' : esc(f.peerSequence), f.peerSequence > f.sequence ? "
+    "'<progress max=\"' + esc(f.peerSequence) + '\" value=\"' + esc(f.sequence) + "
+    "'\"></progress>' : (f.peerSequence === null ? '' : 'synced')])).join('');\n"
     "    document.getElementById('recent').innerHTML = row(['when', 'what'], true) + "
     "s.recent.slice().reverse().map((e) => row([new Date(e.at).toLocaleTimeString(), "
     "esc(e.event) + ' ' + '<code>' + esc(e.id || e.address) + '</code> ' + "

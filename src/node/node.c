@@ -826,15 +826,25 @@ static void on_progress(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], 
 {
     (void)r;
     shoal_node *n = ud;
-    shoal_node_peer *p = peer_of_rpc(n, from);
-    if (!p)
-        return;
-    shoal_conn_action a = {.type = SHOAL_ACT_DOWNLOAD_PROGRESS};
-    memcpy(a.feed, p->feed, 32);
-    apply(n, &a);
+    shoal_node_peer *p = peer_of_rpc(n, from); /* NULL: another transport's session */
+    if (p) {
+        shoal_conn_action a = {.type = SHOAL_ACT_DOWNLOAD_PROGRESS};
+        memcpy(a.feed, p->feed, 32);
+        apply(n, &a);
+    }
     if (n->cb.progress)
         n->cb.progress(n, p, feed, head, n->ud);
-    pump(p); /* the session may owe an answer */
+    if (p)
+        pump(p); /* the session may owe an answer */
+}
+
+static void on_head_known(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], int64_t head,
+                          void *ud)
+{
+    (void)r, (void)from;
+    shoal_node *n = ud;
+    if (n->cb.head_known)
+        n->cb.head_known(n, feed, head, n->ud);
 }
 
 static void on_refused(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], const char *reason,
@@ -874,8 +884,10 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
     n->negotiation_ms = cfg->negotiation_ms ? cfg->negotiation_ms : DEFAULT_NEGOTIATION_MS;
     n->compat = cfg->compat;
     if (cfg->store) {
-        shoal_repl_callbacks rcb = {
-            .progress = on_progress, .refused = on_refused, .clock = wall_clock};
+        shoal_repl_callbacks rcb = {.progress = on_progress,
+                                    .refused = on_refused,
+                                    .head_known = cb->head_known ? on_head_known : NULL,
+                                    .clock = wall_clock};
         n->repl = shoal_repl_new(cfg->store, NULL, &rcb, n);
         n->nfollows = cfg->nfollows;
         n->replicate_peers = cfg->replicate_peers;
@@ -1072,6 +1084,12 @@ void shoal_node_network_changed(shoal_node *n, bool woke)
 shoal_repl *shoal_node_repl(shoal_node *n)
 {
     return n->repl;
+}
+
+shoal_time shoal_node_now(const shoal_node *n)
+{
+    (void)n;
+    return now_ms();
 }
 
 const shoal_conn *shoal_node_conn(const shoal_node *n)

@@ -53,6 +53,8 @@ struct shoal_repl {
     size_t nasked, asked_cap;
     arrived *batch;
     size_t nbatch, batch_cap;
+    requested *heads; /* latestSequence calls made, waiting for their answers */
+    size_t nheads, heads_cap;
     shoal_rpc **sessions; /* those served, until forgotten */
     size_t nsessions, sessions_cap;
     unsigned threads; /* for checking a batch's signatures */
@@ -106,6 +108,7 @@ void shoal_repl_free(shoal_repl *r)
     shoal_free(r->live);
     shoal_free(r->asked);
     shoal_free(r->sessions);
+    shoal_free(r->heads);
     shoal_free(r->hmac_key);
     shoal_free(r);
 }
@@ -123,6 +126,11 @@ void shoal_repl_forget(shoal_repl *r, shoal_rpc *rpc)
     for (size_t i = 0; i < r->nasked;)
         if (r->asked[i].rpc == rpc)
             r->asked[i] = r->asked[--r->nasked];
+        else
+            i++;
+    for (size_t i = 0; i < r->nheads;)
+        if (r->heads[i].rpc == rpc)
+            r->heads[i] = r->heads[--r->nheads];
         else
             i++;
     for (size_t i = 0; i < r->nsessions; i++)
@@ -260,6 +268,33 @@ static void history(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, vo
     r->live[r->nlive++] = s;
 }
 
+/* ssb-db's latestSequence(id): the sequence of the feed's last message we hold, or the error
+ * "not found:ID" when we hold none. */
+static void latest(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, void *ud)
+{
+    shoal_repl *r = ud;
+    const char *feed = json_string_value(json_array_get(req->args, 0));
+    shoal_ref ref;
+    shoal_feed_state head;
+    if (!feed || shoal_ref_parse(&ref, feed, strlen(feed), NULL) != SHOAL_OK ||
+        ref.kind != SHOAL_REF_FEED) {
+        (void)!shoal_rpc_error(rpc, id, "Error", "latestSequence needs the id of a feed");
+        return;
+    }
+    flush(r); /* the head as it will be */
+    int rc = shoal_feed_store_head(r->store, ref.key, &head);
+    if (rc != SHOAL_OK || head.sequence == 0) {
+        char why[SHOAL_REF_STRSIZE + 16];
+        snprintf(why, sizeof why, "not found:%s", feed);
+        (void)!shoal_rpc_error(rpc, id, "Error", rc != SHOAL_OK ? shoal_strerror(rc) : why);
+        return;
+    }
+    char text[24];
+    int n = snprintf(text, sizeof text, "%lld", (long long)head.sequence);
+    (void)!shoal_rpc_reply(rpc, id,
+                           &(shoal_rpc_body){SHOAL_RPC_JSON, (const uint8_t *)text, (size_t)n});
+}
+
 int shoal_repl_serve(shoal_repl *r, shoal_rpc *rpc)
 {
     for (size_t i = 0; i < r->nsessions; i++)
@@ -268,6 +303,8 @@ int shoal_repl_serve(shoal_repl *r, shoal_rpc *rpc)
     if (!grow((void **)&r->sessions, &r->sessions_cap, r->nsessions, sizeof *r->sessions))
         return SHOAL_E_NOMEM;
     int rc = shoal_rpc_register(rpc, "createHistoryStream", SHOAL_RPC_SOURCE, history, r);
+    if (rc == SHOAL_OK)
+        rc = shoal_rpc_register(rpc, "latestSequence", SHOAL_RPC_ASYNC, latest, r);
     if (rc == SHOAL_OK)
         r->sessions[r->nsessions++] = rpc;
     return rc;
@@ -514,6 +551,42 @@ static void on_item(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_
         flush(r);
 }
 
+/* The answer to latestSequence: how far the peer holds the feed. An error (a peer that does not
+ * tell, or holds none of it) tells nothing. */
+static void on_latest(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_rpc_body *body,
+                      void *ud)
+{
+    shoal_repl *r = ud;
+    for (size_t i = 0; i < r->nheads; i++)
+        if (r->heads[i].rpc == rpc && r->heads[i].id == id) {
+            requested q = r->heads[i];
+            r->heads[i] = r->heads[--r->nheads];
+            json_t *v = ev == SHOAL_RPC_DATA
+                            ? json_loadb((const char *)body->data, body->len, JSON_DECODE_ANY, NULL)
+                            : NULL;
+            json_int_t head = json_is_integer(v) ? json_integer_value(v) : 0;
+            json_decref(v);
+            if (head > 0 && r->cb.head_known)
+                r->cb.head_known(r, rpc, q.feed, head, r->ud);
+            return;
+        }
+}
+
+/* Asks the peer how far it holds `feed` (ssb-db's latestSequence), for head_known. */
+static void ask_head(shoal_repl *r, shoal_rpc *rpc, const uint8_t feed[32], const char *id_text)
+{
+    if (!r->cb.head_known || !grow((void **)&r->heads, &r->heads_cap, r->nheads, sizeof *r->heads))
+        return;
+    json_t *args = json_pack("[s]", id_text);
+    int32_t id;
+    if (args && shoal_rpc_call(rpc, SHOAL_RPC_ASYNC, "latestSequence", args, on_latest, r, &id) ==
+                    SHOAL_OK) {
+        r->heads[r->nheads] = (requested){rpc, id, {0}};
+        memcpy(r->heads[r->nheads++].feed, feed, 32);
+    }
+    json_decref(args);
+}
+
 int shoal_repl_request(shoal_repl *r, shoal_rpc *rpc, const uint8_t feed[32], bool live)
 {
     flush(r); /* from the head as it will be */
@@ -537,6 +610,7 @@ int shoal_repl_request(shoal_repl *r, shoal_rpc *rpc, const uint8_t feed[32], bo
         r->asked[r->nasked] = (requested){rpc, id, {0}};
         memcpy(r->asked[r->nasked++].feed, feed, 32);
         shoal_rpc_on_drained(rpc, on_drained, r);
+        ask_head(r, rpc, feed, id_text);
     }
     return rc;
 }

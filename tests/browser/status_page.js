@@ -27,6 +27,7 @@ async function main () {
     id: document.getElementById('id').textContent,
     hubs: [...document.querySelectorAll('#hubs tr')].slice(1).map((r) => r.textContent),
     peers: [...document.querySelectorAll('#peers tr')].slice(1).map((r) => r.textContent),
+    feeds: [...document.querySelectorAll('#feeds tr')].slice(1).map((r) => r.textContent),
     recent: document.querySelectorAll('#recent tr').length - 1
   }))
   await browser.close()

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The daemon's status page: two `shoal run` daemons meet at a `shoal hub`; A's page (on
 127.0.0.1, the port `shoal status` tells) serves JSON with A's state and an HTML page that
-Debian's Chromium, headless, draws — A's id, its hub connected, B among its peers, the recent
-changes — and screenshots (the path is printed). Anything but GET, and unknown paths, are
+Debian's Chromium, headless, draws — A's id, its hub connected, B among its peers, B's feed
+(which A follows) held as far as B holds it, the recent changes — and screenshots (the path is printed). Anything but GET, and unknown paths, are
 refused. In a network namespace with a veth pair, as the daemons gather on every interface."""
 import json
 import os
@@ -40,15 +40,20 @@ def start(name, config):
 
 @case
 def the_page_shows_the_daemon_in_chromium():
-    a = start("a", {"hubs": [STATE["hub"].url]})
     b = start("b", {"hubs": [STATE["hub"].url]})
+    for text in ["one", "two", "three"]:
+        p = subprocess.run([SHOAL, "publish", "--type", "post", "--text", text, "--home",
+                            os.path.join(ROOT, "b")], env=ENV, capture_output=True, timeout=30)
+        eq(p.returncode, 0, p.stderr.decode())
+    a = start("a", {"hubs": [STATE["hub"].url], "follow": [b["id"]]})
     assert a["page"].startswith("http://127.0.0.1:"), a
     deadline = time.time() + 30
     while True:  # the JSON the page draws from
         with urllib.request.urlopen(a["page"] + "status.json", timeout=10) as r:
             s = json.loads(r.read())
             eq(r.headers["Content-Type"], "application/json")
-        if any(p["id"] == b["id"] and p["state"] == "connected" for p in s["peers"]):
+        if any(p["id"] == b["id"] and p["state"] == "connected" for p in s["peers"]) and \
+                {"id": b["id"], "sequence": 3, "peerSequence": 3} in s["feeds"]:
             break
         assert time.time() < deadline, s
         time.sleep(0.2)
@@ -65,6 +70,7 @@ def the_page_shows_the_daemon_in_chromium():
     assert a["id"] in shown["id"], shown
     assert any(STATE["hub"].url in h and "connected" in h for h in shown["hubs"]), shown
     assert any(b["id"] in p for p in shown["peers"]), shown
+    assert any(b["id"] in f and "synced" in f for f in shown["feeds"]), shown
     assert shown["recent"] > 0, shown
     assert os.path.getsize(shot) > 1000, shot
     print(f"# the status page, drawn by Chromium: {shot}")

@@ -37,13 +37,16 @@ def isolate_network(veth=False):
     every interface it sees, cannot leave 127.0.0.1. With veth, the namespace also gets a veth
     pair, 10.99.0.1 and 10.99.0.2, and a default route over it: Chromium gathers no candidates
     where only loopback exists. The pair is named shoal0/shoal1, since libnice, gathering on every
-    interface, leaves out those named veth* (and loopback)."""
+    interface, leaves out those named veth* (and loopback). It has no IPv6 link-local addresses:
+    they would arrive a moment after the daemons start (duplicate address detection), which the
+    daemons rightly take for a network change."""
     if os.environ.get("SHOAL_NETNS"):
         return
     os.environ["SHOAL_NETNS"] = "1"
     setup = "ip link set lo up"
     if veth:
         setup += (" && ip link add shoal0 type veth peer name shoal1"
+                  " && ip link set shoal0 addrgenmode none && ip link set shoal1 addrgenmode none"
                   " && ip addr add 10.99.0.1/24 dev shoal0 && ip addr add 10.99.0.2/24 dev shoal1"
                   " && ip link set shoal0 up && ip link set shoal1 up"
                   " && ip route add default dev shoal0")

@@ -14,9 +14,11 @@ stops a daemon cleanly (0) and removes its socket; B told its sync's progress in
 pair: the daemons gather WebRTC candidates on every interface, as they would for a user (libnice
 leaves loopback out)."""
 import json
+import os
+import pty
 import queue
 import re
-import os
+import select
 import signal
 import subprocess
 import sys
@@ -45,18 +47,37 @@ def ask(home, *args):
     return json.loads(out)
 
 
-def start(name, config):
+def start(name, config, tty=False):
+    """A daemon; with tty, its standard error is a terminal (a pty), which terminal_until
+    reads."""
     config = dict({"statusPort": 0}, **config)  # each its own free port
     home = os.path.join(ROOT, name)
     os.makedirs(home, exist_ok=True)
     with open(os.path.join(home, "config.json"), "w") as f:
         json.dump(config, f)
+    if tty:
+        master, terminal = pty.openpty()
+        STATE[name + ".tty"] = master
     d = subprocess.Popen([SHOAL, "run", "--home", home], env=ENV, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+                         stderr=terminal if tty else subprocess.PIPE)
+    if tty:
+        os.close(terminal)
     line = d.stdout.readline().decode()
-    assert "running as @" in line, line + d.stderr.read().decode()
+    assert "running as @" in line, line
     STATE[name] = (d, home)
     return home
+
+
+def terminal_until(name, pattern, seconds=30):
+    """Reads what a daemon started with tty writes to its terminal until `pattern` (bytes, a
+    regular expression) is in it; returns all it read."""
+    out, deadline = b"", time.time() + seconds
+    while not re.search(pattern, out):
+        left = deadline - time.time()
+        assert left > 0, f"{pattern!r} not on {name}'s terminal within {seconds} s: {out!r}"
+        if select.select([STATE[name + ".tty"]], [], [], left)[0]:
+            out += os.read(STATE[name + ".tty"], 4096)
+    return out
 
 
 def wait_for(what, fn, seconds=60):
@@ -277,13 +298,17 @@ def mistakes_get_their_exit_status():
 def connect_dials_a_peer_over_net():
     a = STATE["a"][1]
     s = ask(a, "status")
-    c = start("c", {"listen": "", "follow": [s["id"]]})  # no hub: only what it is told to dial
+    # no hub: only what it is told to dial; its standard error a terminal, for the progress bar
+    c = start("c", {"listen": "", "follow": [s["id"]]}, tty=True)
     eq(ask(c, "status")["net"], None)
     rc, out, err = shoal("connect", s["net"], "--home", c)
     eq(rc, 0, err)
     got = wait_for("C holds A's messages over net:",
                    lambda: len(ask(c, "feed", s["id"])["messages"]) == s["sequence"])
     assert got
+    # its sync, on its terminal: a bar (A said how far it holds its feed), then the closing line
+    out = terminal_until("c", rb"\r\x1b\[Kshoal: synced \d+ messages from 1 feed in ")
+    assert re.search(rb"\r\x1b\[Ksyncing \[#{30}\] (\d+)/\1 messages from 1 feed, ", out), out
     other_key = "gYCJpN4eGDjHFnWW2Fcusj8O4QYbVDUW6rNYh7nNEnc="  # valid, but not A's
     rc, out, err = shoal("connect", s["net"].split("~shs:")[0] + "~shs:" + other_key, "--home",
                          c, timeout=60)
@@ -310,11 +335,13 @@ def sigterm_stops_a_daemon_cleanly():
         d, home = STATE.pop(name)
         d.send_signal(signal.SIGTERM)
         _, err = d.communicate(timeout=30)
-        eq(d.returncode, 0, err.decode())
+        eq(d.returncode, 0, (err or b"").decode())
         assert not os.path.exists(os.path.join(home, "control.sock")), home
         if name == "b":  # it told its sync as plain lines (its stderr is not a terminal)
-            assert re.search(rb"shoal: syncing: \d+ messages from 1 feed so far", err), err
+            assert re.search(rb"shoal: syncing: \d+ (of \d+ )?messages from 1 feed so far",
+                             err), err
             assert re.search(rb"shoal: synced \d+ messages from 1 feed in ", err), err
+
 
 
 if __name__ == "__main__":
@@ -329,7 +356,7 @@ if __name__ == "__main__":
             main("test_shoal_run_cli")
         finally:
             for name, value in STATE.items():
-                if name != "hub" and value[0].poll() is None:
+                if isinstance(value, tuple) and value[0].poll() is None:
                     value[0].kill()
             bus.kill()
             bus.wait()

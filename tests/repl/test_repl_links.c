@@ -1,7 +1,7 @@
 /* Replication between two peers, each with its own store, over links wired back to back: the
  * one asking gets the whole feed from its head on, validated, and then, live, what is published
- * after; progress is told; a peer that sends a message which does not follow has its stream
- * ended and the message refused. */
+ * after; progress is told, and how far the peer holds the feed; a peer that sends a message which
+ * does not follow has its stream ended and the message refused. */
 #include "harness.h"
 #include "shoal/link.h"
 #include "shoal/ref.h"
@@ -20,6 +20,9 @@ typedef struct side {
     int64_t progress_head;
     int progress_calls;
     const char *refused;
+    int64_t told_head; /* what head_known said, and of which feed */
+    uint8_t told_feed[32];
+    int told_calls;
 } side;
 
 static side a, b;
@@ -41,12 +44,23 @@ static void on_refused(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], c
     ((side *)ud)->refused = reason;
 }
 
+static void on_head_known(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], int64_t head,
+                          void *ud)
+{
+    (void)r, (void)from;
+    side *s = ud;
+    s->told_head = head;
+    memcpy(s->told_feed, feed, 32);
+    s->told_calls++;
+}
+
 static void open_side(side *s, const shoal_keypair *keys, const uint8_t *dial, const char *name)
 {
     snprintf(s->path, sizeof s->path, "/tmp/shoal-repl-%s-%d.db", name, (int)getpid());
     unlink(s->path);
     CHECK_EQ_ERR(shoal_feed_store_open(s->path, &s->store), SHOAL_OK);
-    shoal_repl_callbacks cb = {.progress = on_progress, .refused = on_refused};
+    shoal_repl_callbacks cb = {
+        .progress = on_progress, .refused = on_refused, .head_known = on_head_known};
     s->repl = shoal_repl_new(s->store, NULL, &cb, s);
     s->link = shoal_link_new(keys, dial, NULL);
     shoal_link_release(s->link); /* as a shell does when the dialler is silent */
@@ -300,6 +314,70 @@ static void odd_arguments_get_sane_answers(void)
     close_side(&b);
 }
 
+static int answers;
+static char answer[128];
+
+static void keep_answer(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_rpc_body *body,
+                        void *ud)
+{
+    (void)rpc, (void)id, (void)ud;
+    answers++;
+    snprintf(answer, sizeof answer, "%s %.*s", ev == SHOAL_RPC_DATA ? "data" : "error",
+             body ? (int)body->len : 0, body ? (const char *)body->data : "");
+}
+
+/* Asking for a feed asks how far the peer holds it too (ssb-db's latestSequence), which
+ * head_known tells; a feed the peer does not hold tells nothing; a feed followed later is asked
+ * of every session once. */
+static void a_peer_tells_how_far_it_holds_a_feed(void)
+{
+    open_side(&a, &alice, bob.pub, "a");
+    open_side(&b, &bob, NULL, "b");
+    b.told_calls = 0;
+    publish(&a, &alice, 7);
+    pump();
+    CHECK_EQ_ERR(shoal_repl_request(b.repl, shoal_link_rpc(b.link), alice.pub, true), SHOAL_OK);
+    pump();
+    CHECK_EQ_INT(b.told_calls, 1);
+    CHECK_EQ_INT(b.told_head, 7);
+    CHECK(memcmp(b.told_feed, alice.pub, 32) == 0);
+    CHECK_EQ_ERR(shoal_repl_request(b.repl, shoal_link_rpc(b.link), bob.pub, true), SHOAL_OK);
+    pump();
+    CHECK_EQ_INT(b.told_calls, 1); /* "not found": nothing told */
+    /* alice's feed is asked of every session already: nothing new; carol's is */
+    int open = shoal_rpc_open_calls(shoal_link_rpc(b.link));
+    CHECK_EQ_ERR(shoal_repl_request_everywhere(b.repl, alice.pub), SHOAL_OK);
+    CHECK_EQ_INT(shoal_rpc_open_calls(shoal_link_rpc(b.link)), open);
+    uint8_t carol[32] = {7};
+    CHECK_EQ_ERR(shoal_repl_request_everywhere(b.repl, carol), SHOAL_OK);
+    pump();
+    CHECK_EQ_INT(shoal_rpc_open_calls(shoal_link_rpc(b.link)), open + 1);
+    /* asked directly, with arguments good and bad */
+    char feed[SHOAL_REF_STRSIZE];
+    shoal_ref ref = {.kind = SHOAL_REF_FEED};
+    memcpy(ref.key, alice.pub, 32);
+    shoal_ref_format(&ref, feed);
+    static const char *const args[] = {"[\"%s\"]", "[{\"id\":\"%s\"}]", "[]", "[\"@x%s\"]"};
+    static const char *const expected[] = {"data 7", "error", "error", "error"};
+    for (size_t i = 0; i < 4; i++) {
+        char text[256];
+        snprintf(text, sizeof text, args[i], feed);
+        json_t *j = json_loads(text, 0, NULL);
+        int32_t id;
+        answers = 0;
+        CHECK_EQ_ERR(shoal_rpc_call(shoal_link_rpc(b.link), SHOAL_RPC_ASYNC, "latestSequence", j,
+                                    keep_answer, NULL, &id),
+                     SHOAL_OK);
+        json_decref(j);
+        pump();
+        CHECK_EQ_INT(answers, 1);
+        CHECK(strncmp(answer, expected[i], strlen(expected[i])) == 0);
+    }
+    CHECK(strstr(answer, "latestSequence needs the id of a feed") != NULL);
+    close_side(&a);
+    close_side(&b);
+}
+
 int main(void)
 {
     uint8_t seed[32] = {21};
@@ -311,5 +389,6 @@ int main(void)
     RUN(a_message_that_does_not_follow_is_refused);
     RUN(one_bad_stream_costs_the_others_nothing);
     RUN(odd_arguments_get_sane_answers);
+    RUN(a_peer_tells_how_far_it_holds_a_feed);
     return harness_finish();
 }
