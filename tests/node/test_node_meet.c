@@ -1,7 +1,8 @@
 /* Shoal peers that know only the same hub (a `shoal hub` in this process, on 127.0.0.1) find
  * each other and connect over WebRTC data channels: two, then five. Every connection runs the
  * secret handshake, and whoami across it names the peer it was meant to reach. Stopping leaves
- * no peer connected and nothing leaked. */
+ * no peer connected and nothing leaked. A peer that vanishes mid-negotiation, and a network
+ * reset on both sides mid-negotiation, leave nothing stuck. */
 #include "harness.h"
 #include "shoal/hub_server.h"
 #include "shoal/identity.h"
@@ -239,12 +240,80 @@ static void a_peer_that_vanishes_mid_negotiation_leaves_nothing_stuck(void)
         g_main_context_iteration(NULL, FALSE);
 }
 
+/* ---- a network reset in the middle of a negotiation ------------------------------------------ */
+
+static shoal_node *reset_nodes[2];
+static int resets, torn_down; /* resets made; negotiations the reset closed */
+
+static gboolean reset_both(gpointer ud)
+{
+    (void)ud;
+    for (int i = 0; i < 2; i++)
+        shoal_node_network_changed(reset_nodes[i], false);
+    return G_SOURCE_REMOVE;
+}
+
+static void reset_on_first_offer(shoal_node *node, const char *line, void *ud)
+{
+    (void)node, (void)ud;
+    torn_down += strncmp(line, "closing", 7) == 0 && strstr(line, "network") != NULL;
+    if (!resets && (strstr(line, "dials us") != NULL || strncmp(line, "dialling", 8) == 0)) {
+        resets++;
+        g_idle_add(reset_both, NULL);
+    }
+}
+
+/* The network changes on both sides while the first offer is on its way: what was being
+ * negotiated is dropped, the hubs are joined anew, and the two connect after all. */
+static void a_network_reset_mid_negotiation_still_ends_connected(void)
+{
+    shoal_hub_addr addr;
+    shoal_hub_server *hub = start_hub(&addr);
+    static const char *const loopback[] = {"127.0.0.1", NULL};
+    shoal_rtc_config rtc = {.local_addresses = loopback};
+    count = 2;
+    resets = torn_down = 0;
+    shoal_node_callbacks cb = {
+        .connected = on_connected, .disconnected = on_disconnected, .log = reset_on_first_offer};
+    for (int i = 0; i < 2; i++) {
+        members[i] = (member){0};
+        shoal_keypair_generate(&members[i].keys);
+        shoal_node_config cfg = {.keys = &members[i].keys, .rtc = &rtc};
+        CHECK_EQ_ERR(shoal_node_new(&cfg, &cb, &members[i], &reset_nodes[i]), SHOAL_OK);
+    }
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ_ERR(shoal_node_add_hub(reset_nodes[i], &addr), SHOAL_OK);
+    guint guard = g_timeout_add_seconds(40, give_up, NULL);
+    g_main_loop_run(loop); /* until both have asked whoami and been answered */
+    g_source_remove(guard);
+    CHECK_EQ_INT(resets, 1);
+    CHECK(torn_down >= 1); /* the negotiation under way was dropped, not left to finish */
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ_INT(members[i].answered, 1);
+        CHECK_EQ_INT(members[i].connected, 1);
+        const shoal_conn_peer *rec =
+            shoal_conn_peer_find(shoal_node_conn(reset_nodes[i]), members[1 - i].keys.pub);
+        CHECK(rec != NULL && rec->state == SHOAL_PEER_CONNECTED);
+    }
+    stopped = 0;
+    for (int i = 0; i < 2; i++)
+        shoal_node_stop(reset_nodes[i], on_stopped, NULL);
+    if (stopped < 2)
+        g_main_loop_run(loop);
+    for (int i = 0; i < 2; i++)
+        shoal_node_free(reset_nodes[i]);
+    shoal_hub_server_free(hub);
+    for (int i = 0; i < 20; i++)
+        g_main_context_iteration(NULL, FALSE);
+}
+
 int main(void)
 {
     loop = g_main_loop_new(NULL, FALSE);
     RUN(two_peers_meet_at_a_hub);
     RUN(five_peers_all_meet_at_a_hub);
     RUN(a_peer_that_vanishes_mid_negotiation_leaves_nothing_stuck);
+    RUN(a_network_reset_mid_negotiation_still_ends_connected);
     g_main_loop_unref(loop);
     return harness_finish();
 }
