@@ -105,7 +105,8 @@
     X(MSG_INVALID, "the message breaks SSB's rules (the reason says which)")                       \
     X(STORE_MISSING, "no such message in the store")                                               \
     X(CONFIG, "the configuration is not valid (the message says where)")                           \
-    X(NETWORK_RESET, "closed at once: the network changed or the system woke")
+    X(NETWORK_RESET, "closed at once: the network changed or the system woke")                     \
+    X(HUB_RELAY, "a broadcast relayed from another hub is malformed")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,

@@ -128,4 +128,28 @@ void shoal_sse_parser_free(shoal_sse_parser *p);
 /* Feeds bytes; callbacks run from inside. SHOAL_E_SSE_TOO_LARGE or SHOAL_E_NOMEM are sticky. */
 SHOAL_MUST_CHECK int shoal_sse_feed(shoal_sse_parser *p, const char *buf, size_t len);
 
+/* ---- Relay between hubs ------------------------------------------------------------------- */
+
+/* Hubs behind one name share their broadcasts through a pub/sub bus (Redis): each POST a hub
+ * takes goes to its own subscribers and, framed as below, to the bus; every other hub of the
+ * group hands it to its subscribers of that channel. The frame, binary-safe:
+ *   "shoal-relay-1 " ORIGIN " " APP "/" CHANNEL "\n" BODY
+ * ORIGIN: 32 lowercase hex digits, the id of the hub that took the POST (which skips its own
+ * frames when the bus hands them back); APP and CHANNEL: names as the routes allow them. */
+#define SHOAL_HUB_RELAY_ORIGIN 16
+
+typedef struct shoal_hub_relayed {
+    uint8_t origin[SHOAL_HUB_RELAY_ORIGIN];
+    shoal_hub_name app, channel; /* borrowed from the frame */
+    const char *body;            /* borrowed from the frame */
+    size_t len;
+} shoal_hub_relayed;
+
+void shoal_hub_relay_encode(const uint8_t origin[SHOAL_HUB_RELAY_ORIGIN], const shoal_hub_name *app,
+                            const shoal_hub_name *channel, const void *body, size_t len,
+                            shoal_buf *out);
+/* Reads a frame; SHOAL_E_HUB_RELAY when it is not one (a bad tag, origin or separator), or
+ * SHOAL_E_HUB_NAME when its app or channel is not a name the routes allow. */
+SHOAL_MUST_CHECK int shoal_hub_relay_decode(const char *frame, size_t len, shoal_hub_relayed *out);
+
 #endif

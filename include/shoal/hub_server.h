@@ -10,7 +10,11 @@
  * Fan-out: a broadcast is encoded once, into one reference-counted buffer that every subscriber's
  * write queue shares; queued buffers go out with one vectored write per subscriber per main-loop
  * iteration. A subscriber whose unsent bytes pass max_unsent is dropped, never buffered without
- * bound. */
+ * bound.
+ *
+ * Scale-out (redis in the configuration): every POST is also published on a Redis channel that
+ * every hub of the group subscribes to, and each hands what the others published to its own
+ * subscribers; while Redis is away a hub serves its own clients alone and keeps trying. */
 #ifndef SHOAL_HUB_SERVER_H
 #define SHOAL_HUB_SERVER_H
 
@@ -29,7 +33,15 @@ typedef struct shoal_hub_server_config {
     uint32_t heartbeat_ms;    /* 30 s: ":heartbeat signal" on every stream */
     uint32_t request_ms;      /* 10 s: a request head and body must arrive within this (408) */
     uint32_t idle_ms;         /* 60 s: an idle keep-alive connection is closed */
+    /* Scale-out: hubs behind one name share their broadcasts through Redis pub/sub, so that a
+     * subscriber on one gets what was posted to another. "HOST:PORT" or "unix:PATH" of the Redis
+     * server; NULL: this hub runs alone. redis_channel: the Redis channel the group shares
+     * (NULL: SHOAL_HUB_REDIS_CHANNEL); hubs of one group name the same. */
+    const char *redis;
+    const char *redis_channel;
 } shoal_hub_server_config;
+
+#define SHOAL_HUB_REDIS_CHANNEL "shoal-hub"
 
 void shoal_hub_server_config_default(shoal_hub_server_config *cfg);
 

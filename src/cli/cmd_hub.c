@@ -25,6 +25,10 @@ static const char help[] =
     "  --request-timeout MS   a request's head and body must arrive within this (default 10000;\n"
     "                         slower ones get 408 and are closed)\n"
     "  --idle-timeout MS      an idle keep-alive connection is closed (default 60000)\n"
+    "  --redis HOST:PORT      share broadcasts with the other hubs behind this hub's name\n"
+    "                         through Redis pub/sub (or unix:PATH); without it, the hub runs\n"
+    "                         alone. While Redis is away, it serves its own clients alone.\n"
+    "  --redis-channel NAME   the Redis channel the group shares (default shoal-hub)\n"
     "\n"
     "SIGTERM or SIGINT: stop accepting, finish writing to every stream, exit 0.\n"
     "exit status: 0 after a clean shutdown, 2 usage error, 3 failure (cannot listen)\n";
@@ -123,6 +127,10 @@ int shoal_cmd_hub(int argc, char **argv)
             ok = parse_u32(val, 100, &cfg.request_ms);
         else if (strcmp(opt, "--idle-timeout") == 0)
             ok = parse_u32(val, 100, &cfg.idle_ms);
+        else if (strcmp(opt, "--redis") == 0)
+            cfg.redis = val;
+        else if (strcmp(opt, "--redis-channel") == 0)
+            ok = *(cfg.redis_channel = val) != '\0';
         else {
             fprintf(stderr, "shoal hub: unknown option '%s'\n%s", opt, help);
             g_free(host);

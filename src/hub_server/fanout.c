@@ -117,6 +117,13 @@ uint64_t shoal__hub_broadcast(shoal_hub_server *srv, const shoal_hub_route *r, c
                               size_t len)
 {
     srv->stats.messages_in++;
+    shoal__hub_relay_publish(srv->relay, r, body, len);
+    return shoal__hub_deliver(srv, r, body, len);
+}
+
+uint64_t shoal__hub_deliver(shoal_hub_server *srv, const shoal_hub_route *r, const void *body,
+                            size_t len)
+{
     char *key = channel_key(&r->app, &r->channels[0]);
     hub_channel *ch = g_hash_table_lookup(srv->channels, key);
     g_free(key);
@@ -291,5 +298,6 @@ char *shoal__hub_metrics(shoal_hub_server *srv)
         g_string_append_printf(m,
                                "shoal_hub_responses_total{class=\"%dxx\"} %" G_GUINT64_FORMAT "\n",
                                i, srv->stats.responses[i]);
+    shoal__hub_relay_metrics(srv->relay, m);
     return g_string_free(m, FALSE);
 }

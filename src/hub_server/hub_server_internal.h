@@ -15,6 +15,7 @@ enum { DROP_SLOW, DROP_PER_ADDRESS, DROP_TIMEOUT, DROP_COUNT };
 
 typedef struct hub_channel hub_channel;
 typedef struct hub_conn hub_conn;
+typedef struct hub_relay hub_relay;
 
 struct hub_conn {
     shoal_hub_server *srv;
@@ -61,6 +62,7 @@ struct shoal_hub_server {
     GHashTable *channels;    /* "app/channel" -> hub_channel* */
     GPtrArray *dirty;        /* connections with queued output */
     GPtrArray *closed;       /* connections to free after the flush */
+    hub_relay *relay;        /* NULL: no other hubs to share broadcasts with */
     GBytes *heartbeat;
     guint flush_id, sweep_id, heartbeat_id, shutdown_id;
     bool stopping;
@@ -87,12 +89,28 @@ void shoal__hub_registry_init(shoal_hub_server *srv);
 void shoal__hub_registry_free(shoal_hub_server *srv);
 void shoal__hub_subscribe(hub_conn *c, const shoal_hub_route *r);
 void shoal__hub_unsubscribe(hub_conn *c);
-/* Queues the body for every subscriber of the route's channel; the number of recipients. */
+/* A POST's body: queued for every subscriber of the route's channel, and shared with the other
+ * hubs of the group; the number of our subscribers it went to. */
 uint64_t shoal__hub_broadcast(shoal_hub_server *srv, const shoal_hub_route *r, const void *body,
                               size_t len);
+/* Queues the body for every subscriber of the route's channel (a broadcast from here or from
+ * another hub); the number of recipients. */
+uint64_t shoal__hub_deliver(shoal_hub_server *srv, const shoal_hub_route *r, const void *body,
+                            size_t len);
 void shoal__hub_schedule_flush(shoal_hub_server *srv);
 void shoal__hub_flush_now(shoal_hub_server *srv);
 /* The Prometheus text of the counters (free with g_free). */
 char *shoal__hub_metrics(shoal_hub_server *srv);
+
+/* relay.c: broadcasts shared with the other hubs of a group through Redis pub/sub. `address`
+ * is HOST:PORT or unix:PATH; connecting goes on in the background (and again whenever Redis goes
+ * away). SHOAL_E_INVAL for an address that is not one, with the reason in *why. */
+SHOAL_MUST_CHECK int shoal__hub_relay_start(shoal_hub_server *srv, const char *address,
+                                            const char *channel, hub_relay **out, char **why);
+void shoal__hub_relay_publish(hub_relay *r, const shoal_hub_route *route, const void *body,
+                              size_t len);
+/* Appends the relay's counters, in Prometheus text. NULL: nothing. */
+void shoal__hub_relay_metrics(const hub_relay *r, GString *m);
+void shoal__hub_relay_free(hub_relay *r);
 
 #endif

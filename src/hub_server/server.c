@@ -501,6 +501,13 @@ int shoal_hub_server_start(shoal_hub_server **out, const shoal_hub_server_config
     srv->dirty = g_ptr_array_new();
     srv->closed = g_ptr_array_new();
     shoal__hub_registry_init(srv);
+    if (cfg->redis &&
+        shoal__hub_relay_start(srv, cfg->redis,
+                               cfg->redis_channel ? cfg->redis_channel : SHOAL_HUB_REDIS_CHANNEL,
+                               &srv->relay, why) != SHOAL_OK) {
+        shoal_hub_server_free(srv);
+        return SHOAL_E_INVAL;
+    }
     g_signal_connect(service, "incoming", G_CALLBACK(on_incoming), srv);
     srv->sweep_id = g_timeout_add_seconds(1, on_sweep, srv);
     g_socket_service_start(service);
@@ -574,6 +581,7 @@ void shoal_hub_server_free(shoal_hub_server *srv)
         g_source_remove(srv->sweep_id);
     if (srv->shutdown_id)
         g_source_remove(srv->shutdown_id);
+    shoal__hub_relay_free(srv->relay);
     shoal__hub_registry_free(srv);
     g_hash_table_unref(srv->conns);
     g_hash_table_unref(srv->per_address);

@@ -1,12 +1,14 @@
 // Drives the npm signalhub client (4.9) against a hub: several clients subscribe, one
 // broadcasts, every subscriber of the channel must receive the message once, the others not.
-// Usage: node signalhub_client.js MODULES_DIR HUB_URL
+// HUB_URLS is one URL, or several separated by commas: client i then uses the (i mod n)th (hubs
+// of one group, which share their broadcasts).
+// Usage: node signalhub_client.js MODULES_DIR HUB_URLS
 const path = require('path')
 const signalhub = require(path.join(process.argv[2], 'signalhub'))
-const url = process.argv[3]
+const urls = process.argv[3].split(',')
 
 const results = { received: {}, errors: [] }
-const hubs = [0, 1, 2].map(() => signalhub('shoal-test', [url]))
+const hubs = [0, 1, 2].map((i) => signalhub('shoal-test', [urls[i % urls.length]]))
 const subs = [
   hubs[0].subscribe('all'),
   hubs[1].subscribe(['all', 'peer-1']),
