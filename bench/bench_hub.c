@@ -2,7 +2,9 @@
  * load generator (this program: one epoll loop, plain sockets):
  *   fanout    events delivered per second with 1,000 subscribers on one channel;
  *   latency   broadcast-to-delivery p50 and p99 with 100 subscribers;
- *   hold      10,000 concurrent subscribers, and memory per idle subscriber (hub RSS growth).
+ *   hold      10,000 concurrent subscribers, and memory per idle subscriber (hub RSS growth);
+ *   scale-out fanout with two shoal hubs sharing broadcasts through a redis-server, the
+ *             subscribers split between them, against one shoal hub (medians of three turns).
  * The generator's and each server's CPU time are printed beside each figure, so that a
  * saturated generator would show.
  * Usage: bench_hub SHOAL_BINARY NODE_MODULES_DIR [--quick] */
@@ -75,6 +77,50 @@ static void stop(server *s)
 {
     kill(s->pid, SIGTERM);
     waitpid(s->pid, NULL, 0);
+}
+
+/* Starts a helper whose output nobody needs. */
+static pid_t spawn(char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        die("free port");
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* Waits until something listens on the port (10 s at most). */
+static void wait_listening(int port)
+{
+    for (int i = 0; i < 1000; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        bool up = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        close(fd);
+        if (up)
+            return;
+        usleep(10000);
+    }
+    errno = ETIMEDOUT;
+    die("waiting for redis-server");
 }
 
 /* CPU seconds the process has used, from /proc. */
@@ -150,15 +196,16 @@ static void send_all(int fd, const char *buf, size_t len)
 /* The last bytes each subscriber read, so that a "data: " split between two reads counts. */
 static char (*tails)[8];
 
-/* Opens n subscriptions to app/bench; returns their sockets (non-blocking, in `ep`). */
-static int *subscribe(int port, int n, int ep)
+/* Opens n subscriptions to app/bench, spread over the ports given in turn; returns their
+ * sockets (non-blocking, in `ep`). */
+static int *subscribe(const int *ports, int nports, int n, int ep)
 {
     int *fds = malloc(sizeof *fds * (size_t)n);
     free(tails);
     tails = calloc((size_t)n, sizeof *tails);
     static const char req[] = "GET /v1/app/bench HTTP/1.1\r\nHost: x\r\n\r\n";
     for (int i = 0; i < n; i++) {
-        fds[i] = dial(port);
+        fds[i] = dial(ports[i % nports]);
         send_all(fds[i], req, sizeof req - 1);
         fcntl(fds[i], F_SETFL, O_NONBLOCK);
         struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
@@ -238,17 +285,25 @@ static void close_all(int *fds, int n)
 
 /* ---- The three measurements ---- */
 
-static void fanout(server *s, int subs, int posts)
+/* Events delivered per second with `subs` subscribers spread over the hubs of `group` (one
+ * hub, or several sharing broadcasts), every broadcast posted to the first; returns the rate. */
+static double fanout(server *group, int nhubs, int subs, int posts)
 {
+    server *s = &group[0];
+    int ports[4];
+    for (int i = 0; i < nhubs; i++)
+        ports[i] = group[i].port;
     int ep = epoll_create1(0);
-    int *fds = subscribe(s->port, subs, ep);
+    int *fds = subscribe(ports, nhubs, subs, ep);
     usleep(500000);
     while (drain(ep, fds, 100, NULL, NULL, 0) > 0)
         ;
     char body[100];
     memset(body, 'x', sizeof body);
     int pub = dial(s->port);
-    double cpu0 = cpu_of(s->pid), self0 = self_cpu(), t0 = now_s();
+    double cpu0[4], self0 = self_cpu(), t0 = now_s();
+    for (int i = 0; i < nhubs; i++)
+        cpu0[i] = cpu_of(group[i].pid);
     uint64_t got = 0, want = (uint64_t)subs * (uint64_t)posts;
     /* Broadcasts go out 10 at a time, pipelined on one keep-alive connection. */
     for (int i = 0; i < posts; i += 10) {
@@ -261,13 +316,16 @@ static void fanout(server *s, int subs, int posts)
     double dt = now_s() - t0;
     double events = (double)got;
     printf("  %-9s %9.0f events/s  (%d subscribers, %d broadcasts, %.0f%% delivered in %.2f s; "
-           "server cpu %.2f s, generator cpu %.2f s)\n",
-           s->name, events / dt, subs, posts, 100.0 * (double)got / (double)want, dt,
-           cpu_of(s->pid) - cpu0, self_cpu() - self0);
+           "server cpu",
+           s->name, events / dt, subs, posts, 100.0 * (double)got / (double)want, dt);
+    for (int i = 0; i < nhubs; i++)
+        printf(" %.2f s", cpu_of(group[i].pid) - cpu0[i]);
+    printf(", generator cpu %.2f s)\n", self_cpu() - self0);
     close(pub);
     close_all(fds, subs);
     close(ep);
     fflush(stdout);
+    return events / dt;
 }
 
 static int by_value(const void *a, const void *b)
@@ -279,7 +337,7 @@ static int by_value(const void *a, const void *b)
 static void latency(server *s, int subs, int posts)
 {
     int ep = epoll_create1(0);
-    int *fds = subscribe(s->port, subs, ep);
+    int *fds = subscribe(&s->port, 1, subs, ep);
     usleep(300000);
     while (drain(ep, fds, 100, NULL, NULL, 0) > 0)
         ;
@@ -311,7 +369,7 @@ static void hold(server *s, int subs)
 {
     long before = rss_kib(s->pid);
     int ep = epoll_create1(0);
-    int *fds = subscribe(s->port, subs, ep);
+    int *fds = subscribe(&s->port, 1, subs, ep);
     double until = now_s() + 3;
     while (now_s() < until)
         drain(ep, fds, 100, NULL, NULL, 0);
@@ -357,7 +415,7 @@ int main(int argc, char **argv)
     int subs = quick ? 50 : 1000, posts = quick ? 20 : 2000;
     printf("fanout: events delivered per second, one channel\n");
     for (int i = 0; i < 2; i++)
-        fanout(&servers[i], subs, posts);
+        fanout(&servers[i], 1, subs, posts);
     printf("latency: broadcast to delivery\n");
     for (int i = 0; i < 2; i++)
         latency(&servers[i], quick ? 10 : 100, quick ? 20 : 500);
@@ -366,5 +424,39 @@ int main(int argc, char **argv)
         hold(&servers[i], quick ? 200 : 10000);
     for (int i = 0; i < 2; i++)
         stop(&servers[i]);
+
+    /* Scale-out: two shoal hubs sharing broadcasts through a redis-server, the subscribers
+     * split between them, every broadcast posted to the first; against one hub alone, in turns,
+     * three times each (the medians). */
+    int redis_port = free_port();
+    char port_arg[16], redis_arg[32];
+    snprintf(port_arg, sizeof port_arg, "%d", redis_port);
+    snprintf(redis_arg, sizeof redis_arg, "127.0.0.1:%d", redis_port);
+    char *redis_argv[] = {"redis-server", "--port",     port_arg,  "--bind",
+                          "127.0.0.1",    "--save",     "",        "--appendonly",
+                          "no",           "--loglevel", "warning", NULL};
+    pid_t redis = spawn(redis_argv);
+    wait_listening(redis_port);
+    char *group_argv[] = {argv[1],  "hub",     "--listen", "127.0.0.1:0", "--max-per-address",
+                          "100000", "--redis", redis_arg,  NULL};
+    server alone = start("1 hub", shoal_argv, true);
+    server group[2] = {start("2 hubs", group_argv, true), start("2 hubs", group_argv, true)};
+    usleep(500000); /* both subscribed to Redis */
+    printf("fanout, scaled out: two hubs sharing through Redis, the subscribers split between "
+           "them, against one hub\n");
+    double one[3], two[3];
+    for (int r = 0; r < 3; r++) {
+        one[r] = fanout(&alone, 1, subs, posts);
+        two[r] = fanout(group, 2, subs, posts);
+    }
+    qsort(one, 3, sizeof *one, by_value);
+    qsort(two, 3, sizeof *two, by_value);
+    printf("  medians: one hub %.0f events/s, two hubs %.0f events/s: %.2fx\n", one[1], two[1],
+           two[1] / one[1]);
+    stop(&alone);
+    for (int i = 0; i < 2; i++)
+        stop(&group[i]);
+    kill(redis, SIGTERM);
+    waitpid(redis, NULL, 0);
     return 0;
 }
