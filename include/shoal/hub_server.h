@@ -33,6 +33,10 @@ typedef struct shoal_hub_server_config {
     uint32_t heartbeat_ms;    /* 30 s: ":heartbeat signal" on every stream */
     uint32_t request_ms;      /* 10 s: a request head and body must arrive within this (408) */
     uint32_t idle_ms;         /* 60 s: an idle keep-alive connection is closed */
+    /* 200 requests a second from one client address, in bursts of up to twice that; beyond,
+     * its connections are not read until its bucket refills (TCP holds the flood back at the
+     * client's end; the hub spends nothing on it). 0: no limit. */
+    uint32_t max_rate;
     /* Scale-out: hubs behind one name share their broadcasts through Redis pub/sub, so that a
      * subscriber on one gets what was posted to another. "HOST:PORT" or "unix:PATH" of the Redis
      * server; NULL: this hub runs alone. redis_channel: the Redis channel the group shares

@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static const char help[] =
     "usage: shoal hub [--listen HOST:PORT] [options]\n"
@@ -25,6 +26,8 @@ static const char help[] =
     "  --request-timeout MS   a request's head and body must arrive within this (default 10000;\n"
     "                         slower ones get 408 and are closed)\n"
     "  --idle-timeout MS      an idle keep-alive connection is closed (default 60000)\n"
+    "  --max-rate N           requests a second from one address (default 200, bursts of\n"
+    "                         twice that); beyond, its connections wait (0: no limit)\n"
     "  --redis HOST:PORT      share broadcasts with the other hubs behind this hub's name\n"
     "                         through Redis pub/sub (or unix:PATH); without it, the hub runs\n"
     "                         alone. While Redis is away, it serves its own clients alone.\n"
@@ -127,6 +130,8 @@ int shoal_cmd_hub(int argc, char **argv)
             ok = parse_u32(val, 100, &cfg.request_ms);
         else if (strcmp(opt, "--idle-timeout") == 0)
             ok = parse_u32(val, 100, &cfg.idle_ms);
+        else if (strcmp(opt, "--max-rate") == 0)
+            ok = parse_u32(val, 0, &cfg.max_rate);
         else if (strcmp(opt, "--redis") == 0)
             cfg.redis = val;
         else if (strcmp(opt, "--redis-channel") == 0)
@@ -145,6 +150,12 @@ int shoal_cmd_hub(int argc, char **argv)
     if (host)
         cfg.host = host;
 
+    /* every connection is a descriptor: the soft limit (often 1,024) goes up to the hard one */
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &files);
+    }
     char *why = NULL;
     int rc = shoal_hub_server_start(&server, &cfg, &why);
     if (rc != SHOAL_OK) {

@@ -165,8 +165,6 @@ uint64_t shoal__hub_deliver(shoal_hub_server *srv, const shoal_hub_route *r, con
 /* ---- Writing ----------------------------------------------------------------------------------
  */
 
-static gboolean on_writable(GObject *stream, gpointer data);
-
 /* Writes what is queued for c, as much as the socket takes; true if c is still open. */
 static bool flush_conn(hub_conn *c)
 {
@@ -185,11 +183,9 @@ static bool flush_conn(hub_conn *c)
         GPollableReturn rc =
             g_pollable_output_stream_writev_nonblocking(c->out, iov, n, &written, NULL, &err);
         if (rc == G_POLLABLE_RETURN_WOULD_BLOCK) {
-            if (!c->out_src) {
-                c->out_src = g_pollable_output_stream_create_source(c->out, NULL);
-                g_source_set_callback(c->out_src, G_SOURCE_FUNC(on_writable), c, NULL);
-                g_source_attach(c->out_src, NULL);
-                g_source_unref(c->out_src); /* the context holds it */
+            if (!c->watch_out) {
+                c->watch_out = true;
+                shoal__hub_watch(c);
             }
             return true;
         }
@@ -219,14 +215,12 @@ static bool flush_conn(hub_conn *c)
     return true;
 }
 
-static gboolean on_writable(GObject *stream, gpointer data)
+void shoal__hub_writable(hub_conn *c)
 {
-    (void)stream;
-    hub_conn *c = data;
-    c->out_src = NULL;
+    c->watch_out = false;
+    shoal__hub_watch(c);
     flush_conn(c);
     shoal__hub_schedule_flush(c->srv);
-    return G_SOURCE_REMOVE;
 }
 
 void shoal__hub_flush_now(shoal_hub_server *srv)
@@ -281,6 +275,12 @@ char *shoal__hub_metrics(shoal_hub_server *srv)
         {"shoal_hub_bytes_out_total", "counter", "Event bytes queued to subscribers.",
          srv->stats.bytes_out},
         {"shoal_hub_heartbeats_total", "counter", "Heartbeats queued.", srv->stats.heartbeats},
+        {"shoal_hub_throttled_total", "counter",
+         "Times a connection waited for its address's request rate (--max-rate).",
+         srv->stats.throttled},
+        {"shoal_hub_accept_errors_total", "counter",
+         "Failed accepts (out of file descriptors: accepting pauses 100 ms).",
+         srv->stats.accept_errors},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(rows); i++)
         g_string_append_printf(m, "# HELP %s %s\n# TYPE %s %s\n%s %" G_GUINT64_FORMAT "\n",

@@ -11,21 +11,39 @@
 enum { CONN_HEAD, CONN_BODY, CONN_STREAM, CONN_DONE };
 enum { DROP_SLOW, DROP_PER_ADDRESS, DROP_TIMEOUT, DROP_COUNT };
 
-#define LINGER_MS 2000
+#define LINGER_MS       2000
+#define ACCEPT_BATCH    256 /* connections accepted in one main-loop turn, at most */
+#define ACCEPT_PAUSE_MS 100 /* out of file descriptors: accepting waits this long */
+#define THROTTLE_MS     50  /* a throttled connection is looked at again this often */
 
 typedef struct hub_channel hub_channel;
 typedef struct hub_conn hub_conn;
 typedef struct hub_relay hub_relay;
+
+/* A client address: its connections, and its requests' token bucket. Kept while it has
+ * connections, and after the last one until its bucket has refilled. */
+typedef struct hub_addr {
+    guint conns;
+    double tokens;
+    gint64 refilled; /* µs, monotonic */
+} hub_addr;
 
 struct hub_conn {
     shoal_hub_server *srv;
     GIOStream *stream;
     GPollableInputStream *in;
     GPollableOutputStream *out;
-    GSource *in_src, *out_src;
+    /* What we wait for: input (a request, or a stream's client going), and room to write.
+     * Plain connections wait in the server's epoll set; TLS ones (whose stream may hold
+     * decrypted bytes the socket does not show) on pollable GSources. */
+    bool watch_in, watch_out;
+    GSource *in_src, *out_src; /* TLS only */
     char *address;
+    hub_addr *from; /* the server's record of the address (lives while it has connections) */
+    bool throttled; /* its address is over its request rate: reading waits */
     int state;
     bool closing, close_after_write, close_now, dirty, head_only;
+    bool asked; /* a whole request has come (until then, the request timeout runs) */
     /* After a final answer: our side is shut, and input is read and dropped until the client
      * closes too (a close with unread input would reset the connection, and the answer with
      * it), or until LINGER_MS pass. */
@@ -54,15 +72,21 @@ struct hub_conn {
 
 struct shoal_hub_server {
     shoal_hub_server_config cfg;
-    GSocketService *service;
+    GSocket *listener; /* non-blocking; accepted from in batches */
+    int epfd;          /* the plain connections' readiness: one source for them all */
+    guint epoll_id;
+    GSource *accept_src; /* NULL while paused (out of descriptors) or stopped */
+    guint accept_pause_id;
     GTlsCertificate *tls;
     uint16_t port;
     GHashTable *conns;       /* hub_conn* set */
-    GHashTable *per_address; /* address -> connection count */
-    GHashTable *channels;    /* "app/channel" -> hub_channel* */
-    GPtrArray *dirty;        /* connections with queued output */
-    GPtrArray *closed;       /* connections to free after the flush */
-    hub_relay *relay;        /* NULL: no other hubs to share broadcasts with */
+    GHashTable *per_address; /* address -> hub_addr */
+    GPtrArray *throttled;    /* connections waiting for their address's bucket to refill */
+    guint throttle_id;
+    GHashTable *channels; /* "app/channel" -> hub_channel* */
+    GPtrArray *dirty;     /* connections with queued output */
+    GPtrArray *closed;    /* connections to free after the flush */
+    hub_relay *relay;     /* NULL: no other hubs to share broadcasts with */
     GBytes *heartbeat;
     guint flush_id, sweep_id, heartbeat_id, shutdown_id;
     bool stopping;
@@ -72,12 +96,15 @@ struct shoal_hub_server {
     uint64_t subscriptions, streams;
     struct {
         uint64_t connections, messages_in, bytes_in, events_out, bytes_out, heartbeats;
+        uint64_t accept_errors, throttled;
         uint64_t responses[6];
         uint64_t drops[DROP_COUNT];
     } stats;
 };
 
 /* server.c */
+/* Applies c->watch_in and c->watch_out. */
+void shoal__hub_watch(hub_conn *c);
 void shoal__hub_queue(hub_conn *c, GBytes *bytes);
 void shoal__hub_close(hub_conn *c);
 void shoal__hub_conn_free(hub_conn *c);
@@ -98,6 +125,8 @@ uint64_t shoal__hub_broadcast(shoal_hub_server *srv, const shoal_hub_route *r, c
 uint64_t shoal__hub_deliver(shoal_hub_server *srv, const shoal_hub_route *r, const void *body,
                             size_t len);
 void shoal__hub_schedule_flush(shoal_hub_server *srv);
+/* c can be written to again. */
+void shoal__hub_writable(hub_conn *c);
 void shoal__hub_flush_now(shoal_hub_server *srv);
 /* The Prometheus text of the counters (free with g_free). */
 char *shoal__hub_metrics(shoal_hub_server *srv);

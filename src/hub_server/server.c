@@ -2,10 +2,15 @@
  * fan-out live in fanout.c. (See shoal/hub_server.h.) */
 #include "hub_server_internal.h"
 
+#include <errno.h>
+#include <glib-unix.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
-#define READ_CHUNK 16384
+#define READ_CHUNK  16384
+#define EPOLL_BATCH 256 /* ready connections served in one main-loop turn, at most */
 
 void shoal_hub_server_config_default(shoal_hub_server_config *cfg)
 {
@@ -18,6 +23,7 @@ void shoal_hub_server_config_default(shoal_hub_server_config *cfg)
         .heartbeat_ms = 30000,
         .request_ms = 10000,
         .idle_ms = 60000,
+        .max_rate = 200,
     };
 }
 
@@ -121,6 +127,7 @@ static void broadcast(hub_conn *c)
 /* A whole request (head, and body if any) is here: answer it. */
 static void handle(hub_conn *c)
 {
+    c->asked = true;
     switch (c->route.kind) {
     case SHOAL_HUB_STATUS:
         answer_status(c);
@@ -213,6 +220,61 @@ static bool take_body(hub_conn *c)
 }
 
 /* Works through the read buffer: heads, bodies, pipelined requests. */
+/* A request from c's address may go ahead (its bucket had a token). */
+static bool take_token(hub_conn *c)
+{
+    uint32_t rate = c->srv->cfg.max_rate;
+    if (rate == 0)
+        return true;
+    hub_addr *a = c->from;
+    gint64 now = g_get_monotonic_time();
+    double burst = 2.0 * rate;
+    a->tokens += (double)(now - a->refilled) * 1e-6 * rate;
+    if (a->tokens > burst)
+        a->tokens = burst;
+    a->refilled = now;
+    if (a->tokens < 1)
+        return false;
+    a->tokens -= 1;
+    return true;
+}
+
+static gboolean on_throttle(gpointer data);
+
+/* Stops reading c until its address's bucket has refilled. */
+static void throttle(hub_conn *c)
+{
+    shoal_hub_server *srv = c->srv;
+    c->throttled = true;
+    c->watch_in = false;
+    shoal__hub_watch(c);
+    g_ptr_array_add(srv->throttled, c);
+    srv->stats.throttled++;
+    if (!srv->throttle_id)
+        srv->throttle_id = g_timeout_add(THROTTLE_MS, on_throttle, srv);
+}
+
+static void process(hub_conn *c);
+
+static gboolean on_throttle(gpointer data)
+{
+    shoal_hub_server *srv = data;
+    GPtrArray *waiting = srv->throttled;
+    srv->throttled = g_ptr_array_new();
+    for (guint i = 0; i < waiting->len; i++) {
+        hub_conn *c = waiting->pdata[i];
+        c->throttled = false;
+        c->watch_in = true;
+        shoal__hub_watch(c);
+        process(c); /* what it sent meanwhile; it may wait again */
+    }
+    g_ptr_array_unref(waiting);
+    if (srv->throttled->len > 0)
+        return G_SOURCE_CONTINUE;
+    srv->throttle_id = 0;
+    return G_SOURCE_REMOVE;
+}
+
 static void process(hub_conn *c)
 {
     while (!c->closing && c->state != CONN_DONE && c->state != CONN_STREAM) {
@@ -243,6 +305,10 @@ static void process(hub_conn *c)
             }
             return;
         }
+        if (!take_token(c)) {
+            throttle(c);
+            return;
+        }
         c->request_started = g_get_monotonic_time();
         begin(c, &req);
         g_byte_array_remove_range(c->rbuf, 0, (guint)n);
@@ -252,22 +318,84 @@ static void process(hub_conn *c)
 /* ---- Reading ----------------------------------------------------------------------------------
  */
 
-static gboolean on_readable(GObject *stream, gpointer data);
+static void readable(hub_conn *c);
+
+static gboolean tls_readable(GObject *stream, gpointer data)
+{
+    (void)stream;
+    readable(data);
+    return G_SOURCE_CONTINUE; /* removed by shoal__hub_watch when no longer wanted */
+}
+
+static gboolean tls_writable(GObject *stream, gpointer data)
+{
+    (void)stream;
+    shoal__hub_writable(data);
+    return G_SOURCE_CONTINUE;
+}
+
+static GSource *tls_source(hub_conn *c, bool in)
+{
+    GSource *src = in ? g_pollable_input_stream_create_source(c->in, NULL)
+                      : g_pollable_output_stream_create_source(c->out, NULL);
+    g_source_set_callback(src, in ? G_SOURCE_FUNC(tls_readable) : G_SOURCE_FUNC(tls_writable), c,
+                          NULL);
+    g_source_attach(src, NULL);
+    g_source_unref(src); /* the context holds it; the pointer is valid while attached */
+    return src;
+}
+
+void shoal__hub_watch(hub_conn *c)
+{
+    if (c->closing)
+        return;
+    if (!c->srv->tls) {
+        struct epoll_event ev = {
+            .events = (c->watch_in ? EPOLLIN : 0u) | (c->watch_out ? EPOLLOUT : 0u), .data.ptr = c};
+        epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, g_socket_get_fd(c->socket), &ev);
+        return;
+    }
+    GSource **srcs[2] = {&c->in_src, &c->out_src};
+    bool want[2] = {c->watch_in, c->watch_out};
+    for (int i = 0; i < 2; i++) {
+        if (want[i] && !*srcs[i])
+            *srcs[i] = tls_source(c, i == 0);
+        else if (!want[i] && *srcs[i]) {
+            g_source_destroy(*srcs[i]);
+            *srcs[i] = NULL;
+        }
+    }
+}
+
+/* The plain connections that are ready, from the epoll set (level-triggered; more than a batch
+ * waits for the next turn). A connection closed by an earlier one's work is still allocated
+ * until the flush frees it, and is skipped. */
+static gboolean on_epoll(gint fd, GIOCondition cond, gpointer data)
+{
+    (void)cond;
+    (void)data;
+    struct epoll_event evs[EPOLL_BATCH];
+    int n = epoll_wait(fd, evs, EPOLL_BATCH, 0);
+    for (int i = 0; i < n; i++) {
+        hub_conn *c = evs[i].data.ptr;
+        if (!c->closing && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+            readable(c);
+        if (!c->closing && c->watch_out && (evs[i].events & EPOLLOUT))
+            shoal__hub_writable(c);
+    }
+    return G_SOURCE_CONTINUE;
+}
 
 static void watch_input(hub_conn *c)
 {
-    if (c->in_src || c->closing)
+    if (c->watch_in || c->closing)
         return;
-    c->in_src = g_pollable_input_stream_create_source(c->in, NULL);
-    g_source_set_callback(c->in_src, G_SOURCE_FUNC(on_readable), c, NULL);
-    g_source_attach(c->in_src, NULL);
-    g_source_unref(c->in_src); /* the context holds it; c->in_src is valid while attached */
+    c->watch_in = true;
+    shoal__hub_watch(c);
 }
 
-static gboolean on_readable(GObject *stream, gpointer data)
+static void readable(hub_conn *c)
 {
-    (void)stream;
-    hub_conn *c = data;
     guint8 chunk[READ_CHUNK];
     for (;;) {
         GError *err = NULL;
@@ -280,12 +408,13 @@ static gboolean on_readable(GObject *stream, gpointer data)
             g_clear_error(&err);
             /* A client that half-closed after its request still gets the answer queued for
              * it; otherwise it is gone. */
-            c->in_src = NULL;
+            c->watch_in = false;
+            shoal__hub_watch(c);
             if (n == 0 && c->unsent > 0 && c->state != CONN_STREAM)
                 c->close_after_write = true;
             else
                 shoal__hub_close(c);
-            return G_SOURCE_REMOVE;
+            return;
         }
         c->last_activity = g_get_monotonic_time();
         c->srv->stats.bytes_in += (uint64_t)n;
@@ -295,26 +424,20 @@ static gboolean on_readable(GObject *stream, gpointer data)
         g_byte_array_append(c->rbuf, chunk, (guint)n);
         process(c);
         if (c->closing)
-            return G_SOURCE_REMOVE;
+            return;
         if (c->rbuf->len > SHOAL_HTTP_MAX_HEAD + c->srv->cfg.max_body + 64) {
             fail(c, 413, "Payload Too Large", "too much unread input");
-            break;
+            return;
         }
     }
-    return G_SOURCE_CONTINUE;
 }
 
 /* ---- Connections ------------------------------------------------------------------------------
  */
 
-static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GObject *source,
-                            gpointer data)
+/* A connection accepted: its address counted, TLS put over it if we serve HTTPS. */
+static void incoming(shoal_hub_server *srv, GSocketConnection *conn)
 {
-    (void)service;
-    (void)source;
-    shoal_hub_server *srv = data;
-    if (srv->stopping)
-        return TRUE;
     char *address = NULL;
     GSocketAddress *remote = g_socket_connection_get_remote_address(conn, NULL);
     if (G_IS_INET_SOCKET_ADDRESS(remote))
@@ -332,7 +455,7 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GO
         if (!tls) {
             g_clear_error(&err);
             g_free(address);
-            return TRUE;
+            return;
         }
         stream = tls;
     }
@@ -345,19 +468,87 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GO
     c->socket = g_socket_connection_get_socket(conn);
     c->rbuf = g_byte_array_new();
     c->body = g_byte_array_new();
+    if (!srv->tls) {
+        struct epoll_event ev = {.events = 0, .data.ptr = c};
+        epoll_ctl(srv->epfd, EPOLL_CTL_ADD, g_socket_get_fd(c->socket), &ev);
+    }
     c->last_activity = c->request_started = g_get_monotonic_time();
     g_hash_table_add(srv->conns, c);
     srv->stats.connections++;
 
-    guint per = GPOINTER_TO_UINT(g_hash_table_lookup(srv->per_address, address)) + 1;
-    g_hash_table_insert(srv->per_address, g_strdup(address), GUINT_TO_POINTER(per));
-    if (per > srv->cfg.max_per_address) {
+    hub_addr *from = g_hash_table_lookup(srv->per_address, address);
+    if (!from) {
+        from = g_new0(hub_addr, 1);
+        from->tokens = 2.0 * srv->cfg.max_rate;
+        from->refilled = g_get_monotonic_time();
+        g_hash_table_insert(srv->per_address, g_strdup(address), from);
+    }
+    c->from = from;
+    if (++from->conns > srv->cfg.max_per_address) {
         srv->stats.drops[DROP_PER_ADDRESS]++;
         fail(c, 429, "Too Many Requests", "too many connections from this address");
-        return TRUE;
+        return;
     }
     watch_input(c);
-    return TRUE;
+    return;
+}
+
+static gboolean on_acceptable(GSocket *listener, GIOCondition cond, gpointer data);
+
+static gboolean resume_accepting(gpointer data)
+{
+    shoal_hub_server *srv = data;
+    srv->accept_pause_id = 0;
+    srv->accept_src = g_socket_create_source(srv->listener, G_IO_IN, NULL);
+    g_source_set_callback(srv->accept_src, G_SOURCE_FUNC(on_acceptable), srv, NULL);
+    g_source_attach(srv->accept_src, NULL);
+    return G_SOURCE_REMOVE;
+}
+
+/* Accepts every connection waiting (up to ACCEPT_BATCH a turn): one main-loop turn per
+ * connection would make a burst of thousands cost thousands of turns, each of which polls every
+ * connection held. Out of file descriptors, accepting pauses for a moment rather than spin. */
+static gboolean on_acceptable(GSocket *listener, GIOCondition cond, gpointer data)
+{
+    (void)cond;
+    shoal_hub_server *srv = data;
+    for (int i = 0; i < ACCEPT_BATCH && !srv->stopping; i++) {
+        GError *err = NULL;
+        GSocket *socket = g_socket_accept(listener, NULL, &err);
+        if (!socket) {
+            bool later = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+            if (!later) {
+                srv->stats.accept_errors++;
+                shoal_log(SHOAL_LOG_WARN, "hub", "accept: %s; pausing %d ms", err->message,
+                          ACCEPT_PAUSE_MS);
+            }
+            g_error_free(err);
+            if (later)
+                break;
+            srv->accept_src = NULL;
+            srv->accept_pause_id = g_timeout_add(ACCEPT_PAUSE_MS, resume_accepting, srv);
+            return G_SOURCE_REMOVE;
+        }
+        GSocketConnection *conn = g_socket_connection_factory_create_connection(socket);
+        g_object_unref(socket);
+        incoming(srv, conn);
+        g_object_unref(conn);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void stop_accepting(shoal_hub_server *srv)
+{
+    if (srv->accept_src) {
+        g_source_destroy(srv->accept_src);
+        g_source_unref(srv->accept_src);
+        srv->accept_src = NULL;
+    }
+    if (srv->accept_pause_id) {
+        g_source_remove(srv->accept_pause_id);
+        srv->accept_pause_id = 0;
+    }
+    g_socket_close(srv->listener, NULL);
 }
 
 void shoal__hub_linger(hub_conn *c)
@@ -365,7 +556,7 @@ void shoal__hub_linger(hub_conn *c)
     if (c->lingering || c->closing)
         return;
     /* TLS has no half-close of its own; its streams simply end. */
-    if (c->srv->tls || !g_socket_shutdown(c->socket, FALSE, TRUE, NULL) || !c->in_src) {
+    if (c->srv->tls || !g_socket_shutdown(c->socket, FALSE, TRUE, NULL) || !c->watch_in) {
         shoal__hub_close(c);
         return;
     }
@@ -378,21 +569,15 @@ void shoal__hub_close(hub_conn *c)
 {
     if (c->closing)
         return;
+    c->watch_in = c->watch_out = false;
+    shoal__hub_watch(c);
+    if (!c->srv->tls)
+        epoll_ctl(c->srv->epfd, EPOLL_CTL_DEL, g_socket_get_fd(c->socket), NULL);
     c->closing = true;
     shoal__hub_unsubscribe(c);
-    if (c->in_src) {
-        g_source_destroy(c->in_src);
-        c->in_src = NULL;
-    }
-    if (c->out_src) {
-        g_source_destroy(c->out_src);
-        c->out_src = NULL;
-    }
-    guint per = GPOINTER_TO_UINT(g_hash_table_lookup(c->srv->per_address, c->address));
-    if (per <= 1)
-        g_hash_table_remove(c->srv->per_address, c->address);
-    else
-        g_hash_table_insert(c->srv->per_address, g_strdup(c->address), GUINT_TO_POINTER(per - 1));
+    if (c->throttled)
+        g_ptr_array_remove_fast(c->srv->throttled, c);
+    c->from->conns--; /* the record stays until its bucket is full again (see on_sweep) */
     /* Freed from the main loop, after any flush in progress has let go of it. */
     g_ptr_array_add(c->srv->closed, c);
     shoal__hub_schedule_flush(c->srv);
@@ -427,7 +612,9 @@ static gboolean on_sweep(gpointer data)
         hub_conn *c = key;
         if (c->closing || c->state == CONN_STREAM)
             continue;
-        bool mid_request = c->state == CONN_BODY || c->rbuf->len > 0;
+        /* a connection that has not asked anything yet has the time of a request to do so
+         * (10,000 silent connections must not hold descriptors for the keep-alive time) */
+        bool mid_request = c->state == CONN_BODY || c->rbuf->len > 0 || !c->asked;
         if (c->lingering  ? now - c->linger_since > LINGER_MS * 1000
             : mid_request ? now - c->request_started > (gint64)srv->cfg.request_ms * 1000
                           : now - c->last_activity > (gint64)srv->cfg.idle_ms * 1000)
@@ -436,7 +623,10 @@ static gboolean on_sweep(gpointer data)
     for (guint i = 0; i < late->len; i++) {
         hub_conn *c = late->pdata[i];
         bool mid_request = c->state == CONN_BODY || c->rbuf->len > 0;
-        if (c->lingering || c->state == CONN_DONE || !mid_request) {
+        if (!c->lingering && !c->asked && !mid_request) {
+            srv->stats.drops[DROP_TIMEOUT]++;
+            shoal__hub_close(c); /* silent since it came: nothing to answer */
+        } else if (c->lingering || c->state == CONN_DONE || !mid_request) {
             shoal__hub_close(c); /* idle, or done: nothing to answer */
         } else {
             srv->stats.drops[DROP_TIMEOUT]++;
@@ -444,6 +634,16 @@ static gboolean on_sweep(gpointer data)
         }
     }
     g_ptr_array_unref(late);
+    /* An address with no connection left is forgotten once its bucket would be full again:
+     * closing and reconnecting does not buy a fresh burst. */
+    GHashTableIter at;
+    gpointer value;
+    g_hash_table_iter_init(&at, srv->per_address);
+    while (g_hash_table_iter_next(&at, NULL, &value)) {
+        const hub_addr *a = value;
+        if (a->conns == 0 && now - a->refilled > 2 * G_USEC_PER_SEC)
+            g_hash_table_iter_remove(&at);
+    }
     return G_SOURCE_CONTINUE;
 }
 
@@ -473,34 +673,47 @@ int shoal_hub_server_start(shoal_hub_server **out, const shoal_hub_server_config
         return SHOAL_E_INVAL;
     }
     GSocketAddress *sa = g_inet_socket_address_new(addr, cfg->port);
+    GSocket *listener = g_socket_new(g_inet_address_get_family(addr), G_SOCKET_TYPE_STREAM,
+                                     G_SOCKET_PROTOCOL_TCP, &err);
     g_object_unref(addr);
-    GSocketService *service = g_socket_service_new();
-    /* The service accepts one connection per main-loop turn: a deep queue keeps a burst of
-     * clients from overflowing it (and waiting out a SYN retransmit). */
-    g_socket_listener_set_backlog(G_SOCKET_LISTENER(service), 4096);
+    /* a deep queue keeps a burst of clients from overflowing it (and waiting out a SYN
+     * retransmit) */
     GSocketAddress *bound = NULL;
-    bool ok = g_socket_listener_add_address(G_SOCKET_LISTENER(service), sa, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_TCP, NULL, &bound, &err);
+    if (listener) {
+        g_socket_set_blocking(listener, FALSE);
+        g_socket_set_listen_backlog(listener, 4096);
+        if (g_socket_bind(listener, sa, TRUE, &err) && g_socket_listen(listener, &err))
+            bound = g_socket_get_local_address(listener, &err);
+    }
     g_object_unref(sa);
-    if (!ok) {
+    if (!bound) {
         if (why)
             *why = g_strdup(err->message);
         g_error_free(err);
-        g_object_unref(service);
+        g_clear_object(&listener);
         g_clear_object(&tls);
         return SHOAL_E_HUB_LISTEN;
     }
     shoal_hub_server *srv = g_new0(shoal_hub_server, 1);
     srv->cfg = *cfg;
     srv->tls = tls;
-    srv->service = service;
+    srv->listener = listener;
     srv->port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
     g_object_unref(bound);
     srv->conns = g_hash_table_new(g_direct_hash, g_direct_equal);
-    srv->per_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    srv->per_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    srv->throttled = g_ptr_array_new();
     srv->dirty = g_ptr_array_new();
     srv->closed = g_ptr_array_new();
     shoal__hub_registry_init(srv);
+    srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (srv->epfd < 0) {
+        if (why)
+            *why = g_strdup_printf("epoll: %s", g_strerror(errno));
+        shoal_hub_server_free(srv);
+        return SHOAL_E_HUB_LISTEN;
+    }
+    srv->epoll_id = g_unix_fd_add(srv->epfd, G_IO_IN, on_epoll, srv);
     if (cfg->redis &&
         shoal__hub_relay_start(srv, cfg->redis,
                                cfg->redis_channel ? cfg->redis_channel : SHOAL_HUB_REDIS_CHANNEL,
@@ -508,9 +721,8 @@ int shoal_hub_server_start(shoal_hub_server **out, const shoal_hub_server_config
         shoal_hub_server_free(srv);
         return SHOAL_E_INVAL;
     }
-    g_signal_connect(service, "incoming", G_CALLBACK(on_incoming), srv);
     srv->sweep_id = g_timeout_add_seconds(1, on_sweep, srv);
-    g_socket_service_start(service);
+    resume_accepting(srv);
     *out = srv;
     return SHOAL_OK;
 }
@@ -540,8 +752,7 @@ static gboolean shutdown_check(gpointer data)
 void shoal_hub_server_shutdown(shoal_hub_server *srv, void (*done)(void *ud), void *ud)
 {
     srv->stopping = true;
-    g_socket_service_stop(srv->service);
-    g_socket_listener_close(G_SOCKET_LISTENER(srv->service));
+    stop_accepting(srv);
     /* Streams end once what is queued for them is written. */
     GHashTableIter it;
     gpointer key;
@@ -570,8 +781,7 @@ void shoal_hub_server_free(shoal_hub_server *srv)
 {
     if (!srv)
         return;
-    g_socket_service_stop(srv->service);
-    g_socket_listener_close(G_SOCKET_LISTENER(srv->service));
+    stop_accepting(srv);
     GList *all = g_hash_table_get_keys(srv->conns);
     for (GList *l = all; l; l = l->next)
         shoal__hub_close(l->data);
@@ -583,11 +793,18 @@ void shoal_hub_server_free(shoal_hub_server *srv)
         g_source_remove(srv->shutdown_id);
     shoal__hub_relay_free(srv->relay);
     shoal__hub_registry_free(srv);
+    if (srv->epoll_id)
+        g_source_remove(srv->epoll_id);
+    if (srv->epfd >= 0)
+        close(srv->epfd);
     g_hash_table_unref(srv->conns);
     g_hash_table_unref(srv->per_address);
+    g_ptr_array_unref(srv->throttled);
+    if (srv->throttle_id)
+        g_source_remove(srv->throttle_id);
     g_ptr_array_unref(srv->dirty);
     g_ptr_array_unref(srv->closed);
-    g_object_unref(srv->service);
+    g_object_unref(srv->listener);
     g_clear_object(&srv->tls);
     g_free(srv);
 }

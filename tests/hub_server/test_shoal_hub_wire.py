@@ -222,7 +222,7 @@ def a_slow_subscriber_is_dropped_and_the_others_keep_going():
 
 
 @case
-def slow_requests_and_idle_connections_are_closed():
+def slow_requests_silent_and_idle_connections_are_closed():
     s = connect()
     s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and then nothing: slowloris
     t0 = time.monotonic()
@@ -230,9 +230,26 @@ def slow_requests_and_idle_connections_are_closed():
     assert data.startswith(b"HTTP/1.1 408"), data
     eq(s.recv(4096), b"")
     assert time.monotonic() - t0 < 5
+    # silent since it connected: it has the request timeout (1 s), not the idle one (4 s); the
+    # hub looks once a second
+    silent = connect()
+    t0 = time.monotonic()
+    eq(silent.recv(10), b"")
+    assert 0.9 < time.monotonic() - t0 < 2.5, time.monotonic() - t0
+    # a keep-alive connection after a request: the idle timeout
     idle = connect()
-    eq(idle.recv(10), b"")  # closed after the idle timeout
+    idle.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    t0 = time.monotonic()
+    got = b""
+    while True:
+        chunk = idle.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    assert got.startswith(b"HTTP/1.1 200"), got
+    assert 3.9 < time.monotonic() - t0 < 5.5, time.monotonic() - t0
     s.close()
+    silent.close()
     idle.close()
 
 
@@ -249,7 +266,7 @@ def one_address_gets_a_bounded_number_of_connections():
 
 
 if __name__ == "__main__":
-    start("--max-unsent", "262144", "--request-timeout", "1000", "--idle-timeout", "2000",
+    start("--max-unsent", "262144", "--request-timeout", "1000", "--idle-timeout", "4000",
           "--max-per-address", "6", "--heartbeat", "300")
     code = 0
     try:
