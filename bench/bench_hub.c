@@ -227,13 +227,7 @@ int main(int argc, char **argv)
         return 2;
     }
     bool quick = argc > 3 && strcmp(argv[3], "--quick") == 0;
-    struct rlimit rl = {65536, 65536};
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-        getrlimit(RLIMIT_NOFILE, &rl);
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    signal(SIGPIPE, SIG_IGN);
+    prepare_process();
     char bin[4096];
     snprintf(bin, sizeof bin, "%s/signalhub/bin.js", argv[2]);
     char *shoal_argv[] = {argv[1],  "hub",        "--listen", "127.0.0.1:0", "--max-per-address",

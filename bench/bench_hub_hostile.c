@@ -293,13 +293,7 @@ int main(int argc, char **argv)
         return 2;
     }
     bool quick = argc > 2 && strcmp(argv[2], "--quick") == 0;
-    struct rlimit rl = {65536, 65536};
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-        getrlimit(RLIMIT_NOFILE, &rl);
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    signal(SIGPIPE, SIG_IGN);
+    prepare_process();
     char *hub_argv[] = {argv[1], "hub", "--listen", "127.0.0.1:0", NULL}; /* default limits */
     server hub = start("shoal", hub_argv, true);
     port = hub.port;

@@ -173,3 +173,14 @@ void send_all(int fd, const char *buf, size_t len)
         len -= (size_t)n;
     }
 }
+
+void prepare_process(void)
+{
+    struct rlimit rl = {65536, 65536};
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        getrlimit(RLIMIT_NOFILE, &rl);
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    signal(SIGPIPE, SIG_IGN);
+}

@@ -13,6 +13,8 @@ typedef struct server {
     int port;
 } server;
 
+/* Room for many sockets (65,536 descriptors, or the hard limit), and no SIGPIPE. */
+void prepare_process(void);
 double now_s(void); /* monotonic seconds */
 /* Says what failed (with errno) and exits 1. */
 void die(const char *what);

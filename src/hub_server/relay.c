@@ -123,12 +123,9 @@ static gboolean retry(gpointer ud)
     return G_SOURCE_REMOVE;
 }
 
-/* Lets both sides go and schedules the next try. From the main loop, never from inside one of
- * hiredis's callbacks (a context may not be freed there). */
-static gboolean let_go(gpointer ud)
+/* Frees both connections (their callbacks, told nothing, return at once). */
+static void release(hub_relay *r)
 {
-    hub_relay *r = ud;
-    r->lost_id = 0;
     redis_side *sides[2] = {&r->pub, &r->sub};
     for (int i = 0; i < 2; i++)
         if (sides[i]->ac) {
@@ -137,6 +134,15 @@ static gboolean let_go(gpointer ud)
             ac->data = NULL;
             redisAsyncFree(ac);
         }
+}
+
+/* Lets both sides go and schedules the next try. From the main loop, never from inside one of
+ * hiredis's callbacks (a context may not be freed there). */
+static gboolean let_go(gpointer ud)
+{
+    hub_relay *r = ud;
+    r->lost_id = 0;
+    release(r);
     r->retry_id = g_timeout_add(r->retry_ms, retry, r);
     r->retry_ms = r->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : r->retry_ms * 2;
     return G_SOURCE_REMOVE;
@@ -330,14 +336,7 @@ void shoal__hub_relay_free(hub_relay *r)
         g_source_remove(r->retry_id);
     if (r->lost_id)
         g_source_remove(r->lost_id);
-    redis_side *sides[2] = {&r->pub, &r->sub};
-    for (int i = 0; i < 2; i++)
-        if (sides[i]->ac) {
-            redisAsyncContext *ac = sides[i]->ac;
-            sides[i]->ac = NULL;
-            ac->data = NULL;
-            redisAsyncFree(ac);
-        }
+    release(r);
     g_free(r->host);
     g_free(r->path);
     g_free(r->channel);
