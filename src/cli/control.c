@@ -127,9 +127,13 @@ static json_t *peer_json(const shoal_conn_peer *p, shoal_time now)
 {
     char id[SHOAL_REF_STRSIZE];
     shoal_identity_feed_id(p->feed, id);
-    return json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", id, "state",
-                     shoal_peer_state_name(p->state), "transport", transport_name(p->transport),
-                     "inbound", p->inbound, "downloading", now < p->downloading_until);
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", id, "state", shoal_peer_state_name(p->state),
+                  "transport", transport_name(p->transport), "inbound", p->inbound, "downloading",
+                  now < p->downloading_until);
+    if (p->state == SHOAL_PEER_CONNECTING) /* the attempt counts as failed in this many ms */
+        json_object_set_new(j, "deadlineIn", json_integer((json_int_t)(p->deadline - now)));
+    return j;
 }
 
 static json_t *status(shoal_control *c)

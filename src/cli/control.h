@@ -7,7 +7,8 @@
  *                       or null), "addresses" (our multiserver addresses: net:, then one
  *                       rtc:HUB~shs:KEY per hub joined), "hubs": [{"address","state","failures"}],
  *                       "follows": [feed id, ...],
- *                       "peers": [{"id","state","transport","inbound","downloading"}],
+ *                       "peers": [{"id","state","transport","inbound","downloading",
+ *                       "deadlineIn" (connecting: ms until the attempt counts as failed)}],
  *                       "feeds": [{"id","sequence","peerSequence"}]: every feed we hold or fetch,
  *                       how far we hold it, and how far a peer said it holds it (null: none said)
  *   {"cmd":"publish","content":{...}}   → "key", "sequence" (the message published)

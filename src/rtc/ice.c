@@ -79,8 +79,11 @@ static void on_recv(NiceAgent *agent, guint stream, guint component, guint len, 
 bool shoal__ice_start(shoal_rtc_peer *p)
 {
     shoal_rtc *rtc = p->rtc;
+    /* RFC 7675 consent freshness: a peer that stops answering (killed, or its path gone) fails
+     * the component after 30 s, where SCTP alone would hold a dead channel much longer */
     p->agent =
-        nice_agent_new_full(rtc->ctx, NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_ICE_TRICKLE);
+        nice_agent_new_full(rtc->ctx, NICE_COMPATIBILITY_RFC5245,
+                            NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS);
     if (!p->agent)
         return false;
     g_object_set(p->agent, "controlling-mode", p->initiator, "upnp", FALSE, "ice-tcp", FALSE,

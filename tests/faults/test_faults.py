@@ -9,7 +9,9 @@
   valid prefix of every feed, and once the source is back the fetcher ends with every feed whole;
 - the fetching daemon is killed with SIGKILL during the bulk replication and started again on
   the same home: its store is consistent (every feed a valid chain) and the sync resumes from
-  its heads to the end.
+  its heads to the end;
+- a peer killed with SIGKILL (no goodbye) is let go by the other within 45 s (ICE consent
+  freshness, RFC 7675: 30 s without an answer), not held as connected for minutes.
 The feeds of the syncs (three of N messages) are written by tests/tools/feed-writer into the
 source's feeds.db before it starts; feed-writer --check judges every store."""
 import json
@@ -174,6 +176,32 @@ def a_hub_killed_and_restarted_leaves_the_channels_open_and_is_rejoined():
         hub.communicate(timeout=30)
         stop("a")
         stop("b")
+
+
+@case
+def a_peer_killed_is_let_go_within_consent_freshness():
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    hub = start_hub(port)
+    try:
+        a = start("k1", {"hubs": [url]})
+        b = start("k2", {"hubs": [url]})
+        b_id = ask(b, "whoami")["id"]
+        wait_for("A and B connected", lambda: any(
+            p["id"] == b_id and p["state"] == "connected" for p in ask(a, "status")["peers"]))
+        stop("k2", signal.SIGKILL)  # no goodbye: only its silence tells
+        killed = time.time()
+        wait_for("A lets B go", lambda: not any(
+            p["id"] == b_id and p["state"] == "connected" for p in ask(a, "status")["peers"]),
+            seconds=60, every=0.5)
+        took = time.time() - killed
+        assert took < 45, took  # RFC 7675: 30 s without an answer to consent checks
+        print(f"# a peer killed with SIGKILL: let go after {took:.1f} s")
+    finally:
+        if "k1" in STATE:
+            stop("k1")
+        hub.send_signal(signal.SIGTERM)
+        hub.communicate(timeout=30)
 
 
 def sync_setup(name):
