@@ -61,8 +61,10 @@ typedef struct shoal_conn_config {
     shoal_time rest_after_rotation; /* 10 min: ... after which it rotates out and rests */
     shoal_time download_window;     /* 500 ms: DOWNLOAD_PROGRESS keeps a peer "downloading" */
     bool inbound_when_full;         /* false: with every slot taken, a peer that dials us is
-                                       turned away (CLOSE_PEER "full") unless protected; true: it
-                                       is let in and the excess trimmed after its grace period */
+                                       turned away (CLOSE_PEER "full") unless protected, or a
+                                       connection past its lifetime rotates out for it (unless
+                                       anything downloads); true: it is let in and the excess
+                                       trimmed after its grace period */
 } shoal_conn_config;
 
 void shoal_conn_config_default(shoal_conn_config *cfg);

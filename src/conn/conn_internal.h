@@ -130,6 +130,9 @@ void shoal__conn_hub_failed(shoal_conn *c, uint32_t id, shoal_time now);
 bool shoal__conn_try_dial(shoal_conn *c, size_t pos, shoal_time now);
 /* Cuts the connection most past its lifetime for a waiting candidate, if the rules allow. */
 void shoal__conn_rotate(shoal_conn *c, shoal_time now);
+/* A peer dials us with every slot taken: the connection most past its lifetime makes room for
+ * it, if there is one and nothing downloads. True if one was cut. */
+bool shoal__conn_rotate_for_inbound(shoal_conn *c, shoal_time now);
 void shoal__conn_schedule(shoal_conn *c, shoal_time now, bool ticked);
 /* Sets the next swarm announce: the alone or peered period from now, plus jitter. */
 void shoal__conn_next_announce(shoal_conn *c, shoal_time now);

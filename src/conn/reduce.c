@@ -166,7 +166,10 @@ static void left(shoal_conn *c, size_t pos, uint32_t hub)
 /* Whether a peer that dials us must be turned away: with every slot taken, only a protected peer
  * is let in (unless inbound_when_full), as webrtc-swarm ignores offers once it has maxPeers.
  * Letting them in and trimming later would cost both sides a connection that lives one grace
- * period. A stranger turned away leaves no record behind. */
+ * period. A stranger turned away leaves no record behind. But a connection past its lifetime
+ * gives way to the dialler (see inbound_peer): when every peer is full, the one rotating out
+ * would otherwise find every candidate turning it away, and the mesh would thin with each
+ * rotation (as the soak showed, 3.6 connections a peer falling to 1.6). */
 static bool full_for(const shoal_conn *c, size_t pos)
 {
     return c->slots_used >= c->cfg.max_peers && !c->cfg.inbound_when_full &&
@@ -189,7 +192,7 @@ static size_t inbound_peer(shoal_conn *c, const uint8_t feed[32], shoal_time now
     /* A peer we are closing holds no slot either: coming back in takes a free one. */
     if ((pos == SIZE_MAX || c->peers[pos].state == SHOAL_PEER_DISCONNECTED ||
          c->peers[pos].state == SHOAL_PEER_DISCONNECTING) &&
-        full_for(c, pos)) {
+        full_for(c, pos) && !shoal__conn_rotate_for_inbound(c, now)) {
         turn_away(c, feed);
         return SIZE_MAX;
     }

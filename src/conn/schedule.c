@@ -313,6 +313,33 @@ static void trim(shoal_conn *c, shoal_time now)
     }
 }
 
+/* The connection most past its lifetime that may be cut; SIZE_MAX if none, or if anything
+ * downloads (a rotation never happens then). */
+static size_t due_for_rotation(const shoal_conn *c, shoal_time now)
+{
+    size_t victim = SIZE_MAX;
+    for (size_t i = 0; i < c->nactive; i++) {
+        const shoal_conn_peer *p = &c->peers[c->active[i]];
+        if (downloading(p, now))
+            return SIZE_MAX;
+        if (cuttable(c, p, now) && p->rotate_at <= now &&
+            (victim == SIZE_MAX || p->rotate_at < c->peers[victim].rotate_at))
+            victim = c->active[i];
+    }
+    return victim;
+}
+
+bool shoal__conn_rotate_for_inbound(shoal_conn *c, shoal_time now)
+{
+    size_t victim = due_for_rotation(c, now);
+    if (victim == SIZE_MAX)
+        return false;
+    cut(c, victim, SHOAL_CLOSE_ROTATED, now);
+    c->stats.rotations++;
+    c->cut_dirty = true;
+    return true;
+}
+
 /* Past its lifetime, a connection makes room for a waiting candidate: one per tick, and never
  * while anything downloads. With no candidate, the rotation waits for one (rotation_waits). */
 void shoal__conn_rotate(shoal_conn *c, shoal_time now)
@@ -321,15 +348,7 @@ void shoal__conn_rotate(shoal_conn *c, shoal_time now)
     c->cut_dirty = true;
     if (c->slots_used < c->cfg.max_peers)
         return;
-    size_t victim = SIZE_MAX;
-    for (size_t i = 0; i < c->nactive; i++) {
-        const shoal_conn_peer *p = &c->peers[c->active[i]];
-        if (downloading(p, now))
-            return;
-        if (cuttable(c, p, now) && p->rotate_at <= now &&
-            (victim == SIZE_MAX || p->rotate_at < c->peers[victim].rotate_at))
-            victim = c->active[i];
-    }
+    size_t victim = due_for_rotation(c, now);
     if (victim == SIZE_MAX)
         return;
     if (any_candidate(c, now, &c->candidate_next)) {

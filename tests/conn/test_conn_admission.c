@@ -1,5 +1,6 @@
 /* Admission: a peer that dials us while every slot is taken is turned away at once (CLOSE_PEER
- * "full"), unless it is protected. With a free slot it is let in. Lowering max_peers trims. */
+ * "full"), unless it is protected, or a connection past its lifetime gives way to it. With a
+ * free slot it is let in. Lowering max_peers trims. */
 #include "script.h"
 
 static void setup(script *s)
@@ -86,6 +87,26 @@ static void lowering_max_peers_trims_the_newest(void)
     script_free(&s);
 }
 
+/* Every slot taken, but a connection is past its lifetime: it rotates out for the peer that
+ * dials us (with every peer full, a rotation would otherwise only ever meet refusals). Never
+ * while anything downloads. */
+static void a_connection_past_its_lifetime_gives_way_to_a_dialler(void)
+{
+    script s;
+    setup(&s);
+    script_step(&s, 10, dials_us('C'));
+    script_step(&s, 20, PEER_ACT(REMOTE_PEER_CONNECTION_SUCCEEDED, 'C'));
+    const shoal_time later = 40 * 60 * 1000; /* past any lifetime (30 min, +-10 %) */
+    script_step(&s, later, PEER_ACT(DOWNLOAD_PROGRESS, 'C'));
+    EXPECT_STEP(&s, later + 100, dials_us('D'), "CLOSE_PEER D full");
+    script_step(&s, later + 10000, dials_us('E'));
+    CHECK_HAS(&s, "rotated");
+    CHECK_HAS(&s, "PEER E connecting");
+    CHECK_EQ_INT(shoal_conn_slots_used(s.c), 2);
+    CHECK_EQ_INT(shoal_conn_get_stats(s.c)->rotations, 1);
+    script_free(&s);
+}
+
 int main(void)
 {
     RUN(with_a_free_slot_an_inbound_peer_comes_in);
@@ -93,5 +114,6 @@ int main(void)
     RUN(a_protected_peer_is_let_in_even_when_full);
     RUN(a_peer_being_closed_that_dials_back_when_full_is_turned_away);
     RUN(lowering_max_peers_trims_the_newest);
+    RUN(a_connection_past_its_lifetime_gives_way_to_a_dialler);
     return harness_finish();
 }
