@@ -46,9 +46,11 @@ def bundle_page():
 
 def start_shoal(hub):
     home = tempfile.mkdtemp(prefix="shoal-chromium-")
+    # unbuffered: readline takes no more than its line, so communicate() (which reads the pipes
+    # directly) later gets everything after it, instead of losing what a buffer had taken
     p = subprocess.Popen([NODE_PEER, "--secret", os.path.join(home, "secret"), "--compat",
                           "--address", "10.99.0.2", hub], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+                         stderr=subprocess.PIPE, bufsize=0)
     p.early = []  # what it said before it had joined: all of it is kept for stop_shoal
     while not p.early or p.early[-1].get("line") != "hub 0: joined":
         p.early.append(json.loads(p.stdout.readline()))

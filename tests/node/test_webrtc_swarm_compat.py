@@ -20,8 +20,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def start_shoal(url, *flags):
     home = tempfile.mkdtemp(prefix="shoal-compat-")
+    # unbuffered: readline takes no more than its line, and communicate() (which reads the pipes
+    # directly) gets all that follows it
     p = subprocess.Popen([NODE_PEER, "--secret", os.path.join(home, "secret"), *flags, url],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
     wait_for(p, lambda e: e.get("line") == "hub 0: joined")
     return p
 
