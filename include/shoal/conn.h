@@ -162,13 +162,16 @@ typedef enum shoal_conn_act_type {
     SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED,
     SHOAL_ACT_NETWORK_DID_RECONNECT,
     SHOAL_ACT_SYSTEM_DID_WAKE,
-    SHOAL_ACT_CONFIG_CHANGED, /* config */
-    SHOAL_ACT_PEER_PROTECT,   /* feed */
-    SHOAL_ACT_PEER_UNPROTECT, /* feed */
-    SHOAL_ACT_HUB_RESTORED,   /* hub_record: a hub saved by an earlier run (address and stats) */
-    SHOAL_ACT_PEER_RESTORED,  /* peer_record: a peer saved by an earlier run (protected flag and
-                                 totals); it counts as heard at restore time, and has no route
-                                 until it is announced again */
+    SHOAL_ACT_CONFIG_CHANGED,   /* config */
+    SHOAL_ACT_PEER_PROTECT,     /* feed */
+    SHOAL_ACT_PEER_UNPROTECT,   /* feed */
+    SHOAL_ACT_HUB_RESTORED,     /* hub_record: a hub saved by an earlier run (address and stats) */
+    SHOAL_ACT_PEER_RESTORED,    /* peer_record: a peer saved by an earlier run (protected flag and
+                                   totals); it counts as heard at restore time, and has no route
+                                   until it is announced again */
+    SHOAL_ACT_REMOTE_PEER_BUSY, /* feed: a peer we dial answered that every slot of its is taken:
+                                   the slot is freed at once, no failure is counted, and it is
+                                   not dialled again for an announce period */
 } shoal_conn_act_type;
 
 typedef struct shoal_conn_action {
@@ -226,6 +229,7 @@ typedef struct shoal_conn shoal_conn;
 /* Counters since creation. */
 typedef struct shoal_conn_stats {
     uint64_t dials, successes, failures, timeouts, rotations, trims, forgotten, resets;
+    uint64_t busy; /* dials answered "busy" */
 } shoal_conn_stats;
 
 /* A state manager for the feed `self` (never dialled), its jitter seeded by `seed`.

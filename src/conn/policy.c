@@ -116,6 +116,7 @@ const char *shoal_conn_act_name(shoal_conn_act_type type)
         "PEER_UNPROTECT",
         "HUB_RESTORED",
         "PEER_RESTORED",
+        "REMOTE_PEER_BUSY",
     };
     return (unsigned)type < sizeof names / sizeof names[0] ? names[type] : "UNKNOWN";
 }

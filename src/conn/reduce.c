@@ -377,7 +377,7 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
             return rc;
         break;
     default:
-        if ((unsigned)a->type > SHOAL_ACT_PEER_RESTORED)
+        if ((unsigned)a->type > SHOAL_ACT_REMOTE_PEER_BUSY)
             return SHOAL_E_INVAL;
         break;
     }
@@ -428,6 +428,17 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
         if ((pos = peer(c, a->feed, false, now)) != SIZE_MAX &&
             c->peers[pos].state == SHOAL_PEER_CONNECTING)
             shoal__conn_peer_failed(c, pos, now);
+        break;
+    case SHOAL_ACT_REMOTE_PEER_BUSY:
+        /* full, not failing: another candidate gets the slot now, this one its next chance
+         * after an announce period (when its own connections may have moved on) */
+        if ((pos = peer(c, a->feed, false, now)) != SIZE_MAX &&
+            c->peers[pos].state == SHOAL_PEER_CONNECTING && !c->peers[pos].inbound) {
+            shoal__conn_touch_peer(c, pos);
+            c->peers[pos].backoff_until = now + c->cfg.announce_peered;
+            c->stats.busy++;
+            shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTED, now);
+        }
         break;
     case SHOAL_ACT_REMOTE_PEER_DISCONNECT:
         if ((pos = peer(c, a->feed, false, now)) != SIZE_MAX &&

@@ -38,6 +38,7 @@ struct shoal_node_peer {
     char session[SHOAL_SWARM_SESSION_SIZE];
     bool initiator;
     bool dialled; /* the state manager asked for it (its outcome is reported as a dial's) */
+    bool busy;    /* the peer answered our offer "busy": its end is no failure */
     bool established, ended;
     bool replaced; /* lost a glare, or was replaced: its channel closes without a word */
     /* A connected peer that came back (restarted while we held its old connection) negotiates
@@ -393,11 +394,11 @@ static void on_closed(shoal_rtc_peer *r, int err, void *ud)
     else
         a.type = p->dialled ? SHOAL_ACT_REMOTE_PEER_CONNECTION_FAILED
                             : SHOAL_ACT_REMOTE_PEER_DID_DISCONNECT;
-    if (!p->established && !n->stopping) {
+    if (!p->established && !n->stopping && !p->busy) {
         n->stats.negotiations_failed++;
         say(n, "the negotiation with %.8s… failed: %s", p->channel, shoal_strerror(err));
     }
-    if (!n->stopping)
+    if (!n->stopping && !p->busy) /* a busy peer's record was settled when it said so */
         apply(n, &a);
     if (p->established && n->cb.disconnected)
         n->cb.disconnected(n, p->feed, err, n->ud);
@@ -675,11 +676,42 @@ static bool fresh(shoal_node *n, const shoal_swarm_msg *m)
     return true;
 }
 
+/* Every slot is taken: the dialler hears so at once (a signal {"type":"busy"} for its
+ * negotiation) rather than waiting out its negotiation's deadline and counting a failure. A plain
+ * webrtc-swarm peer would not understand it, and is left to time out as webrtc-swarm does. */
+static void refuse_busy(shoal_node *n, const hub *h, const shoal_swarm_msg *m)
+{
+    if (!m->has_feed)
+        return;
+    json_t *busy = json_pack("{s:s}", "type", "busy");
+    shoal_buf text = SHOAL_BUF_INIT;
+    shoal_swarm_write_signal(n->channel, m->session, busy, &text);
+    json_decref(busy);
+    if (shoal_buf_status(&text) == SHOAL_OK)
+        shoal_hub_client_broadcast(n->client, h->index, m->from, text.data, text.len, NULL, NULL);
+    shoal_buf_free(&text);
+}
+
 static void take_signal(shoal_node *n, hub *h, shoal_swarm_msg *m)
 {
     shoal_node_peer *p = g_hash_table_lookup(n->peers, m->from);
     const char *type = json_string_value(json_object_get(m->signal, "type"));
     const char *sdp = json_string_value(json_object_get(m->signal, "sdp"));
+    if (type && strcmp(type, "busy") == 0) {
+        /* only for the negotiation we began, and only once */
+        if (p && p->initiator && !p->established && !p->busy && p->rtc &&
+            strcmp(p->session, m->session) == 0) {
+            say(n, "%.8s… has every slot taken: another candidate gets ours", m->from);
+            p->busy = true;
+            if (p->dialled) {
+                shoal_conn_action a = {.type = SHOAL_ACT_REMOTE_PEER_BUSY};
+                memcpy(a.feed, p->feed, 32);
+                apply(n, &a);
+            }
+            shoal_rtc_peer_close(p->rtc);
+        }
+        return;
+    }
     if (type && sdp && strcmp(type, "offer") == 0) {
         if (p && strcmp(p->session, m->session) == 0)
             return; /* the same offer again */
@@ -722,6 +754,7 @@ static void take_signal(shoal_node *n, hub *h, shoal_swarm_msg *m)
                 n->stats.offers_turned_away++;
                 say(n, "%.8s… dialled us, but every slot is taken", m->from);
                 effects(n, fx, count);
+                refuse_busy(n, h, m);
                 return;
             }
             say(n, "%.8s… dials us", m->from);

@@ -45,6 +45,29 @@ static void at_most_max_peers_are_held(void)
     script_free(&s);
 }
 
+/* A peer that answers "busy" frees its slot at once for the waiting candidate, with no
+ * failure counted; it is dialled again only after an announce period. */
+static void a_busy_peer_frees_its_slot_without_a_failure(void)
+{
+    script s;
+    script_init(&s, NULL);
+    script_connect_hub(&s, 0, 0);
+    const char *letters = "BCDE";
+    for (int i = 0; i < 4; i++)
+        script_step(&s, 10, ANNOUNCE(letters[i], 0));
+    script_step(&s, 20, ANNOUNCE('F', 0));
+    EXPECT_STEP(&s, 30, PEER_ACT(REMOTE_PEER_BUSY, 'C'),
+                "DIAL_PEER F via h0; PEER C disconnected; PEER F connecting");
+    const shoal_conn_peer *c = peer_of(&s, 'C');
+    CHECK_EQ_INT(c->failures, 0);
+    CHECK_EQ_INT(c->backoff_until, 30 + shoal_conn_get_config(s.c)->announce_peered);
+    CHECK_EQ_INT(shoal_conn_get_stats(s.c)->busy, 1);
+    CHECK_EQ_INT(shoal_conn_get_stats(s.c)->failures, 0);
+    /* "busy" for a peer not being dialled, or dialling us, changes nothing */
+    EXPECT_STEP(&s, 40, PEER_ACT(REMOTE_PEER_BUSY, 'C'), "");
+    script_free(&s);
+}
+
 static void one_feed_is_dialled_once_across_hubs(void)
 {
     script s;
@@ -148,6 +171,7 @@ int main(void)
 {
     RUN(an_announced_peer_is_dialled_through_its_hub);
     RUN(at_most_max_peers_are_held);
+    RUN(a_busy_peer_frees_its_slot_without_a_failure);
     RUN(one_feed_is_dialled_once_across_hubs);
     RUN(peers_wait_for_their_hub_to_connect);
     RUN(fewest_failures_are_dialled_first);

@@ -2,7 +2,7 @@
  * each other and connect over WebRTC data channels: two, then five. Every connection runs the
  * secret handshake, and whoami across it names the peer it was meant to reach. Stopping leaves
  * no peer connected and nothing leaked. A peer that vanishes mid-negotiation, and a network
- * reset on both sides mid-negotiation, leave nothing stuck. */
+ * reset on both sides mid-negotiation, leave nothing stuck. A full peer answers "busy". */
 #include "harness.h"
 #include "shoal/hub_server.h"
 #include "shoal/identity.h"
@@ -307,6 +307,77 @@ static void a_network_reset_mid_negotiation_still_ends_connected(void)
         g_main_context_iteration(NULL, FALSE);
 }
 
+/* ---- a full peer answers "busy" ---------------------------------------------------------- */
+
+static gint64 dial_at, busy_at;
+
+static void watch_busy(shoal_node *node, const char *line, void *ud)
+{
+    (void)node, (void)ud;
+    if (!dial_at && strncmp(line, "dialling", 8) == 0)
+        dial_at = g_get_monotonic_time();
+    if (!busy_at && strstr(line, "has every slot taken") != NULL) {
+        busy_at = g_get_monotonic_time();
+        g_main_loop_quit(loop);
+    }
+}
+
+/* A and B hold their one slot each with each other; C dials one of them and hears "busy" at
+ * once: its slot is free again, with no failure and no negotiation left to time out. */
+static void a_full_peer_answers_busy_at_once(void)
+{
+    shoal_hub_addr addr;
+    shoal_hub_server *hub = start_hub(&addr);
+    static const char *const loopback[] = {"127.0.0.1", NULL};
+    shoal_rtc_config rtc = {.local_addresses = loopback};
+    shoal_conn_config one;
+    shoal_conn_config_default(&one);
+    one.max_peers = 1;
+    shoal_node_callbacks cb = {.connected = on_connected, .disconnected = on_disconnected};
+    shoal_node *nodes[3];
+    count = 2;
+    for (int i = 0; i < 3; i++) {
+        members[i] = (member){0};
+        shoal_keypair_generate(&members[i].keys);
+    }
+    for (int i = 0; i < 2; i++) {
+        shoal_node_config cfg = {.keys = &members[i].keys, .rtc = &rtc, .conn = &one};
+        CHECK_EQ_ERR(shoal_node_new(&cfg, &cb, &members[i], &nodes[i]), SHOAL_OK);
+        CHECK_EQ_ERR(shoal_node_add_hub(nodes[i], &addr), SHOAL_OK);
+    }
+    guint guard = g_timeout_add_seconds(40, give_up, NULL);
+    g_main_loop_run(loop); /* A and B connected, each asked the other whoami */
+    CHECK(all_answered());
+    shoal_node_callbacks watched = {
+        .connected = on_connected, .disconnected = on_disconnected, .log = watch_busy};
+    shoal_node_config c_cfg = {.keys = &members[2].keys, .rtc = &rtc, .conn = &one};
+    CHECK_EQ_ERR(shoal_node_new(&c_cfg, &watched, &members[2], &nodes[2]), SHOAL_OK);
+    dial_at = busy_at = 0;
+    CHECK_EQ_ERR(shoal_node_add_hub(nodes[2], &addr), SHOAL_OK);
+    g_main_loop_run(loop); /* until C hears "busy" */
+    g_source_remove(guard);
+    CHECK(dial_at > 0 && busy_at > dial_at);
+    printf("# a dial to a full peer: \"busy\" heard %.0f ms after the offer\n",
+           (double)(busy_at - dial_at) / 1e3);
+    CHECK(busy_at - dial_at < 5 * G_USEC_PER_SEC); /* not the negotiation's 20 s */
+    const shoal_conn_stats *st = shoal_conn_get_stats(shoal_node_conn(nodes[2]));
+    CHECK(st->busy >= 1);
+    CHECK_EQ_INT(st->failures, 0);
+    CHECK_EQ_INT(shoal_conn_slots_used(shoal_node_conn(nodes[2])), 0);
+    CHECK_EQ_INT(members[0].connected + members[1].connected, 2); /* A and B untouched */
+    stopped = 0;
+    count = 3;
+    for (int i = 0; i < 3; i++)
+        shoal_node_stop(nodes[i], on_stopped, NULL);
+    if (stopped < 3)
+        g_main_loop_run(loop);
+    for (int i = 0; i < 3; i++)
+        shoal_node_free(nodes[i]);
+    shoal_hub_server_free(hub);
+    for (int i = 0; i < 20; i++)
+        g_main_context_iteration(NULL, FALSE);
+}
+
 int main(void)
 {
     loop = g_main_loop_new(NULL, FALSE);
@@ -314,6 +385,7 @@ int main(void)
     RUN(five_peers_all_meet_at_a_hub);
     RUN(a_peer_that_vanishes_mid_negotiation_leaves_nothing_stuck);
     RUN(a_network_reset_mid_negotiation_still_ends_connected);
+    RUN(a_full_peer_answers_busy_at_once);
     g_main_loop_unref(loop);
     return harness_finish();
 }
