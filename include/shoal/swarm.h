@@ -7,8 +7,9 @@
  * ed25519 signature of `shoal-swarm:<app>:<type>:<channel>:<ts>`, so no one can announce for a
  * key they do not hold, and an old announce replayed is refused. Negotiation signals go to the
  * other's channel as {"from":<channel>,"signal":<simple-peer's signal>}, with shoal's "session"
- * naming the negotiation they belong to. Plain webrtc-swarm peers (no signature) are accepted
- * only in compatibility mode. All pure: parse and write. */
+ * naming the negotiation they belong to; a shoal peer with every slot taken answers an offer
+ * with the signal {"type":"busy"} for its session. Plain webrtc-swarm peers (no signature) are
+ * accepted only in compatibility mode. All pure: parse and write. */
 #ifndef SHOAL_SWARM_H
 #define SHOAL_SWARM_H
 
