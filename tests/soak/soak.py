@@ -275,7 +275,10 @@ class Soak:
         flat = all(g < 0.25 for g in core) and all(g < 0.5 for g in hubs)
         ok = sum(self.violations.values()) == 0 and not crashes and flat
         print(f"# soak: {1 if ok else 0} passed, {0 if ok else 1} failed", flush=True)
-        shutil.rmtree(self.root, ignore_errors=True)
+        if ok:
+            shutil.rmtree(self.root, ignore_errors=True)
+        else:  # the daemons' logs, for whoever looks into it
+            print(f"# kept {self.root} (each peer's log is <name>.log)", flush=True)
         return ok
 
 
