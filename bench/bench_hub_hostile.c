@@ -225,7 +225,7 @@ static void phase(server *hub, const attack *a, int phase_no, double seconds, do
             open_from((127u << 24) | ((uint32_t)(phase_no + 1) << 8) | (uint32_t)(i + 1), a->role,
                       now_s());
     long rss0 = rss_kib(hub->pid), rss_peak = rss0;
-    double cpu0 = cpu_of(hub->pid), start = now_s(), end = start + seconds;
+    double cpu0 = cpu_of(hub->pid), start = now_s(), end = start + seconds, next_rss = start;
     memset(&tally, 0, sizeof tally); /* what the attack met, from here on */
     uint64_t broadcasts0 = sent_broadcasts;
     nlat = 0;
@@ -241,8 +241,11 @@ static void phase(server *hub, const attack *a, int phase_no, double seconds, do
         for (int i = 0; i < nsocks; i++)
             if (socks[i].open && socks[i].next <= now)
                 act(&socks[i], now);
-        long rss = rss_kib(hub->pid);
-        rss_peak = rss > rss_peak ? rss : rss_peak;
+        if (now >= next_rss) { /* the hub's memory, sampled: /proc is no free read */
+            long rss = rss_kib(hub->pid);
+            rss_peak = rss > rss_peak ? rss : rss_peak;
+            next_rss = now + 0.1;
+        }
     }
     double until = now_s() + 0.5; /* the last broadcasts' deliveries */
     while (now_s() < until) {
