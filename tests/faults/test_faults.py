@@ -279,10 +279,17 @@ if __name__ == "__main__":
     p = subprocess.run([FEED_WRITER, db, str(N)], capture_output=True, timeout=600)
     eq(p.returncode, 0, p.stderr.decode())
     STATE["feeds.db"], STATE["ids"] = db, check(db)["ids"]
+    passed = False
     try:
         main("test_faults")
+    except SystemExit as e:
+        passed = e.code == 0
+        raise
     finally:
         for value in STATE.values():
             if isinstance(value, subprocess.Popen) and value.poll() is None:
                 value.kill()
-        shutil.rmtree(ROOT, ignore_errors=True)
+        if passed:
+            shutil.rmtree(ROOT, ignore_errors=True)
+        else:  # the daemons' logs, for whoever looks into the failure
+            print(f"# kept {ROOT}")
