@@ -165,10 +165,13 @@ typedef enum shoal_conn_act_type {
     SHOAL_ACT_CONFIG_CHANGED,   /* config */
     SHOAL_ACT_PEER_PROTECT,     /* feed */
     SHOAL_ACT_PEER_UNPROTECT,   /* feed */
-    SHOAL_ACT_HUB_RESTORED,     /* hub_record: a hub saved by an earlier run (address and stats) */
-    SHOAL_ACT_PEER_RESTORED,    /* peer_record: a peer saved by an earlier run (protected flag and
-                                   totals); it counts as heard at restore time, and has no route
-                                   until it is announced again */
+    SHOAL_ACT_HUB_RESTORED,     /* hub_record: a hub saved by an earlier run (address, stats, and
+                                   next_attempt on this run's clock: dialled then, or at once if
+                                   that is past, never later than hub_backoff_cap from now) */
+    SHOAL_ACT_PEER_RESTORED,    /* peer_record: a peer saved by an earlier run (protected flag,
+                                   totals, failures and backoff_until on this run's clock, kept
+                                   up to backoff_cap from now); it counts as heard at restore
+                                   time, and has no route until it is announced again */
     SHOAL_ACT_REMOTE_PEER_BUSY, /* feed: a peer we dial answered that every slot of its is taken:
                                    the slot is freed at once, no failure is counted, and it is
                                    not dialled again for an announce period */

@@ -4,9 +4,13 @@
  * manager emits, flushes the batch now and then (one transaction each, so a crash loses at most
  * the batch not yet flushed), and at start turns what was saved back into actions.
  *
- * Saved: each hub's address and health (failures, score, successes, total failures); each peer's
- * protected flag and totals (successes, total failures, time connected). Times are not saved:
- * they are readings of one run's monotonic clock. Forgotten peers and removed hubs are deleted. */
+ * Saved: each hub's address, health (failures in a row, score, successes, total failures) and,
+ * while it is disconnected, when it is to be dialled again; each peer's protected flag, totals
+ * (successes, total failures, time connected), failures in a row and the end of its backoff.
+ * The records' times are readings of the caller's monotonic clock, which mean nothing to the
+ * next run: they are saved as wall-clock times (see shoal_conn_store_set_clock) and turned back
+ * on loading, so a peer backed off before a restart is still backed off after it. Forgotten
+ * peers and removed hubs are deleted. A database of an older shoal is upgraded in place. */
 #ifndef SHOAL_CONN_STORE_H
 #define SHOAL_CONN_STORE_H
 
@@ -24,6 +28,10 @@ SHOAL_MUST_CHECK int shoal_conn_store_open(shoal_conn_store **out, const char *p
                                            shoal_buf *set_aside);
 /* Flushes what is pending, then closes. NULL is a no-op. */
 void shoal_conn_store_close(shoal_conn_store *st);
+
+/* How the caller's monotonic clock maps to the wall clock: wall-clock ms minus monotonic ms,
+ * now. Set it before noting or loading anything (0 until then: times saved as they are). */
+void shoal_conn_store_set_clock(shoal_conn_store *st, int64_t wall_offset);
 
 /* Queues what an event says (HUB_CHANGED, HUB_REMOVED, PEER_CHANGED, PEER_FORGOTTEN; other
  * effects are ignored). A later event about the same hub or peer replaces an earlier one. */

@@ -71,8 +71,14 @@ typedef struct shoal_node_callbacks {
 /* SHOAL_E_RTC_INIT, SHOAL_E_INVAL (a bad conn config), SHOAL_E_NOMEM. Callbacks are copied. */
 SHOAL_MUST_CHECK int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
                                     void *ud, shoal_node **out);
-/* Joins a hub (the state manager decides when to connect). */
+/* Joins a hub (the state manager decides when to connect); one held already stays as it is.
+ * SHOAL_E_CONN_TOO_MANY_HUBS when the table is full. */
 SHOAL_MUST_CHECK int shoal_node_add_hub(shoal_node *node, const shoal_hub_addr *hub);
+/* Hands the state manager a hub or a peer that an earlier run saved (a HUB_RESTORED or
+ * PEER_RESTORED action, as shoal_conn_store_load gives them): call it before adding the hubs of
+ * the configuration, so that a saved hub comes back with its health. SHOAL_E_INVAL for any
+ * other action; SHOAL_E_CONN_TOO_MANY_HUBS as above. */
+SHOAL_MUST_CHECK int shoal_node_restore(shoal_node *node, const shoal_conn_action *a);
 /* Leaves a hub: its subscription ends and its peers are reached through other hubs.
  * SHOAL_E_CONN_UNKNOWN_HUB when the node does not hold it. */
 SHOAL_MUST_CHECK int shoal_node_remove_hub(shoal_node *node, const shoal_hub_addr *hub);

@@ -6,6 +6,7 @@
 #include "status_page.h"
 
 #include "shoal/config.h"
+#include "shoal/conn_store.h"
 #include "shoal/identity.h"
 #include "shoal/net.h"
 #include "shoal/node.h"
@@ -23,6 +24,7 @@
 #define NETWORK_SETTLE_MS 1000 /* after the last of a burst of network changes */
 #define CLOCK_CHECK_S     5
 #define SLEPT_US          (3 * G_USEC_PER_SEC) /* the clocks drifted apart this much: a sleep */
+#define SAVE_MS           2000 /* the tables' changes are written at most this long after */
 
 static const char help[] =
     "usage: shoal run [--home DIR]\n"
@@ -36,6 +38,7 @@ static const char help[] =
     "  config.json    the configuration (optional; documented in include/shoal/config.h)\n"
     "  secret         the identity, unless ~/.ssb/secret exists (then that one is used)\n"
     "  feeds.db       the feed store (SQLite)\n"
+    "  conn.db        the hubs and peers known, their failures and backoffs (SQLite)\n"
     "  control.sock   the command socket, while running\n"
     "Its status page (hubs, peers, feeds, recent changes; HTML and JSON) is on 127.0.0.1, port "
     "8009\n"
@@ -57,9 +60,11 @@ typedef struct daemon_state {
     shoal_keypair keys;
     GList *conns; /* shoal_net_conn: the net: connections open */
     shoal_control *control;
-    guint settle;      /* a network change waits this out: changes come in bursts */
-    guint clock_check; /* the wake-up fallback: a jump between the two clocks */
-    gint64 clock_gap;  /* CLOCK_BOOTTIME - CLOCK_MONOTONIC, µs, at the last check */
+    shoal_conn_store *tables; /* the state manager's hubs and peers, kept between runs */
+    guint save;               /* the tables' next write */
+    guint settle;             /* a network change waits this out: changes come in bursts */
+    guint clock_check;        /* the wake-up fallback: a jump between the two clocks */
+    gint64 clock_gap;         /* CLOCK_BOOTTIME - CLOCK_MONOTONIC, µs, at the last check */
     GDBusConnection *system_bus;
     /* sync progress: what replication stored, told once a second while it goes on */
     guint progress_tick;
@@ -342,10 +347,66 @@ static void on_head_known(shoal_node *node, const uint8_t feed[32], int64_t head
     shoal_control_head_known(((daemon_state *)ud)->control, feed, head);
 }
 
+static gboolean save_tables(gpointer ud)
+{
+    daemon_state *d = ud;
+    d->save = 0;
+    if (shoal_conn_store_flush(d->tables) != SHOAL_OK)
+        shoal_log(SHOAL_LOG_WARN, "run",
+                  "conn.db cannot be written: the hubs and peers of this "
+                  "run may be forgotten by the next");
+    return G_SOURCE_REMOVE;
+}
+
 static void on_changed(shoal_node *node, const shoal_conn_fx *event, void *ud)
 {
     (void)node;
-    shoal_control_changed(((daemon_state *)ud)->control, event);
+    daemon_state *d = ud;
+    if (d->tables && shoal_conn_store_note(d->tables, event) == SHOAL_OK && !d->save &&
+        shoal_conn_store_pending(d->tables) > 0)
+        d->save = g_timeout_add(SAVE_MS, save_tables, d);
+    shoal_control_changed(d->control, event);
+}
+
+/* What the last run saved of the hubs and peers, back into the state manager; the addresses
+ * of the hubs restored go to `hubs`. */
+typedef struct restoring {
+    daemon_state *d;
+    GArray *hubs; /* shoal_hub_addr */
+} restoring;
+
+static int restore_one(const shoal_conn_action *a, void *ud)
+{
+    restoring *r = ud;
+    if (shoal_node_restore(r->d->node, a) == SHOAL_OK && a->type == SHOAL_ACT_HUB_RESTORED)
+        g_array_append_val(r->hubs, a->hub_record->addr);
+    return SHOAL_OK; /* one that does not fit is left out; the others come back */
+}
+
+static GArray *restore_tables(daemon_state *d, const char *home)
+{
+    char *path = g_build_filename(home, "conn.db", NULL);
+    shoal_buf aside = SHOAL_BUF_INIT;
+    restoring r = {d, g_array_new(FALSE, FALSE, sizeof(shoal_hub_addr))};
+    int rc = shoal_conn_store_open(&d->tables, path, &aside);
+    if (aside.len)
+        shoal_log(SHOAL_LOG_WARN, "run", "%s was damaged: set aside as %s, and a new one begun",
+                  path, aside.data);
+    if (rc == SHOAL_OK) {
+        shoal_conn_store_set_clock(d->tables, g_get_real_time() / 1000 - shoal_node_now(d->node));
+        rc = shoal_conn_store_load(d->tables, restore_one, &r);
+    }
+    if (rc != SHOAL_OK) {
+        shoal_log(SHOAL_LOG_WARN, "run",
+                  "%s: %s: the hubs and peers of earlier runs are not "
+                  "restored, and this run's are not saved",
+                  path, shoal_strerror(rc));
+        shoal_conn_store_close(d->tables);
+        d->tables = NULL;
+    }
+    shoal_buf_free(&aside);
+    g_free(path);
+    return r.hubs;
 }
 
 static void on_stopped(void *ud)
@@ -434,6 +495,7 @@ int shoal_cmd_run(int argc, char **argv)
         return SHOAL_EXIT_FAILURE;
     }
     daemon_state d = {0};
+    GArray *saved_hubs = NULL;
     int status = SHOAL_EXIT_USAGE;
     shoal_feed_store *store = NULL;
     shoal_status_page *page = NULL;
@@ -475,6 +537,7 @@ int shoal_cmd_run(int argc, char **argv)
         fprintf(stderr, "shoal run: %s\n", shoal_strerror(rc));
         goto out;
     }
+    saved_hubs = restore_tables(&d, home);
     for (size_t i = 0; i < d.cfg.nhubs; i++)
         if (shoal_node_add_hub(d.node, &d.cfg.hubs[i]) != SHOAL_OK)
             fprintf(stderr,
@@ -498,6 +561,8 @@ int shoal_cmd_run(int argc, char **argv)
         fprintf(stderr, "shoal run: the control socket: %s\n", shoal_strerror(rc));
         goto out;
     }
+    for (guint i = 0; i < saved_hubs->len; i++) /* those the configuration does not name */
+        shoal_control_hold_saved(d.control, &g_array_index(saved_hubs, shoal_hub_addr, i));
     page = shoal_status_page_start(d.control, d.cfg.status_port);
     shoal_control_set_page(d.control, shoal_status_page_url(page));
     shoal_control_scan(d.control, d.keys.pub); /* the hubs our feeds name, from before */
@@ -512,6 +577,9 @@ int shoal_cmd_run(int argc, char **argv)
     unwatch_system(&d);
     status = SHOAL_EXIT_OK;
 out:
+    if (saved_hubs)
+        g_array_free(saved_hubs, TRUE);
+    g_clear_handle_id(&d.save, g_source_remove);
     shoal_status_page_free(page);
     shoal_control_free(d.control);
     d.control = NULL;
@@ -519,6 +587,7 @@ out:
         ;
     shoal_net_server_free(d.server);
     shoal_node_free(d.node);
+    shoal_conn_store_close(d.tables); /* what is pending is written */
     shoal_feed_store_close(store);
     shoal_config_free(&d.cfg);
     if (d.loop)

@@ -133,6 +133,9 @@ static json_t *peer_json(const shoal_conn_peer *p, shoal_time now)
                   now < p->downloading_until);
     if (p->state == SHOAL_PEER_CONNECTING) /* the attempt counts as failed in this many ms */
         json_object_set_new(j, "deadlineIn", json_integer((json_int_t)(p->deadline - now)));
+    json_object_set_new(j, "failures", json_integer(p->failures)); /* in a row */
+    if (p->backoff_until > now) /* not dialled for this many ms */
+        json_object_set_new(j, "backoffIn", json_integer((json_int_t)(p->backoff_until - now)));
     return j;
 }
 
@@ -295,12 +298,18 @@ static bool is_blocked(shoal_control *c, const shoal_hub_addr *addr)
     return blocked;
 }
 
-/* Joins a hub unless it is held already or blocked; `source` says who named it. */
+#define SAVED "saved" /* the source of a hub restored from conn.db */
+
+/* Joins a hub unless it is held already or blocked; `source` says who named it (a hub held
+ * only because an earlier run saved it takes the name of whoever names it again). */
 static int hold_hub(shoal_control *c, const shoal_hub_addr *addr, const char *source)
 {
     for (size_t i = 0; i < c->nhubs; i++)
-        if (shoal_hub_addr_equal(&c->hubs[i].addr, addr))
+        if (shoal_hub_addr_equal(&c->hubs[i].addr, addr)) {
+            if (strcmp(c->hubs[i].source, SAVED) == 0)
+                g_strlcpy(c->hubs[i].source, source, SHOAL_REF_STRSIZE);
             return SHOAL_OK;
+        }
     if (is_blocked(c, addr))
         return SHOAL_E_INVAL;
     if (c->nhubs == SHOAL_CONFIG_MAX_HUBS)
@@ -311,6 +320,12 @@ static int hold_hub(shoal_control *c, const shoal_hub_addr *addr, const char *so
         g_strlcpy(c->hubs[c->nhubs++].source, source, SHOAL_REF_STRSIZE);
     }
     return rc;
+}
+
+void shoal_control_hold_saved(shoal_control *c, const shoal_hub_addr *addr)
+{
+    if (hold_hub(c, addr, SAVED) != SHOAL_OK) /* blocked since it was saved, or no room */
+        (void)!shoal_node_remove_hub(c->node, addr);
 }
 
 /* The request's "address" as a hub; NULL (with *reply set) when it is not one. */

@@ -71,6 +71,9 @@ void shoal_control_free(shoal_control *c);
 /* Tells the watchers (see "watch") that a hub or a peer changed: one of the node's `changed`
  * events. NULL control: nothing. */
 void shoal_control_changed(shoal_control *c, const shoal_conn_fx *event);
+/* A hub an earlier run saved, which the node has restored: listed as "saved" until something
+ * names it again; left at once if it was blocked since. */
+void shoal_control_hold_saved(shoal_control *c, const shoal_hub_addr *addr);
 
 /* Hubs travel in feeds: a message {"type":"rtc-hub","address":URL} names a hub. */
 #define SHOAL_HUB_MESSAGE_TYPE "rtc-hub"

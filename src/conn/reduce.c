@@ -38,22 +38,26 @@ static void hub_added(shoal_conn *c, const shoal_hub_addr *addr, shoal_time now)
     c->hubs[id].next_attempt = now;
 }
 
-/* A hub saved by an earlier run: its address and health; its times meant nothing then. */
+/* A hub saved by an earlier run: its address, its health and when it is to be dialled. */
 static void hub_restored(shoal_conn *c, const shoal_conn_hub *saved, shoal_time now)
 {
     if (shoal_conn_hub_find(c, &saved->addr))
         return;
     uint32_t id = shoal__conn_hub_add(c, &saved->addr);
     shoal_conn_hub *h = &c->hubs[id];
-    h->next_attempt = now;
+    /* dialled at once, or when its saved backoff ends (never later than a whole backoff) */
+    shoal_time latest = now + c->cfg.hub_backoff_cap;
+    h->next_attempt = saved->next_attempt < now      ? now
+                      : saved->next_attempt > latest ? latest
+                                                     : saved->next_attempt;
     h->failures = saved->failures;
     h->score = saved->score < 0 ? 0 : saved->score > 1000 ? 1000 : saved->score;
     h->successes = saved->successes;
     h->total_failures = saved->total_failures;
 }
 
-/* A peer saved by an earlier run: its protection and its totals. What this run has learnt
- * already wins. */
+/* A peer saved by an earlier run: its protection, its totals, its failures and its backoff.
+ * What this run has learnt already wins. */
 static void peer_restored(shoal_conn *c, const shoal_conn_peer *saved, shoal_time now)
 {
     if (is_self(c, saved->feed) || shoal__conn_peer_pos(c, saved->feed) != SIZE_MAX)
@@ -65,6 +69,11 @@ static void peer_restored(shoal_conn *c, const shoal_conn_peer *saved, shoal_tim
     p->total_failures = saved->total_failures;
     p->connected_total = saved->connected_total;
     p->last_announce = now;
+    /* a backoff running at the save goes on to its end, never past a whole backoff from now */
+    p->failures = saved->failures;
+    shoal_time latest = now + c->cfg.backoff_cap;
+    if (saved->backoff_until > now)
+        p->backoff_until = saved->backoff_until > latest ? latest : saved->backoff_until;
 }
 
 static void hub_removed(shoal_conn *c, shoal_conn_hub *h)

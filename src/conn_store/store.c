@@ -9,23 +9,36 @@
 #include <sqlite3.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
+/* Times are saved as wall-clock milliseconds (0: none), since a monotonic clock's readings mean
+ * nothing to the next run. */
 static const char schema[] = "CREATE TABLE IF NOT EXISTS hubs ("
                              "  address TEXT PRIMARY KEY NOT NULL,"
                              "  failures INTEGER NOT NULL, score INTEGER NOT NULL,"
-                             "  successes INTEGER NOT NULL, total_failures INTEGER NOT NULL);"
+                             "  successes INTEGER NOT NULL, total_failures INTEGER NOT NULL,"
+                             "  next_attempt INTEGER NOT NULL DEFAULT 0);"
                              "CREATE TABLE IF NOT EXISTS peers ("
                              "  feed BLOB PRIMARY KEY NOT NULL CHECK (length(feed) = 32),"
                              "  protected INTEGER NOT NULL, successes INTEGER NOT NULL,"
-                             "  total_failures INTEGER NOT NULL, connected_ms INTEGER NOT NULL);"
-                             "PRAGMA user_version = 1;";
+                             "  total_failures INTEGER NOT NULL, connected_ms INTEGER NOT NULL,"
+                             "  failures INTEGER NOT NULL DEFAULT 0,"
+                             "  backoff_until INTEGER NOT NULL DEFAULT 0);"
+                             "PRAGMA user_version = 2;";
+
+/* Version 1 saved no failures in a row and no times. */
+static const char upgrade_1[] =
+    "ALTER TABLE hubs ADD COLUMN next_attempt INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE peers ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE peers ADD COLUMN backoff_until INTEGER NOT NULL "
+    "DEFAULT 0;";
 
 struct shoal_conn_store {
     sqlite3 *db;
     sqlite3_stmt *put_hub, *del_hub, *put_peer, *del_peer;
-    GHashTable *hubs;  /* canonical address (owned) -> shoal_conn_hub copy (owned) or NULL */
-    GHashTable *peers; /* feed (owned, 32 bytes) -> shoal_conn_peer copy (owned) or NULL */
+    GHashTable *hubs;    /* canonical address (owned) -> shoal_conn_hub copy (owned) or NULL */
+    GHashTable *peers;   /* feed (owned, 32 bytes) -> shoal_conn_peer copy (owned) or NULL */
+    int64_t wall_offset; /* wall-clock ms minus the caller's monotonic ms */
 };
 
 static guint feed_hash(gconstpointer key)
@@ -66,14 +79,21 @@ static int prepare(shoal_conn_store *st)
     sqlite3_finalize(version);
     if (v > SCHEMA_VERSION)
         return SHOAL_E_STORE_VERSION;
-    if (v < 0 || !exec(db, "PRAGMA journal_mode = WAL") ||
-        !exec(db, "PRAGMA synchronous = NORMAL") || !exec(db, schema))
+    if (v < 0 || !exec(db, "PRAGMA journal_mode = WAL") || !exec(db, "PRAGMA synchronous = NORMAL"))
+        return SHOAL_E_STORE_IO;
+    if (v == 1 && !exec(db, "BEGIN IMMEDIATE"))
+        return SHOAL_E_STORE_IO;
+    if (v == 1 && (!exec(db, upgrade_1) || !exec(db, schema) || !exec(db, "COMMIT"))) {
+        exec(db, "ROLLBACK");
+        return SHOAL_E_STORE_IO;
+    }
+    if (!exec(db, schema))
         return SHOAL_E_STORE_IO;
 
     static const char *const sql[] = {
-        "INSERT OR REPLACE INTO hubs VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT OR REPLACE INTO hubs VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         "DELETE FROM hubs WHERE address = ?1",
-        "INSERT OR REPLACE INTO peers VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT OR REPLACE INTO peers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         "DELETE FROM peers WHERE feed = ?1",
     };
     sqlite3_stmt **stmts[] = {&st->put_hub, &st->del_hub, &st->put_peer, &st->del_peer};
@@ -196,6 +216,22 @@ int shoal_conn_store_note(shoal_conn_store *st, const shoal_conn_fx *fx)
     }
 }
 
+void shoal_conn_store_set_clock(shoal_conn_store *st, int64_t wall_offset)
+{
+    st->wall_offset = wall_offset;
+}
+
+/* A time of the caller's clock as saved (0 stays 0), and back (a time past stays in the past). */
+static int64_t to_wall(const shoal_conn_store *st, shoal_time t)
+{
+    return t > 0 ? t + st->wall_offset : 0;
+}
+
+static shoal_time from_wall(const shoal_conn_store *st, int64_t wall)
+{
+    return wall > st->wall_offset ? wall - st->wall_offset : 0;
+}
+
 size_t shoal_conn_store_pending(const shoal_conn_store *st)
 {
     return g_hash_table_size(st->hubs) + g_hash_table_size(st->peers);
@@ -220,6 +256,8 @@ static bool write_hub(shoal_conn_store *st, const char *address, const shoal_con
     sqlite3_bind_int64(st->put_hub, 3, h->score);
     sqlite3_bind_int64(st->put_hub, 4, h->successes);
     sqlite3_bind_int64(st->put_hub, 5, h->total_failures);
+    sqlite3_bind_int64(st->put_hub, 6,
+                       h->state == SHOAL_HUB_DISCONNECTED ? to_wall(st, h->next_attempt) : 0);
     return step(st->put_hub);
 }
 
@@ -234,6 +272,8 @@ static bool write_peer(shoal_conn_store *st, const uint8_t *feed, const shoal_co
     sqlite3_bind_int64(st->put_peer, 3, p->successes);
     sqlite3_bind_int64(st->put_peer, 4, p->total_failures);
     sqlite3_bind_int64(st->put_peer, 5, p->connected_total);
+    sqlite3_bind_int64(st->put_peer, 6, p->failures);
+    sqlite3_bind_int64(st->put_peer, 7, to_wall(st, p->backoff_until));
     return step(st->put_peer);
 }
 
@@ -264,10 +304,11 @@ int shoal_conn_store_flush(shoal_conn_store *st)
 static int load_hubs(shoal_conn_store *st, shoal_conn_store_fn *fn, void *ud)
 {
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT address, failures, score, successes, total_failures FROM hubs "
-                           "ORDER BY rowid",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            st->db,
+            "SELECT address, failures, score, successes, total_failures, next_attempt "
+            "FROM hubs ORDER BY rowid",
+            -1, &q, NULL) != SQLITE_OK)
         return SHOAL_E_STORE_IO;
     int rc = SHOAL_OK, step_rc = SQLITE_DONE;
     while (rc == SHOAL_OK && (step_rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -282,6 +323,7 @@ static int load_hubs(shoal_conn_store *st, shoal_conn_store_fn *fn, void *ud)
         saved.score = (int32_t)sqlite3_column_int64(q, 2);
         saved.successes = (uint32_t)sqlite3_column_int64(q, 3);
         saved.total_failures = (uint32_t)sqlite3_column_int64(q, 4);
+        saved.next_attempt = from_wall(st, sqlite3_column_int64(q, 5));
         shoal_conn_action a;
         memset(&a, 0, sizeof a);
         a.type = SHOAL_ACT_HUB_RESTORED;
@@ -298,8 +340,8 @@ static int load_peers(shoal_conn_store *st, shoal_conn_store_fn *fn, void *ud)
 {
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT feed, protected, successes, total_failures, connected_ms "
-                           "FROM peers ORDER BY rowid",
+                           "SELECT feed, protected, successes, total_failures, connected_ms, "
+                           "failures, backoff_until FROM peers ORDER BY rowid",
                            -1, &q, NULL) != SQLITE_OK)
         return SHOAL_E_STORE_IO;
     int rc = SHOAL_OK, step_rc = SQLITE_DONE;
@@ -313,6 +355,8 @@ static int load_peers(shoal_conn_store *st, shoal_conn_store_fn *fn, void *ud)
         saved.successes = (uint32_t)sqlite3_column_int64(q, 2);
         saved.total_failures = (uint32_t)sqlite3_column_int64(q, 3);
         saved.connected_total = sqlite3_column_int64(q, 4);
+        saved.failures = (uint32_t)sqlite3_column_int64(q, 5);
+        saved.backoff_until = from_wall(st, sqlite3_column_int64(q, 6));
         shoal_conn_action a;
         memset(&a, 0, sizeof a);
         a.type = SHOAL_ACT_PEER_RESTORED;

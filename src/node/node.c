@@ -962,13 +962,39 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
     return SHOAL_OK;
 }
 
-int shoal_node_add_hub(shoal_node *n, const shoal_hub_addr *addr)
+/* A hub into the hub client and the state manager: by its address, or as an earlier run saved
+ * it (`restored`, a HUB_RESTORED action). One the node holds already is left as it is. */
+static int take_hub(shoal_node *n, const shoal_hub_addr *addr, const shoal_conn_action *restored)
 {
+    for (guint i = 0; i < n->hubs->len; i++)
+        if (shoal_hub_addr_equal(&g_array_index(n->hubs, hub, i).addr, addr))
+            return SHOAL_OK;
     hub h = {.addr = *addr, .index = shoal_hub_client_add_hub(n->client, addr)};
     g_array_append_val(n->hubs, h);
-    shoal_conn_action a = {.type = SHOAL_ACT_HUB_ADDRESS_ADDED, .addr = addr};
+    shoal_conn_action a =
+        restored ? *restored
+                 : (shoal_conn_action){.type = SHOAL_ACT_HUB_ADDRESS_ADDED, .addr = addr};
     apply(n, &a);
-    return hub_by_index(n, h.index)->known ? SHOAL_OK : SHOAL_E_CONN_TOO_MANY_HUBS;
+    if (hub_by_index(n, h.index)->known)
+        return SHOAL_OK;
+    g_array_remove_index(n->hubs, n->hubs->len - 1); /* the hub client's slot stays, silent */
+    return SHOAL_E_CONN_TOO_MANY_HUBS;
+}
+
+int shoal_node_add_hub(shoal_node *n, const shoal_hub_addr *addr)
+{
+    return take_hub(n, addr, NULL);
+}
+
+int shoal_node_restore(shoal_node *n, const shoal_conn_action *a)
+{
+    if (a->type == SHOAL_ACT_HUB_RESTORED && a->hub_record)
+        return take_hub(n, &a->hub_record->addr, a);
+    if (a->type != SHOAL_ACT_PEER_RESTORED || !a->peer_record)
+        return SHOAL_E_INVAL;
+    shoal_conn_action copy = *a;
+    apply(n, &copy);
+    return SHOAL_OK;
 }
 
 void shoal_node_stop(shoal_node *n, void (*done)(void *ud), void *ud)

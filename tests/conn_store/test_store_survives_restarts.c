@@ -1,6 +1,7 @@
 /* The SQLite store: hubs and peers saved from the manager's events come back as actions after a
  * restart; a crash loses at most the batch not yet flushed; a damaged file is set aside and never
- * wiped; a newer shoal's file is left alone. */
+ * wiped; a newer shoal's file is left alone; a backoff outlives a restart; the first version's
+ * file is upgraded. */
 #include "script.h"
 
 #include "shoal/conn_store.h"
@@ -277,11 +278,98 @@ static void an_unwritable_place_is_an_io_error(void)
     CHECK_EQ_ERR(shoal_conn_store_open(&st, "/nonexistent-dir/shoal.db", NULL), SHOAL_E_STORE_IO);
 }
 
+/* Run 1 fails to reach B and saves its backoff; run 2, whose monotonic clock began elsewhere,
+ * keeps B backed off to the same wall-clock moment, and the hub's retry too. */
+static void a_backoff_survives_a_restart(void)
+{
+    char *path = db_path("backoff.db");
+    shoal_conn_store *st;
+    CHECK_EQ_ERR(shoal_conn_store_open(&st, path, NULL), SHOAL_OK);
+    shoal_conn_store_set_clock(st, 1000000); /* run 1's monotonic 0 is wall-clock 1,000,000 */
+    script s;
+    script_init(&s, NULL);
+    step(&s, st, 0, act_add_hub(0));
+    step(&s, st, 0, act_hub(SHOAL_ACT_HUB_CONNECTION_SUCCEEDED, 0));
+    step(&s, st, 0, act_add_hub(1));
+    step(&s, st, 0, act_hub(SHOAL_ACT_HUB_CONNECTION_FAILED, 1));
+    step(&s, st, 10, ANNOUNCE('B', 0));
+    step(&s, st, 30, PEER_ACT(REMOTE_PEER_CONNECTION_FAILED, 'B'));
+    const shoal_conn_peer *b = peer_of(&s, 'B');
+    const shoal_conn_hub *h1 = shoal_conn_hub_find(s.c, act_add_hub(1).addr);
+    if (!CHECK(b && h1 && b->backoff_until > 30 && h1->next_attempt > 0))
+        return;
+    shoal_time until = b->backoff_until, retry = h1->next_attempt;
+    shoal_conn_store_close(st);
+    script_free(&s);
+
+    /* Two seconds later, a new run whose monotonic 0 is wall-clock 1,002,030. */
+    CHECK_EQ_ERR(shoal_conn_store_open(&st, path, NULL), SHOAL_OK);
+    shoal_conn_store_set_clock(st, 1002030);
+    script_init(&s, NULL);
+    CHECK_EQ_ERR(shoal_conn_store_load(st, restore_into, &s), SHOAL_OK);
+    b = peer_of(&s, 'B');
+    h1 = shoal_conn_hub_find(s.c, act_add_hub(1).addr);
+    if (CHECK(b && h1)) {
+        CHECK_EQ_INT(b->failures, 1);
+        CHECK_EQ_INT(b->backoff_until, until - 2030);
+        CHECK_EQ_INT(h1->failures, 1);
+        CHECK_EQ_INT(h1->next_attempt, retry > 2030 ? retry - 2030 : 0);
+    }
+    /* announced again, it is not dialled before its backoff ends */
+    CHECK(strstr(script_step(&s, 100, ANNOUNCE('B', 0)), "DIAL_PEER B") == NULL);
+    shoal_conn_store_close(st);
+    script_free(&s);
+    g_free(path);
+}
+
+/* A file of the first version (no failures in a row, no times) is upgraded in place. */
+static void a_first_version_file_is_upgraded(void)
+{
+    char *path = db_path("v1.db");
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_EQ_INT(
+        sqlite3_exec(db,
+                     "CREATE TABLE hubs (address TEXT PRIMARY KEY NOT NULL, failures INTEGER NOT "
+                     "NULL, score INTEGER NOT NULL, successes INTEGER NOT NULL, total_failures "
+                     "INTEGER NOT NULL);"
+                     "CREATE TABLE peers (feed BLOB PRIMARY KEY NOT NULL CHECK (length(feed) = "
+                     "32), protected INTEGER NOT NULL, successes INTEGER NOT NULL, total_failures "
+                     "INTEGER NOT NULL, connected_ms INTEGER NOT NULL);"
+                     "INSERT INTO hubs VALUES ('http://127.0.0.1:9000', 0, 750, 3, 1);"
+                     "INSERT INTO peers VALUES (zeroblob(32), 1, 2, 0, 5000);"
+                     "PRAGMA user_version = 1;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    shoal_conn_store *st;
+    CHECK_EQ_ERR(shoal_conn_store_open(&st, path, NULL), SHOAL_OK);
+    script s;
+    script_init(&s, NULL);
+    CHECK_EQ_ERR(shoal_conn_store_load(st, restore_into, &s), SHOAL_OK);
+    shoal_hub_addr addr;
+    CHECK_EQ_ERR(shoal_hub_addr_parse(&addr, "http://127.0.0.1:9000", 21, NULL), SHOAL_OK);
+    const shoal_conn_hub *h = shoal_conn_hub_find(s.c, &addr);
+    if (CHECK(h))
+        CHECK_EQ_INT(h->successes, 3);
+    if (CHECK_EQ_INT(shoal_conn_peer_count(s.c), 1)) {
+        const shoal_conn_peer *p = shoal_conn_peer_at(s.c, 0);
+        CHECK(p->protected);
+        CHECK_EQ_INT(p->failures, 0);
+        CHECK_EQ_INT(p->backoff_until, 0);
+    }
+    shoal_conn_store_close(st);
+    script_free(&s);
+    g_free(path);
+}
+
 int main(void)
 {
     dir = g_dir_make_tmp("shoal-store-XXXXXX", NULL);
     RUN(hubs_and_peers_come_back_after_a_restart);
     RUN(forgotten_peers_and_removed_hubs_are_deleted);
+    RUN(a_backoff_survives_a_restart);
+    RUN(a_first_version_file_is_upgraded);
     RUN(a_batch_writes_each_record_once);
     RUN(a_crash_loses_only_the_unflushed_batch);
     RUN(killing_during_flushes_leaves_whole_batches);
