@@ -264,7 +264,6 @@ static void tcp_established(shoal_net_conn *conn, void *ud)
     for (int i = 0; i < nfeeds; i++)
         if (shoal_repl_request(f->repl, rpc, authors[i].pub, false) != SHOAL_OK)
             abort();
-    shoal_net_conn_flush(conn);
 }
 
 static void tcp_serve_established(shoal_net_conn *conn, void *ud)

@@ -175,6 +175,12 @@ typedef enum shoal_conn_act_type {
     SHOAL_ACT_REMOTE_PEER_BUSY, /* feed: a peer we dial answered that every slot of its is taken:
                                    the slot is freed at once, no failure is counted, and it is
                                    not dialled again for an announce period */
+    SHOAL_ACT_PEER_DIAL,        /* feed, transport: we dial the peer directly, without a hub (a
+                                   net: address the user gave): CONNECTING, outbound, with the
+                                   transport's deadline; its outcome is reported as a dial's.
+                                   With every slot taken it is turned away as a peer that dials
+                                   us would be (CLOSE_PEER "full"); a peer connecting or
+                                   connected already is left as it is */
 } shoal_conn_act_type;
 
 typedef struct shoal_conn_action {

@@ -51,6 +51,8 @@
     X(CONN_UNKNOWN_HUB, "no hub with that id in the table")                                        \
     X(CONN_TOO_MANY_HUBS, "the hub table is full")                                                 \
     X(CONN_CONFIG, "invalid connection policy (see shoal_conn_config in conn.h)")                  \
+    X(CONN_FULL, "every slot for peers is taken (maxPeers)")                                       \
+    X(CONN_ALREADY, "that peer is connected, or being connected, already")                         \
     X(STORE_IO, "the database could not be read or written")                                       \
     X(STORE_VERSION, "the database was written by a newer shoal; it was left untouched")           \
     X(HTTP_BAD_REQUEST, "malformed HTTP request")                                                  \

@@ -54,6 +54,13 @@ SHOAL_MUST_CHECK int shoal_link_eof(shoal_link *link);
 const uint8_t *shoal_link_output(shoal_link *link, size_t *len);
 /* Marks the first n bytes of the output as written. */
 void shoal_link_drain(shoal_link *link, size_t n);
+/* Runs when the RPC session queues output while none was waiting, whatever queued it (a
+ * handler, a live stream fed by a publish, a call made from a timer): the shell schedules a
+ * write, so that no caller has to remember to flush. It runs in the middle of whatever queued
+ * the output: schedule the write, do not make it there. NULL removes it. What input brings
+ * (the handshake, answers) the shell writes after each input anyway. */
+typedef void shoal_link_output_fn(shoal_link *link, void *ud);
+void shoal_link_on_output(shoal_link *link, shoal_link_output_fn *fn, void *ud);
 
 /* After this long without a word from the client, a server's shell releases its calls. */
 #define SHOAL_LINK_HOLD_MS 500

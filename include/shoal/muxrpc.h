@@ -146,6 +146,14 @@ void shoal_rpc_observe(shoal_rpc *rpc, shoal_rpc_observe_fn *fn, void *ud);
 typedef void shoal_rpc_drained_fn(shoal_rpc *rpc, void *ud);
 void shoal_rpc_on_drained(shoal_rpc *rpc, shoal_rpc_drained_fn *fn, void *ud);
 
+/* Runs when the session queues output while none was waiting (a call, an item, an answer, an
+ * end, the goodbye): the shell's cue to write, for output that no input of the other side
+ * brought (a live stream fed by a publish, say). It runs in the middle of whatever queued the
+ * output: it should schedule the write, not make it. One per session: replaces any earlier;
+ * NULL removes it. */
+typedef void shoal_rpc_output_fn(shoal_rpc *rpc, void *ud);
+void shoal_rpc_on_output(shoal_rpc *rpc, shoal_rpc_output_fn *fn, void *ud);
+
 /* Calls `name` (dotted) on the other side with `args` (a JSON array, borrowed) and sets *id.
  * `fn` hears the reply, the items, the end. Errors: SHOAL_E_RPC_CLOSED,
  * SHOAL_E_RPC_TOO_MANY_CALLS, SHOAL_E_INVAL, SHOAL_E_NOMEM. */

@@ -1,8 +1,10 @@
 /* shoal net: SSB connections over TCP (`net:` addresses), on GLib's main loop.
  *
  * A thin shell around a shoal_link: it dials or accepts a TCP connection, feeds the link what
- * arrives, writes what the link produces, gives the handshake a deadline, and reports the end.
- * Everything runs on the thread-default GMainContext at the time of the call. */
+ * arrives, writes what the link produces (after each input, and whenever the link says it has
+ * output: calls and items queued from anywhere go out without a flush), gives the handshake a
+ * deadline, and reports the end. Everything runs on the thread-default GMainContext at the time of
+ * the call. */
 #ifndef SHOAL_NET_H
 #define SHOAL_NET_H
 
@@ -47,9 +49,6 @@ void shoal_net_server_free(shoal_net_server *server);
 shoal_rpc *shoal_net_conn_rpc(shoal_net_conn *conn);
 /* The other side's long-term key (all zeros before the handshake completes). */
 const uint8_t *shoal_net_conn_remote(const shoal_net_conn *conn);
-/* Writes whatever the RPC session has queued. Call it after making calls or sending items
- * outside of a callback of this connection (inside one, it happens on return). */
-void shoal_net_conn_flush(shoal_net_conn *conn);
 /* Says goodbye and closes once both sides have, or after a few seconds; `closed` follows. */
 void shoal_net_conn_close(shoal_net_conn *conn);
 

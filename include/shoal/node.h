@@ -66,6 +66,9 @@ typedef struct shoal_node_callbacks {
      * shoal/conn.h: SHOAL_FX_HUB_CHANGED, _HUB_REMOVED, _PEER_CHANGED, _PEER_FORGOTTEN; the
      * records are borrowed for the call). */
     void (*changed)(shoal_node *node, const shoal_conn_fx *event, void *ud);
+    /* The state manager closes a net: connection (rotated, trimmed, timed out, a network
+     * change): the shell closes `conn`, and reports the end with shoal_node_net_down. */
+    void (*close_net)(shoal_node *node, void *conn, shoal_close_reason reason, void *ud);
 } shoal_node_callbacks;
 
 /* SHOAL_E_RTC_INIT, SHOAL_E_INVAL (a bad conn config), SHOAL_E_NOMEM. Callbacks are copied. */
@@ -82,6 +85,24 @@ SHOAL_MUST_CHECK int shoal_node_restore(shoal_node *node, const shoal_conn_actio
 /* Leaves a hub: its subscription ends and its peers are reached through other hubs.
  * SHOAL_E_CONN_UNKNOWN_HUB when the node does not hold it. */
 SHOAL_MUST_CHECK int shoal_node_remove_hub(shoal_node *node, const shoal_hub_addr *hub);
+/* ---- net: connections -------------------------------------------------------------------
+ * The shell dials and accepts TCP connections (shoal/net.h); the state manager counts them
+ * against max_peers, protects one we download from, rotates, backs off and closes them as any
+ * other (close_net). `conn` is the shell's handle for one connection, the same in every call. */
+
+/* We are about to dial `feed` over net: (the user asked): SHOAL_OK, it is the state manager's
+ * attempt now, with timeout_net as its deadline; SHOAL_E_CONN_ALREADY, connected or being
+ * connected already; SHOAL_E_CONN_FULL, every slot is taken (or the node is stopping). */
+SHOAL_MUST_CHECK int shoal_node_net_dial(shoal_node *node, const uint8_t feed[32], void *conn);
+/* A net: connection's handshake completed with `feed`: the state manager hears of it (our dial
+ * succeeded, or a peer dialled us and is admitted as any such peer), the basics are served on
+ * `rpc` and replication starts. False: turned away (every slot taken, connected already, our
+ * dial timed out): close it, then shoal_node_net_down. */
+bool shoal_node_net_up(shoal_node *node, void *conn, shoal_rpc *rpc, const uint8_t feed[32]);
+/* A net: connection closed (`err` why; SHOAL_OK cleanly), or a dial failed. Unknown `conn`s
+ * (turned away) are ignored. */
+void shoal_node_net_down(shoal_node *node, void *conn, int err);
+
 /* Leaves every hub (with a signed leave) and closes every peer; `done` runs once all are
  * closed. Then free the node. */
 void shoal_node_stop(shoal_node *node, void (*done)(void *ud), void *ud);
@@ -136,7 +157,5 @@ shoal_rpc *shoal_node_peer_rpc(shoal_node_peer *peer);
 /* Sends a raw message to a plain webrtc-swarm peer (SHOAL_E_RTC_STATE for any other). */
 SHOAL_MUST_CHECK int shoal_node_peer_send_plain(shoal_node_peer *peer, const uint8_t *data,
                                                 size_t len, bool binary);
-/* Sends what the peer's RPC session has queued (after calls made outside a callback). */
-void shoal_node_peer_flush(shoal_node_peer *peer);
 
 #endif

@@ -110,8 +110,8 @@ static void on_connected(shoal_node *node, shoal_node_peer *np, void *ud)
     json_t *args = json_array();
     int32_t id;
     if (shoal_rpc_call(shoal_node_peer_rpc(np), SHOAL_RPC_ASYNC, "whoami", args, on_whoami, p,
-                       &id) == SHOAL_OK)
-        shoal_node_peer_flush(np);
+                       &id) != SHOAL_OK)
+        say("%-5s cannot ask whoami", names[p->index]);
     json_decref(args);
 }
 

@@ -55,7 +55,6 @@ typedef struct daemon_state {
     GMainLoop *loop;
     shoal_node *node;
     shoal_net_server *server;
-    shoal_basics basics;
     shoal_config cfg;
     shoal_keypair keys;
     GList *conns; /* shoal_net_conn: the net: connections open */
@@ -78,32 +77,23 @@ typedef struct daemon_state {
 
 static void finish_progress(daemon_state *d, double secs);
 
-static int64_t wall_clock(void *ud)
-{
-    (void)ud;
-    return g_get_real_time() / 1000;
-}
-
-/* A peer over net: answers the basics and createHistoryStream, and is asked for what we follow
- * and for our own feed, as over WebRTC. */
+/* A peer over net: is the state manager's as any other: it is admitted (or turned away), then
+ * answers the basics and createHistoryStream, and is asked for what we follow and for our own
+ * feed, as over WebRTC. */
 static void net_established(shoal_net_conn *conn, void *ud)
 {
     daemon_state *d = ud;
-    shoal_rpc *rpc = shoal_net_conn_rpc(conn);
-    bool ok = shoal_basics_register(rpc, &d->basics) == SHOAL_OK &&
-              shoal_node_replicate(d->node, rpc, shoal_net_conn_remote(conn)) == SHOAL_OK;
     if (!g_list_find(d->conns, conn)) /* one we dialled is listed from the dial on */
         d->conns = g_list_prepend(d->conns, conn);
-    if (!ok)
+    if (!shoal_node_net_up(d->node, conn, shoal_net_conn_rpc(conn), shoal_net_conn_remote(conn)))
         shoal_net_conn_close(conn);
-    else
-        shoal_net_conn_flush(conn);
 }
 
 /* A dial asked for over the control socket: answered once the peer proved its key, or failed. */
 typedef struct dialling {
     daemon_state *d;
     shoal_control_call *call;
+    int refused; /* why the state manager would not have it dialled, or SHOAL_OK */
 } dialling;
 
 static void dial_established(shoal_net_conn *conn, void *ud)
@@ -120,7 +110,9 @@ static void dial_closed(shoal_net_conn *conn, int err, void *ud)
 {
     dialling *x = ud;
     if (x->call)
-        shoal_control_call_done(x->call, shoal_strerror(err ? err : SHOAL_E_NET_CONNECT));
+        shoal_control_call_done(x->call, shoal_strerror(x->refused ? x->refused
+                                                        : err      ? err
+                                                                   : SHOAL_E_NET_CONNECT));
     net_closed(conn, err, x->d);
     g_free(x);
 }
@@ -130,7 +122,7 @@ static void dial(const char *host, uint16_t port, const uint8_t key[32], shoal_c
 {
     daemon_state *d = ud;
     dialling *x = g_new(dialling, 1);
-    *x = (dialling){d, call};
+    *x = (dialling){d, call, SHOAL_OK};
     shoal_net_config net = {.keys = &d->keys};
     shoal_net_conn *conn =
         d->stopping ? NULL
@@ -142,6 +134,16 @@ static void dial(const char *host, uint16_t port, const uint8_t key[32], shoal_c
         return;
     }
     d->conns = g_list_prepend(d->conns, conn); /* closed with the others if we stop first */
+    x->refused = shoal_node_net_dial(d->node, key, conn);
+    if (x->refused != SHOAL_OK)
+        shoal_net_conn_close(conn); /* dial_closed tells why */
+}
+
+/* The state manager lets a net: connection go. */
+static void close_net(shoal_node *node, void *conn, shoal_close_reason reason, void *ud)
+{
+    (void)node, (void)reason, (void)ud;
+    shoal_net_conn_close(conn);
 }
 
 /* Stopping is done once the node has left and every net: connection has closed. */
@@ -153,10 +155,9 @@ static void maybe_done(daemon_state *d)
 
 static void net_closed(shoal_net_conn *conn, int err, void *ud)
 {
-    (void)err;
     daemon_state *d = ud;
     if (g_list_find(d->conns, conn)) {
-        shoal_repl_forget(shoal_node_repl(d->node), shoal_net_conn_rpc(conn));
+        shoal_node_net_down(d->node, conn, err);
         d->conns = g_list_remove(d->conns, conn);
     }
     maybe_done(d);
@@ -531,6 +532,7 @@ int shoal_cmd_run(int argc, char **argv)
     if ((rc = shoal_node_new(&ncfg,
                              &(shoal_node_callbacks){.log = on_log,
                                                      .changed = on_changed,
+                                                     .close_net = close_net,
                                                      .progress = on_progress,
                                                      .head_known = on_head_known},
                              &d, &d.node)) != SHOAL_OK) {
@@ -542,8 +544,8 @@ int shoal_cmd_run(int argc, char **argv)
         if (shoal_node_add_hub(d.node, &d.cfg.hubs[i]) != SHOAL_OK)
             fprintf(stderr,
                     "shoal run: more hubs than the state manager holds: some are left out\n");
-    shoal_identity_feed_id(d.keys.pub, d.basics.id);
-    d.basics.clock = wall_clock;
+    char id[SHOAL_REF_STRSIZE];
+    shoal_identity_feed_id(d.keys.pub, id);
     uint16_t port = 0;
     if (d.cfg.listen.host[0]) {
         shoal_net_config net = {.keys = &d.keys};
@@ -568,7 +570,7 @@ int shoal_cmd_run(int argc, char **argv)
     shoal_control_scan(d.control, d.keys.pub); /* the hubs our feeds name, from before */
     for (size_t i = 0; i < d.cfg.nfollows; i++)
         shoal_control_scan(d.control, d.cfg.follows[i]);
-    printf("shoal %s running as %s in %s\n", SHOAL_VERSION, d.basics.id, home);
+    printf("shoal %s running as %s in %s\n", SHOAL_VERSION, id, home);
     fflush(stdout);
     watch_system(&d);
     g_unix_signal_add(SIGTERM, on_signal, &d);

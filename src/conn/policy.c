@@ -117,6 +117,7 @@ const char *shoal_conn_act_name(shoal_conn_act_type type)
         "HUB_RESTORED",
         "PEER_RESTORED",
         "REMOTE_PEER_BUSY",
+        "PEER_DIAL",
     };
     return (unsigned)type < sizeof names / sizeof names[0] ? names[type] : "UNKNOWN";
 }

@@ -224,6 +224,17 @@ static void inbound_connecting(shoal_conn *c, size_t pos, const shoal_conn_actio
     shoal__conn_set_state(c, pos, SHOAL_PEER_CONNECTING, now);
 }
 
+/* We dial a peer directly: an attempt of ours, as a dial through a hub is, with no route. */
+static void direct_dial(shoal_conn *c, size_t pos, const shoal_conn_action *a, shoal_time now)
+{
+    shoal_conn_peer *p = &c->peers[pos];
+    if (p->state != SHOAL_PEER_DISCONNECTED)
+        return;
+    inbound_connecting(c, pos, a, now);
+    p->inbound = false;
+    p->route = SHOAL_CONN_NO_HUB;
+}
+
 static void connected(shoal_conn *c, size_t pos, shoal_time now)
 {
     shoal_conn_peer *p = &c->peers[pos];
@@ -315,6 +326,7 @@ static void needs(const shoal_conn *c, const shoal_conn_action *a, size_t *event
     case SHOAL_ACT_REMOTE_PEER_DID_ANNOUNCE:
     case SHOAL_ACT_REMOTE_PEER_CONNECTING:
     case SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT:
+    case SHOAL_ACT_PEER_DIAL:
     case SHOAL_ACT_PEER_PROTECT:
     case SHOAL_ACT_PEER_RESTORED:
         *adds = true;
@@ -386,7 +398,7 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
             return rc;
         break;
     default:
-        if ((unsigned)a->type > SHOAL_ACT_REMOTE_PEER_BUSY)
+        if ((unsigned)a->type > SHOAL_ACT_PEER_DIAL)
             return SHOAL_E_INVAL;
         break;
     }
@@ -466,6 +478,10 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
     case SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT:
         if ((pos = inbound_peer(c, a->feed, now)) != SIZE_MAX)
             client_connected(c, pos, a, now);
+        break;
+    case SHOAL_ACT_PEER_DIAL: /* admitted as a peer that dials us would be */
+        if ((pos = inbound_peer(c, a->feed, now)) != SIZE_MAX)
+            direct_dial(c, pos, a, now);
         break;
     case SHOAL_ACT_DOWNLOAD_PROGRESS:
         if ((pos = peer(c, a->feed, false, now)) != SIZE_MAX &&

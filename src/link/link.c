@@ -20,6 +20,8 @@ struct shoal_link {
     shoal_rpc *rpc;
     shoal_outq out;  /* handshake messages, then box-stream frames */
     shoal_buf plain; /* what one input's frames opened, for the session in one go */
+    shoal_link_output_fn *on_output;
+    void *on_output_ud;
 };
 
 shoal_link *shoal_link_new(const shoal_keypair *local, const uint8_t *server_pub,
@@ -183,6 +185,20 @@ static void seal(shoal_link *link)
         shoal_boxs_goodbye(&link->enc, room);
         link->sent_goodbye = true;
     }
+}
+
+static void rpc_output(shoal_rpc *rpc, void *ud)
+{
+    (void)rpc;
+    shoal_link *link = ud;
+    link->on_output(link, link->on_output_ud);
+}
+
+void shoal_link_on_output(shoal_link *link, shoal_link_output_fn *fn, void *ud)
+{
+    link->on_output = fn;
+    link->on_output_ud = ud;
+    shoal_rpc_on_output(link->rpc, fn ? rpc_output : NULL, link);
 }
 
 const uint8_t *shoal_link_output(shoal_link *link, size_t *len)

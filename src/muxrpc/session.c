@@ -44,6 +44,8 @@ struct shoal_rpc {
     void *observe_ud;
     shoal_rpc_drained_fn *drained;
     void *drained_ud;
+    shoal_rpc_output_fn *on_output;
+    void *on_output_ud;
 };
 
 const char *shoal_rpc_kind_name(shoal_rpc_kind kind)
@@ -140,6 +142,19 @@ static void remove_call(shoal_rpc *rpc, int32_t id)
 
 /* ---- output ---------------------------------------------------------------------------------- */
 
+/* Output was queued: the shell hears of it when none was waiting before (`before` bytes). */
+static void queued(shoal_rpc *rpc, size_t before)
+{
+    if (before == 0 && shoal_outq_len(&rpc->out) > 0 && rpc->on_output)
+        rpc->on_output(rpc, rpc->on_output_ud);
+}
+
+void shoal_rpc_on_output(shoal_rpc *rpc, shoal_rpc_output_fn *fn, void *ud)
+{
+    rpc->on_output = fn;
+    rpc->on_output_ud = ud;
+}
+
 static int send_packet(shoal_rpc *rpc, bool stream, bool end, shoal_rpc_body_type type, int32_t req,
                        const void *body, size_t len)
 {
@@ -150,9 +165,13 @@ static int send_packet(shoal_rpc *rpc, bool stream, bool end, shoal_rpc_body_typ
     uint8_t header[SHOAL_RPC_HEADER_SIZE];
     shoal_rpc_packet p = {stream, end, type, req, NULL, (uint32_t)len};
     shoal_rpc_header_encode(&p, header);
+    size_t before = shoal_outq_len(&rpc->out);
     shoal_buf_append(&rpc->out.buf, header, sizeof header);
     shoal_buf_append(&rpc->out.buf, body, len);
-    return shoal_buf_status(&rpc->out.buf);
+    int rc = shoal_buf_status(&rpc->out.buf);
+    if (rc == SHOAL_OK)
+        queued(rpc, before);
+    return rc;
 }
 
 static int dump_to_buf(const char *s, size_t len, void *ud)
@@ -181,6 +200,7 @@ static int send_json(shoal_rpc *rpc, bool stream, bool end, int32_t req, const j
     }
     shoal_rpc_packet p = {stream, end, SHOAL_RPC_JSON, req, NULL, (uint32_t)len};
     shoal_rpc_header_encode(&p, (uint8_t *)rpc->out.buf.data + at);
+    queued(rpc, at - rpc->out.head);
     return SHOAL_OK;
 }
 
@@ -263,8 +283,10 @@ void shoal_rpc_goodbye(shoal_rpc *rpc)
     if (rpc->ended)
         return;
     static const uint8_t goodbye[SHOAL_RPC_HEADER_SIZE];
+    size_t before = shoal_outq_len(&rpc->out);
     shoal_buf_append(&rpc->out.buf, goodbye, sizeof goodbye);
     end_session(rpc, SHOAL_OK);
+    queued(rpc, before);
 }
 
 bool shoal_rpc_ended(const shoal_rpc *rpc)

@@ -31,6 +31,7 @@ struct shoal_net_conn {
     bool server; /* we answered the dial */
     guint timer; /* the handshake deadline, then the linger after goodbye */
     guint hold;  /* as the server: when our calls go out even if the client stays silent */
+    guint kick;  /* a write the link asked for, outside any input of ours (holds a reference) */
     uint8_t *wbuf;
     size_t wlen, wsent, wcap;
     uint8_t rbuf[READ_CHUNK];
@@ -75,6 +76,10 @@ static void finish(shoal_net_conn *c, int err)
         g_source_remove(c->timer);
     c->timer = 0;
     g_clear_handle_id(&c->hold, g_source_remove);
+    if (c->kick) {
+        g_clear_handle_id(&c->kick, g_source_remove);
+        unref(c);
+    }
     if (c->sock)
         g_io_stream_close(G_IO_STREAM(c->sock), NULL, NULL);
     if (c->cb.closed)
@@ -219,6 +224,24 @@ static void start_read(shoal_net_conn *c)
                               sizeof c->rbuf, G_PRIORITY_DEFAULT, c->cancel, on_read, ref(c));
 }
 
+static gboolean on_kick(gpointer data)
+{
+    shoal_net_conn *c = data;
+    c->kick = 0;
+    start_write(c);
+    unref(c);
+    return G_SOURCE_REMOVE;
+}
+
+/* The link has output that no input of ours brought: written on the next turn of the loop. */
+static void on_output(shoal_link *link, void *ud)
+{
+    (void)link;
+    shoal_net_conn *c = ud;
+    if (!c->kick && !c->finished)
+        c->kick = g_idle_add_full(G_PRIORITY_DEFAULT, on_kick, ref(c), NULL);
+}
+
 static shoal_net_conn *conn_new(const shoal_keypair *keys, const uint8_t *server_pub,
                                 const uint8_t *network, const shoal_net_config *cfg,
                                 const shoal_net_callbacks *cb, void *ud)
@@ -232,6 +255,7 @@ static shoal_net_conn *conn_new(const shoal_keypair *keys, const uint8_t *server
     c->cb = *cb;
     c->ud = ud;
     c->link = link;
+    shoal_link_on_output(link, on_output, c);
     c->server = !server_pub;
     c->cancel = g_cancellable_new();
     c->timer =
@@ -354,11 +378,6 @@ shoal_rpc *shoal_net_conn_rpc(shoal_net_conn *conn)
 const uint8_t *shoal_net_conn_remote(const shoal_net_conn *conn)
 {
     return shoal_link_remote(conn->link);
-}
-
-void shoal_net_conn_flush(shoal_net_conn *conn)
-{
-    start_write(conn);
 }
 
 void shoal_net_conn_close(shoal_net_conn *conn)

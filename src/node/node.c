@@ -48,6 +48,7 @@ struct shoal_node_peer {
     shoal_rtc_peer *rtc;
     shoal_link *link;
     guint timer; /* the negotiation's deadline; once linked as the server, the hold on our calls */
+    guint kick;  /* a pump the link asked for, outside any input (holds a reference) */
     GQueue outbox; /* char*: signals waiting to be POSTed */
     bool posting;
 };
@@ -68,6 +69,7 @@ struct shoal_node {
     GList *retired;        /* records replaced or given up, until their channel has closed */
     bool compat;
     GHashTable *plain_ids; /* hex of a plain peer's stand-in feed → its id */
+    GArray *nets;          /* net_peer: the net: connections the state manager holds */
     shoal_repl *repl;      /* NULL without a store */
     uint8_t (*follows)[32];
     size_t nfollows;
@@ -80,6 +82,15 @@ struct shoal_node {
     void (*stopped)(void *ud);
     void *stopped_ud;
 };
+
+/* A net: connection (TCP) the state manager counts: one we dial from the dial on, one that
+ * dialled us from its handshake on. `conn` is the shell's handle. */
+typedef struct net_peer {
+    void *conn;
+    shoal_rpc *rpc; /* once up */
+    uint8_t feed[32];
+    bool dialled;
+} net_peer;
 
 static void apply(shoal_node *n, shoal_conn_action *a);
 
@@ -264,6 +275,28 @@ static void connection_up(shoal_node_peer *p)
     apply(n, &a);
 }
 
+static gboolean on_kick(gpointer ud)
+{
+    shoal_node_peer *p = ud;
+    p->kick = 0;
+    if (!p->ended)
+        pump(p);
+    peer_unref(p);
+    return G_SOURCE_REMOVE;
+}
+
+/* The link has output that no input brought (a live stream fed by a publish, a call): written
+ * on the next turn of the loop. */
+static void on_output(shoal_link *link, void *ud)
+{
+    (void)link;
+    shoal_node_peer *p = ud;
+    if (!p->kick && !p->ended) {
+        p->refs++;
+        p->kick = g_idle_add_full(G_PRIORITY_DEFAULT, on_kick, p, NULL);
+    }
+}
+
 static void on_open(shoal_rtc_peer *r, void *ud)
 {
     (void)r;
@@ -282,6 +315,7 @@ static void on_open(shoal_rtc_peer *r, void *ud)
         shoal_rtc_peer_close(p->rtc);
         return;
     }
+    shoal_link_on_output(p->link, on_output, p);
     pump(p);
 }
 
@@ -544,11 +578,36 @@ static void dial(shoal_node *n, const uint8_t feed[32], uint32_t hub_id)
     }
 }
 
+static net_peer *net_of_feed(shoal_node *n, const uint8_t feed[32])
+{
+    for (guint i = 0; i < n->nets->len; i++)
+        if (memcmp(g_array_index(n->nets, net_peer, i).feed, feed, 32) == 0)
+            return &g_array_index(n->nets, net_peer, i);
+    return NULL;
+}
+
+static net_peer *net_of_conn(shoal_node *n, const void *conn, guint *at)
+{
+    for (guint i = 0; i < n->nets->len; i++)
+        if (g_array_index(n->nets, net_peer, i).conn == conn) {
+            *at = i;
+            return &g_array_index(n->nets, net_peer, i);
+        }
+    return NULL;
+}
+
 static void close_peer(shoal_node *n, const uint8_t feed[32], shoal_close_reason reason)
 {
     char channel[SHOAL_SWARM_MAX_FROM + 1];
     channel_of(n, feed, channel);
     shoal_node_peer *p = g_hash_table_lookup(n->peers, channel);
+    net_peer *np = net_of_feed(n, feed);
+    if ((!p || !p->rtc) && np) {
+        say(n, "closing %.8s… over net: (%s)", channel, shoal_close_reason_name(reason));
+        if (n->cb.close_net)
+            n->cb.close_net(n, np->conn, reason, n->ud);
+        return;
+    }
     if (!p || !p->rtc)
         return;
     say(n, "closing %.8s… (%s)", channel, shoal_close_reason_name(reason));
@@ -737,6 +796,10 @@ static void take_signal(shoal_node *n, hub *h, shoal_swarm_msg *m)
             p = peer_new(n, m->from, m->feed, h->index, false, m->session);
             if (p)
                 p->dialled = dialled;
+        } else if (net_of_feed(n, m->feed)) {
+            say(n, "%.8s… dialled us, but is connected over net: already", m->from);
+            refuse_busy(n, h, m);
+            return;
         } else {
             shoal_conn_action a = {.type = SHOAL_ACT_REMOTE_PEER_CONNECTING,
                                    .hub = h->id,
@@ -859,16 +922,18 @@ static void on_progress(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], 
 {
     (void)r;
     shoal_node *n = ud;
-    shoal_node_peer *p = peer_of_rpc(n, from); /* NULL: another transport's session */
-    if (p) {
+    shoal_node_peer *p = peer_of_rpc(n, from); /* NULL: a net: session, or none of ours */
+    const uint8_t *remote = p ? p->feed : NULL;
+    for (guint i = 0; !remote && i < n->nets->len; i++)
+        if (g_array_index(n->nets, net_peer, i).rpc == from)
+            remote = g_array_index(n->nets, net_peer, i).feed;
+    if (remote) {
         shoal_conn_action a = {.type = SHOAL_ACT_DOWNLOAD_PROGRESS};
-        memcpy(a.feed, p->feed, 32);
+        memcpy(a.feed, remote, 32);
         apply(n, &a);
     }
     if (n->cb.progress)
         n->cb.progress(n, p, feed, head, n->ud);
-    if (p)
-        pump(p); /* the session may owe an answer */
 }
 
 static void on_head_known(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], int64_t head,
@@ -894,16 +959,8 @@ int shoal_node_publish(shoal_node *n, const char *content, size_t len, shoal_msg
 {
     if (!n->repl)
         return SHOAL_E_INVAL;
-    int rc = shoal_repl_publish(n->repl, &n->keys, (double)(g_get_real_time() / 1000), content, len,
-                                info, reason);
-    if (rc == SHOAL_OK) { /* live streams may have something to send */
-        GHashTableIter it;
-        gpointer key, value;
-        g_hash_table_iter_init(&it, n->peers);
-        while (g_hash_table_iter_next(&it, &key, &value))
-            pump(value);
-    }
-    return rc;
+    return shoal_repl_publish(n->repl, &n->keys, (double)(g_get_real_time() / 1000), content, len,
+                              info, reason); /* live streams fed by it write on their own */
 }
 
 /* ---- life cycle ------------------------------------------------------------------------------ */
@@ -927,6 +984,7 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
         n->follows = n->nfollows ? g_memdup2(cfg->follows, n->nfollows * 32) : NULL;
     }
     n->plain_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    n->nets = g_array_new(FALSE, FALSE, sizeof(net_peer));
     n->cb = *cb;
     n->ud = ud;
     shoal_swarm_channel(n->keys.pub, n->channel);
@@ -1040,8 +1098,10 @@ void shoal_node_free(shoal_node *n)
                 p->successor->replaced = true;
                 n->retired = g_list_prepend(n->retired, p->successor);
                 g_clear_handle_id(&p->successor->timer, g_source_remove);
+                g_clear_handle_id(&p->successor->kick, g_source_remove);
             }
             g_clear_handle_id(&p->timer, g_source_remove);
+            g_clear_handle_id(&p->kick, g_source_remove);
             if (p->rtc)
                 shoal_rtc_peer_abandon(p->rtc);
             p->refs = 1; /* the POSTs that held the others will never call back */
@@ -1051,6 +1111,7 @@ void shoal_node_free(shoal_node *n)
     }
     for (GList *l = n->retired; l; l = l->next) {
         shoal_node_peer *p = l->data;
+        g_clear_handle_id(&p->kick, g_source_remove);
         if (p->rtc)
             shoal_rtc_peer_abandon(p->rtc);
         p->refs = 1;
@@ -1059,6 +1120,8 @@ void shoal_node_free(shoal_node *n)
     g_list_free(n->retired);
     if (n->plain_ids)
         g_hash_table_destroy(n->plain_ids);
+    if (n->nets)
+        g_array_free(n->nets, TRUE);
     if (n->last_seen)
         g_hash_table_destroy(n->last_seen);
     if (n->hubs)
@@ -1173,7 +1236,94 @@ int shoal_node_peer_send_plain(shoal_node_peer *p, const uint8_t *data, size_t l
     return shoal_rtc_peer_send(p->rtc, data, len, binary);
 }
 
-void shoal_node_peer_flush(shoal_node_peer *p)
+/* ---- net: connections ------------------------------------------------------------------------ */
+
+int shoal_node_net_dial(shoal_node *n, const uint8_t feed[32], void *conn)
 {
-    pump(p);
+    const shoal_conn_peer *known = shoal_conn_peer_find(n->conn, feed);
+    if (n->stopping)
+        return SHOAL_E_CONN_FULL;
+    if (known && (known->state == SHOAL_PEER_CONNECTING || known->state == SHOAL_PEER_CONNECTED))
+        return SHOAL_E_CONN_ALREADY;
+    shoal_conn_action a = {
+        .type = SHOAL_ACT_PEER_DIAL, .hub = SHOAL_CONN_NO_HUB, .transport = SHOAL_TRANSPORT_NET};
+    memcpy(a.feed, feed, 32);
+    apply(n, &a);
+    known = shoal_conn_peer_find(n->conn, feed);
+    if (!known || known->state != SHOAL_PEER_CONNECTING)
+        return SHOAL_E_CONN_FULL;
+    net_peer np = {.conn = conn, .dialled = true};
+    memcpy(np.feed, feed, 32);
+    g_array_append_val(n->nets, np);
+    return SHOAL_OK;
+}
+
+bool shoal_node_net_up(shoal_node *n, void *conn, shoal_rpc *rpc, const uint8_t feed[32])
+{
+    guint at;
+    net_peer *np = net_of_conn(n, conn, &at);
+    char channel[SHOAL_SWARM_MAX_FROM + 1];
+    shoal_swarm_channel(feed, channel);
+    if (n->stopping)
+        return false;
+    if (!np) { /* it dialled us: admitted as any peer that dials us, unless we hold it already */
+        const shoal_conn_peer *known = shoal_conn_peer_find(n->conn, feed);
+        if (known &&
+            (known->state == SHOAL_PEER_CONNECTING || known->state == SHOAL_PEER_CONNECTED)) {
+            say(n, "%.8s… dialled us over net:, but is connected already", channel);
+            return false;
+        }
+        shoal_conn_action a = {.type = SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT,
+                               .hub = SHOAL_CONN_NO_HUB,
+                               .transport = SHOAL_TRANSPORT_NET};
+        memcpy(a.feed, feed, 32);
+        apply(n, &a);
+        known = shoal_conn_peer_find(n->conn, feed);
+        if (!known || known->state != SHOAL_PEER_CONNECTED) {
+            n->stats.offers_turned_away++;
+            say(n, "%.8s… dialled us over net:, but every slot is taken", channel);
+            return false;
+        }
+        net_peer fresh = {.conn = conn};
+        memcpy(fresh.feed, feed, 32);
+        g_array_append_val(n->nets, fresh);
+        np = &g_array_index(n->nets, net_peer, n->nets->len - 1);
+        say(n, "%.8s… dialled us over net:", channel);
+    } else {
+        shoal_conn_action a = {.type = SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED};
+        memcpy(a.feed, feed, 32);
+        apply(n, &a);
+        np = net_of_conn(n, conn, &at); /* apply may have closed it (a deadline passed) */
+        if (!np)
+            return false;
+    }
+    np->rpc = rpc;
+    n->stats.connections++;
+    if (shoal_basics_register(rpc, &n->basics) != SHOAL_OK ||
+        (n->repl && shoal_node_replicate(n, rpc, feed) != SHOAL_OK)) {
+        say(n, "replication with %.8s… could not start", channel);
+        return false; /* the shell closes it: shoal_node_net_down follows */
+    }
+    return true;
+}
+
+void shoal_node_net_down(shoal_node *n, void *conn, int err)
+{
+    guint at;
+    net_peer *np = net_of_conn(n, conn, &at);
+    if (!np)
+        return;
+    net_peer gone = *np;
+    g_array_remove_index_fast(n->nets, at);
+    if (n->repl && gone.rpc)
+        shoal_repl_forget(n->repl, gone.rpc);
+    if (n->stopping)
+        return;
+    shoal_conn_action a = {.type = gone.rpc || !gone.dialled
+                                       ? SHOAL_ACT_REMOTE_PEER_DID_DISCONNECT
+                                       : SHOAL_ACT_REMOTE_PEER_CONNECTION_FAILED};
+    memcpy(a.feed, gone.feed, 32);
+    apply(n, &a);
+    if (gone.rpc && n->cb.disconnected)
+        n->cb.disconnected(n, gone.feed, err, n->ud);
 }

@@ -7,7 +7,8 @@ B's arrival at A as it happens; A follows B while connected (`shoal follow`, a c
 message) and gets B's feed at once, then unfollows; a new address in the namespace (a network change) makes both
 daemons tear their connection down and dial again; `shoal hubs` lists and adds, hubs announced
 in A's feed reach B, which can block one; `shoal connect` has a third daemon,
-with no hub, dial A over net: and replicate from it.
+with no hub, dial A over net: and replicate from it; over either, what A publishes reaches the
+connected follower within a second.
 Mistakes get their documented exit status: a configuration with a misspelt knob (2, with the
 key's path), a message content the rules refuse (1), a daemon that is not running (3). SIGTERM
 stops a daemon cleanly (0) and removes its socket; B told its sync's progress in plain lines. In a network namespace of its own with a veth
@@ -161,6 +162,22 @@ def what_a_publishes_the_follower_holds():
     watcher.kill()
     watcher.communicate()
     assert "connected" in states, states
+    live_within_a_second(a, b, "over WebRTC")
+
+
+def live_within_a_second(source, follower, how):
+    """What `source` publishes while `follower` is connected to it reaches the follower at once,
+    with no other traffic on the connection to carry it."""
+    source_id = ask(source, "status")["id"]
+    held = len(ask(follower, "feed", source_id)["messages"])
+    rc, out, err = shoal("publish", "--home", source, "--type", "post", "--text", "live " + how)
+    eq(rc, 0, err)
+    published = time.time()
+    wait_for(f"the live message {how}",
+             lambda: len(ask(follower, "feed", source_id)["messages"]) == held + 1, seconds=30)
+    took = time.time() - published
+    print(f"# a live message {how}: held {took:.2f} s after the publish returned")
+    assert took < 1.0, took
 
 
 @case
@@ -309,6 +326,7 @@ def connect_dials_a_peer_over_net():
     # its sync, on its terminal: a bar (A said how far it holds its feed), then the closing line
     out = terminal_until("c", rb"\r\x1b\[Kshoal: synced \d+ messages from 1 feed in ")
     assert re.search(rb"\r\x1b\[Ksyncing \[#{30}\] (\d+)/\1 messages from 1 feed, ", out), out
+    live_within_a_second(a, c, "over net:")
     other_key = "gYCJpN4eGDjHFnWW2Fcusj8O4QYbVDUW6rNYh7nNEnc="  # valid, but not A's
     rc, out, err = shoal("connect", s["net"].split("~shs:")[0] + "~shs:" + other_key, "--home",
                          c, timeout=60)

@@ -1,6 +1,7 @@
 /* Admission: a peer that dials us while every slot is taken is turned away at once (CLOSE_PEER
  * "full"), unless it is protected, or a connection past its lifetime gives way to it. With a
- * free slot it is let in. Lowering max_peers trims. */
+ * free slot it is let in; a net: peer we dial ourselves is admitted the same way. Lowering
+ * max_peers trims. */
 #include "script.h"
 
 static void setup(script *s)
@@ -74,6 +75,32 @@ static void a_peer_being_closed_that_dials_back_when_full_is_turned_away(void)
     script_free(&s);
 }
 
+static shoal_conn_action we_dial_net(char letter)
+{
+    shoal_conn_action a = act_peer(SHOAL_ACT_PEER_DIAL, letter, SHOAL_CONN_NO_HUB);
+    a.transport = SHOAL_TRANSPORT_NET;
+    return a;
+}
+
+/* A net: peer we dial ourselves takes a slot like any dial, with net's deadline, and is turned
+ * away when every slot is taken; one connected already is left as it is. */
+static void a_direct_dial_takes_a_slot_or_is_turned_away(void)
+{
+    script s;
+    setup(&s);
+    EXPECT_STEP(&s, 10, we_dial_net('C'), "PEER C connecting");
+    const shoal_conn_peer *c = peer_of(&s, 'C');
+    CHECK(!c->inbound);
+    CHECK_EQ_INT(c->transport, SHOAL_TRANSPORT_NET);
+    CHECK_EQ_INT(c->deadline, 10 + shoal_conn_get_config(s.c)->timeout_net);
+    EXPECT_STEP(&s, 20, PEER_ACT(REMOTE_PEER_CONNECTION_SUCCEEDED, 'C'), "PEER C connected");
+    EXPECT_STEP(&s, 30, we_dial_net('D'), "CLOSE_PEER D full");
+    CHECK(peer_of(&s, 'D') == NULL);
+    EXPECT_STEP(&s, 40, we_dial_net('B'), "");
+    CHECK_EQ_INT(shoal_conn_slots_used(s.c), 2);
+    script_free(&s);
+}
+
 static void lowering_max_peers_trims_the_newest(void)
 {
     script s;
@@ -113,6 +140,7 @@ int main(void)
     RUN(when_full_an_inbound_peer_is_turned_away);
     RUN(a_protected_peer_is_let_in_even_when_full);
     RUN(a_peer_being_closed_that_dials_back_when_full_is_turned_away);
+    RUN(a_direct_dial_takes_a_slot_or_is_turned_away);
     RUN(lowering_max_peers_trims_the_newest);
     RUN(a_connection_past_its_lifetime_gives_way_to_a_dialler);
     return harness_finish();

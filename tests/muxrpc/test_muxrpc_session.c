@@ -1,6 +1,7 @@
 /* Two muxrpc sessions wired back to back: async calls, errors in the reference's shape, unknown
  * methods answered as the reference answers them, source, sink and duplex streams ended from
- * either side, goodbye, many calls at once, bad input, and allocation failure at every step. */
+ * either side, goodbye, many calls at once, bad input, allocation failure at every step, and the
+ * shell told when output begins to wait. */
 #include "harness.h"
 #include "shoal/muxrpc.h"
 
@@ -399,6 +400,37 @@ static void allocation_failure_at_any_step_fails_cleanly(void)
     CHECK(harness_failmalloc_sweep(conversation, NULL) > 10);
 }
 
+static void count_output(shoal_rpc *rpc, void *ud)
+{
+    (void)rpc;
+    ++*(int *)ud;
+}
+
+/* The shell hears when output waits that no input brought: once per wait, whatever queued it. */
+static void the_shell_hears_when_output_begins_to_wait(void)
+{
+    setup();
+    int heard_a = 0, heard_b = 0;
+    shoal_rpc_on_output(a.rpc, count_output, &heard_a);
+    shoal_rpc_on_output(b.rpc, count_output, &heard_b);
+    int32_t id = call(SHOAL_RPC_DUPLEX, "echo", "[]");
+    CHECK_EQ_INT(heard_a, 1);
+    json_t *one = json_integer(1);
+    CHECK_EQ_ERR(shoal_rpc_send_json(a.rpc, id, one), SHOAL_OK); /* it waits already */
+    CHECK_EQ_INT(heard_a, 1);
+    pump();
+    CHECK_EQ_INT(heard_b, 1); /* b's echo, queued while b took a's input */
+    /* nothing waits: an item sent from anywhere (a timer, a publish) is told at once */
+    CHECK_EQ_ERR(shoal_rpc_send_json(a.rpc, id, one), SHOAL_OK);
+    CHECK_EQ_INT(heard_a, 2);
+    pump();
+    shoal_rpc_goodbye(a.rpc);
+    CHECK_EQ_INT(heard_a, 3);
+    shoal_rpc_on_output(a.rpc, NULL, NULL);
+    json_decref(one);
+    teardown();
+}
+
 int main(void)
 {
     no_args = json_array();
@@ -409,6 +441,7 @@ int main(void)
     RUN(a_sink_takes_items_until_the_caller_ends);
     RUN(a_duplex_carries_both_ways_and_each_side_ends_its_half);
     RUN(goodbye_closes_everything_open);
+    RUN(the_shell_hears_when_output_begins_to_wait);
     RUN(thousands_of_calls_are_answered_in_any_order);
     RUN(empty_bodies_and_replies_out_of_turn_are_refused);
     RUN(the_manifest_nests_names_by_their_dots);

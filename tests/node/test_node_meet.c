@@ -66,7 +66,6 @@ static void on_connected(shoal_node *node, shoal_node_peer *peer, void *ud)
                                 on_whoami, m, &id),
                  SHOAL_OK);
     json_decref(args);
-    shoal_node_peer_flush(peer);
 }
 
 static void on_disconnected(shoal_node *node, const uint8_t feed[32], int err, void *ud)

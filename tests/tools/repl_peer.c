@@ -81,13 +81,10 @@ static void on_established(shoal_net_conn *conn, void *ud)
     for (int i = 0; i < nfollows; i++)
         if (shoal_repl_request(repl, rpc, follows[i], true) != SHOAL_OK)
             abort();
-    if (nfollows)
-        shoal_net_conn_flush(conn);
     if (fetching) {
         fetch_conn = conn;
         if (shoal_repl_request(repl, rpc, fetch_feed, false) != SHOAL_OK)
             abort();
-        shoal_net_conn_flush(conn);
     }
 }
 
