@@ -27,8 +27,8 @@ typedef struct shoal_node_config {
     const shoal_keypair *keys;     /* our identity; copied */
     const char *app;               /* NULL: SHOAL_NODE_APP */
     const shoal_rtc_config *rtc;   /* candidates, STUN, TURN; NULL: every interface */
-    const shoal_conn_config *conn; /* NULL: the defaults */
-    uint32_t negotiation_ms;       /* a negotiation not done by then fails; 0: 20 s */
+    const shoal_conn_config *conn; /* NULL: the defaults; its timeout_rtc is every WebRTC
+                                      negotiation's deadline */
     /* Compatibility mode: plain webrtc-swarm peers (unsigned announces, random channel ids, no
      * SSB identity) are dialled and answered too. Their channels carry raw messages, no
      * handshake: see plain_open. Off by default. */

@@ -18,8 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DEFAULT_NEGOTIATION_MS 20000
-#define CHUNK                  16384 /* link bytes per data-channel message */
+#define CHUNK 16384 /* link bytes per data-channel message */
 
 typedef struct hub {
     uint32_t id;  /* the state manager's */
@@ -70,7 +69,12 @@ struct shoal_node {
     bool compat;
     GHashTable *plain_ids; /* hex of a plain peer's stand-in feed → its id */
     GArray *nets;          /* net_peer: the net: connections the state manager holds */
-    shoal_repl *repl;      /* NULL without a store */
+    /* Actions that arise while effects are carried out (a peer closed at once by a network
+     * reset, a dial that cannot start) wait here for the effects' end: reducing then would
+     * overwrite the effects still being read. Such actions borrow no pointers. */
+    GArray *deferred; /* shoal_conn_action */
+    bool in_effects;
+    shoal_repl *repl; /* NULL without a store */
     uint8_t (*follows)[32];
     size_t nfollows;
     bool replicate_peers;
@@ -652,7 +656,27 @@ static void learn_hub_ids(shoal_node *n, const shoal_conn_fx *fx, size_t count)
     }
 }
 
+static void carry_out(shoal_node *n, const shoal_conn_fx *fx, size_t count);
+
+/* Carries out the effects, then the actions they gave rise to, in order. */
 static void effects(shoal_node *n, const shoal_conn_fx *fx, size_t count)
+{
+    bool outer = !n->in_effects;
+    n->in_effects = true;
+    carry_out(n, fx, count);
+    if (!outer)
+        return;
+    for (guint i = 0; i < n->deferred->len; i++) {
+        shoal_conn_action a = g_array_index(n->deferred, shoal_conn_action, i);
+        size_t more;
+        if (shoal_conn_reduce(n->conn, &a, now_ms(), &fx, &more) == SHOAL_OK)
+            carry_out(n, fx, more);
+    }
+    g_array_set_size(n->deferred, 0);
+    n->in_effects = false;
+}
+
+static void carry_out(shoal_node *n, const shoal_conn_fx *fx, size_t count)
 {
     learn_hub_ids(n, fx, count);
     for (size_t i = 0; i < count; i++) {
@@ -695,6 +719,10 @@ static void effects(shoal_node *n, const shoal_conn_fx *fx, size_t count)
 
 static void apply(shoal_node *n, shoal_conn_action *a)
 {
+    if (n->in_effects) {
+        g_array_append_val(n->deferred, *a);
+        return;
+    }
     const shoal_conn_fx *fx;
     size_t count;
     if (shoal_conn_reduce(n->conn, a, now_ms(), &fx, &count) == SHOAL_OK)
@@ -971,7 +999,6 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
     shoal_node *n = g_new0(shoal_node, 1);
     n->keys = *cfg->keys;
     n->app = g_strdup(cfg->app ? cfg->app : SHOAL_NODE_APP);
-    n->negotiation_ms = cfg->negotiation_ms ? cfg->negotiation_ms : DEFAULT_NEGOTIATION_MS;
     n->compat = cfg->compat;
     if (cfg->store) {
         shoal_repl_callbacks rcb = {.progress = on_progress,
@@ -985,6 +1012,7 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
     }
     n->plain_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     n->nets = g_array_new(FALSE, FALSE, sizeof(net_peer));
+    n->deferred = g_array_new(FALSE, FALSE, sizeof(shoal_conn_action));
     n->cb = *cb;
     n->ud = ud;
     shoal_swarm_channel(n->keys.pub, n->channel);
@@ -999,6 +1027,8 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
         cc = *cfg->conn;
     else
         shoal_conn_config_default(&cc);
+    /* the state manager's deadline, for negotiations it does not see (a returning peer's) too */
+    n->negotiation_ms = cc.timeout_rtc < UINT32_MAX ? (uint32_t)cc.timeout_rtc : UINT32_MAX;
     shoal_hub_client_config hc;
     shoal_hub_client_config_default(&hc);
     hc.app = n->app;
@@ -1122,6 +1152,8 @@ void shoal_node_free(shoal_node *n)
         g_hash_table_destroy(n->plain_ids);
     if (n->nets)
         g_array_free(n->nets, TRUE);
+    if (n->deferred)
+        g_array_free(n->deferred, TRUE);
     if (n->last_seen)
         g_hash_table_destroy(n->last_seen);
     if (n->hubs)

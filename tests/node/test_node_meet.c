@@ -206,7 +206,10 @@ static void a_peer_that_vanishes_mid_negotiation_leaves_nothing_stuck(void)
     shoal_node_callbacks watched = {
         .connected = on_connected, .disconnected = on_disconnected, .log = watch_log};
     shoal_node_callbacks plain = {.connected = on_connected, .disconnected = on_disconnected};
-    shoal_node_config a_cfg = {.keys = &members[0].keys, .rtc = &rtc, .negotiation_ms = 1500};
+    shoal_conn_config quick;
+    shoal_conn_config_default(&quick);
+    quick.timeout_rtc = 1500;
+    shoal_node_config a_cfg = {.keys = &members[0].keys, .rtc = &rtc, .conn = &quick};
     shoal_node_config b_cfg = {.keys = &members[1].keys, .rtc = &rtc};
     shoal_node *a, *b;
     CHECK_EQ_ERR(shoal_node_new(&a_cfg, &watched, &members[0], &a), SHOAL_OK);

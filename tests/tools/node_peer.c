@@ -125,9 +125,13 @@ int main(int argc, char **argv)
         return 2;
     static const char *const loopback[] = {"127.0.0.1", NULL};
     shoal_rtc_config rtc = {.local_addresses = naddresses ? addresses : loopback};
+    shoal_conn_config conn;
+    shoal_conn_config_default(&conn);
+    if (negotiation_ms)
+        conn.timeout_rtc = negotiation_ms;
     shoal_node_config cfg = {.keys = &keys,
                              .rtc = &rtc,
-                             .negotiation_ms = negotiation_ms,
+                             .conn = &conn,
                              .compat = compat,
                              .store = store,
                              .follows = (const uint8_t(*)[32])follows,
