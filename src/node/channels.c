@@ -1,0 +1,403 @@
+/* The WebRTC shell of the node: what the negotiation core decides, carried out on shoal/rtc.h's
+ * peers and the links over their data channels; what they do, told back to the core (see
+ * node_internal.h). */
+#include "node_internal.h"
+
+#include <string.h>
+
+#define CHUNK 16384 /* link bytes per data-channel message */
+
+static shoal_node_peer *peer_of(shoal_node *n, uint32_t id)
+{
+    return g_hash_table_lookup(n->peers, GUINT_TO_POINTER(id));
+}
+
+static void peer_unref(shoal_node_peer *p)
+{
+    if (--p->refs > 0)
+        return;
+    shoal_link_free(p->link);
+    g_free(p);
+}
+
+/* The record is gone: the table lets the peer go, with whatever it holds. */
+static void forget(shoal_node_peer *p)
+{
+    shoal_node *n = p->node;
+    if (n->repl && p->link)
+        shoal_repl_forget(n->repl, shoal_link_rpc(p->link));
+    if (p->hold) {
+        g_clear_handle_id(&p->hold, g_source_remove);
+        p->refs--; /* the timer's; the table's goes below */
+    }
+    g_hash_table_remove(n->peers, GUINT_TO_POINTER(p->id));
+    peer_unref(p);
+}
+
+static void tell(shoal_node *n, shoal_negotiate_ev_type type, uint32_t id)
+{
+    shoal_negotiate_event ev = {.type = type, .id = id};
+    node_negotiate(n, &ev);
+}
+
+/* Moves the link's output into data-channel messages while the channel takes them. */
+static void pump(shoal_node_peer *p)
+{
+    if (!p->link || !p->rtc)
+        return;
+    size_t len;
+    const uint8_t *out;
+    while ((out = shoal_link_output(p->link, &len)) != NULL) {
+        size_t k = len < CHUNK ? len : CHUNK;
+        int rc = shoal_rtc_peer_send(p->rtc, out, k, true);
+        if (rc == SHOAL_E_RTC_BUFFER_FULL)
+            return; /* `writable` resumes */
+        if (rc != SHOAL_OK) {
+            shoal_rtc_peer_close(p->rtc);
+            return;
+        }
+        shoal_link_drain(p->link, k);
+    }
+    if (shoal_link_finished(p->link))
+        shoal_rtc_peer_close(p->rtc);
+}
+
+static gboolean on_kick(gpointer ud)
+{
+    shoal_node_peer *p = ud;
+    p->kick = 0;
+    pump(p);
+    peer_unref(p);
+    return G_SOURCE_REMOVE;
+}
+
+/* The link has output that no input brought (a live stream fed by a publish, a call): written
+ * on the next turn of the loop. */
+static void on_output(shoal_link *link, void *ud)
+{
+    (void)link;
+    shoal_node_peer *p = ud;
+    if (!p->kick && p->rtc) {
+        p->refs++;
+        p->kick = g_idle_add_full(G_PRIORITY_DEFAULT, on_kick, p, NULL);
+    }
+}
+
+static gboolean on_hold(gpointer ud)
+{
+    shoal_node_peer *p = ud;
+    p->hold = 0;
+    shoal_link_release(p->link);
+    pump(p);
+    peer_unref(p);
+    return G_SOURCE_REMOVE;
+}
+
+/* ---- what the WebRTC peer does --------------------------------------------------------------- */
+
+static void on_description(shoal_rtc_peer *r, bool offer, const char *sdp, void *ud)
+{
+    (void)r;
+    shoal_node_peer *p = ud;
+    shoal_negotiate_event ev = {.type = SHOAL_NEG_EV_LOCAL_SIGNAL,
+                                .id = p->id,
+                                .sig = offer ? SHOAL_NEG_SIG_OFFER : SHOAL_NEG_SIG_ANSWER,
+                                .text = sdp};
+    node_negotiate(p->node, &ev);
+}
+
+static void on_candidate(shoal_rtc_peer *r, const char *candidate, void *ud)
+{
+    (void)r;
+    shoal_node_peer *p = ud;
+    shoal_negotiate_event ev = {.type = SHOAL_NEG_EV_LOCAL_SIGNAL,
+                                .id = p->id,
+                                .sig = SHOAL_NEG_SIG_CANDIDATE,
+                                .text = candidate};
+    node_negotiate(p->node, &ev);
+}
+
+static void on_open(shoal_rtc_peer *r, void *ud)
+{
+    (void)r;
+    shoal_node_peer *p = ud;
+    tell(p->node, SHOAL_NEG_EV_RTC_OPEN, p->id);
+}
+
+static void on_message(shoal_rtc_peer *r, const uint8_t *data, size_t len, bool binary, void *ud)
+{
+    (void)r, (void)binary;
+    shoal_node_peer *p = ud;
+    shoal_node *n = p->node;
+    if (p->plain) {
+        if (n->cb.plain_message)
+            n->cb.plain_message(n, p, data, len, n->ud);
+        return;
+    }
+    if (!p->link)
+        return;
+    p->refs++; /* what the core does with the handshake may close the peer */
+    size_t used = 0;
+    while (used < len && p->rtc) {
+        bool was = shoal_link_established(p->link);
+        long k = shoal_link_input(p->link, data + used, len - used);
+        if (k < 0) {
+            node_say(n, "the link with peer #%u failed: %s", p->id, shoal_strerror((int)k));
+            pump(p);
+            if (p->rtc)
+                shoal_rtc_peer_close(p->rtc);
+            break;
+        }
+        used += (size_t)k;
+        if (!was && shoal_link_established(p->link)) {
+            /* handlers are registered before any RPC packet of the rest is read */
+            shoal_negotiate_event ev = {.type = SHOAL_NEG_EV_LINK_ESTABLISHED, .id = p->id};
+            memcpy(ev.feed, shoal_link_remote(p->link), 32);
+            node_negotiate(n, &ev);
+        }
+    }
+    pump(p);
+    peer_unref(p);
+}
+
+static void on_writable(shoal_rtc_peer *r, void *ud)
+{
+    (void)r;
+    pump(ud);
+}
+
+static void on_closed(shoal_rtc_peer *r, int err, void *ud)
+{
+    (void)r;
+    shoal_node_peer *p = ud;
+    shoal_node *n = p->node;
+    p->rtc = NULL;
+    uint32_t id = p->id;
+    forget(p);
+    shoal_negotiate_event ev = {.type = SHOAL_NEG_EV_RTC_CLOSED, .id = id, .err = err};
+    node_negotiate(n, &ev);
+}
+
+static const shoal_rtc_callbacks rtc_callbacks = {on_description, on_candidate, on_open,
+                                                  on_message,     on_writable,  on_closed};
+
+/* ---- the core's effects ---------------------------------------------------------------------- */
+
+static void on_posted(size_t hub_index, unsigned status, long recipients, void *ud)
+{
+    (void)hub_index, (void)recipients;
+    posting *x = ud;
+    shoal_node *n = x->node;
+    shoal_negotiate_event ev = {.type = SHOAL_NEG_EV_POSTED, .id = x->id, .status = status};
+    g_hash_table_remove(n->posts, x); /* frees it */
+    node_negotiate(n, &ev);
+}
+
+static void post_signal(shoal_node *n, const shoal_negotiate_fx *fx)
+{
+    hub *h = node_hub_by_id(n, fx->hub);
+    if (!h) { /* the hub was left: not sent */
+        pending later = {.kind = PENDING_NEGOTIATE,
+                         .event = {.type = SHOAL_NEG_EV_POSTED, .id = fx->id, .status = 0}};
+        g_array_append_val(n->queue, later);
+        return;
+    }
+    posting *x = g_new(posting, 1);
+    *x = (posting){n, fx->id};
+    g_hash_table_add(n->posts, x);
+    shoal_hub_client_broadcast(n->client, h->index, fx->channel, fx->text, strlen(fx->text),
+                               on_posted, x);
+}
+
+static void create_rtc(shoal_node *n, const shoal_negotiate_fx *fx)
+{
+    const shoal_negotiate_record *rec = shoal_negotiate_get(n->negotiate, fx->id);
+    shoal_node_peer *p = g_new0(shoal_node_peer, 1);
+    p->refs = 1;
+    p->node = n;
+    p->id = fx->id;
+    p->initiator = fx->initiator;
+    p->plain = rec && rec->plain;
+    if (rec)
+        memcpy(p->feed, rec->feed, 32);
+    p->rtc = shoal_rtc_peer_new(n->rtc, fx->initiator, "shoal", &rtc_callbacks, p);
+    if (!p->rtc) {
+        g_free(p);
+        node_say(n, "no WebRTC negotiation could start (no usable interface?)");
+        pending later = {
+            .kind = PENDING_NEGOTIATE,
+            .event = {.type = SHOAL_NEG_EV_RTC_CLOSED, .id = fx->id, .err = SHOAL_E_RTC_INIT}};
+        g_array_append_val(n->queue, later);
+        return;
+    }
+    g_hash_table_insert(n->peers, GUINT_TO_POINTER(p->id), p);
+}
+
+/* The other side's description or candidate; what the stack cannot take, the core hears of. */
+static void take_remote(shoal_node *n, shoal_node_peer *p, const shoal_negotiate_fx *fx)
+{
+    int rc = fx->type == SHOAL_NEG_FX_SET_REMOTE
+                 ? shoal_rtc_peer_set_remote(p->rtc, fx->offer, fx->text, strlen(fx->text))
+                 : shoal_rtc_peer_add_candidate(p->rtc, fx->text);
+    if (rc == SHOAL_OK)
+        return;
+    pending later = {.kind = PENDING_NEGOTIATE,
+                     .event = {.type = SHOAL_NEG_EV_REFUSED,
+                               .id = p->id,
+                               .sig = fx->type == SHOAL_NEG_FX_ADD_CANDIDATE
+                                          ? SHOAL_NEG_SIG_CANDIDATE
+                                      : fx->offer ? SHOAL_NEG_SIG_OFFER
+                                                  : SHOAL_NEG_SIG_ANSWER}};
+    g_array_append_val(n->queue, later);
+}
+
+static void start_link(shoal_node *n, shoal_node_peer *p, const shoal_negotiate_fx *fx)
+{
+    shoal_link_config lc = {.keycache = &n->keycache};
+    p->link = shoal_link_new(&n->keys, fx->initiator ? fx->feed : NULL, &lc);
+    if (!p->link || shoal_basics_register(shoal_link_rpc(p->link), &n->basics) != SHOAL_OK) {
+        shoal_rtc_peer_close(p->rtc);
+        return;
+    }
+    shoal_link_on_output(p->link, on_output, p);
+    pump(p);
+}
+
+static void close_rtc(shoal_node_peer *p, shoal_negotiate_close how)
+{
+    switch (how) {
+    case SHOAL_NEG_CLOSE_GOODBYE:
+        if (p->link && shoal_link_established(p->link)) {
+            shoal_link_close(p->link); /* the channel closes once the goodbyes are out */
+            pump(p);
+            return;
+        }
+        shoal_rtc_peer_close(p->rtc);
+        return;
+    case SHOAL_NEG_CLOSE_NOW:
+        shoal_rtc_peer_close(p->rtc);
+        return;
+    case SHOAL_NEG_CLOSE_ABANDON:
+        shoal_rtc_peer_abandon(p->rtc);
+        p->rtc = NULL;
+        forget(p);
+        return;
+    }
+}
+
+static void connected(shoal_node *n, shoal_node_peer *p, const shoal_negotiate_fx *fx)
+{
+    n->stats.connections++;
+    if (fx->plain) {
+        if (n->cb.plain_open)
+            n->cb.plain_open(n, p, n->ud);
+        return;
+    }
+    if (!fx->initiator) {
+        p->refs++; /* released by on_hold, or by forget */
+        p->hold = g_timeout_add(SHOAL_LINK_HOLD_MS, on_hold, p);
+    }
+    if (n->repl && shoal_node_replicate(n, shoal_link_rpc(p->link), p->feed) != SHOAL_OK)
+        node_say(n, "replication with peer #%u could not start", p->id);
+    pump(p);
+    if (n->cb.connected)
+        n->cb.connected(n, p, n->ud);
+}
+
+void channels_carry_out(shoal_node *n, const shoal_negotiate_fx *fx, size_t count)
+{
+    const shoal_negotiate_stats *st = shoal_negotiate_get_stats(n->negotiate);
+    n->stats.signals_dropped = st->signals_dropped;
+    n->stats.signals_refused = st->signals_refused;
+    n->stats.offers_turned_away = st->offers_turned_away;
+    n->stats.negotiations_failed = st->negotiations_failed;
+    for (size_t i = 0; i < count; i++) {
+        shoal_node_peer *p = peer_of(n, fx[i].id); /* NULL for an id without a WebRTC peer */
+        switch (fx[i].type) {
+        case SHOAL_NEG_FX_CREATE_RTC:
+            create_rtc(n, &fx[i]);
+            break;
+        case SHOAL_NEG_FX_SET_REMOTE:
+        case SHOAL_NEG_FX_ADD_CANDIDATE:
+            if (p && p->rtc)
+                take_remote(n, p, &fx[i]);
+            break;
+        case SHOAL_NEG_FX_POST_SIGNAL:
+            post_signal(n, &fx[i]);
+            break;
+        case SHOAL_NEG_FX_START_LINK:
+            if (p && p->rtc)
+                start_link(n, p, &fx[i]);
+            break;
+        case SHOAL_NEG_FX_CLOSE_RTC:
+            if (p && p->rtc)
+                close_rtc(p, fx[i].close);
+            break;
+        case SHOAL_NEG_FX_ADMIT:
+            node_admit(n, fx[i].id, &fx[i].report);
+            break;
+        case SHOAL_NEG_FX_REPORT: {
+            pending later = {.kind = PENDING_CONN, .action = fx[i].report};
+            g_array_append_val(n->queue, later);
+            break;
+        }
+        case SHOAL_NEG_FX_CONNECTED:
+            if (p)
+                connected(n, p, &fx[i]);
+            break;
+        case SHOAL_NEG_FX_DISCONNECTED:
+            if (n->cb.disconnected)
+                n->cb.disconnected(n, fx[i].feed, fx[i].err, n->ud);
+            break;
+        case SHOAL_NEG_FX_STOPPED:
+            if (n->stopped) {
+                void (*done)(void *) = n->stopped;
+                n->stopped = NULL;
+                done(n->stopped_ud);
+            }
+            break;
+        case SHOAL_NEG_FX_SCHEDULE_TICK:
+            node_schedule_negotiate_tick(n, fx[i].at);
+            break;
+        case SHOAL_NEG_FX_LOG:
+            node_say(n, "%s", fx[i].line);
+            break;
+        }
+    }
+}
+
+void channels_abandon_all(shoal_node *n)
+{
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, n->peers);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        shoal_node_peer *p = value;
+        g_clear_handle_id(&p->hold, g_source_remove);
+        g_clear_handle_id(&p->kick, g_source_remove);
+        if (p->rtc)
+            shoal_rtc_peer_abandon(p->rtc);
+        p->refs = 1;
+        peer_unref(p);
+        g_hash_table_iter_remove(&it);
+    }
+}
+
+/* ---- the peer, to the node's users ----------------------------------------------------------- */
+
+const uint8_t *shoal_node_peer_feed(const shoal_node_peer *p)
+{
+    return p->feed;
+}
+
+shoal_rpc *shoal_node_peer_rpc(shoal_node_peer *p)
+{
+    return p->link ? shoal_link_rpc(p->link) : NULL;
+}
+
+int shoal_node_peer_send_plain(shoal_node_peer *p, const uint8_t *data, size_t len, bool binary)
+{
+    if (!p->plain || !p->rtc)
+        return SHOAL_E_RTC_STATE;
+    return shoal_rtc_peer_send(p->rtc, data, len, binary);
+}

@@ -1,0 +1,128 @@
+/* The node's parts, shared by its files (see shoal/node.h):
+ *
+ *   node.c       the hubs, what they bring, the state manager's effects, the life cycle
+ *   channels.c   the WebRTC shell: the negotiation core's effects carried out, the data
+ *                channels and the links over them
+ *   net_peers.c  net: connections, as the state manager's peers
+ *
+ * How this works. Two pure reducers decide everything: the state manager (shoal/conn.h) which
+ * peers to hold, the negotiation core (shoal/negotiate.h) how each WebRTC negotiation goes. The
+ * node feeds them what happens (hub messages, WebRTC and link events, POSTs done, timers) and
+ * carries out their effects. Neither reducer may be called while its effects are being carried
+ * out (they are borrowed until its next call), and one reducer's effects feed the other: so every
+ * input goes through one queue (node_conn, node_negotiate), drained in order by whoever arrived
+ * first, and what arises while effects are carried out waits its turn there. */
+#ifndef SHOAL_NODE_INTERNAL_H
+#define SHOAL_NODE_INTERNAL_H
+
+#include "shoal/hub_client.h"
+#include "shoal/identity.h"
+#include "shoal/negotiate.h"
+#include "shoal/node.h"
+#include "shoal/swarm.h"
+
+#include <glib.h>
+
+typedef struct hub {
+    uint32_t id;  /* the state manager's */
+    size_t index; /* the hub client's */
+    shoal_hub_addr addr;
+    bool known; /* id learnt */
+} hub;
+
+/* One negotiation's WebRTC peer and the link over its channel: the shell's side of a record of
+ * the negotiation core, named by the same id. */
+struct shoal_node_peer {
+    int refs; /* the table's, and each timer's */
+    shoal_node *node;
+    uint32_t id;
+    uint8_t feed[32]; /* a plain peer's is a stand-in: sha256 of its id */
+    bool plain, initiator;
+    shoal_rtc_peer *rtc; /* NULL once closed */
+    shoal_link *link;
+    guint hold; /* as the handshake's server: when our calls go out even if the client is silent */
+    guint kick; /* a pump the link asked for, outside any input */
+};
+
+/* A net: connection (TCP) the state manager counts: one we dial from the dial on, one that
+ * dialled us from its handshake on. `conn` is the shell's handle. */
+typedef struct net_peer {
+    void *conn;
+    shoal_rpc *rpc; /* once up */
+    uint8_t feed[32];
+    bool dialled;
+} net_peer;
+
+/* An input waiting its turn: an action for the state manager, an event for the negotiation core
+ * (with copies of the channel and text it borrows), or an admission to settle (the state manager
+ * hears `action`, and the core hears whether it was let in). None borrows anything else. */
+typedef enum pending_kind { PENDING_CONN, PENDING_NEGOTIATE, PENDING_ADMIT } pending_kind;
+
+typedef struct pending {
+    pending_kind kind;
+    shoal_conn_action action;
+    shoal_negotiate_event event;
+    char channel[SHOAL_SWARM_MAX_FROM + 1];
+    char *text; /* owned */
+} pending;
+
+/* A POST of a signal, until its outcome. */
+typedef struct posting {
+    shoal_node *node;
+    uint32_t id;
+} posting;
+
+struct shoal_node {
+    shoal_keypair keys;
+    char *app;
+    char channel[SHOAL_SWARM_CHANNEL_SIZE];
+    shoal_basics basics;
+    shoal_shs_keycache keycache;
+    shoal_rtc *rtc;
+    shoal_conn *conn;
+    shoal_negotiate *negotiate;
+    shoal_hub_client *client;
+    GArray *hubs;          /* hub */
+    GHashTable *peers;     /* id → shoal_node_peer */
+    GHashTable *posts;     /* posting*, those in flight */
+    GHashTable *last_seen; /* channel → newest announce time (gint64*), within the window */
+    bool compat;
+    GHashTable *plain_ids; /* hex of a plain peer's stand-in feed → its id, while it has a record */
+    GArray *nets;          /* net_peer */
+    GArray *queue;         /* pending */
+    bool draining;
+    shoal_repl *repl; /* NULL without a store */
+    uint8_t (*follows)[32];
+    size_t nfollows;
+    bool replicate_peers;
+    guint conn_tick, negotiate_tick;
+    shoal_node_callbacks cb;
+    void *ud;
+    shoal_node_stats stats;
+    bool stopping;
+    void (*stopped)(void *ud);
+    void *stopped_ud;
+};
+
+/* node.c */
+void node_say(shoal_node *n, const char *fmt, ...) SHOAL_PRINTF(2, 3);
+shoal_time node_now(void);
+hub *node_hub_by_id(shoal_node *n, uint32_t id);
+/* Feeds the state manager an action, or the core an event (its pointers borrowed for the call:
+ * copied into the queue if it must wait), and drains the queue. */
+void node_conn(shoal_node *n, const shoal_conn_action *a);
+void node_negotiate(shoal_node *n, const shoal_negotiate_event *ev);
+/* Queues an admission to settle (see pending). */
+void node_admit(shoal_node *n, uint32_t id, const shoal_conn_action *a);
+/* The core's next TICK at `at` (SHOAL_TIME_NEVER: none). */
+void node_schedule_negotiate_tick(shoal_node *n, shoal_time at);
+
+/* channels.c */
+void channels_carry_out(shoal_node *n, const shoal_negotiate_fx *fx, size_t count);
+/* Drops every WebRTC peer without a word (the node is freed). */
+void channels_abandon_all(shoal_node *n);
+
+/* net_peers.c */
+net_peer *net_of_feed(shoal_node *n, const uint8_t feed[32]);
+
+#endif
