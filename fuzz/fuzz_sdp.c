@@ -1,6 +1,6 @@
 /* libFuzzer target for the SDP reader and the DCEP parser. Whatever SDP is read must write out
  * and read back to the same description; a parsed DCEP OPEN must write out byte for byte. */
-#include "shoal/rtc.h"
+#include "shoal/sdp.h"
 
 #include <stdlib.h>
 #include <string.h>

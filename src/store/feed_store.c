@@ -1,5 +1,5 @@
 /* The feed store on SQLite (see shoal/feed.h): the feed module's I/O. */
-#include "feed_internal.h"
+#include "../feed/feed_internal.h"
 
 #include <sodium.h>
 #include <sqlite3.h>

@@ -1,5 +1,5 @@
-/* The SDP of a data-only session: reader and writer (pure). See shoal/rtc.h. */
-#include "shoal/rtc.h"
+/* The SDP of a data-only session: reader and writer (pure). See shoal/sdp.h. */
+#include "shoal/sdp.h"
 
 #include <stdio.h>
 #include <string.h>

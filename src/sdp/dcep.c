@@ -1,5 +1,5 @@
 /* DCEP, the Data Channel Establishment Protocol (RFC 8832): its two messages (pure). */
-#include "shoal/rtc.h"
+#include "shoal/sdp.h"
 
 #include <string.h>
 

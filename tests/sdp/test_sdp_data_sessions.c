@@ -2,7 +2,7 @@
  * level attributes, what shoal writes read back the same, and each malformed part refused with
  * its own error. */
 #include "harness.h"
-#include "shoal/rtc.h"
+#include "shoal/sdp.h"
 
 #include <stdlib.h>
 #include <string.h>
