@@ -1,10 +1,11 @@
 /* TCP connections for SSB on GIO: the shell around shoal_link (see shoal/net.h).
  *
- * Each connection has at most one read and one write in flight. Bytes the link produces are
- * copied into the connection's write buffer before the write starts, because the link's own
- * output moves whenever input arrives. Every pending operation holds a reference; the
+ * The link is driven by shoal/link_driver.h; this file is its TCP transport. Each connection
+ * has at most one read and one write in flight. Every pending operation holds a reference; the
  * connection is freed when the last one is dropped, after `closed` has run. */
 #include "shoal/net.h"
+
+#include "shoal/link_driver.h"
 
 #include <gio/gio.h>
 #include <netinet/in.h>
@@ -23,15 +24,15 @@ struct shoal_net_conn {
     int refs;
     shoal_net_callbacks cb;
     void *ud;
-    shoal_link *link;
+    shoal_link_driver *driver;
+    shoal_link *link; /* the driver's */
     GSocketConnection *sock;
     GCancellable *cancel;
     bool writing, finished;
     bool reading, read_paused;
-    bool server; /* we answered the dial */
+    bool link_done; /* the link said its last word: the socket closes once it is written */
+    int link_status;
     guint timer; /* the handshake deadline, then the linger after goodbye */
-    guint hold;  /* as the server: when our calls go out even if the client stays silent */
-    guint kick;  /* a write the link asked for, outside any input of ours (holds a reference) */
     uint8_t *wbuf;
     size_t wlen, wsent, wcap;
     uint8_t rbuf[READ_CHUNK];
@@ -57,7 +58,7 @@ static void unref(shoal_net_conn *c)
 {
     if (--c->refs > 0)
         return;
-    shoal_link_free(c->link);
+    shoal_link_driver_free(c->driver);
     if (c->sock)
         g_object_unref(c->sock);
     g_object_unref(c->cancel);
@@ -75,11 +76,6 @@ static void finish(shoal_net_conn *c, int err)
     if (c->timer)
         g_source_remove(c->timer);
     c->timer = 0;
-    g_clear_handle_id(&c->hold, g_source_remove);
-    if (c->kick) {
-        g_clear_handle_id(&c->kick, g_source_remove);
-        unref(c);
-    }
     if (c->sock)
         g_io_stream_close(G_IO_STREAM(c->sock), NULL, NULL);
     if (c->cb.closed)
@@ -87,8 +83,8 @@ static void finish(shoal_net_conn *c, int err)
     unref(c);
 }
 
-static void start_write(shoal_net_conn *c);
 static void start_read(shoal_net_conn *c);
+static void write_rest(shoal_net_conn *c);
 
 static void on_written(GObject *src, GAsyncResult *res, gpointer data)
 {
@@ -103,41 +99,70 @@ static void on_written(GObject *src, GAsyncResult *res, gpointer data)
         finish(c, SHOAL_E_NET_IO);
     } else if (!c->finished) {
         c->wsent += (size_t)n;
-        start_write(c);
+        write_rest(c);
+        if (c->wsent == c->wlen && !c->link_done)
+            shoal_link_driver_writable(c->driver);
         if (c->read_paused)
             start_read(c);
     }
     unref(c);
 }
 
-/* Writes the rest of the write buffer, or refills it from the link. */
-static void start_write(shoal_net_conn *c)
+/* Writes what the write buffer holds still; once all of the link's last words are out, the
+ * connection is over. */
+static void write_rest(shoal_net_conn *c)
 {
-    if (c->writing || c->finished || !c->sock)
+    if (c->writing || c->finished)
         return;
-    if (c->wsent == c->wlen) {
-        size_t len;
-        const uint8_t *out = shoal_link_output(c->link, &len);
-        if (len == 0) {
-            if (shoal_link_finished(c->link))
-                finish(c, SHOAL_OK);
-            return;
-        }
-        if (len > c->wcap) {
-            c->wcap = len;
-            g_free(c->wbuf);
-            c->wbuf = g_malloc(len);
-        }
-        memcpy(c->wbuf, out, len);
-        shoal_link_drain(c->link, len);
-        c->wlen = len;
-        c->wsent = 0;
+    if (c->wsent == c->wlen || !c->sock) { /* nothing to write (and nowhere, unconnected) */
+        if (c->link_done)
+            finish(c, c->link_status);
+        return;
     }
     c->writing = true;
     g_output_stream_write_async(g_io_stream_get_output_stream(G_IO_STREAM(c->sock)),
                                 c->wbuf + c->wsent, c->wlen - c->wsent, G_PRIORITY_DEFAULT,
                                 c->cancel, on_written, ref(c));
 }
+
+/* The driver's transport. Bytes the link produces are copied into the write buffer before the
+ * write starts, since the link's own output moves whenever input arrives; one write at a time. */
+static long on_send(const uint8_t *data, size_t len, void *ud)
+{
+    shoal_net_conn *c = ud;
+    if (!c->sock || c->writing || c->wsent < c->wlen)
+        return 0; /* on_written resumes */
+    if (len > c->wcap) {
+        c->wcap = len;
+        g_free(c->wbuf);
+        c->wbuf = g_malloc(len);
+    }
+    memcpy(c->wbuf, data, len);
+    c->wlen = len;
+    c->wsent = 0;
+    write_rest(c);
+    return (long)len;
+}
+
+static void on_established(void *ud)
+{
+    shoal_net_conn *c = ud;
+    if (c->timer)
+        g_source_remove(c->timer);
+    c->timer = 0;
+    if (c->cb.established)
+        c->cb.established(c, c->ud);
+}
+
+static void on_link_finished(int status, void *ud)
+{
+    shoal_net_conn *c = ud;
+    c->link_done = true;
+    c->link_status = status;
+    write_rest(c); /* what is owed goes out first */
+}
+
+static const shoal_link_transport transport = {on_send, on_established, on_link_finished};
 
 static gboolean on_timer(gpointer data)
 {
@@ -147,40 +172,6 @@ static gboolean on_timer(gpointer data)
      * ends as we asked, their goodbye or not */
     finish(c, shoal_link_established(c->link) ? SHOAL_OK : SHOAL_E_NET_TIMEOUT);
     return G_SOURCE_REMOVE;
-}
-
-static gboolean on_hold(gpointer data)
-{
-    shoal_net_conn *c = data;
-    c->hold = 0;
-    shoal_link_release(c->link);
-    start_write(c);
-    return G_SOURCE_REMOVE;
-}
-
-/* Feeds the link what arrived; false when the connection ended. */
-static bool feed(shoal_net_conn *c, const uint8_t *in, size_t len)
-{
-    size_t used = 0;
-    while (used < len && !c->finished) {
-        bool was = shoal_link_established(c->link);
-        long n = shoal_link_input(c->link, in + used, len - used);
-        if (n < 0) {
-            finish(c, (int)n);
-            return false;
-        }
-        used += (size_t)n;
-        if (!was && shoal_link_established(c->link)) {
-            if (c->timer)
-                g_source_remove(c->timer);
-            c->timer = 0;
-            if (c->server)
-                c->hold = g_timeout_add(SHOAL_LINK_HOLD_MS, on_hold, c);
-            if (c->cb.established)
-                c->cb.established(c, c->ud);
-        }
-    }
-    return !c->finished;
 }
 
 /* Bytes waiting to be written: the write buffer's rest and what the link holds. */
@@ -205,8 +196,8 @@ static void on_read(GObject *src, GAsyncResult *res, gpointer data)
         finish(c, SHOAL_E_NET_IO);
     } else if (n == 0) {
         finish(c, shoal_link_eof(c->link));
-    } else if (feed(c, c->rbuf, (size_t)n)) {
-        start_write(c);
+    } else {
+        shoal_link_driver_input(c->driver, c->rbuf, (size_t)n);
         start_read(c);
     }
     unref(c);
@@ -214,7 +205,7 @@ static void on_read(GObject *src, GAsyncResult *res, gpointer data)
 
 static void start_read(shoal_net_conn *c)
 {
-    if (c->finished || c->reading)
+    if (c->finished || c->reading || c->link_done)
         return;
     c->read_paused = backlog(c) > MAX_BACKLOG;
     if (c->read_paused)
@@ -222,24 +213,6 @@ static void start_read(shoal_net_conn *c)
     c->reading = true;
     g_input_stream_read_async(g_io_stream_get_input_stream(G_IO_STREAM(c->sock)), c->rbuf,
                               sizeof c->rbuf, G_PRIORITY_DEFAULT, c->cancel, on_read, ref(c));
-}
-
-static gboolean on_kick(gpointer data)
-{
-    shoal_net_conn *c = data;
-    c->kick = 0;
-    start_write(c);
-    unref(c);
-    return G_SOURCE_REMOVE;
-}
-
-/* The link has output that no input of ours brought: written on the next turn of the loop. */
-static void on_output(shoal_link *link, void *ud)
-{
-    (void)link;
-    shoal_net_conn *c = ud;
-    if (!c->kick && !c->finished)
-        c->kick = g_idle_add_full(G_PRIORITY_DEFAULT, on_kick, ref(c), NULL);
 }
 
 static shoal_net_conn *conn_new(const shoal_keypair *keys, const uint8_t *server_pub,
@@ -255,8 +228,7 @@ static shoal_net_conn *conn_new(const shoal_keypair *keys, const uint8_t *server
     c->cb = *cb;
     c->ud = ud;
     c->link = link;
-    shoal_link_on_output(link, on_output, c);
-    c->server = !server_pub;
+    c->driver = shoal_link_driver_new(link, &transport, c);
     c->cancel = g_cancellable_new();
     c->timer =
         g_timeout_add((guint)(cfg->handshake_ms ? cfg->handshake_ms : DEFAULT_HS_MS), on_timer, c);
@@ -269,7 +241,7 @@ static void attach(shoal_net_conn *c, GSocketConnection *sock)
     c->sock = sock;
     g_socket_set_option(g_socket_connection_get_socket(sock), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
     start_read(c);
-    start_write(c);
+    shoal_link_driver_writable(c->driver);
 }
 
 static void on_connected(GObject *src, GAsyncResult *res, gpointer data)
@@ -384,13 +356,10 @@ void shoal_net_conn_close(shoal_net_conn *conn)
 {
     if (conn->finished)
         return;
-    shoal_link_close(conn->link);
-    if (!shoal_link_established(conn->link)) {
-        finish(conn, SHOAL_OK);
-        return;
+    if (shoal_link_established(conn->link)) { /* their goodbye is awaited this long at most */
+        if (conn->timer)
+            g_source_remove(conn->timer);
+        conn->timer = g_timeout_add(LINGER_MS, on_timer, conn);
     }
-    if (conn->timer)
-        g_source_remove(conn->timer);
-    conn->timer = g_timeout_add(LINGER_MS, on_timer, conn);
-    start_write(conn);
+    shoal_link_driver_close(conn->driver); /* before the handshake: over at once */
 }

@@ -3,6 +3,8 @@
  * node_internal.h). */
 #include "node_internal.h"
 
+#include "shoal/link_driver.h"
+
 #include <string.h>
 
 #define CHUNK 16384 /* link bytes per data-channel message */
@@ -16,7 +18,7 @@ static void peer_unref(shoal_node_peer *p)
 {
     if (--p->refs > 0)
         return;
-    shoal_link_free(p->link);
+    shoal_link_driver_free(p->driver);
     g_free(p);
 }
 
@@ -24,12 +26,8 @@ static void peer_unref(shoal_node_peer *p)
 static void forget(shoal_node_peer *p)
 {
     shoal_node *n = p->node;
-    if (n->repl && p->link)
-        shoal_repl_forget(n->repl, shoal_link_rpc(p->link));
-    if (p->hold) {
-        g_clear_handle_id(&p->hold, g_source_remove);
-        p->refs--; /* the timer's; the table's goes below */
-    }
+    if (n->repl && p->driver)
+        shoal_repl_forget(n->repl, shoal_link_rpc(shoal_link_driver_link(p->driver)));
     g_hash_table_remove(n->peers, GUINT_TO_POINTER(p->id));
     peer_unref(p);
 }
@@ -40,58 +38,38 @@ static void tell(shoal_node *n, shoal_negotiate_ev_type type, uint32_t id)
     node_negotiate(n, &ev);
 }
 
-/* Moves the link's output into data-channel messages while the channel takes them. */
-static void pump(shoal_node_peer *p)
+/* The driver's transport: the link's bytes in data-channel messages of CHUNK at most. */
+static long on_send(const uint8_t *data, size_t len, void *ud)
 {
-    if (!p->link || !p->rtc)
-        return;
-    size_t len;
-    const uint8_t *out;
-    while ((out = shoal_link_output(p->link, &len)) != NULL) {
-        size_t k = len < CHUNK ? len : CHUNK;
-        int rc = shoal_rtc_peer_send(p->rtc, out, k, true);
-        if (rc == SHOAL_E_RTC_BUFFER_FULL)
-            return; /* `writable` resumes */
-        if (rc != SHOAL_OK) {
-            shoal_rtc_peer_close(p->rtc);
-            return;
-        }
-        shoal_link_drain(p->link, k);
-    }
-    if (shoal_link_finished(p->link))
+    shoal_node_peer *p = ud;
+    if (!p->rtc)
+        return SHOAL_E_RTC_STATE;
+    size_t k = len < CHUNK ? len : CHUNK;
+    int rc = shoal_rtc_peer_send(p->rtc, data, k, true);
+    return rc == SHOAL_E_RTC_BUFFER_FULL ? 0
+           : rc != SHOAL_OK              ? rc
+                                         : (long)k; /* `writable` resumes */
+}
+
+static void on_established(void *ud)
+{
+    shoal_node_peer *p = ud;
+    shoal_negotiate_event ev = {.type = SHOAL_NEG_EV_LINK_ESTABLISHED, .id = p->id};
+    memcpy(ev.feed, shoal_link_remote(shoal_link_driver_link(p->driver)), 32);
+    node_negotiate(p->node, &ev);
+}
+
+/* The link said goodbye, or failed: the channel closes. */
+static void on_link_finished(int status, void *ud)
+{
+    shoal_node_peer *p = ud;
+    if (status != SHOAL_OK)
+        node_say(p->node, "the link with peer #%u failed: %s", p->id, shoal_strerror(status));
+    if (p->rtc)
         shoal_rtc_peer_close(p->rtc);
 }
 
-static gboolean on_kick(gpointer ud)
-{
-    shoal_node_peer *p = ud;
-    p->kick = 0;
-    pump(p);
-    peer_unref(p);
-    return G_SOURCE_REMOVE;
-}
-
-/* The link has output that no input brought (a live stream fed by a publish, a call): written
- * on the next turn of the loop. */
-static void on_output(shoal_link *link, void *ud)
-{
-    (void)link;
-    shoal_node_peer *p = ud;
-    if (!p->kick && p->rtc) {
-        p->refs++;
-        p->kick = g_idle_add_full(G_PRIORITY_DEFAULT, on_kick, p, NULL);
-    }
-}
-
-static gboolean on_hold(gpointer ud)
-{
-    shoal_node_peer *p = ud;
-    p->hold = 0;
-    shoal_link_release(p->link);
-    pump(p);
-    peer_unref(p);
-    return G_SOURCE_REMOVE;
-}
+static const shoal_link_transport transport = {on_send, on_established, on_link_finished};
 
 /* ---- what the WebRTC peer does --------------------------------------------------------------- */
 
@@ -134,36 +112,19 @@ static void on_message(shoal_rtc_peer *r, const uint8_t *data, size_t len, bool 
             n->cb.plain_message(n, p, data, len, n->ud);
         return;
     }
-    if (!p->link)
+    if (!p->driver)
         return;
-    p->refs++; /* what the core does with the handshake may close the peer */
-    size_t used = 0;
-    while (used < len && p->rtc) {
-        bool was = shoal_link_established(p->link);
-        long k = shoal_link_input(p->link, data + used, len - used);
-        if (k < 0) {
-            node_say(n, "the link with peer #%u failed: %s", p->id, shoal_strerror((int)k));
-            pump(p);
-            if (p->rtc)
-                shoal_rtc_peer_close(p->rtc);
-            break;
-        }
-        used += (size_t)k;
-        if (!was && shoal_link_established(p->link)) {
-            /* handlers are registered before any RPC packet of the rest is read */
-            shoal_negotiate_event ev = {.type = SHOAL_NEG_EV_LINK_ESTABLISHED, .id = p->id};
-            memcpy(ev.feed, shoal_link_remote(p->link), 32);
-            node_negotiate(n, &ev);
-        }
-    }
-    pump(p);
+    p->refs++; /* what the core does with the handshake may let the peer go */
+    shoal_link_driver_input(p->driver, data, len);
     peer_unref(p);
 }
 
 static void on_writable(shoal_rtc_peer *r, void *ud)
 {
     (void)r;
-    pump(ud);
+    shoal_node_peer *p = ud;
+    if (p->driver)
+        shoal_link_driver_writable(p->driver);
 }
 
 static void on_closed(shoal_rtc_peer *r, int err, void *ud)
@@ -254,22 +215,22 @@ static void take_remote(shoal_node *n, shoal_node_peer *p, const shoal_negotiate
 static void start_link(shoal_node *n, shoal_node_peer *p, const shoal_negotiate_fx *fx)
 {
     shoal_link_config lc = {.keycache = &n->keycache};
-    p->link = shoal_link_new(&n->keys, fx->initiator ? fx->feed : NULL, &lc);
-    if (!p->link || shoal_basics_register(shoal_link_rpc(p->link), &n->basics) != SHOAL_OK) {
+    shoal_link *link = shoal_link_new(&n->keys, fx->initiator ? fx->feed : NULL, &lc);
+    if (!link || shoal_basics_register(shoal_link_rpc(link), &n->basics) != SHOAL_OK) {
+        shoal_link_free(link);
         shoal_rtc_peer_close(p->rtc);
         return;
     }
-    shoal_link_on_output(p->link, on_output, p);
-    pump(p);
+    p->driver = shoal_link_driver_new(link, &transport, p);
+    shoal_link_driver_writable(p->driver); /* the client's first handshake message */
 }
 
 static void close_rtc(shoal_node_peer *p, shoal_negotiate_close how)
 {
     switch (how) {
     case SHOAL_NEG_CLOSE_GOODBYE:
-        if (p->link && shoal_link_established(p->link)) {
-            shoal_link_close(p->link); /* the channel closes once the goodbyes are out */
-            pump(p);
+        if (p->driver) { /* the channel closes once the goodbyes are said */
+            shoal_link_driver_close(p->driver);
             return;
         }
         shoal_rtc_peer_close(p->rtc);
@@ -293,13 +254,9 @@ static void connected(shoal_node *n, shoal_node_peer *p, const shoal_negotiate_f
             n->cb.plain_open(n, p, n->ud);
         return;
     }
-    if (!fx->initiator) {
-        p->refs++; /* released by on_hold, or by forget */
-        p->hold = g_timeout_add(SHOAL_LINK_HOLD_MS, on_hold, p);
-    }
-    if (n->repl && shoal_node_replicate(n, shoal_link_rpc(p->link), p->feed) != SHOAL_OK)
+    shoal_rpc *rpc = shoal_link_rpc(shoal_link_driver_link(p->driver));
+    if (n->repl && shoal_node_replicate(n, rpc, p->feed) != SHOAL_OK)
         node_say(n, "replication with peer #%u could not start", p->id);
-    pump(p);
     if (n->cb.connected)
         n->cb.connected(n, p, n->ud);
 }
@@ -373,8 +330,6 @@ void channels_abandon_all(shoal_node *n)
     g_hash_table_iter_init(&it, n->peers);
     while (g_hash_table_iter_next(&it, &key, &value)) {
         shoal_node_peer *p = value;
-        g_clear_handle_id(&p->hold, g_source_remove);
-        g_clear_handle_id(&p->kick, g_source_remove);
         if (p->rtc)
             shoal_rtc_peer_abandon(p->rtc);
         p->refs = 1;
@@ -392,7 +347,7 @@ const uint8_t *shoal_node_peer_feed(const shoal_node_peer *p)
 
 shoal_rpc *shoal_node_peer_rpc(shoal_node_peer *p)
 {
-    return p->link ? shoal_link_rpc(p->link) : NULL;
+    return p->driver ? shoal_link_rpc(shoal_link_driver_link(p->driver)) : NULL;
 }
 
 int shoal_node_peer_send_plain(shoal_node_peer *p, const uint8_t *data, size_t len, bool binary)

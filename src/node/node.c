@@ -401,7 +401,7 @@ static const uint8_t *remote_of_rpc(shoal_node *n, shoal_rpc *rpc, shoal_node_pe
     g_hash_table_iter_init(&it, n->peers);
     while (g_hash_table_iter_next(&it, &key, &value)) {
         shoal_node_peer *p = value;
-        if (p->link && shoal_link_rpc(p->link) == rpc) {
+        if (p->driver && shoal_link_rpc(shoal_link_driver_link(p->driver)) == rpc) {
             *peer = p;
             return p->feed;
         }

@@ -17,6 +17,7 @@
 
 #include "shoal/hub_client.h"
 #include "shoal/identity.h"
+#include "shoal/link_driver.h"
 #include "shoal/negotiate.h"
 #include "shoal/node.h"
 #include "shoal/swarm.h"
@@ -33,15 +34,13 @@ typedef struct hub {
 /* One negotiation's WebRTC peer and the link over its channel: the shell's side of a record of
  * the negotiation core, named by the same id. */
 struct shoal_node_peer {
-    int refs; /* the table's, and each timer's */
+    int refs; /* the table's, and an input's while it runs */
     shoal_node *node;
     uint32_t id;
     uint8_t feed[32]; /* a plain peer's is a stand-in: sha256 of its id */
     bool plain, initiator;
-    shoal_rtc_peer *rtc; /* NULL once closed */
-    shoal_link *link;
-    guint hold; /* as the handshake's server: when our calls go out even if the client is silent */
-    guint kick; /* a pump the link asked for, outside any input */
+    shoal_rtc_peer *rtc;       /* NULL once closed */
+    shoal_link_driver *driver; /* the link over the channel, once it is open */
 };
 
 /* A net: connection (TCP) the state manager counts: one we dial from the dial on, one that

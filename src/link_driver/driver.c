@@ -1,0 +1,126 @@
+/* A link on a transport (see shoal/link_driver.h). */
+#include "shoal/link_driver.h"
+
+#include <glib.h>
+
+struct shoal_link_driver {
+    shoal_link *link;
+    shoal_link_transport t;
+    void *ud;
+    guint hold; /* as the server: when our calls go out even if the client is silent */
+    guint kick; /* a write the link asked for, outside any input */
+    bool done;  /* `finished` has run */
+};
+
+static void finish(shoal_link_driver *d, int status)
+{
+    if (d->done)
+        return;
+    d->done = true;
+    g_clear_handle_id(&d->hold, g_source_remove);
+    g_clear_handle_id(&d->kick, g_source_remove);
+    d->t.finished(status, d->ud);
+}
+
+/* Hands the transport the link's output while it takes it. */
+static void pump(shoal_link_driver *d)
+{
+    size_t len;
+    const uint8_t *out;
+    while (!d->done && (out = shoal_link_output(d->link, &len)) != NULL && len > 0) {
+        long k = d->t.send(out, len, d->ud);
+        if (k < 0) {
+            finish(d, (int)k);
+            return;
+        }
+        if (k == 0)
+            return; /* shoal_link_driver_writable resumes */
+        shoal_link_drain(d->link, (size_t)k);
+    }
+    if (shoal_link_status(d->link) != SHOAL_OK)
+        finish(d, shoal_link_status(d->link));
+    else if (shoal_link_finished(d->link))
+        finish(d, SHOAL_OK);
+}
+
+static gboolean on_kick(gpointer ud)
+{
+    shoal_link_driver *d = ud;
+    d->kick = 0;
+    pump(d);
+    return G_SOURCE_REMOVE;
+}
+
+static void on_output(shoal_link *link, void *ud)
+{
+    (void)link;
+    shoal_link_driver *d = ud;
+    if (!d->kick && !d->done)
+        d->kick = g_idle_add_full(G_PRIORITY_DEFAULT, on_kick, d, NULL);
+}
+
+static gboolean on_hold(gpointer ud)
+{
+    shoal_link_driver *d = ud;
+    d->hold = 0;
+    shoal_link_release(d->link);
+    pump(d);
+    return G_SOURCE_REMOVE;
+}
+
+shoal_link_driver *shoal_link_driver_new(shoal_link *link, const shoal_link_transport *t, void *ud)
+{
+    shoal_link_driver *d = g_new0(shoal_link_driver, 1);
+    d->link = link;
+    d->t = *t;
+    d->ud = ud;
+    shoal_link_on_output(link, on_output, d);
+    return d;
+}
+
+void shoal_link_driver_free(shoal_link_driver *d)
+{
+    if (!d)
+        return;
+    g_clear_handle_id(&d->hold, g_source_remove);
+    g_clear_handle_id(&d->kick, g_source_remove);
+    shoal_link_free(d->link);
+    g_free(d);
+}
+
+shoal_link *shoal_link_driver_link(shoal_link_driver *d)
+{
+    return d->link;
+}
+
+void shoal_link_driver_input(shoal_link_driver *d, const uint8_t *data, size_t len)
+{
+    size_t used = 0;
+    while (used < len && !d->done) {
+        bool was = shoal_link_established(d->link);
+        long k = shoal_link_input(d->link, data + used, len - used);
+        if (k < 0)
+            break; /* pump writes what is owed, then tells the error */
+        used += (size_t)k;
+        if (!was && shoal_link_established(d->link)) {
+            /* a client's link holds nothing: its release is a no-op */
+            d->hold = g_timeout_add(SHOAL_LINK_HOLD_MS, on_hold, d);
+            d->t.established(d->ud);
+        }
+    }
+    pump(d);
+}
+
+void shoal_link_driver_writable(shoal_link_driver *d)
+{
+    pump(d);
+}
+
+void shoal_link_driver_close(shoal_link_driver *d)
+{
+    shoal_link_close(d->link);
+    if (!shoal_link_established(d->link))
+        finish(d, SHOAL_OK);
+    else
+        pump(d);
+}
