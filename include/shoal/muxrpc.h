@@ -154,6 +154,19 @@ void shoal_rpc_on_drained(shoal_rpc *rpc, shoal_rpc_drained_fn *fn, void *ud);
 typedef void shoal_rpc_output_fn(shoal_rpc *rpc, void *ud);
 void shoal_rpc_on_output(shoal_rpc *rpc, shoal_rpc_output_fn *fn, void *ud);
 
+/* Writing as it is read. A handler with much to send (a feed's history) sends a window of it,
+ * then more each time the shell says that everything queued has been handed to the transport
+ * (shoal_rpc_writable), so what a peer does not read is never read from the store nor held in
+ * memory. One listener per session: replaces any earlier; NULL removes it. */
+typedef void shoal_rpc_writable_fn(shoal_rpc *rpc, void *ud);
+void shoal_rpc_on_writable(shoal_rpc *rpc, shoal_rpc_writable_fn *fn, void *ud);
+/* The shell: nothing this session queued waits any longer (all handed to the transport). */
+void shoal_rpc_writable(shoal_rpc *rpc);
+/* A handler that has more to send (a live stream a publish fed) asks the shell for a writable
+ * turn: the on_output callback runs as if output waited, and the shell's next write ends in
+ * shoal_rpc_writable. */
+void shoal_rpc_want_writable(shoal_rpc *rpc);
+
 /* Calls `name` (dotted) on the other side with `args` (a JSON array, borrowed) and sets *id.
  * `fn` hears the reply, the items, the end. Errors: SHOAL_E_RPC_CLOSED,
  * SHOAL_E_RPC_TOO_MANY_CALLS, SHOAL_E_INVAL, SHOAL_E_NOMEM. */

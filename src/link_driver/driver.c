@@ -41,6 +41,8 @@ static void pump(shoal_link_driver *d)
         finish(d, shoal_link_status(d->link));
     else if (shoal_link_finished(d->link))
         finish(d, SHOAL_OK);
+    else if (!d->done && !shoal_link_output(d->link, &len))
+        shoal_rpc_writable(shoal_link_rpc(d->link)); /* handlers send their next window */
 }
 
 static gboolean on_kick(gpointer ud)

@@ -46,6 +46,8 @@ struct shoal_rpc {
     void *drained_ud;
     shoal_rpc_output_fn *on_output;
     void *on_output_ud;
+    shoal_rpc_writable_fn *on_writable;
+    void *on_writable_ud;
 };
 
 const char *shoal_rpc_kind_name(shoal_rpc_kind kind)
@@ -153,6 +155,24 @@ void shoal_rpc_on_output(shoal_rpc *rpc, shoal_rpc_output_fn *fn, void *ud)
 {
     rpc->on_output = fn;
     rpc->on_output_ud = ud;
+}
+
+void shoal_rpc_on_writable(shoal_rpc *rpc, shoal_rpc_writable_fn *fn, void *ud)
+{
+    rpc->on_writable = fn;
+    rpc->on_writable_ud = ud;
+}
+
+void shoal_rpc_writable(shoal_rpc *rpc)
+{
+    if (rpc->on_writable && !rpc->ended)
+        rpc->on_writable(rpc, rpc->on_writable_ud);
+}
+
+void shoal_rpc_want_writable(shoal_rpc *rpc)
+{
+    if (rpc->on_output && !rpc->ended)
+        rpc->on_output(rpc, rpc->on_output_ud);
 }
 
 static int send_packet(shoal_rpc *rpc, bool stream, bool end, shoal_rpc_body_type type, int32_t req,

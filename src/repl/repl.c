@@ -1,9 +1,11 @@
 /* Replication with createHistoryStream (see shoal/repl.h).
  *
- * The replicator keeps two lists: the streams it serves live (session, stream id, feed, the next
- * sequence to send, what of the limit is left, keys or not) and the streams it requested
- * (session, stream id, feed). Both are small arrays searched linearly: a peer replicates a few
- * hundred feeds at most.
+ * The replicator keeps two lists: the streams it serves (session, stream id, feed, the next
+ * sequence to send, what of the limit is left, keys or not, live or not, behind or not) and the
+ * streams it requested (session, stream id, feed). Both are small arrays searched linearly: a
+ * peer replicates a few hundred feeds at most. A served stream sends a window of its history at
+ * a time, the next when the session says the peer took the last (shoal_rpc_writable); a live one
+ * that was caught up is marked behind by what is stored, and sends it on that turn too.
  *
  * Messages that arrive wait in a batch, appended in one transaction when the session has
  * dispatched what one input brought (shoal_rpc_on_drained), when MAX_BATCH wait, or before
@@ -25,7 +27,14 @@ typedef struct served {
     int64_t next; /* the next sequence to send */
     int64_t left; /* items still allowed by the limit; -1 without one */
     bool keys;
+    bool live;   /* it stays open for what comes */
+    bool behind; /* the store holds more than was sent: the next window waits for the peer */
 } served;
+
+/* Messages of one stream sent in one turn: the rest waits until the peer has taken them (the
+ * shell's shoal_rpc_writable), so a request for a feed the peer never reads costs a window, not
+ * the feed. */
+#define WINDOW 128
 
 typedef struct requested {
     shoal_rpc *rpc;
@@ -47,8 +56,8 @@ struct shoal_repl {
     char *hmac_key;
     shoal_repl_callbacks cb;
     void *ud;
-    served *live;
-    size_t nlive, live_cap;
+    served *serving; /* the streams we serve */
+    size_t nserving, serving_cap;
     requested *asked;
     size_t nasked, asked_cap;
     arrived *batch;
@@ -105,7 +114,7 @@ void shoal_repl_free(shoal_repl *r)
     if (!r)
         return;
     drop_batch(r->batch, r->nbatch);
-    shoal_free(r->live);
+    shoal_free(r->serving);
     shoal_free(r->asked);
     shoal_free(r->sessions);
     shoal_free(r->heads);
@@ -118,9 +127,10 @@ static void flush(shoal_repl *r);
 void shoal_repl_forget(shoal_repl *r, shoal_rpc *rpc)
 {
     flush(r);
-    for (size_t i = 0; i < r->nlive;)
-        if (r->live[i].rpc == rpc)
-            r->live[i] = r->live[--r->nlive];
+    shoal_rpc_on_writable(rpc, NULL, NULL);
+    for (size_t i = 0; i < r->nserving;)
+        if (r->serving[i].rpc == rpc)
+            r->serving[i] = r->serving[--r->nserving];
         else
             i++;
     for (size_t i = 0; i < r->nasked;)
@@ -183,15 +193,22 @@ static bool send_one(const char *text, size_t len, int64_t sequence, const uint8
     return s->left != 0;
 }
 
-/* Sends what the store has of the stream's feed from its next sequence on. */
+/* Sends a window of what the store has of the stream's feed from its next sequence on, and
+ * notes whether more waits. */
 static int catch_up(shoal_repl *r, served *s)
 {
     sending x = {s, SHOAL_OK};
+    s->behind = false;
     if (s->left == 0)
         return SHOAL_OK;
-    int rc = shoal_feed_store_history(r->store, s->feed, s->next, s->left > 0 ? s->left : 0,
-                                      send_one, &x);
-    return rc != SHOAL_OK ? rc : x.rc;
+    int64_t window = s->left > 0 && s->left < WINDOW ? s->left : WINDOW;
+    int rc = shoal_feed_store_history(r->store, s->feed, s->next, window, send_one, &x);
+    if (rc != SHOAL_OK || x.rc != SHOAL_OK)
+        return rc != SHOAL_OK ? rc : x.rc;
+    shoal_feed_state head;
+    rc = shoal_feed_store_head(r->store, s->feed, &head);
+    s->behind = rc == SHOAL_OK && s->left != 0 && head.sequence >= s->next;
+    return rc;
 }
 
 static void served_gone(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_rpc_body *body,
@@ -201,9 +218,9 @@ static void served_gone(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const sh
     shoal_repl *r = ud;
     if (ev == SHOAL_RPC_DATA)
         return;
-    for (size_t i = 0; i < r->nlive; i++)
-        if (r->live[i].rpc == rpc && r->live[i].id == id) {
-            r->live[i] = r->live[--r->nlive];
+    for (size_t i = 0; i < r->nserving; i++)
+        if (r->serving[i].rpc == rpc && r->serving[i].id == id) {
+            r->serving[i] = r->serving[--r->nserving];
             break;
         }
 }
@@ -251,21 +268,46 @@ static void history(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, vo
         if (shoal_feed_store_head(r->store, s.feed, &head) == SHOAL_OK && head.sequence >= s.next)
             s.next = head.sequence + 1;
     }
+    s.live = live;
     int rc = old ? catch_up(r, &s) : SHOAL_OK;
     if (rc != SHOAL_OK) {
         (void)!shoal_rpc_error(rpc, id, "Error", shoal_strerror(rc));
         return;
     }
-    if (!live || s.left == 0) {
+    if (!s.behind && (!live || s.left == 0)) {
         (void)!shoal_rpc_end(rpc, id);
         return;
     }
-    if (!grow((void **)&r->live, &r->live_cap, r->nlive, sizeof *r->live) ||
+    if (!grow((void **)&r->serving, &r->serving_cap, r->nserving, sizeof *r->serving) ||
         shoal_rpc_listen(rpc, id, served_gone, r) != SHOAL_OK) {
         (void)!shoal_rpc_error(rpc, id, "Error", "out of memory");
         return;
     }
-    r->live[r->nlive++] = s;
+    r->serving[r->nserving++] = s;
+}
+
+/* The peer took what was sent: each stream of its that is behind sends its next window; one
+ * that is not live ends once it has sent everything. */
+static void on_writable(shoal_rpc *rpc, void *ud)
+{
+    shoal_repl *r = ud;
+    for (size_t i = 0; i < r->nserving;) {
+        served *s = &r->serving[i];
+        if (s->rpc != rpc || !s->behind) {
+            i++;
+            continue;
+        }
+        int rc = catch_up(r, s);
+        if (rc != SHOAL_OK)
+            (void)!shoal_rpc_error(rpc, s->id, "Error", "cannot read the store");
+        else if (!s->behind && (!s->live || s->left == 0))
+            (void)!shoal_rpc_end(rpc, s->id);
+        else {
+            i++;
+            continue;
+        }
+        r->serving[i] = r->serving[--r->nserving]; /* done with it */
+    }
 }
 
 /* ssb-db's latestSequence(id): the sequence of the feed's last message we hold, or the error
@@ -305,17 +347,25 @@ int shoal_repl_serve(shoal_repl *r, shoal_rpc *rpc)
     int rc = shoal_rpc_register(rpc, "createHistoryStream", SHOAL_RPC_SOURCE, history, r);
     if (rc == SHOAL_OK)
         rc = shoal_rpc_register(rpc, "latestSequence", SHOAL_RPC_ASYNC, latest, r);
-    if (rc == SHOAL_OK)
+    if (rc == SHOAL_OK) {
+        shoal_rpc_on_writable(rpc, on_writable, r);
         r->sessions[r->nsessions++] = rpc;
+    }
     return rc;
 }
 
-/* New messages of `feed` are in the store: live streams of it get them. */
+/* New messages of `feed` are in the store: the live streams of it that were caught up are
+ * behind again, and send them on their session's next writable turn. A publish costs a flag per
+ * stream here, whatever the streams and whoever reads them. */
 static void notify(shoal_repl *r, const uint8_t feed[32])
 {
-    for (size_t i = 0; i < r->nlive; i++)
-        if (memcmp(r->live[i].feed, feed, 32) == 0 && catch_up(r, &r->live[i]) != SHOAL_OK)
-            (void)!shoal_rpc_error(r->live[i].rpc, r->live[i].id, "Error", "cannot read the store");
+    for (size_t i = 0; i < r->nserving; i++) {
+        served *s = &r->serving[i];
+        if (!s->behind && s->left != 0 && memcmp(s->feed, feed, 32) == 0) {
+            s->behind = true;
+            shoal_rpc_want_writable(s->rpc);
+        }
+    }
 }
 
 int shoal_repl_publish(shoal_repl *r, const shoal_keypair *keys, double timestamp,

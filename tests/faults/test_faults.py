@@ -32,7 +32,10 @@ from clitest import case, eq, isolate_network, main  # noqa: E402
 SHOAL, FEED_WRITER = (os.path.abspath(a) for a in sys.argv[1:3])
 ROOT = tempfile.mkdtemp(prefix="shoal-faults-")
 ENV = dict(os.environ, HOME=ROOT, SHOAL_LOG="info")
-N = 6000  # messages in each of the three feeds of the syncs
+# messages in each of the three feeds of the syncs: enough that a sync outlasts the few seconds
+# `shoal status` may take to answer on a busy machine while the fetcher stores messages, so that
+# a kill at a third of it lands in its middle
+N = 15000
 QUICK_HUBS = {"hubBackoffBase": "500ms", "hubBackoffCap": "4s"}
 STATE = {}
 
