@@ -101,8 +101,11 @@
     X(RTC_BUFFER_FULL, "the send buffer is full: wait for it to drain")                            \
     X(SWARM_FORMAT, "not a swarm message (an announce, a leave or a signal)")                      \
     X(SWARM_SIGNATURE, "the announce's signature does not verify for its channel's key")           \
-    X(SWARM_STALE, "the announce's time is too far from ours (a replay, or a wrong clock)")        \
+    X(SWARM_STALE, "the message's time is too far from ours (a replay, or a wrong clock)")         \
     X(SWARM_UNSIGNED, "an unsigned announce or signal, taken only in compatibility mode")          \
+    X(SWARM_SEAL, "a sealed signal that does not open with its sender's key and ours")             \
+    X(SWARM_UNSEALED, "a signal from a shoal peer that is not sealed to us")                       \
+    X(SWARM_REPLAY, "a sealed signal taken before (a replay)")                                     \
     X(JSON, "malformed JSON")                                                                      \
     X(MSG_INVALID, "the message breaks SSB's rules (the reason says which)")                       \
     X(STORE_MISSING, "no such message in the store")                                               \

@@ -18,7 +18,7 @@
 
 /* The hub app name: the signalling protocol's major version is in it, so peers that cannot
  * understand each other never meet. */
-#define SHOAL_NODE_APP "shoal-swarm-1"
+#define SHOAL_NODE_APP "shoal-swarm-2"
 
 typedef struct shoal_node shoal_node;
 typedef struct shoal_node_peer shoal_node_peer;

@@ -49,6 +49,8 @@ SHOAL_MUST_CHECK int shoal_repl_serve(shoal_repl *r, shoal_rpc *rpc);
 /* Asks this session's peer for `feed`, from our head on. */
 SHOAL_MUST_CHECK int shoal_repl_request(shoal_repl *r, shoal_rpc *rpc, const uint8_t feed[32],
                                         bool live);
+/* Whether a stream of `feed` we asked this session for is still open. */
+bool shoal_repl_asking(const shoal_repl *r, const shoal_rpc *rpc, const uint8_t feed[32]);
 /* Asks every session served for `feed`, live, unless it was asked already (a feed followed
  * while connected). The last error, if any; the other sessions are asked all the same. */
 SHOAL_MUST_CHECK int shoal_repl_request_everywhere(shoal_repl *r, const uint8_t feed[32]);

@@ -7,9 +7,10 @@
  * ed25519 signature of `shoal-swarm:<app>:<type>:<channel>:<ts>`, so no one can announce for a
  * key they do not hold, and an old announce replayed is refused. Negotiation signals go to the
  * other's channel as {"from":<channel>,"signal":<simple-peer's signal>}, with shoal's "session"
- * naming the negotiation they belong to; a shoal peer with every slot taken answers an offer
- * with the signal {"type":"busy"} for its session. Plain webrtc-swarm peers (no signature) are
- * accepted only in compatibility mode. All pure: parse and write. */
+ * naming the negotiation they belong to, sealed to the recipient between shoal peers (see
+ * below); a shoal peer with every slot taken answers an offer with the signal {"type":"busy"}
+ * for its session. Plain webrtc-swarm peers (no signature, nothing sealed) are accepted only in
+ * compatibility mode. All pure: parse and write. */
 #ifndef SHOAL_SWARM_H
 #define SHOAL_SWARM_H
 
@@ -59,6 +60,43 @@ void shoal_swarm_write_presence(const shoal_keypair *keys, const char *app, bool
 /* Appends a signal for another peer's channel. */
 void shoal_swarm_write_signal(const char *from, const char *session, const json_t *signal,
                               shoal_buf *out);
+
+/* ---- Sealed signals --------------------------------------------------------------------------
+ * Between shoal peers every signal (offer, answer, candidate, busy) is sealed to its recipient:
+ * the hub carries {"from":<channel>,"sealed":<base64>}, where sealed is a 24-byte nonce and
+ * crypto_box (X25519 from both feed keys, XSalsa20-Poly1305) of {"to":<recipient's channel>,
+ * "ts":<ms since 1970>,"msg":<the signal as shoal_swarm_write_signal writes it>}. Only the
+ * recipient can read it (no addresses, no fingerprints for the hub or an eavesdropper), only the
+ * holder of the sender's key can have made it (a forged "busy" or offer does not open), it names
+ * its recipient and its negotiation's session, and its time and nonce let the recipient refuse
+ * a replay (shoal_swarm_replay). Plain webrtc-swarm peers' signals stay as they are. */
+
+/* Seals `signal` (the text shoal_swarm_write_signal wrote) from `ours` to the peer whose
+ * channel is `to`, and appends the message for the hub. SHOAL_E_SWARM_FORMAT when `to` names no
+ * key, SHOAL_E_NOMEM. */
+SHOAL_MUST_CHECK int shoal_swarm_seal(const shoal_keypair *ours, const char *to, int64_t now_ms,
+                                      const char *signal, size_t len, shoal_buf *out);
+
+/* Reads one hub message as shoal_swarm_parse does, opening a sealed signal addressed to `ours`
+ * (its nonce goes to *nonce and its time to out->ts, for the replay check). Errors, besides
+ * shoal_swarm_parse's: SHOAL_E_SWARM_SEAL (a sealed signal that does not open with the sender's
+ * and our keys, or is addressed to another, or says it is from another than the outer "from"),
+ * SHOAL_E_SWARM_STALE (sealed at a time outside the window), SHOAL_E_SWARM_UNSEALED (a signal
+ * from a shoal key that is not sealed). Sets *sealed when the message was a sealed signal. */
+SHOAL_MUST_CHECK int shoal_swarm_open(const shoal_keypair *ours, const char *app, const char *data,
+                                      size_t len, int64_t now_ms, bool compat, shoal_swarm_msg *out,
+                                      uint8_t nonce[24], bool *sealed);
+
+/* The nonces of sealed signals taken in the last SHOAL_SWARM_WINDOW_MS, so that none is taken
+ * twice: a replay is refused, and so is a signal once `cap` fresh ones are remembered (a flood
+ * by a peer holding a key costs it, not our memory). */
+typedef struct shoal_swarm_replay shoal_swarm_replay;
+shoal_swarm_replay *shoal_swarm_replay_new(size_t cap); /* NULL when out of memory */
+void shoal_swarm_replay_free(shoal_swarm_replay *r);
+/* SHOAL_OK, and the nonce is remembered; SHOAL_E_SWARM_REPLAY (seen in the window), or
+ * SHOAL_E_SWARM_STALE (every slot holds a fresh nonce). */
+SHOAL_MUST_CHECK int shoal_swarm_replay_check(shoal_swarm_replay *r, const uint8_t nonce[24],
+                                              int64_t now_ms);
 
 /* Glare: both peers offered at once. True when our offer stands (our channel sorts first);
  * the other side drops its own and answers ours. */

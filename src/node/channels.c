@@ -26,8 +26,10 @@ static void peer_unref(shoal_node_peer *p)
 static void forget(shoal_node_peer *p)
 {
     shoal_node *n = p->node;
-    if (n->repl && p->driver)
+    if (n->repl && p->driver) {
         shoal_repl_forget(n->repl, shoal_link_rpc(shoal_link_driver_link(p->driver)));
+        node_reask_forget(n, shoal_link_rpc(shoal_link_driver_link(p->driver)));
+    }
     g_hash_table_remove(n->peers, GUINT_TO_POINTER(p->id));
     peer_unref(p);
 }
@@ -163,11 +165,28 @@ static void post_signal(shoal_node *n, const shoal_negotiate_fx *fx)
         g_array_append_val(n->queue, later);
         return;
     }
+    /* sealed to the recipient, unless it is a plain webrtc-swarm peer */
+    const shoal_negotiate_record *rec = shoal_negotiate_get(n->negotiate, fx->id);
+    shoal_buf sealed = SHOAL_BUF_INIT;
+    const char *text = fx->text;
+    size_t len = strlen(text);
+    if (!(rec && rec->plain)) {
+        if (shoal_swarm_seal(&n->keys, fx->channel, g_get_real_time() / 1000, text, len, &sealed) !=
+            SHOAL_OK) {
+            shoal_buf_free(&sealed);
+            pending later = {.kind = PENDING_NEGOTIATE,
+                             .event = {.type = SHOAL_NEG_EV_POSTED, .id = fx->id, .status = 0}};
+            g_array_append_val(n->queue, later);
+            return;
+        }
+        text = sealed.data;
+        len = sealed.len;
+    }
     posting *x = g_new(posting, 1);
     *x = (posting){n, fx->id};
     g_hash_table_add(n->posts, x);
-    shoal_hub_client_broadcast(n->client, h->index, fx->channel, fx->text, strlen(fx->text),
-                               on_posted, x);
+    shoal_hub_client_broadcast(n->client, h->index, fx->channel, text, len, on_posted, x);
+    shoal_buf_free(&sealed);
 }
 
 static void create_rtc(shoal_node *n, const shoal_negotiate_fx *fx)

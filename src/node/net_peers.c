@@ -101,6 +101,8 @@ void shoal_node_net_down(shoal_node *n, void *conn, int err)
     g_array_remove_index_fast(n->nets, at);
     if (n->repl && gone.rpc)
         shoal_repl_forget(n->repl, gone.rpc);
+    if (gone.rpc)
+        node_reask_forget(n, gone.rpc);
     if (n->stopping)
         return;
     shoal_conn_action a = {.type = gone.rpc || !gone.dialled

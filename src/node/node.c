@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Sealed signals remembered against replays (a few per negotiation, for four minutes). */
+#define REPLAY_SLOTS 4096
+
 void node_say(shoal_node *n, const char *fmt, ...)
 {
     if (!n->cb.log)
@@ -348,9 +351,16 @@ static void on_hub_message(size_t index, const char *data, size_t len, void *ud)
     shoal_swarm_msg m;
     if (!h || !h->known || n->stopping)
         return;
-    int rc = shoal_swarm_parse(n->app, data, len, g_get_real_time() / 1000, n->compat, &m);
+    int64_t now = g_get_real_time() / 1000;
+    uint8_t nonce[24];
+    bool sealed;
+    int rc = shoal_swarm_open(&n->keys, n->app, data, len, now, n->compat, &m, nonce, &sealed);
+    if (rc == SHOAL_OK && sealed &&
+        (rc = shoal_swarm_replay_check(n->replay, nonce, now)) != SHOAL_OK)
+        shoal_swarm_msg_clear(&m);
     if (rc != SHOAL_OK) {
-        n->stats.messages_refused++; /* forged, stale, unsigned or malformed: dropped */
+        /* forged, stale, replayed, unsigned, unsealed or malformed: dropped */
+        n->stats.messages_refused++;
         node_say(n, "a hub message was refused: %s", shoal_strerror(rc));
         return;
     }
@@ -393,7 +403,7 @@ static void on_hub_message(size_t index, const char *data, size_t len, void *ud)
 /* ---- replication ------------------------------------------------------------------------------
  */
 
-static const uint8_t *remote_of_rpc(shoal_node *n, shoal_rpc *rpc, shoal_node_peer **peer)
+const uint8_t *node_remote_of_rpc(shoal_node *n, shoal_rpc *rpc, shoal_node_peer **peer)
 {
     GHashTableIter it;
     gpointer key, value;
@@ -419,7 +429,8 @@ static void on_progress(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], 
     (void)r;
     shoal_node *n = ud;
     shoal_node_peer *p;
-    const uint8_t *remote = remote_of_rpc(n, from, &p);
+    const uint8_t *remote = node_remote_of_rpc(n, from, &p);
+    node_reask_progress(n, from, feed);
     if (remote) {
         shoal_conn_action a = {.type = SHOAL_ACT_DOWNLOAD_PROGRESS};
         memcpy(a.feed, remote, 32);
@@ -441,14 +452,21 @@ static void on_head_known(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32]
 static void on_refused(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], const char *reason,
                        void *ud)
 {
-    (void)r, (void)feed;
+    (void)r;
     shoal_node *n = ud;
     shoal_node_peer *p;
-    const uint8_t *remote = remote_of_rpc(n, from, &p);
+    const uint8_t *remote = node_remote_of_rpc(n, from, &p);
     char channel[SHOAL_SWARM_MAX_FROM + 1] = "?";
     if (remote)
         shoal_swarm_channel(remote, channel);
     node_say(n, "a message from %.8s… was refused: %s", channel, reason);
+    node_ask_again(n, from, feed);
+}
+
+static void on_ended(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], void *ud)
+{
+    (void)r;
+    node_ask_again(ud, from, feed);
 }
 
 int shoal_node_publish(shoal_node *n, const char *content, size_t len, shoal_msg_info *info,
@@ -580,6 +598,7 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
     if (cfg->store) {
         shoal_repl_callbacks rcb = {.progress = on_progress,
                                     .refused = on_refused,
+                                    .ended = on_ended,
                                     .head_known = cb->head_known ? on_head_known : NULL,
                                     .clock = wall_clock};
         n->repl = shoal_repl_new(cfg->store, NULL, &rcb, n);
@@ -590,6 +609,7 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
     n->plain_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     n->nets = g_array_new(FALSE, FALSE, sizeof(net_peer));
     n->queue = g_array_new(FALSE, FALSE, sizeof(pending));
+    n->reasks = g_ptr_array_new_with_free_func(node_reask_free);
     n->cb = *cb;
     n->ud = ud;
     shoal_swarm_channel(n->keys.pub, n->channel);
@@ -599,6 +619,7 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
     n->peers = g_hash_table_new(g_direct_hash, g_direct_equal);
     n->posts = g_hash_table_new_full(g_direct_hash, g_direct_equal, free_posting, NULL);
     n->last_seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    n->replay = shoal_swarm_replay_new(REPLAY_SLOTS);
     shoal_rtc_config rc = {0};
     shoal_conn_config cc;
     if (cfg->conn)
@@ -614,7 +635,7 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
     hc.auto_reconnect = false; /* the state manager decides when to come back */
     shoal_hub_client_callbacks hcb = {on_hub_state, on_hub_message, n};
     const char *channels[] = {"all", n->channel};
-    int rc_ = shoal_rtc_new(cfg->rtc ? cfg->rtc : &rc, &n->rtc);
+    int rc_ = n->replay ? shoal_rtc_new(cfg->rtc ? cfg->rtc : &rc, &n->rtc) : SHOAL_E_NOMEM;
     if (rc_ == SHOAL_OK)
         rc_ = shoal_conn_new(&n->conn, &cc, n->keys.pub, randombytes_random());
     if (rc_ == SHOAL_OK) {
@@ -675,6 +696,9 @@ void shoal_node_free(shoal_node *n)
         g_free(g_array_index(n->queue, pending, i).text);
     if (n->queue)
         g_array_free(n->queue, TRUE);
+    if (n->reasks)
+        g_ptr_array_free(n->reasks, TRUE);
+    shoal_swarm_replay_free(n->replay);
     shoal_negotiate_free(n->negotiate);
     shoal_conn_free(n->conn);
     shoal_rtc_free(n->rtc);

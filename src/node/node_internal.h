@@ -81,14 +81,16 @@ struct shoal_node {
     shoal_conn *conn;
     shoal_negotiate *negotiate;
     shoal_hub_client *client;
-    GArray *hubs;          /* hub */
-    GHashTable *peers;     /* id → shoal_node_peer */
-    GHashTable *posts;     /* posting*, those in flight */
-    GHashTable *last_seen; /* channel → newest announce time (gint64*), within the window */
+    GArray *hubs;               /* hub */
+    GHashTable *peers;          /* id → shoal_node_peer */
+    GHashTable *posts;          /* posting*, those in flight */
+    GHashTable *last_seen;      /* channel → newest announce time (gint64*), within the window */
+    shoal_swarm_replay *replay; /* the sealed signals taken lately */
     bool compat;
     GHashTable *plain_ids; /* hex of a plain peer's stand-in feed → its id, while it has a record */
     GArray *nets;          /* net_peer */
     GArray *queue;         /* pending */
+    GPtrArray *reasks;     /* reask (reask.c) */
     bool draining;
     shoal_repl *repl; /* NULL without a store */
     uint8_t (*follows)[32];
@@ -115,6 +117,17 @@ void node_negotiate(shoal_node *n, const shoal_negotiate_event *ev);
 void node_admit(shoal_node *n, uint32_t id, const shoal_conn_action *a);
 /* The core's next TICK at `at` (SHOAL_TIME_NEVER: none). */
 void node_schedule_negotiate_tick(shoal_node *n, shoal_time at);
+
+/* The peer whose session `rpc` is (a WebRTC peer into *peer, or NULL for a net: one), or NULL
+ * when it is none of ours. */
+const uint8_t *node_remote_of_rpc(shoal_node *n, shoal_rpc *rpc, shoal_node_peer **peer);
+
+/* reask.c: a stream that ended while its session goes on is asked for again. */
+void node_ask_again(shoal_node *n, shoal_rpc *rpc, const uint8_t feed[32]);
+void node_reask_progress(shoal_node *n, shoal_rpc *rpc, const uint8_t feed[32]);
+/* The session is gone: nothing is asked of it again. */
+void node_reask_forget(shoal_node *n, shoal_rpc *rpc);
+void node_reask_free(gpointer reask); /* the reasks array's free function */
 
 /* channels.c */
 void channels_carry_out(shoal_node *n, const shoal_negotiate_fx *fx, size_t count);

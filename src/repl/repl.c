@@ -480,7 +480,7 @@ static void flush(shoal_repl *r)
     bool *stored = shoal_calloc(n, sizeof *stored);
     const char **why = shoal_calloc(n, sizeof *why);
     if (!texts || !lens || !canonical || !checked || !picked || !stored || !why) {
-        for (size_t i = 0; i < n; i++) /* unstored: asked for again next time */
+        for (size_t i = 0; i < n; i++) /* unstored: the refusal has it asked for again */
             if (asked_of(r, batch[i].stream.rpc, batch[i].stream.id))
                 refuse(r, &batch[i].stream, shoal_strerror(SHOAL_E_NOMEM));
         goto out;
@@ -495,7 +495,7 @@ static void flush(shoal_repl *r)
     for (size_t i = 0; i < n; i++) {
         if (batch[i].refused)
             continue;
-        if (rc != SHOAL_OK) /* unstored: asked for again next time */
+        if (rc != SHOAL_OK) /* unstored: the refusal has it asked for again */
             reject(batch, n, i, shoal_strerror(rc), why);
         else if (canonical[i].len == 0)
             reject(batch, n, i, "an item that is not a message", why);
@@ -665,14 +665,21 @@ int shoal_repl_request(shoal_repl *r, shoal_rpc *rpc, const uint8_t feed[32], bo
     return rc;
 }
 
+bool shoal_repl_asking(const shoal_repl *r, const shoal_rpc *rpc, const uint8_t feed[32])
+{
+    for (size_t j = 0; j < r->nasked; j++)
+        if (r->asked[j].rpc == rpc && memcmp(r->asked[j].feed, feed, 32) == 0)
+            return true;
+    return false;
+}
+
 int shoal_repl_request_everywhere(shoal_repl *r, const uint8_t feed[32])
 {
     int rc = SHOAL_OK;
     for (size_t i = 0; i < r->nsessions; i++) {
-        bool asked = false;
-        for (size_t j = 0; j < r->nasked && !asked; j++)
-            asked = r->asked[j].rpc == r->sessions[i] && memcmp(r->asked[j].feed, feed, 32) == 0;
-        int one = asked ? SHOAL_OK : shoal_repl_request(r, r->sessions[i], feed, true);
+        int one = shoal_repl_asking(r, r->sessions[i], feed)
+                      ? SHOAL_OK
+                      : shoal_repl_request(r, r->sessions[i], feed, true);
         if (one != SHOAL_OK)
             rc = one;
     }

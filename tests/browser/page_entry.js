@@ -10,7 +10,7 @@ window.joinShoal = function (hubUrl) {
   window.result = result
   // no ICE servers: the test never leaves its network namespace (and simple-peer 9's default,
   // a twilio STUN URL with ?transport=udp, is refused by today's Chromium)
-  const sw = swarm(signalhub('shoal-swarm-1', [hubUrl]), { config: { iceServers: [] } })
+  const sw = swarm(signalhub('shoal-swarm-2', [hubUrl]), { config: { iceServers: [] } })
   sw.on('peer', (peer) => {
     peer.on('data', (d) => result.received.push(String(d)))
     peer.on('error', (e) => result.errors.push(String(e)))

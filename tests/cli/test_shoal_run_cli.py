@@ -339,7 +339,7 @@ def connect_dials_a_peer_over_net():
 def version_and_help():
     rc, out, err = shoal("--version")
     eq(rc, 0, err)
-    assert out.startswith("shoal ") and "signalling protocol shoal-swarm-1" in out, out
+    assert out.startswith("shoal ") and "signalling protocol shoal-swarm-2" in out, out
     for cmd in ["run", "status", "whoami", "publish", "feed", "follow", "unfollow", "hubs",
                 "peers", "connect"]:
         rc, out, err = shoal(cmd, "--help")

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """A shoal peer (tests/tools/node-peer) at a `shoal hub` takes whatever anyone POSTs to the hub:
-malformed, forged, stale and unsigned announces, replayed ones, signals for negotiations it does
-not have, an offer with garbage SDP, candidates it cannot read. Each is refused and counted,
-nothing crashes (ASan), and the peer still stops cleanly and reports its counters."""
+malformed, forged, stale and unsigned announces, replayed ones; signals that are not sealed, or
+sealed with garbage, or sealed by one key while claiming another's channel, or sealed to another
+peer, or stale, or replayed; and, from a stranger holding a key of its own (tests/tools/
+seal-signal), well sealed signals for negotiations it does not have and an offer with garbage
+SDP. Each is refused and counted, nothing crashes (ASan), and the peer still stops cleanly and
+reports its counters."""
 import json
 import os
 import signal
@@ -15,8 +18,9 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
 from clitest import case, eq, main  # noqa: E402
 
-SHOAL, NODE_PEER = (os.path.abspath(a) for a in sys.argv[1:3])
-APP = "shoal-swarm-1"
+SHOAL, NODE_PEER, SEAL_SIGNAL = (os.path.abspath(a) for a in sys.argv[1:4])
+APP = "shoal-swarm-2"
+STRANGER = "11" * 32  # the seed of a key that never announced
 STATE = {}
 
 
@@ -57,14 +61,36 @@ def hostile_hub_messages_are_refused_and_counted():
     ]
     for body in hostile_all:
         eq(post("all", body) >= 1, True, body)
-    other = "X" * 42 + "A"  # a channel naming some key that never announced
+    now = int(time.time() * 1000)
+
+    def sealed(to, inner, ts=now):
+        out = subprocess.run([SEAL_SIGNAL, STRANGER, to, str(ts), json.dumps(inner)],
+                             capture_output=True, check=True).stdout.decode().splitlines()
+        return out[0], out[1]  # the message, the stranger's channel
+
+    _, stranger = sealed(channel, {})
+    other = subprocess.run([SEAL_SIGNAL, "22" * 32, channel, "0", "{}"], capture_output=True,
+                           check=True).stdout.decode().splitlines()[1]  # a third key's channel
+    answer = {"from": stranger, "session": "00000000deadbeef",
+              "signal": {"type": "answer", "sdp": "v=0"}}
+    garbage_offer = {"from": stranger, "session": "1111111111111111",
+                     "signal": {"type": "offer", "sdp": "garbage, not SDP"}}
+    good, _ = sealed(channel, answer)
     hostile_signals = [
-        json.dumps({"from": other, "session": "00000000deadbeef",
-                    "signal": {"type": "answer", "sdp": "v=0"}}),
-        json.dumps({"from": other, "session": "00000000deadbeef",
-                    "signal": {"type": "candidate", "candidate": {"candidate": "candidate:x"}}}),
-        json.dumps({"from": other, "session": "1111111111111111",
-                    "signal": {"type": "offer", "sdp": "garbage, not SDP"}}),
+        json.dumps(answer),  # not sealed
+        json.dumps({"from": other, "sealed": "AAAA"}),  # garbage
+        good.replace(stranger, other),  # sealed by the stranger, claiming another's channel
+        sealed(other, answer)[0].replace(f'"{other}"', f'"{channel}"'),  # sealed to another
+        sealed(channel, answer, ts=now - 10 * 60 * 1000)[0],  # stale
+        sealed(channel, dict(answer, **{"from": other}))[0],  # someone else's signal inside
+        good,  # for a negotiation it does not have: dropped
+        # the same again (its bytes reordered: the hub client drops a copy of the very same
+        # bytes for a minute, uncounted): a replay
+        json.dumps(dict(reversed(list(json.loads(good).items())))),
+        sealed(channel, {"from": stranger, "session": "00000000deadbeef",
+                         "signal": {"type": "candidate",
+                                    "candidate": {"candidate": "candidate:x"}}})[0],
+        sealed(channel, garbage_offer)[0],
     ]
     for body in hostile_signals:
         eq(post(channel, body), 1, body)
@@ -79,7 +105,7 @@ def the_peer_still_stops_cleanly_and_counts_what_it_refused():
     _, err = STATE["peer"].communicate(timeout=30)
     eq(STATE["peer"].returncode, 0, err.decode())
     assert b"ERROR" not in err, err.decode()
-    eq(stats["messages_refused"], 6)
+    eq(stats["messages_refused"], 6 + 7)
     eq(stats["signals_dropped"], 2)
     eq(stats["signals_refused"], 1)
     eq(stats["connections"], 0)

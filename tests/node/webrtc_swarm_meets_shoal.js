@@ -8,7 +8,7 @@ const signalhub = need('signalhub')
 const swarm = need('webrtc-swarm')
 const wrtc = need('@roamhq/wrtc')
 
-const sw = swarm(signalhub('shoal-swarm-1', [process.argv[3]]), { wrtc })
+const sw = swarm(signalhub('shoal-swarm-2', [process.argv[3]]), { wrtc })
 const received = []
 sw.on('peer', (peer) => {
   peer.on('data', (d) => {

@@ -1,6 +1,7 @@
 /* The swarm's messages: signed announces and leaves verify and nothing forged, replayed from
  * long ago, or unsigned (outside compatibility mode) passes; signals carry their session and
- * the sender's identity; channels and feeds map both ways; glare has one winner. */
+ * the sender's identity, sealed to their recipient and taken once; channels and feeds map both
+ * ways; glare has one winner. */
 #include "harness.h"
 #include "shoal/swarm.h"
 
@@ -117,6 +118,96 @@ static void signals_carry_their_session_and_sender(void)
     shoal_buf_free(&b);
 }
 
+/* alice's signal for bob, sealed to bob at `ts` */
+static char *sealed_for_bob(int64_t ts, const char *session)
+{
+    char from[SHOAL_SWARM_CHANNEL_SIZE], to[SHOAL_SWARM_CHANNEL_SIZE];
+    shoal_swarm_channel(alice.pub, from);
+    shoal_swarm_channel(bob.pub, to);
+    json_t *signal = json_pack("{s:s, s:s}", "type", "answer", "sdp", "v=0\r\n");
+    shoal_buf inner = SHOAL_BUF_INIT, out = SHOAL_BUF_INIT;
+    shoal_swarm_write_signal(from, session, signal, &inner);
+    CHECK_EQ_ERR(shoal_swarm_seal(&alice, to, ts, inner.data, inner.len, &out), SHOAL_OK);
+    json_decref(signal);
+    shoal_buf_free(&inner);
+    return out.data;
+}
+
+static int open_as(const shoal_keypair *k, const char *text, shoal_swarm_msg *m, uint8_t nonce[24])
+{
+    bool sealed;
+    char *guarded = harness_guarded(text, strlen(text));
+    int rc =
+        shoal_swarm_open(k, "shoal-test", guarded, strlen(text), now, false, m, nonce, &sealed);
+    free(guarded);
+    if (rc == SHOAL_OK && !CHECK(sealed == (strstr(text, "\"sealed\"") != NULL)))
+        rc = SHOAL_E_INVAL;
+    return rc;
+}
+
+/* Sealed signals: only the recipient opens them, and only as the sender's; nothing in them is
+ * readable on the way (no SDP, no session); a shoal peer's unsealed signal is refused. */
+static void signals_are_sealed_to_their_recipient(void)
+{
+    char *text = sealed_for_bob(now, "00112233aabbccdd");
+    CHECK(strstr(text, "sdp") == NULL && strstr(text, "00112233aabbccdd") == NULL);
+    shoal_swarm_msg m;
+    uint8_t nonce[24];
+    CHECK_EQ_ERR(open_as(&bob, text, &m, nonce), SHOAL_OK);
+    CHECK_EQ_INT(m.kind, SHOAL_SWARM_SIGNAL);
+    CHECK_EQ_STR(m.session, "00112233aabbccdd");
+    CHECK_EQ_MEM(m.feed, 32, alice.pub, 32);
+    CHECK_EQ_STR(json_string_value(json_object_get(m.signal, "type")), "answer");
+    shoal_swarm_msg_clear(&m);
+    /* not for alice (it names bob, and does not open with her key) */
+    CHECK_EQ_ERR(open_as(&alice, text, &m, nonce), SHOAL_E_SWARM_SEAL);
+    /* tampered: a character of the box changed */
+    char *tampered = strdup(text);
+    char *box = strstr(tampered, "\"sealed\":\"") + 10;
+    box[5] = box[5] == 'A' ? 'B' : 'A';
+    CHECK_EQ_ERR(open_as(&bob, tampered, &m, nonce), SHOAL_E_SWARM_SEAL);
+    free(tampered);
+    /* claiming to be from another than the one who sealed it */
+    char bob_ch[SHOAL_SWARM_CHANNEL_SIZE], alice_ch[SHOAL_SWARM_CHANNEL_SIZE];
+    shoal_swarm_channel(bob.pub, bob_ch);
+    shoal_swarm_channel(alice.pub, alice_ch);
+    char *forged = strdup(text);
+    memcpy(strstr(forged, alice_ch), bob_ch, strlen(bob_ch));
+    CHECK_EQ_ERR(open_as(&bob, forged, &m, nonce), SHOAL_E_SWARM_SEAL);
+    free(forged);
+    free(text);
+    /* sealed too long ago, or not sealed at all */
+    text = sealed_for_bob(now - 10 * SHOAL_SWARM_WINDOW_MS, "00112233aabbccdd");
+    CHECK_EQ_ERR(open_as(&bob, text, &m, nonce), SHOAL_E_SWARM_STALE);
+    free(text);
+    json_t *signal = json_pack("{s:s}", "type", "busy");
+    shoal_buf plain = SHOAL_BUF_INIT;
+    shoal_swarm_write_signal(alice_ch, "00112233aabbccdd", signal, &plain);
+    CHECK_EQ_ERR(open_as(&bob, plain.data, &m, nonce), SHOAL_E_SWARM_UNSEALED);
+    json_decref(signal);
+    shoal_buf_free(&plain);
+    /* announces are not sealed, and open as they parse */
+    text = presence(&alice, false, now);
+    CHECK_EQ_ERR(open_as(&bob, text, &m, nonce), SHOAL_OK);
+    CHECK_EQ_INT(m.kind, SHOAL_SWARM_ANNOUNCE);
+    free(text);
+}
+
+/* A sealed signal is taken once: its nonce is remembered for the window, and a flood of fresh
+ * ones beyond the memory's room is refused rather than remembered. */
+static void a_sealed_signal_is_taken_once(void)
+{
+    shoal_swarm_replay *r = shoal_swarm_replay_new(2);
+    uint8_t one[24] = {1}, two[24] = {2}, three[24] = {3};
+    CHECK_EQ_ERR(shoal_swarm_replay_check(r, one, now), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_swarm_replay_check(r, one, now + 1000), SHOAL_E_SWARM_REPLAY);
+    CHECK_EQ_ERR(shoal_swarm_replay_check(r, two, now + 1000), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_swarm_replay_check(r, three, now + 2000), SHOAL_E_SWARM_STALE); /* full */
+    /* once the window has passed, the room is free again (a nonce that old opens stale) */
+    CHECK_EQ_ERR(shoal_swarm_replay_check(r, three, now + 3 * SHOAL_SWARM_WINDOW_MS), SHOAL_OK);
+    shoal_swarm_replay_free(r);
+}
+
 static void channels_and_feeds_map_both_ways(void)
 {
     char channel[SHOAL_SWARM_CHANNEL_SIZE];
@@ -151,6 +242,8 @@ int main(void)
     RUN(a_signed_announce_and_leave_verify);
     RUN(forged_stale_and_unsigned_announces_are_refused);
     RUN(signals_carry_their_session_and_sender);
+    RUN(signals_are_sealed_to_their_recipient);
+    RUN(a_sealed_signal_is_taken_once);
     RUN(channels_and_feeds_map_both_ways);
     RUN(glare_has_one_winner);
     return harness_finish();
