@@ -1,8 +1,9 @@
-/* The commands that talk to a running `shoal run` over its control socket (control.h):
- * status, publish, feed, hubs. Each prints a human-readable answer, or with --json the
- * daemon's answer as it came (one JSON object on a line). */
+/* The commands that talk to a running `shoal run` over its control socket (its protocol is in
+ * shoal/daemon.h): status, publish, feed, hubs. Each prints a human-readable answer, or with
+ * --json the daemon's answer as it came (one JSON object on a line). */
 #include "cli.h"
-#include "control.h"
+
+#include "shoal/daemon.h"
 
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
@@ -28,8 +29,8 @@ typedef struct ctl {
 /* A connection to the daemon's control socket; NULL (said why) when there is no daemon. */
 static GSocketConnection *connect_control(const ctl *c)
 {
-    char *home = shoal_control_home(c->home);
-    char *path = shoal_control_path(home);
+    char *home = shoal_daemon_home(c->home);
+    char *path = shoal_daemon_socket_path(home);
     GSocketClient *client = g_socket_client_new();
     GSocketAddress *addr = g_unix_socket_address_new(path);
     GError *error = NULL;
@@ -41,8 +42,8 @@ static GSocketConnection *connect_control(const ctl *c)
     }
     g_object_unref(addr);
     g_object_unref(client);
-    g_free(path);
-    g_free(home);
+    free(path);
+    free(home);
     return conn;
 }
 

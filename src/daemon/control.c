@@ -2,7 +2,9 @@
  * client's lines are read one at a time, answered, and the answer written before the next
  * line is read, so a client that does not read its answers holds only itself up. */
 #include "control.h"
+#include "status_page.h"
 
+#include "shoal/discover.h"
 #include "shoal/identity.h"
 
 #include <gio/gio.h>
@@ -19,30 +21,14 @@
 #define FEED_LIMIT 1000
 
 struct shoal_control {
+    shoal_daemon *d;
     GSocketService *service;
     char *path;
-    shoal_node *node;
-    shoal_feed_store *store;
-    const shoal_keypair *keys;
-    const shoal_config *cfg;
-    /* The hub table: the configuration's, those added by command, those found in feeds. */
-    struct held_hub {
-        shoal_hub_addr addr;
-        char source[SHOAL_REF_STRSIZE]; /* "config", "command", or the feed that named it */
-    } hubs[SHOAL_CONFIG_MAX_HUBS];
-    size_t nhubs;
-    GPtrArray *blocked; /* char*: canonical hub URLs never to join */
-    char *blocked_path; /* <home>/blocked-hubs.json */
-    GHashTable *feeds;  /* feed (32 bytes) → known_feed: the feeds we hold or are fetching */
-    json_t *recent;     /* the last RECENT changes, oldest first (the status page's) */
-    char *page;         /* the status page's URL, or NULL */
-    uint16_t net_port;
+    json_t *recent;       /* the last RECENT changes, oldest first (the status page's) */
     GCancellable *cancel; /* every client's reads and writes */
     GList *watchers;      /* client */
     int clients;          /* alive; a closing control is freed by the last one */
     bool closing;
-    shoal_control_dial_fn *dial;
-    void *dial_ud;
 };
 
 struct shoal_control_call {
@@ -65,39 +51,6 @@ typedef struct client {
 
 /* A watcher that falls this far behind is dropped rather than held in memory. */
 #define MAX_QUEUED (1u << 20)
-
-/* A feed: how far its messages were read (for hubs and contacts), which is our head once read;
- * and how far a peer said it holds it (latestSequence; 0 until one says). */
-typedef struct known_feed {
-    int64_t read, theirs;
-} known_feed;
-
-static guint feed_hash(gconstpointer key)
-{
-    guint h;
-    memcpy(&h, key, sizeof h); /* a public key: its bytes are as good as a hash */
-    return h;
-}
-
-static gboolean feed_equal(gconstpointer a, gconstpointer b)
-{
-    return memcmp(a, b, 32) == 0;
-}
-
-char *shoal_control_home(const char *given)
-{
-    if (given)
-        return g_strdup(given);
-    const char *env = getenv("SHOAL_HOME");
-    if (env && *env)
-        return g_strdup(env);
-    return g_build_filename(g_get_home_dir(), ".shoal", NULL);
-}
-
-char *shoal_control_path(const char *home)
-{
-    return g_build_filename(home, "control.sock", NULL);
-}
 
 static json_t *error_reply(const char *fmt, const char *arg)
 {
@@ -141,62 +94,51 @@ static json_t *peer_json(const shoal_conn_peer *p, shoal_time now)
 
 static json_t *status(shoal_control *c)
 {
+    shoal_daemon *d = c->d;
     char id[SHOAL_REF_STRSIZE];
-    shoal_identity_feed_id(c->keys->pub, id);
+    shoal_identity_feed_id(d->keys.pub, id);
     shoal_feed_state head;
-    if (shoal_feed_store_head(c->store, c->keys->pub, &head) != SHOAL_OK)
+    if (shoal_feed_store_head(d->store, d->keys.pub, &head) != SHOAL_OK)
         head.sequence = 0;
     /* our multiserver addresses: net: (an IPv6 host unbracketed, as multiserver writes it),
      * and one rtc: per hub joined, where peers reach us */
     char key[SHOAL_KEY_B64SIZE];
-    shoal_key_to_b64(c->keys->pub, key);
+    shoal_key_to_b64(d->keys.pub, key);
     json_t *net = json_null(), *addresses = json_array();
-    if (c->net_port) {
-        char *addr = g_strdup_printf("net:%s:%u~shs:%s", c->cfg->listen.host, c->net_port, key);
+    if (d->net_port) {
+        char *addr = g_strdup_printf("net:%s:%u~shs:%s", d->cfg.listen.host, d->net_port, key);
         net = json_string(addr);
         json_array_append_new(addresses, json_string(addr));
         g_free(addr);
     }
-    const shoal_conn *conn = shoal_node_conn(c->node);
-    for (size_t i = 0; i < c->nhubs; i++) {
-        const shoal_conn_hub *h = shoal_conn_hub_find(conn, &c->hubs[i].addr);
+    const shoal_conn *conn = shoal_node_conn(d->node);
+    for (size_t i = 0; i < d->nhubs; i++) {
+        const shoal_conn_hub *h = shoal_conn_hub_find(conn, &d->hubs[i].addr);
         if (!h || h->state != SHOAL_HUB_CONNECTED)
             continue;
         shoal_buf rtc = SHOAL_BUF_INIT;
-        shoal_hub_addr_format_rtc(&c->hubs[i].addr, &rtc);
+        shoal_hub_addr_format_rtc(&d->hubs[i].addr, &rtc);
         shoal_buf_appendf(&rtc, "~shs:%s", key);
         if (shoal_buf_status(&rtc) == SHOAL_OK)
             json_array_append_new(addresses, json_string(rtc.data));
         shoal_buf_free(&rtc);
     }
     json_t *hubs = json_array(), *peers = json_array();
-    for (size_t i = 0; i < c->nhubs; i++) {
-        json_t *h = hub_json(&c->hubs[i].addr, shoal_conn_hub_find(conn, &c->hubs[i].addr));
-        json_object_set_new(h, "source", json_string(c->hubs[i].source));
+    for (size_t i = 0; i < d->nhubs; i++) {
+        json_t *h = hub_json(&d->hubs[i].addr, shoal_conn_hub_find(conn, &d->hubs[i].addr));
+        json_object_set_new(h, "source", json_string(d->hubs[i].source));
         json_array_append_new(hubs, h);
     }
     json_t *blocked = json_array();
-    for (guint i = 0; i < c->blocked->len; i++)
-        json_array_append_new(blocked, json_string(g_ptr_array_index(c->blocked, i)));
+    for (guint i = 0; i < d->blocked->len; i++)
+        json_array_append_new(blocked, json_string(g_ptr_array_index(d->blocked, i)));
     for (size_t i = 0; i < shoal_conn_peer_count(conn); i++)
         json_array_append_new(peers,
-                              peer_json(shoal_conn_peer_at(conn, i), shoal_node_now(c->node)));
-    json_t *feeds = json_array();
-    GHashTableIter it;
-    gpointer fkey, value;
-    g_hash_table_iter_init(&it, c->feeds);
-    while (g_hash_table_iter_next(&it, &fkey, &value)) {
-        const known_feed *known = value;
-        char fid[SHOAL_REF_STRSIZE];
-        shoal_identity_feed_id(fkey, fid);
-        json_array_append_new(feeds,
-                              json_pack("{s:s, s:I, s:o}", "id", fid, "sequence",
-                                        (json_int_t)known->read, "peerSequence",
-                                        known->theirs ? json_integer(known->theirs) : json_null()));
-    }
+                              peer_json(shoal_conn_peer_at(conn, i), shoal_node_now(d->node)));
+    json_t *feeds = daemon_feeds_json(d);
     json_t *follows = json_array();
     size_t nfollows;
-    const uint8_t(*followed)[32] = shoal_node_follows(c->node, &nfollows);
+    const uint8_t(*followed)[32] = shoal_node_follows(d->node, &nfollows);
     for (size_t i = 0; i < nfollows; i++) {
         char fid[SHOAL_REF_STRSIZE];
         shoal_identity_feed_id(followed[i], fid);
@@ -204,8 +146,8 @@ static json_t *status(shoal_control *c)
     }
     return json_pack("{s:b, s:s, s:I, s:o, s:o, s:s?, s:o, s:o, s:o, s:o, s:o}", "ok", 1, "id", id,
                      "sequence", (json_int_t)head.sequence, "net", net, "addresses", addresses,
-                     "page", c->page, "hubs", hubs, "blocked", blocked, "follows", follows, "peers",
-                     peers, "feeds", feeds);
+                     "page", shoal_status_page_url(d->page), "hubs", hubs, "blocked", blocked,
+                     "follows", follows, "peers", peers, "feeds", feeds);
 }
 
 static json_t *publish(shoal_control *c, const json_t *req)
@@ -216,11 +158,11 @@ static json_t *publish(shoal_control *c, const json_t *req)
         return error_reply("%s", "publish needs \"content\"");
     shoal_msg_info info;
     const char *why = NULL;
-    int rc = shoal_node_publish(c->node, text, strlen(text), &info, &why);
+    int rc = shoal_node_publish(c->d->node, text, strlen(text), &info, &why);
     free(text);
     if (rc != SHOAL_OK)
         return error_reply("%s", why ? why : shoal_strerror(rc));
-    shoal_control_scan(c, c->keys->pub); /* a hub named or a feed followed takes effect now */
+    daemon_feeds_appended(c->d, c->d->keys.pub); /* a hub named or a feed followed: now */
     char key[64] = "%";
     sodium_bin2base64(key + 1, sizeof key - 1, info.id, 32, sodium_base64_VARIANT_ORIGINAL);
     strcat(key, ".sha256");
@@ -236,7 +178,7 @@ static json_t *follow(shoal_control *c, const json_t *req)
     if (!id || shoal_ref_parse(&ref, id, strlen(id), NULL) != SHOAL_OK ||
         ref.kind != SHOAL_REF_FEED || (following && !json_is_boolean(following)))
         return error_reply("%s", "follow needs \"id\", a feed id (and \"following\", a boolean)");
-    if (memcmp(ref.key, c->keys->pub, 32) == 0)
+    if (memcmp(ref.key, c->d->keys.pub, 32) == 0)
         return error_reply("%s", "that is the daemon's own feed");
     char canonical[SHOAL_REF_STRSIZE];
     shoal_ref_format(&ref, canonical);
@@ -263,13 +205,13 @@ static json_t *feed(shoal_control *c, const json_t *req)
     const char *id = json_string_value(json_object_get(req, "id"));
     shoal_ref ref = {.kind = SHOAL_REF_FEED};
     if (!id)
-        memcpy(ref.key, c->keys->pub, 32); /* our own */
+        memcpy(ref.key, c->d->keys.pub, 32); /* our own */
     else if (shoal_ref_parse(&ref, id, strlen(id), NULL) != SHOAL_OK || ref.kind != SHOAL_REF_FEED)
         return error_reply("%s", "feed needs \"id\", a feed id (ours when left out)");
     json_int_t seq = json_integer_value(json_object_get(req, "seq"));
     json_int_t limit = json_integer_value(json_object_get(req, "limit"));
     json_t *messages = json_array();
-    int rc = shoal_feed_store_history(c->store, ref.key, seq > 0 ? seq : 1,
+    int rc = shoal_feed_store_history(c->d->store, ref.key, seq > 0 ? seq : 1,
                                       limit > 0 && limit < FEED_LIMIT ? limit : FEED_LIMIT,
                                       add_message, messages);
     if (rc != SHOAL_OK) {
@@ -277,55 +219,6 @@ static json_t *feed(shoal_control *c, const json_t *req)
         return error_reply("%s", shoal_strerror(rc));
     }
     return json_pack("{s:b, s:o}", "ok", 1, "messages", messages);
-}
-
-static char *canonical_hub(const shoal_hub_addr *addr)
-{
-    shoal_buf text = SHOAL_BUF_INIT;
-    shoal_hub_addr_format(addr, &text);
-    char *s = g_strdup(text.data ? text.data : "");
-    shoal_buf_free(&text);
-    return s;
-}
-
-static bool is_blocked(shoal_control *c, const shoal_hub_addr *addr)
-{
-    char *url = canonical_hub(addr);
-    bool blocked = false;
-    for (guint i = 0; i < c->blocked->len && !blocked; i++)
-        blocked = strcmp(g_ptr_array_index(c->blocked, i), url) == 0;
-    g_free(url);
-    return blocked;
-}
-
-#define SAVED "saved" /* the source of a hub restored from conn.db */
-
-/* Joins a hub unless it is held already or blocked; `source` says who named it (a hub held
- * only because an earlier run saved it takes the name of whoever names it again). */
-static int hold_hub(shoal_control *c, const shoal_hub_addr *addr, const char *source)
-{
-    for (size_t i = 0; i < c->nhubs; i++)
-        if (shoal_hub_addr_equal(&c->hubs[i].addr, addr)) {
-            if (strcmp(c->hubs[i].source, SAVED) == 0)
-                g_strlcpy(c->hubs[i].source, source, SHOAL_REF_STRSIZE);
-            return SHOAL_OK;
-        }
-    if (is_blocked(c, addr))
-        return SHOAL_E_INVAL;
-    if (c->nhubs == SHOAL_CONFIG_MAX_HUBS)
-        return SHOAL_E_CONN_TOO_MANY_HUBS;
-    int rc = shoal_node_add_hub(c->node, addr);
-    if (rc == SHOAL_OK) {
-        c->hubs[c->nhubs].addr = *addr;
-        g_strlcpy(c->hubs[c->nhubs++].source, source, SHOAL_REF_STRSIZE);
-    }
-    return rc;
-}
-
-void shoal_control_hold_saved(shoal_control *c, const shoal_hub_addr *addr)
-{
-    if (hold_hub(c, addr, SAVED) != SHOAL_OK) /* blocked since it was saved, or no room */
-        (void)!shoal_node_remove_hub(c->node, addr);
 }
 
 /* The request's "address" as a hub; NULL (with *reply set) when it is not one. */
@@ -345,7 +238,7 @@ static json_t *hubs_add(shoal_control *c, const json_t *req)
     json_t *reply = NULL;
     if (!request_hub(req, &addr, &reply))
         return reply;
-    int rc = hold_hub(c, &addr, "command");
+    int rc = daemon_hubs_hold(c->d, &addr, "command");
     if (rc != SHOAL_OK)
         return error_reply("%s", rc == SHOAL_E_INVAL ? "that hub is blocked" : shoal_strerror(rc));
     return json_pack("{s:b}", "ok", 1);
@@ -359,35 +252,13 @@ static json_t *hubs_announce(shoal_control *c, const json_t *req)
     json_t *reply = NULL;
     if (!request_hub(req, &addr, &reply))
         return reply;
-    char *url = canonical_hub(&addr);
+    char *url = daemon_hub_url(&addr);
     json_t *content = json_pack("{s:s, s:s}", "type", SHOAL_HUB_MESSAGE_TYPE, "address", url);
     g_free(url);
     json_t *publish_req = json_pack("{s:o}", "content", content);
     reply = publish(c, publish_req);
     json_decref(publish_req);
     return reply; /* published: the hub joined our table */
-}
-
-static bool save_blocked(shoal_control *c)
-{
-    json_t *list = json_array();
-    for (guint i = 0; i < c->blocked->len; i++)
-        json_array_append_new(list, json_string(g_ptr_array_index(c->blocked, i)));
-    bool ok = json_dump_file(list, c->blocked_path, JSON_INDENT(2)) == 0;
-    json_decref(list);
-    return ok;
-}
-
-/* Leaves a hub held; false when it is not held. */
-static bool leave_hub(shoal_control *c, const shoal_hub_addr *addr)
-{
-    for (size_t i = 0; i < c->nhubs; i++)
-        if (shoal_hub_addr_equal(&c->hubs[i].addr, addr)) {
-            (void)!shoal_node_remove_hub(c->node, addr);
-            c->hubs[i] = c->hubs[--c->nhubs];
-            return true;
-        }
-    return false;
 }
 
 /* "hubs.block": never joined again, whoever names it; left now if held. Kept in the home. */
@@ -397,12 +268,8 @@ static json_t *hubs_block(shoal_control *c, const json_t *req)
     json_t *reply = NULL;
     if (!request_hub(req, &addr, &reply))
         return reply;
-    if (!is_blocked(c, &addr)) {
-        g_ptr_array_add(c->blocked, canonical_hub(&addr));
-        if (!save_blocked(c))
-            return error_reply("cannot write %s", c->blocked_path);
-    }
-    (void)leave_hub(c, &addr);
+    if (!daemon_hubs_block(c->d, &addr))
+        return error_reply("cannot write %s", c->d->blocked_path);
     return json_pack("{s:b}", "ok", 1);
 }
 
@@ -414,68 +281,9 @@ static json_t *hubs_rm(shoal_control *c, const json_t *req)
     json_t *reply = NULL;
     if (!request_hub(req, &addr, &reply))
         return reply;
-    if (!leave_hub(c, &addr))
+    if (!daemon_hubs_leave(c->d, &addr))
         return error_reply("%s", "not one of the daemon's hubs");
     return json_pack("{s:b}", "ok", 1);
-}
-
-typedef struct contact {
-    uint8_t feed[32];
-    bool following;
-} contact;
-
-typedef struct scan {
-    shoal_control *c;
-    int64_t last;
-    GArray *contacts; /* our own contact messages, applied once the reading is done */
-} scan;
-
-/* {"type":"contact","contact":"@…","following":bool} of our own: whom we follow. */
-static void note_contact(scan *sc, const char *author, const json_t *content)
-{
-    const char *id = json_string_value(json_object_get(content, "contact"));
-    const json_t *following = json_object_get(content, "following");
-    shoal_ref ref;
-    char self[SHOAL_REF_STRSIZE];
-    shoal_identity_feed_id(sc->c->keys->pub, self);
-    if (strcmp(author, self) != 0 || !id || !json_is_boolean(following) ||
-        shoal_ref_parse(&ref, id, strlen(id), NULL) != SHOAL_OK || ref.kind != SHOAL_REF_FEED ||
-        memcmp(ref.key, sc->c->keys->pub, 32) == 0)
-        return;
-    contact one = {.following = json_is_true(following)};
-    memcpy(one.feed, ref.key, 32);
-    g_array_append_val(sc->contacts, one);
-}
-
-static bool scan_one(const char *text, size_t len, int64_t sequence, const uint8_t id[32],
-                     int64_t received, void *ud)
-{
-    (void)id, (void)received;
-    scan *sc = ud;
-    sc->last = sequence;
-    json_t *msg = json_loadb(text, len, 0, NULL);
-    const json_t *content = json_object_get(msg, "content");
-    const char *type = json_string_value(json_object_get(content, "type"));
-    const char *address = json_string_value(json_object_get(content, "address"));
-    const char *author = json_string_value(json_object_get(msg, "author"));
-    shoal_hub_addr addr;
-    if (type && author && strcmp(type, SHOAL_CONTACT_MESSAGE_TYPE) == 0)
-        note_contact(sc, author, content);
-    else if (type && address && author && strcmp(type, SHOAL_HUB_MESSAGE_TYPE) == 0 &&
-             shoal_hub_addr_parse(&addr, address, strlen(address), NULL) == SHOAL_OK) {
-        int rc = hold_hub(sc->c, &addr, author);
-        if (rc != SHOAL_OK && rc != SHOAL_E_INVAL)
-            shoal_log(SHOAL_LOG_WARN, "run", "the hub %s named by %s: %s", address, author,
-                      shoal_strerror(rc));
-    }
-    json_decref(msg);
-    return true;
-}
-
-void shoal_control_set_page(shoal_control *c, const char *url)
-{
-    g_free(c->page);
-    c->page = g_strdup(url);
 }
 
 json_t *shoal_control_status(shoal_control *c, bool recent)
@@ -484,56 +292,6 @@ json_t *shoal_control_status(shoal_control *c, bool recent)
     if (s && recent)
         json_object_set(s, "recent", c->recent);
     return s;
-}
-
-static known_feed *known_of(shoal_control *c, const uint8_t feed[32])
-{
-    known_feed *known = g_hash_table_lookup(c->feeds, feed);
-    if (!known) {
-        known = g_new0(known_feed, 1);
-        g_hash_table_insert(c->feeds, g_memdup2(feed, 32), known);
-    }
-    return known;
-}
-
-void shoal_control_head_known(shoal_control *c, const uint8_t feed[32], int64_t head)
-{
-    known_feed *known = known_of(c, feed);
-    if (head > known->theirs)
-        known->theirs = head;
-}
-
-int64_t shoal_control_left(shoal_control *c, const uint8_t feed[32])
-{
-    const known_feed *known = g_hash_table_lookup(c->feeds, feed);
-    if (!known || known->theirs == 0)
-        return -1;
-    return known->theirs > known->read ? known->theirs - known->read : 0;
-}
-
-int64_t shoal_control_scan(shoal_control *c, const uint8_t feed[32])
-{
-    if (!c)
-        return 0;
-    known_feed *known = known_of(c, feed);
-    int64_t from = known->read;
-    scan sc = {c, from, g_array_new(FALSE, FALSE, sizeof(contact))};
-    if (shoal_feed_store_history(c->store, feed, from + 1, 0, scan_one, &sc) != SHOAL_OK) {
-        g_array_free(sc.contacts, TRUE);
-        return 0;
-    }
-    known->read = sc.last;
-    for (guint i = 0; i < sc.contacts->len; i++) {
-        const contact *one = &g_array_index(sc.contacts, contact, i);
-        if (shoal_node_follow(c->node, one->feed, one->following) != SHOAL_OK)
-            shoal_log(SHOAL_LOG_WARN, "run", "following a feed: not every peer was asked for it");
-    }
-    /* the hubs the newly followed feeds name */
-    for (guint i = 0; i < sc.contacts->len; i++)
-        if (g_array_index(sc.contacts, contact, i).following)
-            shoal_control_scan(c, g_array_index(sc.contacts, contact, i).feed);
-    g_array_free(sc.contacts, TRUE);
-    return sc.last - from;
 }
 
 static client *client_ref(client *cl);
@@ -557,7 +315,7 @@ static json_t *dial(client *cl, const json_t *req)
         return error_reply("%s", "connect needs \"address\", net:HOST:PORT~shs:KEY");
     shoal_control_call *call = g_new(shoal_control_call, 1);
     call->client = client_ref(cl);
-    cl->control->dial(net.host.name, net.port, shs.key, call, cl->control->dial_ud);
+    daemon_dial(cl->control->d, net.host.name, net.port, shs.key, call);
     return NULL;
 }
 
@@ -677,7 +435,7 @@ void shoal_control_changed(shoal_control *c, const shoal_conn_fx *event)
         return;
     json_t *j = NULL;
     if (event->type == SHOAL_FX_PEER_CHANGED || event->type == SHOAL_FX_PEER_FORGOTTEN) {
-        j = peer_json(event->peer_record, shoal_node_now(c->node));
+        j = peer_json(event->peer_record, shoal_node_now(c->d->node));
         json_object_set_new(j, "event", json_string("peer"));
         json_object_set_new(j, "forgotten", json_boolean(event->type == SHOAL_FX_PEER_FORGOTTEN));
     } else if (event->type == SHOAL_FX_HUB_CHANGED || event->type == SHOAL_FX_HUB_REMOVED) {
@@ -757,36 +515,14 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GO
     return TRUE;
 }
 
-int shoal_control_start(const char *home, shoal_node *node, shoal_feed_store *store,
-                        const shoal_keypair *keys, const shoal_config *cfg, uint16_t net_port,
-                        shoal_control_dial_fn *dial_fn, void *dial_ud, shoal_control **out)
+int shoal_control_start(shoal_daemon *d, shoal_control **out)
 {
     shoal_control *c = g_new0(shoal_control, 1);
-    *c = (shoal_control){.path = shoal_control_path(home),
-                         .node = node,
-                         .store = store,
-                         .keys = keys,
-                         .cfg = cfg,
-                         .net_port = net_port,
-                         .dial = dial_fn,
-                         .dial_ud = dial_ud,
+    *c = (shoal_control){.d = d,
+                         .path = shoal_daemon_socket_path(d->home),
+                         .recent = json_array(),
                          .cancel = g_cancellable_new(),
                          .service = g_socket_service_new()};
-    for (size_t i = 0; i < cfg->nhubs; i++) {
-        c->hubs[i].addr = cfg->hubs[i];
-        strcpy(c->hubs[i].source, "config");
-    }
-    c->nhubs = cfg->nhubs;
-    c->blocked = g_ptr_array_new_with_free_func(g_free);
-    c->blocked_path = g_build_filename(home, "blocked-hubs.json", NULL);
-    c->feeds = g_hash_table_new_full(feed_hash, feed_equal, g_free, g_free);
-    c->recent = json_array();
-    json_t *list = json_load_file(c->blocked_path, 0, NULL);
-    size_t bi;
-    json_t *bv;
-    json_array_foreach(list, bi, bv) if (json_is_string(bv))
-        g_ptr_array_add(c->blocked, g_strdup(json_string_value(bv)));
-    json_decref(list);
     g_unlink(c->path); /* a socket left by a daemon that did not stop cleanly */
     GSocketAddress *addr = g_unix_socket_address_new(c->path);
     mode_t mask = umask(0077); /* the socket is the user's alone */
@@ -807,11 +543,7 @@ int shoal_control_start(const char *home, shoal_node *node, shoal_feed_store *st
 
 static void control_release(shoal_control *c)
 {
-    g_ptr_array_unref(c->blocked);
-    g_hash_table_destroy(c->feeds);
     json_decref(c->recent);
-    g_free(c->page);
-    g_free(c->blocked_path);
     g_object_unref(c->cancel);
     g_free(c);
 }
@@ -825,7 +557,7 @@ void shoal_control_free(shoal_control *c)
     g_socket_listener_close(G_SOCKET_LISTENER(c->service));
     g_object_unref(c->service);
     g_unlink(c->path);
-    g_clear_pointer(&c->path, g_free);
+    g_clear_pointer(&c->path, free);
     g_list_free(c->watchers);
     c->watchers = NULL;
     g_cancellable_cancel(c->cancel); /* every client's operations end, and with them the client */

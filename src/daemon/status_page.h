@@ -1,10 +1,8 @@
 /* The daemon's status page (HTML and JSON) on 127.0.0.1: see status_page.c. */
-#ifndef SHOAL_CLI_STATUS_PAGE_H
-#define SHOAL_CLI_STATUS_PAGE_H
+#ifndef SHOAL_DAEMON_STATUS_PAGE_H
+#define SHOAL_DAEMON_STATUS_PAGE_H
 
 #include "control.h"
-
-typedef struct shoal_status_page shoal_status_page;
 
 /* Serves on 127.0.0.1:port (0: a free port); `control` is borrowed. NULL (said why in the log)
  * when it cannot listen: the daemon runs on without it. */

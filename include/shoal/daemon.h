@@ -1,0 +1,81 @@
+/* shoal daemon: the running peer, `shoal run`.
+ *
+ * One SSB peer in a home folder: it uses ~/.ssb/secret when there is one (else `secret` in its
+ * home, created), keeps its feeds in `feeds.db` and the state manager's hubs and peers in
+ * `conn.db`, reads `config.json` (shoal/config.h), joins its hubs, meets peers over WebRTC and
+ * net: (TCP), replicates the feeds it follows and its own, follows and joins hubs as the feeds
+ * it holds say (shoal/discover.h), serves a status page on 127.0.0.1, and takes commands on
+ * `control.sock` in its home. A network change or a wake-up from sleep tears every connection
+ * down at once and dials again. SIGTERM or SIGINT stops it cleanly.
+ *
+ * The control socket is a Unix stream socket only the user can open (mode 0600). The protocol
+ * is JSON lines: each request is one object on a line, {"cmd": NAME, ...}, and each gets one
+ * object on a line back, in order: {"ok": true, ...} or {"ok": false, "error": "..."}.
+ *
+ *   {"cmd":"status"}  → "id" (our feed), "sequence" (our feed's head), "net" (our net: address,
+ *                       or null), "addresses" (our multiserver addresses: net:, then one
+ *                       rtc:HUB~shs:KEY per hub joined), "hubs": [{"address","state","failures"}],
+ *                       "follows": [feed id, ...],
+ *                       "peers": [{"id","state","transport","inbound","downloading",
+ *                       "deadlineIn" (connecting: ms until the attempt counts as failed)}],
+ *                       "feeds": [{"id","sequence","peerSequence"}]: every feed we hold or fetch,
+ *                       how far we hold it, and how far a peer said it holds it (null: none said)
+ *   {"cmd":"publish","content":{...}}   → "key", "sequence" (the message published)
+ *   {"cmd":"follow","id":"@…","following":bool}
+ *                     → "key", "sequence": publishes {"type":"contact","contact":ID,
+ *                       "following":bool} (following: true when left out); the feed is asked of
+ *                       every peer from now on (or, unfollowed, no longer)
+ *   {"cmd":"feed","id":"@…","seq":N,"limit":N}   (id: ours when left out)
+ *                     → "messages": [value, ...] (from sequence seq, default 1; at most limit,
+ *                       default and cap 1000)
+ *   {"cmd":"hubs.add","address":"https://…"}  → {} (the hub joins the table)
+ *   {"cmd":"hubs.announce","address":"https://…"}
+ *                     → "key", "sequence": publishes {"type":"rtc-hub","address":URL}, which
+ *                       every daemon that replicates our feed joins; we join it too
+ *   {"cmd":"hubs.rm","address":"https://…"}
+ *                     → {}: left now, whoever named it, until it is named again (a new
+ *                       message, hubs.add, or config.json at the next start); an error when
+ *                       it is not held
+ *   {"cmd":"hubs.block","address":"https://…"}
+ *                     → {}: never joined again whoever names it (kept in blocked-hubs.json),
+ *                       and left now if held
+ *   status's "hubs" carry each hub's "source": "config", "command", or the feed that named it;
+ *   "blocked" lists the blocked ones
+ *   {"cmd":"connect","address":"net:HOST:PORT~shs:KEY"}
+ *                     → {} once the peer has proved its key (it then replicates as any peer)
+ *   {"cmd":"watch"}   → {}, then a line for every change of a hub or a peer, as it happens:
+ *                       {"event":"peer","id","state","transport","inbound","forgotten"} or
+ *                       {"event":"hub","address","state","failures","removed"}, until the
+ *                       client hangs up (one that falls 1 MiB behind is dropped)
+ *
+ * The status page serves GET / (an HTML page that draws the status every second) and
+ * GET /status.json: what "status" answers, with the last 50 changes under "recent". */
+#ifndef SHOAL_DAEMON_H
+#define SHOAL_DAEMON_H
+
+#include "shoal/core.h"
+
+/* What shoal_daemon_run returns: the process's exit status. */
+enum {
+    SHOAL_DAEMON_STOPPED = 0, /* stopped by SIGTERM or SIGINT, cleanly */
+    SHOAL_DAEMON_CONFIG = 2,  /* config.json cannot be read, or is not a configuration */
+    SHOAL_DAEMON_FAILED = 3,  /* the home, the identity, a store, a socket failed */
+};
+
+/* The daemon's home: `given` (borrowed) when not NULL, else $SHOAL_HOME when set and not empty,
+ * else ~/.shoal. Free the result with free(). */
+char *shoal_daemon_home(const char *given);
+
+/* The control socket's path in `home` (borrowed). Free the result with free(). */
+char *shoal_daemon_socket_path(const char *home);
+
+/* Runs the daemon in `home` (borrowed; created, mode 0700, when missing) on GLib's default main
+ * context until SIGTERM or SIGINT, and returns one of the statuses above. It prints
+ * "shoal VERSION running as ID in HOME" on standard output once it takes commands, each reason
+ * it cannot start on standard error ("shoal run: …"), and replication's progress on standard
+ * error once a second while messages come (one line kept up to date on a terminal). The process
+ * is its: it handles SIGTERM and SIGINT and uses GLib's default main context, so one process
+ * runs one daemon at a time. */
+int shoal_daemon_run(const char *home);
+
+#endif
