@@ -77,6 +77,8 @@
     X(RPC_CLOSED, "the RPC session has ended (goodbye, or an error)")                              \
     X(RPC_NO_CALL, "no open call or stream with that id, or our half of it has ended")             \
     X(RPC_TOO_MANY_CALLS, "too many open calls and streams in this RPC session")                   \
+    X(LINK_SILENT, "the peer stayed silent, even when asked something")                            \
+    X(LINK_BACKLOG, "the peer does not read what it asks for (too much waits to be written)")      \
     X(IDENTITY_FORMAT, "not an SSB secret file (JSON with curve, public, private and id)")         \
     X(IDENTITY_MISMATCH, "the secret file's private key, public key and id do not match")          \
     X(IDENTITY_IO, "the secret file could not be read or written")                                 \

@@ -9,6 +9,13 @@
  * shoal/link.h). A transport that is full takes fewer bytes than offered, and says when it has
  * room again.
  *
+ * Bounds. A peer that asks without reading cannot make us hold more than max_backlog bytes of
+ * output: past it the link is over (SHOAL_E_LINK_BACKLOG); handlers with much to send send it
+ * as it is read (shoal_rpc_writable). A peer silent for idle_ms after the handshake is asked
+ * something (whoami, which every SSB peer answers), and the link is over if it stays silent for
+ * idle_ms more (SHOAL_E_LINK_SILENT): connections cost descriptors and memory, and one nobody
+ * uses is let go.
+ *
  * Callbacks must not free the driver; the transport frees it once it has closed. */
 #ifndef SHOAL_LINK_DRIVER_H
 #define SHOAL_LINK_DRIVER_H
@@ -30,8 +37,18 @@ typedef struct shoal_link_transport {
     void (*finished)(int status, void *ud);
 } shoal_link_transport;
 
-/* Drives `link` (owned from now on) over the transport (`t` copied). NULL when out of memory. */
-shoal_link_driver *shoal_link_driver_new(shoal_link *link, const shoal_link_transport *t, void *ud);
+#define SHOAL_LINK_DRIVER_MAX_BACKLOG (16u << 20)
+#define SHOAL_LINK_DRIVER_IDLE_MS     60000
+
+typedef struct shoal_link_limits {
+    size_t max_backlog; /* 0: SHOAL_LINK_DRIVER_MAX_BACKLOG */
+    shoal_time idle_ms; /* 0: SHOAL_LINK_DRIVER_IDLE_MS */
+} shoal_link_limits;
+
+/* Drives `link` (owned from now on) over the transport (`t` copied), within `limits` (NULL: the
+ * defaults). */
+shoal_link_driver *shoal_link_driver_new(shoal_link *link, const shoal_link_transport *t,
+                                         const shoal_link_limits *limits, void *ud);
 /* Frees the driver and its link; no callback runs after. NULL is a no-op. */
 void shoal_link_driver_free(shoal_link_driver *d);
 shoal_link *shoal_link_driver_link(shoal_link_driver *d);

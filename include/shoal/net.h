@@ -8,7 +8,7 @@
 #ifndef SHOAL_NET_H
 #define SHOAL_NET_H
 
-#include "shoal/link.h"
+#include "shoal/link_driver.h"
 
 typedef struct shoal_net_conn shoal_net_conn;
 typedef struct shoal_net_server shoal_net_server;
@@ -28,6 +28,7 @@ typedef struct shoal_net_config {
     shoal_time handshake_ms;      /* 0: 10 s */
     shoal_shs_keycache *keycache; /* NULL: none; borrowed while connections last */
     shoal_rpc_config rpc;
+    shoal_link_limits limits; /* zeros: shoal/link_driver.h's defaults */
 } shoal_net_config;
 
 /* Dials host:port and runs the handshake with the server `server_pub`. The callbacks (copied)

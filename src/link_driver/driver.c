@@ -7,9 +7,14 @@ struct shoal_link_driver {
     shoal_link *link;
     shoal_link_transport t;
     void *ud;
-    guint hold; /* as the server: when our calls go out even if the client is silent */
-    guint kick; /* a write the link asked for, outside any input */
-    bool done;  /* `finished` has run */
+    shoal_link_limits limits;
+    guint hold;        /* as the server: when our calls go out even if the client is silent */
+    guint kick;        /* a write the link asked for, outside any input */
+    guint idle;        /* when the peer's silence is looked at */
+    gint64 last_input; /* µs, monotonic */
+    bool asked;        /* the silent peer was asked something ... */
+    gint64 asked_at;   /* ... then (µs, monotonic) */
+    bool done;         /* `finished` has run */
 };
 
 static void finish(shoal_link_driver *d, int status)
@@ -19,7 +24,45 @@ static void finish(shoal_link_driver *d, int status)
     d->done = true;
     g_clear_handle_id(&d->hold, g_source_remove);
     g_clear_handle_id(&d->kick, g_source_remove);
+    g_clear_handle_id(&d->idle, g_source_remove);
     d->t.finished(status, d->ud);
+}
+
+static void pump(shoal_link_driver *d);
+
+static void answered(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_rpc_body *body,
+                     void *ud)
+{
+    (void)rpc, (void)id, (void)ev, (void)body, (void)ud; /* its bytes were input: enough */
+}
+
+static gboolean on_idle(gpointer ud)
+{
+    shoal_link_driver *d = ud;
+    d->idle = 0;
+    gint64 now = g_get_monotonic_time();
+    if (d->asked && d->last_input > d->asked_at)
+        d->asked = false; /* it answered, or spoke */
+    if (d->asked) {
+        finish(d, SHOAL_E_LINK_SILENT);
+        return G_SOURCE_REMOVE;
+    }
+    gint64 silent_ms = (now - d->last_input) / 1000;
+    if (silent_ms < d->limits.idle_ms) { /* it spoke meanwhile */
+        d->idle = g_timeout_add((guint)(d->limits.idle_ms - silent_ms), on_idle, d);
+        return G_SOURCE_REMOVE;
+    }
+    d->asked = true;
+    d->asked_at = now;
+    json_t *args = json_array();
+    int32_t id;
+    if (args && shoal_rpc_call(shoal_link_rpc(d->link), SHOAL_RPC_ASYNC, "whoami", args, answered,
+                               NULL, &id) == SHOAL_OK)
+        pump(d);
+    json_decref(args);
+    if (!d->done) /* it has as long again to say anything */
+        d->idle = g_timeout_add((guint)d->limits.idle_ms, on_idle, d);
+    return G_SOURCE_REMOVE;
 }
 
 /* Hands the transport the link's output while it takes it. */
@@ -33,8 +76,11 @@ static void pump(shoal_link_driver *d)
             finish(d, (int)k);
             return;
         }
-        if (k == 0)
-            return; /* shoal_link_driver_writable resumes */
+        if (k == 0) { /* shoal_link_driver_writable resumes, unless the peer reads nothing */
+            if (len > d->limits.max_backlog)
+                finish(d, SHOAL_E_LINK_BACKLOG);
+            return;
+        }
         shoal_link_drain(d->link, (size_t)k);
     }
     if (shoal_link_status(d->link) != SHOAL_OK)
@@ -70,12 +116,19 @@ static gboolean on_hold(gpointer ud)
     return G_SOURCE_REMOVE;
 }
 
-shoal_link_driver *shoal_link_driver_new(shoal_link *link, const shoal_link_transport *t, void *ud)
+shoal_link_driver *shoal_link_driver_new(shoal_link *link, const shoal_link_transport *t,
+                                         const shoal_link_limits *limits, void *ud)
 {
     shoal_link_driver *d = g_new0(shoal_link_driver, 1);
     d->link = link;
     d->t = *t;
     d->ud = ud;
+    if (limits)
+        d->limits = *limits;
+    if (!d->limits.max_backlog)
+        d->limits.max_backlog = SHOAL_LINK_DRIVER_MAX_BACKLOG;
+    if (!d->limits.idle_ms)
+        d->limits.idle_ms = SHOAL_LINK_DRIVER_IDLE_MS;
     shoal_link_on_output(link, on_output, d);
     return d;
 }
@@ -86,6 +139,7 @@ void shoal_link_driver_free(shoal_link_driver *d)
         return;
     g_clear_handle_id(&d->hold, g_source_remove);
     g_clear_handle_id(&d->kick, g_source_remove);
+    g_clear_handle_id(&d->idle, g_source_remove);
     shoal_link_free(d->link);
     g_free(d);
 }
@@ -98,6 +152,7 @@ shoal_link *shoal_link_driver_link(shoal_link_driver *d)
 void shoal_link_driver_input(shoal_link_driver *d, const uint8_t *data, size_t len)
 {
     size_t used = 0;
+    d->last_input = g_get_monotonic_time();
     while (used < len && !d->done) {
         bool was = shoal_link_established(d->link);
         long k = shoal_link_input(d->link, data + used, len - used);
@@ -107,6 +162,7 @@ void shoal_link_driver_input(shoal_link_driver *d, const uint8_t *data, size_t l
         if (!was && shoal_link_established(d->link)) {
             /* a client's link holds nothing: its release is a no-op */
             d->hold = g_timeout_add(SHOAL_LINK_HOLD_MS, on_hold, d);
+            d->idle = g_timeout_add((guint)d->limits.idle_ms, on_idle, d);
             d->t.established(d->ud);
         }
     }

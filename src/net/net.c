@@ -228,7 +228,7 @@ static shoal_net_conn *conn_new(const shoal_keypair *keys, const uint8_t *server
     c->cb = *cb;
     c->ud = ud;
     c->link = link;
-    c->driver = shoal_link_driver_new(link, &transport, c);
+    c->driver = shoal_link_driver_new(link, &transport, &cfg->limits, c);
     c->cancel = g_cancellable_new();
     c->timer =
         g_timeout_add((guint)(cfg->handshake_ms ? cfg->handshake_ms : DEFAULT_HS_MS), on_timer, c);

@@ -240,7 +240,7 @@ static void start_link(shoal_node *n, shoal_node_peer *p, const shoal_negotiate_
         shoal_rtc_peer_close(p->rtc);
         return;
     }
-    p->driver = shoal_link_driver_new(link, &transport, p);
+    p->driver = shoal_link_driver_new(link, &transport, NULL, p);
     shoal_link_driver_writable(p->driver); /* the client's first handshake message */
 }
 
