@@ -29,6 +29,8 @@ typedef struct shoal_net_config {
     shoal_shs_keycache *keycache; /* NULL: none; borrowed while connections last */
     shoal_rpc_config rpc;
     shoal_link_limits limits; /* zeros: shoal/link_driver.h's defaults */
+    unsigned max_pending;     /* a server: connections in their handshake at once (0: 64); past it
+                                 the server stops accepting until one is through or over */
 } shoal_net_config;
 
 /* Dials host:port and runs the handshake with the server `server_pub`. The callbacks (copied)

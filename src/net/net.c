@@ -10,15 +10,28 @@
 #include <gio/gio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sodium.h>
 #include <string.h>
 
-#define READ_CHUNK    65536
-#define DEFAULT_HS_MS 10000
-#define LINGER_MS     3000 /* after our goodbye, how long we wait for theirs */
+#define READ_CHUNK          65536
+#define DEFAULT_HS_MS       10000
+#define DEFAULT_MAX_PENDING 64
+#define LINGER_MS           3000 /* after our goodbye, how long we wait for theirs */
 /* Reading stops while more than this waits to be written, so a peer that asks faster than it
  * reads cannot make us queue without bound; it resumes when the backlog drains. */
 #define MAX_BACKLOG (4u << 20)
+
+/* The inbound connections still in their handshake, at most `cap`: while that many wait, the
+ * server stops accepting (the rest wait in the kernel's backlog), so a crowd of silent dialers
+ * costs a bounded number of descriptors and never makes accept spin. Shared by the server and
+ * the connections it accepted, which may outlive it. */
+typedef struct gate {
+    int refs;
+    unsigned pending, cap;
+    GSocketService *service; /* NULL once the server is freed */
+    bool paused;
+} gate;
 
 struct shoal_net_conn {
     int refs;
@@ -26,6 +39,7 @@ struct shoal_net_conn {
     void *ud;
     shoal_link_driver *driver;
     shoal_link *link; /* the driver's */
+    gate *gate;       /* inbound, until its handshake is done or it ends */
     GSocketConnection *sock;
     GCancellable *cancel;
     bool writing, finished;
@@ -40,6 +54,7 @@ struct shoal_net_conn {
 
 struct shoal_net_server {
     GSocketService *service;
+    gate *gate;
     shoal_net_config cfg;
     shoal_keypair keys;
     uint8_t network[32];
@@ -47,6 +62,27 @@ struct shoal_net_server {
     void *ud;
     uint16_t port;
 };
+
+static void gate_unref(gate *g)
+{
+    if (--g->refs == 0)
+        g_free(g);
+}
+
+/* One inbound connection is through its handshake, or over: another may be accepted. */
+static void gate_pass(shoal_net_conn *c)
+{
+    gate *g = c->gate;
+    if (!g)
+        return;
+    c->gate = NULL;
+    g->pending--;
+    if (g->paused && g->service && g->pending < g->cap) {
+        g->paused = false;
+        g_socket_service_start(g->service);
+    }
+    gate_unref(g);
+}
 
 static shoal_net_conn *ref(shoal_net_conn *c)
 {
@@ -72,6 +108,7 @@ static void finish(shoal_net_conn *c, int err)
     if (c->finished)
         return;
     c->finished = true;
+    gate_pass(c);
     g_cancellable_cancel(c->cancel);
     if (c->timer)
         g_source_remove(c->timer);
@@ -147,6 +184,7 @@ static long on_send(const uint8_t *data, size_t len, void *ud)
 static void on_established(void *ud)
 {
     shoal_net_conn *c = ud;
+    gate_pass(c);
     if (c->timer)
         g_source_remove(c->timer);
     c->timer = 0;
@@ -285,8 +323,15 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *sock, GO
     (void)service, (void)source;
     shoal_net_server *s = data;
     shoal_net_conn *c = conn_new(&s->keys, NULL, s->network, &s->cfg, &s->cb, s->ud);
-    if (c)
-        attach(c, g_object_ref(sock));
+    if (!c)
+        return TRUE;
+    c->gate = s->gate;
+    s->gate->refs++;
+    if (++s->gate->pending >= s->gate->cap) {
+        s->gate->paused = true;
+        g_socket_service_stop(s->service);
+    }
+    attach(c, g_object_ref(sock));
     return TRUE;
 }
 
@@ -299,6 +344,7 @@ int shoal_net_listen(const shoal_net_config *cfg, const char *host, uint16_t por
     GSocketAddress *addr = g_inet_socket_address_new(ip, port);
     g_object_unref(ip);
     GSocketService *service = g_socket_service_new();
+    g_socket_listener_set_backlog(G_SOCKET_LISTENER(service), SOMAXCONN); /* the system's */
     GSocketAddress *bound = NULL;
     GError *error = NULL;
     if (!g_socket_listener_add_address(G_SOCKET_LISTENER(service), addr, G_SOCKET_TYPE_STREAM,
@@ -319,6 +365,10 @@ int shoal_net_listen(const shoal_net_config *cfg, const char *host, uint16_t por
     s->cb = *cb;
     s->ud = ud;
     s->port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+    s->gate = g_new0(gate, 1);
+    *s->gate = (gate){.refs = 1,
+                      .cap = cfg->max_pending ? cfg->max_pending : DEFAULT_MAX_PENDING,
+                      .service = service};
     g_object_unref(bound);
     g_signal_connect(service, "incoming", G_CALLBACK(on_incoming), s);
     g_socket_service_start(service);
@@ -336,6 +386,8 @@ void shoal_net_server_free(shoal_net_server *server)
     if (!server)
         return;
     g_socket_service_stop(server->service);
+    server->gate->service = NULL;
+    gate_unref(server->gate);
     g_socket_listener_close(G_SOCKET_LISTENER(server->service));
     g_object_unref(server->service);
     sodium_memzero(&server->keys, sizeof server->keys);

@@ -1,6 +1,7 @@
 /* Two shoal peers over TCP on 127.0.0.1: the server knows who dialled before any call, a
  * 32 MiB stream arrives whole through reads and writes of every size, both sides close with a
- * clean goodbye, and a dial to a silent listener gives up at the handshake's deadline. */
+ * clean goodbye, a dial to a silent listener gives up at the handshake's deadline, and a server
+ * takes a bounded number of handshakes at a time. */
 #include "harness.h"
 #include "shoal/net.h"
 
@@ -134,6 +135,47 @@ static void a_silent_listener_fails_the_handshake_at_its_deadline(void)
     g_object_unref(listener);
 }
 
+static int crowd_closed;
+static gint64 crowd_last_ms;
+
+static void crowd_closed_one(shoal_net_conn *conn, int err, void *ud)
+{
+    (void)conn, (void)ud;
+    CHECK_EQ_ERR(err, SHOAL_E_NET_TIMEOUT);
+    crowd_last_ms = g_get_monotonic_time() / 1000;
+    if (++crowd_closed == 5)
+        g_main_loop_quit(loop);
+}
+
+/* Five dialers that never say a word, against a server that takes two handshakes at a time:
+ * the others wait in the kernel's backlog, not in our descriptors, so the last is timed out only
+ * after three rounds of the handshake's deadline (without the bound, all five in one). */
+static void a_crowd_of_silent_dialers_waits_its_turn(void)
+{
+    shoal_net_config cfg = {.keys = &bob, .handshake_ms = 300, .max_pending = 2};
+    shoal_net_callbacks cb = {NULL, crowd_closed_one};
+    shoal_net_server *server;
+    CHECK_EQ_ERR(shoal_net_listen(&cfg, "127.0.0.1", 0, &cb, NULL, &server), SHOAL_OK);
+    GSocketClient *client = g_socket_client_new();
+    g_socket_client_set_enable_proxy(client, FALSE); /* libproxy is not wanted here */
+    GSocketConnection *silent[5];
+    GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+    GSocketAddress *addr = g_inet_socket_address_new(lo, shoal_net_server_port(server));
+    gint64 began_ms = g_get_monotonic_time() / 1000;
+    for (int i = 0; i < 5; i++) /* connected by the kernel at once, accepted two at a time */
+        silent[i] = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, NULL);
+    guint guard = g_timeout_add_seconds(20, too_long, NULL);
+    g_main_loop_run(loop);
+    g_source_remove(guard);
+    CHECK_EQ_INT(crowd_closed, 5);
+    CHECK(crowd_last_ms - began_ms >= 850);
+    for (int i = 0; i < 5; i++)
+        if (silent[i])
+            g_object_unref(silent[i]);
+    g_object_unref(addr), g_object_unref(lo), g_object_unref(client);
+    shoal_net_server_free(server);
+}
+
 static void listening_on_a_bad_address_is_refused(void)
 {
     shoal_net_config cfg = {.keys = &bob};
@@ -153,6 +195,7 @@ int main(void)
     loop = g_main_loop_new(NULL, FALSE);
     RUN(a_large_stream_crosses_and_both_sides_say_goodbye);
     RUN(a_silent_listener_fails_the_handshake_at_its_deadline);
+    RUN(a_crowd_of_silent_dialers_waits_its_turn);
     RUN(listening_on_a_bad_address_is_refused);
     g_main_loop_unref(loop);
     return harness_finish();
