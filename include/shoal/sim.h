@@ -14,6 +14,25 @@
  * h and offline about 20 min, leaving with a leave message; network resets strike each peer
  * resets_per_day times a day.
  *
+ * With `negotiate`, every peer also runs the real negotiation core (shoal/negotiate.h), driven as
+ * the node drives it: the state manager's DIAL_PEER and CLOSE_PEER become the core's DIAL and
+ * CLOSE, its ADMIT is settled against the state manager and its REPORTs reduced there, through
+ * one queue, so no reducer is called while its effects are carried out. A CREATE_RTC makes a
+ * simulated WebRTC peer that gives its offer (or, once it took an offer, its answer) after
+ * 5-50 ms, and 0-2 candidates; each signal is POSTed through the record's hub and arrives after
+ * up to announce_delay, read by shoal_swarm_parse (unsealed), or fails with status 0 when the hub
+ * is down or the recipient is not subscribed to it. Once both ends hold each other's description
+ * the channel opens at both after 0.5-5 s with probability 1 - connect_failure (else the core's
+ * deadline ends the attempt), and the handshake proves the right key 20-200 ms later. A closed
+ * WebRTC peer's other end sees it close 10-100 ms later; a peer going offline stops its core and
+ * starts a new one when it comes back; a network reset reaches the core through the state
+ * manager's CLOSE_PEER. Glare comes by itself, when two peers dial each other at once. The
+ * report adds the cores' counters summed over peers and checks that no core holds two current
+ * records for a channel or more than max_records, that every WebRTC peer has its record and every
+ * record past admission its WebRTC peer, and that the state manager and the core agree on who is
+ * connected. Each core holds about a quarter of a megabyte (its effect list and outboxes are
+ * allocated at creation), so a hundred thousand peers do not fit; a thousand do.
+ *
  * Everything is drawn from one generator seeded by `seed`: the same configuration gives the same
  * report, byte for byte. */
 #ifndef SHOAL_SIM_H
@@ -35,6 +54,7 @@ typedef struct shoal_sim_config {
     double churn;              /* 0: the fraction of peers that come and go */
     double resets_per_day;     /* 0 */
     shoal_time sample_every;   /* 1 h: how often connection counts are sampled */
+    bool negotiate;            /* false; true sends every dial through the negotiation core */
     shoal_conn_config conn;    /* every peer's policy (defaults) */
 } shoal_sim_config;
 

@@ -47,6 +47,11 @@ static int setup(sim *s, const shoal_sim_config *cfg)
     s->peers = shoal_calloc(cfg->peers, sizeof *s->peers);
     if (!s->peers)
         return SHOAL_E_NOMEM;
+    if (cfg->negotiate) {
+        int rc = shoal__sim_neg_setup(s);
+        if (rc != SHOAL_OK)
+            return rc;
+    }
     for (uint32_t h = 0; h < cfg->hubs; h++) {
         sim_hub *hub = &s->hubs[h];
         char name[32];
@@ -85,6 +90,7 @@ static int setup(sim *s, const shoal_sim_config *cfg)
 
 static void teardown(sim *s)
 {
+    shoal__sim_neg_teardown(s);
     if (s->peers)
         for (uint32_t p = 0; p < s->cfg.peers; p++)
             shoal_conn_free(s->peers[p].conn);
@@ -119,6 +125,8 @@ static void sample(sim *s)
         connected += n;
         isolated += n == 0;
     }
+    if (s->cfg.negotiate)
+        shoal__sim_neg_sample(s);
     for (uint32_t id = 0; id < s->nlinks; id++) {
         const sim_link *l = &s->links[id];
         if (!l->live || !l->up || l->up_since > s->now - 1000)
@@ -192,6 +200,17 @@ static void dispatch(sim *s, const sim_event *e)
         sample(s);
         shoal__sim_at(s, s->now + s->cfg.sample_every, EV_SAMPLE, 0, 0, 0);
         break;
+    case EV_NEG_TICK:
+    case EV_DESCRIBE:
+    case EV_CANDIDATE:
+    case EV_SIGNAL:
+    case EV_POSTED:
+    case EV_RTC_OPEN:
+    case EV_LINKED:
+    case EV_RTC_CLOSED:
+    case EV_RTC_DOWNLOAD:
+        shoal__sim_neg_dispatch(s, e);
+        break;
     default:
         shoal__sim_deliver(s, e);
         break;
@@ -238,7 +257,9 @@ static int report(sim *s, shoal_buf *out)
         qsort(ttfc, n, sizeof *ttfc, by_time);
     const shoal_sim_config *c = &s->cfg;
     uint64_t violations = s->violations.over_max_peers + s->violations.cut_while_downloading +
-                          s->violations.stuck + s->violations.link_mismatch;
+                          s->violations.stuck + s->violations.link_mismatch +
+                          s->violations.two_current + s->violations.over_max_records +
+                          s->violations.rtc_mismatch + s->violations.unreadable_signals;
     shoal_buf_appendf(
         out,
         "{\"seed\":%llu,\"peers\":%u,\"hubs\":%u,\"duration_s\":%lld,\"backoff\":\"%s\","
@@ -269,14 +290,25 @@ static int report(sim *s, shoal_buf *out)
                       "\"mean\":%.0f,\"p50\":%lld,\"p95\":%lld,\"max\":%lld},",
                       n, (size_t)c->peers - n, mean, (long long)(n ? ttfc[n / 2] : 0),
                       (long long)(n ? ttfc[n * 95 / 100] : 0), (long long)(n ? ttfc[n - 1] : 0));
+    if (c->negotiate)
+        shoal__sim_neg_report(s, out);
     shoal_buf_appendf(
         out,
         "\"invariant_violations\":{\"total\":%llu,\"over_max_peers\":%llu,"
         "\"cut_while_downloading\":%llu,\"stuck_connecting\":%llu,"
-        "\"link_mismatch\":%llu}}\n",
+        "\"link_mismatch\":%llu",
         (unsigned long long)violations, (unsigned long long)s->violations.over_max_peers,
         (unsigned long long)s->violations.cut_while_downloading,
         (unsigned long long)s->violations.stuck, (unsigned long long)s->violations.link_mismatch);
+    if (c->negotiate)
+        shoal_buf_appendf(out,
+                          ",\"two_current\":%llu,\"over_max_records\":%llu,"
+                          "\"rtc_mismatch\":%llu,\"unreadable_signals\":%llu",
+                          (unsigned long long)s->violations.two_current,
+                          (unsigned long long)s->violations.over_max_records,
+                          (unsigned long long)s->violations.rtc_mismatch,
+                          (unsigned long long)s->violations.unreadable_signals);
+    shoal_buf_appendf(out, "}}\n");
     shoal_free(ttfc);
     if (shoal_buf_status(&s->samples_mean) != SHOAL_OK ||
         shoal_buf_status(&s->samples_isolated) != SHOAL_OK)

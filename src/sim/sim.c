@@ -46,7 +46,7 @@ void shoal__sim_feed(uint32_t peer, uint8_t feed[32])
     memcpy(feed, &peer, sizeof peer);
 }
 
-static uint32_t peer_of_feed(const uint8_t feed[32])
+uint32_t shoal__sim_peer_of_feed(const uint8_t feed[32])
 {
     uint32_t peer;
     memcpy(&peer, feed, sizeof peer);
@@ -80,22 +80,29 @@ static void unsubscribe(sim *s, uint32_t p, uint32_t h)
 
 /* ---- Feeding a peer's state manager ---------------------------------------------------------- */
 
-static void handle_effects(sim *s, uint32_t p, const shoal_conn_fx *fx, size_t nfx);
-
+/* Feeds p's state manager; with --negotiate through the queue negotiation.c keeps. */
 void shoal__sim_act(sim *s, uint32_t p, shoal_conn_action a)
+{
+    if (s->cfg.negotiate)
+        shoal__sim_neg_conn(s, p, &a);
+    else
+        shoal__sim_reduce_conn(s, p, &a);
+}
+
+void shoal__sim_reduce_conn(sim *s, uint32_t p, const shoal_conn_action *a)
 {
     sim_peer *peer = &s->peers[p];
     if (!peer->online || s->failed)
         return;
     const shoal_conn_fx *fx;
     size_t nfx;
-    int rc = shoal_conn_reduce(peer->conn, &a, s->now, &fx, &nfx);
+    int rc = shoal_conn_reduce(peer->conn, a, s->now, &fx, &nfx);
     s->actions++;
     if (rc != SHOAL_OK) {
         s->failed = rc;
         return;
     }
-    handle_effects(s, p, fx, nfx);
+    shoal__sim_conn_effects(s, p, fx, nfx);
 }
 
 static shoal_conn_action action(shoal_conn_act_type type, uint32_t hub)
@@ -248,19 +255,24 @@ static uint64_t shared_hubs(const sim *s, uint32_t p, uint64_t hubs)
 
 static void close_peer(sim *s, uint32_t p, const shoal_conn_fx *fx)
 {
-    uint32_t target = peer_of_feed(fx->feed);
+    uint32_t target = shoal__sim_peer_of_feed(fx->feed);
     if (fx->reason == SHOAL_CLOSE_ROTATED || fx->reason == SHOAL_CLOSE_TRIMMED) {
         s->cuts++;
         uint32_t id = shoal__sim_link_find(s, p, target);
-        if (id != NO_LINK && s->links[id].a == p && s->links[id].dl_until > s->now)
+        if ((id != NO_LINK && s->links[id].a == p && s->links[id].dl_until > s->now) ||
+            (s->cfg.negotiate && shoal__sim_rtc_downloading(s, p, target)))
             s->violations.cut_while_downloading++;
+    }
+    if (s->cfg.negotiate) {
+        shoal__sim_neg_close(s, p, fx);
+        return;
     }
     uint32_t id = shoal__sim_link_find(s, p, target);
     if (id != NO_LINK)
         link_end(s, id, p, true);
 }
 
-static void handle_effects(sim *s, uint32_t p, const shoal_conn_fx *fx, size_t nfx)
+void shoal__sim_conn_effects(sim *s, uint32_t p, const shoal_conn_fx *fx, size_t nfx)
 {
     sim_peer *peer = &s->peers[p];
     uint64_t round = 0;
@@ -285,7 +297,10 @@ static void handle_effects(sim *s, uint32_t p, const shoal_conn_fx *fx, size_t n
         case SHOAL_FX_DIAL_PEER:
             if (shoal_conn_slots_used(peer->conn) > shoal_conn_get_config(peer->conn)->max_peers)
                 s->violations.over_max_peers++;
-            dial(s, p, peer_of_feed(fx[i].feed), fx[i].hub);
+            if (s->cfg.negotiate)
+                shoal__sim_neg_dial(s, p, &fx[i]);
+            else
+                dial(s, p, shoal__sim_peer_of_feed(fx[i].feed), fx[i].hub);
             break;
         case SHOAL_FX_CLOSE_PEER:
             close_peer(s, p, &fx[i]);
@@ -326,6 +341,8 @@ void shoal__sim_go_offline(sim *s, uint32_t p)
     for (uint32_t h = 0; h < s->cfg.hubs; h++)
         unsubscribe(s, p, h);
     drop_links(s, p);
+    if (s->cfg.negotiate)
+        shoal__sim_neg_leave(s, p);
     peer->online = false;
     peer->tick_gen++;
     peer->tick_queued = false;
@@ -336,6 +353,8 @@ void shoal__sim_go_online(sim *s, uint32_t p, bool first)
 {
     sim_peer *peer = &s->peers[p];
     peer->online = true;
+    if (s->cfg.negotiate)
+        shoal__sim_neg_join(s, p);
     if (first) {
         peer->first_online = s->now;
         for (uint32_t h = 0; h < s->cfg.hubs; h++) {

@@ -36,6 +36,20 @@ def the_backoff_formula_can_be_chosen():
 
 
 @case
+def negotiate_runs_the_negotiation_core_and_counts_it():
+    p = sim("--peers", "12", "--negotiate", "--duration", "20m", "--seed", "3")
+    eq(p.returncode, 0, p.stderr)
+    report = json.loads(p.stdout)
+    for key in ("signals_dropped", "offers_turned_away", "busy", "negotiations_failed",
+                "connections", "glare", "offers_over_cap", "outbox_overflows"):
+        assert key in report["negotiation"], key
+    assert report["negotiation"]["connections"] > 0
+    eq(report["invariant_violations"]["total"], 0)
+    eq(report["invariant_violations"]["two_current"], 0)
+    assert "negotiation" not in json.loads(sim("--peers", "12", "--duration", "20m").stdout)
+
+
+@case
 def bad_options_are_usage_errors():
     for args in (["--peers"], ["--peers", "ten"], ["--duration", "5x"], ["--bogus", "1"],
                  ["--hubs", "2", "--dead-hubs", "3"], ["--connect-failure", "2"],
@@ -51,7 +65,7 @@ def help_describes_every_option():
     p = sim("--help")
     eq(p.returncode, 0)
     for opt in (b"--peers", b"--hubs", b"--duration", b"--seed", b"--churn", b"--resets",
-                b"--flaky-hubs", b"--dead-hubs", b"--backoff", b"--fanout"):
+                b"--flaky-hubs", b"--dead-hubs", b"--backoff", b"--fanout", b"--negotiate"):
         assert opt in p.stdout, opt
 
 
