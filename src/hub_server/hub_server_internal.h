@@ -142,4 +142,8 @@ void shoal__hub_relay_publish(hub_relay *r, const shoal_hub_route *route, const 
 void shoal__hub_relay_metrics(const hub_relay *r, GString *m);
 void shoal__hub_relay_free(hub_relay *r);
 
+/* requests.c: answers with an error and closes; takes what was read, request after request. */
+void shoal__hub_fail(hub_conn *c, int status, const char *reason, const char *message);
+void shoal__hub_process(hub_conn *c);
+
 #endif
