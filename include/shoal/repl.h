@@ -8,7 +8,12 @@
  * message that arrives is validated and appended, and `progress` tells of it (the state
  * manager's DOWNLOAD_PROGRESS). A message that does not follow (invalid, a fork, another feed's)
  * ends that stream; one we have already (two peers streaming the same feed live) is dropped
- * quietly. Sessions are borrowed: call shoal_repl_forget before freeing one. */
+ * quietly. Sessions are borrowed: call shoal_repl_forget before freeing one.
+ *
+ * Bounds: a session may hold SHOAL_REPL_MAX_STREAMS streams of ours open at once, and
+ * SHOAL_REPL_MAX_SAME_FEED of one feed (a peer needs one); past them a request gets muxrpc's
+ * error. A stream's history is sent a window at a time, as the peer takes it, and a publish
+ * only marks the live streams of its feed behind: what a peer asks costs us what it reads. */
 #ifndef SHOAL_REPL_H
 #define SHOAL_REPL_H
 
@@ -16,6 +21,9 @@
 #include "shoal/muxrpc.h"
 
 typedef struct shoal_repl shoal_repl;
+
+#define SHOAL_REPL_MAX_STREAMS   1024
+#define SHOAL_REPL_MAX_SAME_FEED 4
 
 typedef struct shoal_repl_callbacks {
     /* Messages of `feed` were appended; its head is now `head`. */

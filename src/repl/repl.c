@@ -254,6 +254,19 @@ static void history(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, vo
         (void)!shoal_rpc_error(rpc, id, "Error", "createHistoryStream needs the id of a feed");
         return;
     }
+    size_t open = 0, same = 0;
+    for (size_t i = 0; i < r->nserving; i++)
+        if (r->serving[i].rpc == rpc) {
+            open++;
+            same += memcmp(r->serving[i].feed, ref.key, 32) == 0;
+        }
+    if (open >= SHOAL_REPL_MAX_STREAMS || same >= SHOAL_REPL_MAX_SAME_FEED) {
+        (void)!shoal_rpc_error(rpc, id, "Error",
+                               open >= SHOAL_REPL_MAX_STREAMS
+                                   ? "too many streams open on this connection"
+                                   : "that feed is streamed on this connection already");
+        return;
+    }
     served s = {.rpc = rpc,
                 .id = id,
                 .next = count(json_object_get(opts, "seq"), 1),

@@ -411,6 +411,43 @@ static void a_history_is_sent_as_it_is_read(void)
     close_side(&b);
 }
 
+static void count_error(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_rpc_body *body,
+                        void *ud)
+{
+    (void)rpc, (void)id, (void)body;
+    if (ev == SHOAL_RPC_ERROR)
+        ++*(int *)ud;
+}
+
+/* A peer that opens the same live stream thousands of times gets a few; the rest are refused,
+ * and a publish then costs a few streams, not thousands. */
+static void streams_of_one_feed_are_bounded(void)
+{
+    open_side(&a, &alice, bob.pub, "a");
+    open_side(&b, &bob, NULL, "b");
+    publish(&a, &alice, 1);
+    pump();
+    int refused = 0;
+    char args[160];
+    char id[SHOAL_REF_STRSIZE];
+    shoal_ref ref = {.kind = SHOAL_REF_FEED};
+    memcpy(ref.key, alice.pub, 32);
+    shoal_ref_format(&ref, id);
+    snprintf(args, sizeof args, "[{\"id\":\"%s\",\"live\":true}]", id);
+    for (int i = 0; i < 100; i++) {
+        json_t *j = json_loads(args, 0, NULL);
+        int32_t call;
+        CHECK_EQ_ERR(shoal_rpc_call(shoal_link_rpc(b.link), SHOAL_RPC_SOURCE, "createHistoryStream",
+                                    j, count_error, &refused, &call),
+                     SHOAL_OK);
+        json_decref(j);
+    }
+    pump();
+    CHECK_EQ_INT(refused, 100 - SHOAL_REPL_MAX_SAME_FEED);
+    close_side(&a);
+    close_side(&b);
+}
+
 int main(void)
 {
     uint8_t seed[32] = {21};
@@ -419,6 +456,7 @@ int main(void)
     shoal_keypair_from_seed(&bob, seed);
     RUN(a_whole_feed_and_then_live_messages_arrive);
     RUN(a_history_is_sent_as_it_is_read);
+    RUN(streams_of_one_feed_are_bounded);
     RUN(two_streams_of_one_feed_store_each_message_once);
     RUN(a_message_that_does_not_follow_is_refused);
     RUN(one_bad_stream_costs_the_others_nothing);
