@@ -38,6 +38,11 @@ typedef enum shoal_backoff_kind {
 /* Every knob of the policy. shoal_conn_config_default fills in the defaults given here. */
 typedef struct shoal_conn_config {
     uint32_t max_peers;             /* 4: connections held (connecting ones count) */
+    uint32_t inbound_pending;       /* 0: half of max_peers, at least 1: strangers negotiating
+                                       with us at once (peers that dial us, not connected yet,
+                                       not protected); one more is turned away as when full.
+                                       Keys are free to make: without this bound, offers from
+                                       made-up peers could hold every slot */
     shoal_time heartbeat;           /* 60 s, scaled per process by a factor in [0.9, 1.1): the
                                        longest the manager goes without a tick; every timer of its
                                        own asks for a tick at its exact time */

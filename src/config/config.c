@@ -41,6 +41,7 @@ static const struct knob {
     KNOB("restAfterRotation", KNOB_DURATION, rest_after_rotation),
     KNOB("downloadWindow", KNOB_DURATION, download_window),
     KNOB("inboundWhenFull", KNOB_FLAG, inbound_when_full),
+    KNOB("inboundPending", KNOB_COUNT, inbound_pending),
 #undef KNOB
 };
 

@@ -191,13 +191,34 @@ static void turn_away(shoal_conn *c, const uint8_t feed[32])
     c->fx[c->nfx - 1].reason = SHOAL_CLOSE_FULL;
 }
 
+/* Whether one more stranger negotiating with us would pass inbound_pending. */
+static bool too_many_pending(const shoal_conn *c, size_t pos)
+{
+    if (pos != SIZE_MAX && c->peers[pos].protected)
+        return false;
+    uint32_t limit = c->cfg.inbound_pending ? c->cfg.inbound_pending
+                     : c->cfg.max_peers > 1 ? c->cfg.max_peers / 2
+                                            : 1;
+    uint32_t pending = 0;
+    for (size_t i = 0; i < c->nactive; i++) {
+        const shoal_conn_peer *p = &c->peers[c->active[i]];
+        pending += p->state == SHOAL_PEER_CONNECTING && p->inbound && !p->protected;
+    }
+    return pending >= limit;
+}
+
 /* The position of a peer dialling us, created if new; SIZE_MAX if it was turned away (or is
- * ourselves). */
-static size_t inbound_peer(shoal_conn *c, const uint8_t feed[32], shoal_time now)
+ * ourselves). `negotiating`: it is not connected yet (inbound_pending applies). */
+static size_t inbound_peer(shoal_conn *c, const uint8_t feed[32], bool negotiating, shoal_time now)
 {
     if (is_self(c, feed))
         return SIZE_MAX;
     size_t pos = shoal__conn_peer_pos(c, feed);
+    if (negotiating && (pos == SIZE_MAX || c->peers[pos].state == SHOAL_PEER_DISCONNECTED) &&
+        too_many_pending(c, pos)) {
+        turn_away(c, feed);
+        return SIZE_MAX;
+    }
     /* A peer we are closing holds no slot either: coming back in takes a free one. */
     if ((pos == SIZE_MAX || c->peers[pos].state == SHOAL_PEER_DISCONNECTED ||
          c->peers[pos].state == SHOAL_PEER_DISCONNECTING) &&
@@ -437,7 +458,7 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
             left(c, pos, hub->id);
         break;
     case SHOAL_ACT_REMOTE_PEER_CONNECTING:
-        if ((pos = inbound_peer(c, a->feed, now)) != SIZE_MAX)
+        if ((pos = inbound_peer(c, a->feed, true, now)) != SIZE_MAX)
             inbound_connecting(c, pos, a, now);
         break;
     case SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED:
@@ -476,11 +497,11 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
             did_disconnect(c, pos, now);
         break;
     case SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT:
-        if ((pos = inbound_peer(c, a->feed, now)) != SIZE_MAX)
+        if ((pos = inbound_peer(c, a->feed, false, now)) != SIZE_MAX)
             client_connected(c, pos, a, now);
         break;
     case SHOAL_ACT_PEER_DIAL: /* admitted as a peer that dials us would be */
-        if ((pos = inbound_peer(c, a->feed, now)) != SIZE_MAX)
+        if ((pos = inbound_peer(c, a->feed, false, now)) != SIZE_MAX)
             direct_dial(c, pos, a, now);
         break;
     case SHOAL_ACT_DOWNLOAD_PROGRESS:

@@ -101,6 +101,26 @@ static void a_direct_dial_takes_a_slot_or_is_turned_away(void)
     script_free(&s);
 }
 
+/* Strangers negotiating with us hold at most half the slots (keys are free to make: offers from
+ * made-up peers must not hold them all), a protected peer aside; one that connects frees its
+ * place. */
+static void strangers_negotiating_hold_at_most_half_the_slots(void)
+{
+    shoal_conn_config cfg;
+    shoal_conn_config_default(&cfg); /* max_peers 4: two strangers at once */
+    script s;
+    script_init(&s, &cfg);
+    script_connect_hub(&s, 0, 0);
+    EXPECT_STEP(&s, 10, dials_us('C'), "PEER C connecting");
+    EXPECT_STEP(&s, 20, dials_us('D'), "PEER D connecting");
+    EXPECT_STEP(&s, 30, dials_us('E'), "CLOSE_PEER E full"); /* two slots are still free */
+    script_step(&s, 35, PEER_ACT(PEER_PROTECT, 'F'));
+    EXPECT_STEP(&s, 40, dials_us('F'), "PEER F connecting");
+    EXPECT_STEP(&s, 50, PEER_ACT(REMOTE_PEER_CONNECTION_SUCCEEDED, 'C'), "PEER C connected");
+    EXPECT_STEP(&s, 60, dials_us('E'), "PEER E connecting");
+    script_free(&s);
+}
+
 static void lowering_max_peers_trims_the_newest(void)
 {
     script s;
@@ -141,6 +161,7 @@ int main(void)
     RUN(a_protected_peer_is_let_in_even_when_full);
     RUN(a_peer_being_closed_that_dials_back_when_full_is_turned_away);
     RUN(a_direct_dial_takes_a_slot_or_is_turned_away);
+    RUN(strangers_negotiating_hold_at_most_half_the_slots);
     RUN(lowering_max_peers_trims_the_newest);
     RUN(a_connection_past_its_lifetime_gives_way_to_a_dialler);
     return harness_finish();
