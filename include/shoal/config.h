@@ -4,8 +4,10 @@
  * A key shoal does not know is an error (a misspelt knob must not be silently ignored):
  *
  *   {
- *     "listen": "0.0.0.0:8008",            net: (TCP) address to serve; "" for none
- *     "hubs": ["https://hub.example/"],     signal hubs to join (see shoal addr)
+ *     "listen": "0.0.0.0:8008",            net: (TCP) address to serve, an IP address and a
+ *                                           port (0: any free one); "" for none
+ *     "hubs": ["https://hub.example/"],     signal hubs to join (see shoal addr; one listed
+ *                                           twice, in any of its forms, counts once; at most 64)
  *     "follow": ["@…=.ed25519"],            feeds replicated from every peer, besides our own
  *     "replicatePeers": false,              also replicate each peer's own feed
  *     "statusPort": 8009,                   the status page, on 127.0.0.1 (0: any free port)
@@ -17,7 +19,8 @@
  *       "backoff": "shoal", "backoffBase": "10s", "backoffCap": "10m",
  *       "hubBackoffBase": "3s", "hubBackoffCap": "2m", "reconnectDelay": "5s",
  *       "forgetAfter": "60s", "forgetFailures": 5, "grace": "60s", "lifetime": "30m",
- *       "restAfterRotation": "10m", "downloadWindow": "500ms", "inboundWhenFull": false
+ *       "restAfterRotation": "10m", "downloadWindow": "500ms", "inboundWhenFull": false,
+ *       "inboundPending": 0
  *     }
  *   }
  *

@@ -8,9 +8,14 @@
  * `control.sock` in its home. A network change or a wake-up from sleep tears every connection
  * down at once and dials again. SIGTERM or SIGINT stops it cleanly.
  *
+ * The home is the user's alone (0700) and so is every file in it (0600), whoever made them: a
+ * home or a file open to others is narrowed at the start, and the log says so.
+ *
  * The control socket is a Unix stream socket only the user can open (mode 0600). The protocol
  * is JSON lines: each request is one object on a line, {"cmd": NAME, ...}, and each gets one
- * object on a line back, in order: {"ok": true, ...} or {"ok": false, "error": "..."}.
+ * object on a line back, in order: {"ok": true, ...} or {"ok": false, "error": "..."}. A line
+ * longer than 1 MiB gets {"ok":false,"error":"request too long"} once 1 MiB of it has come, and
+ * the connection is closed without the rest being read.
  *
  *   {"cmd":"status"}  → "id" (our feed), "sequence" (our feed's head), "net" (our net: address,
  *                       or null), "addresses" (our multiserver addresses: net:, then one
@@ -20,7 +25,8 @@
  *                       "deadlineIn" (connecting: ms until the attempt counts as failed)}],
  *                       "feeds": [{"id","sequence","peerSequence"}]: every feed we hold or fetch,
  *                       how far we hold it, and how far a peer said it holds it (null: none said)
- *   {"cmd":"publish","content":{...}}   → "key", "sequence" (the message published)
+ *   {"cmd":"publish","content":{...}}   → "key", "sequence" (the message published, on disk
+ *                       before the answer is written)
  *   {"cmd":"follow","id":"@…","following":bool}
  *                     → "key", "sequence": publishes {"type":"contact","contact":ID,
  *                       "following":bool} (following: true when left out); the feed is asked of
@@ -39,8 +45,9 @@
  *   {"cmd":"hubs.block","address":"https://…"}
  *                     → {}: never joined again whoever names it (kept in blocked-hubs.json),
  *                       and left now if held
- *   status's "hubs" carry each hub's "source": "config", "command", or the feed that named it;
- *   "blocked" lists the blocked ones
+ *   status's "hubs" carry each hub's "source": "config", "command", or the feed that named it
+ *   (our own, or one we follow: 3 hubs at most from each feed not ours, 32 from all feeds
+ *   together; an unfollowed feed's are left); "blocked" lists the blocked ones
  *   {"cmd":"connect","address":"net:HOST:PORT~shs:KEY"}
  *                     → {} once the peer has proved its key (it then replicates as any peer)
  *   {"cmd":"watch"}   → {}, then a line for every change of a hub or a peer, as it happens:
@@ -49,7 +56,10 @@
  *                       client hangs up (one that falls 1 MiB behind is dropped)
  *
  * The status page serves GET / (an HTML page that draws the status every second) and
- * GET /status.json: what "status" answers, with the last 50 changes under "recent". */
+ * GET /status.json: what "status" answers, with the last 50 changes under "recent"; HEAD too.
+ * Any other method gets 405 (its body never read, the connection closed), a Host other than
+ * 127.0.0.1:PORT or localhost:PORT 421, a head past 8 KiB 431; no answer carries a CORS header,
+ * and a connection is closed when its next request has not come whole within 5 s. */
 #ifndef SHOAL_DAEMON_H
 #define SHOAL_DAEMON_H
 
@@ -69,8 +79,10 @@ char *shoal_daemon_home(const char *given);
 /* The control socket's path in `home` (borrowed). Free the result with free(). */
 char *shoal_daemon_socket_path(const char *home);
 
-/* Runs the daemon in `home` (borrowed; created, mode 0700, when missing) on GLib's default main
- * context until SIGTERM or SIGINT, and returns one of the statuses above. It prints
+/* Runs the daemon in `home` (borrowed; created, mode 0700, when missing; narrowed to 0700 when
+ * wider) on GLib's default main context until SIGTERM or SIGINT, and returns one of the
+ * statuses above. It sets the process's umask to 077, so that every file it makes is 0600. It
+ * prints
  * "shoal VERSION running as ID in HOME" on standard output once it takes commands, each reason
  * it cannot start on standard error ("shoal run: …"), and replication's progress on standard
  * error once a second while messages come (one line kept up to date on a terminal). The process

@@ -119,6 +119,13 @@ SHOAL_MUST_CHECK int shoal_feed_store_append(shoal_feed_store *st, const char *c
                                              size_t n, const char *hmac_key, int64_t received_ms,
                                              size_t *appended, const char **reason);
 
+/* Whether the appends that follow are on disk when they return (SQLite's synchronous = FULL:
+ * the write-ahead log is synced at each commit, with every commit before it), or may be lost,
+ * never half kept, if the machine stops in the next moments (NORMAL, the default: the log is
+ * synced at checkpoints). For our own messages, which no peer holds yet. Call it outside an
+ * append. SHOAL_E_STORE_IO when it cannot be set. */
+SHOAL_MUST_CHECK int shoal_feed_store_set_durable(shoal_feed_store *st, bool durable);
+
 /* The feed's latest message (state->known false for a feed we have nothing of). */
 SHOAL_MUST_CHECK int shoal_feed_store_head(shoal_feed_store *st, const uint8_t author[32],
                                            shoal_feed_state *state);

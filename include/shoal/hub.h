@@ -31,6 +31,8 @@ typedef struct shoal_http_request {
     bool chunked;         /* Transfer-Encoding: chunked */
     bool keep_alive;      /* by version and Connection */
     bool expect_continue; /* Expect: 100-continue */
+    const char *host;     /* Host's value, borrowed from the parsed buffer; NULL when absent */
+    size_t host_len;
 } shoal_http_request;
 
 /* Limits of a request head. */
@@ -42,7 +44,7 @@ typedef struct shoal_http_request {
  *   SHOAL_E_AGAIN               the head is not complete yet;
  *   SHOAL_E_HTTP_HEAD_TOO_LARGE more than SHOAL_HTTP_MAX_HEAD bytes or MAX_HEADERS headers (431);
  *   SHOAL_E_HTTP_BAD_REQUEST    anything malformed, or Content-Length and Transfer-Encoding
- *                               together, or conflicting lengths (400);
+ *                               together, or conflicting lengths, or two Host headers (400);
  *   SHOAL_E_HTTP_VERSION        not HTTP/1.0 or 1.1 (505);
  *   SHOAL_E_HTTP_ENCODING       a transfer coding other than chunked (501). */
 SHOAL_MUST_CHECK long shoal_http_parse_request(const char *buf, size_t len,

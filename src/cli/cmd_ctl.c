@@ -93,9 +93,14 @@ static const char *str(const json_t *obj, const char *key)
     return s ? s : "-";
 }
 
-/* Asks, then prints the answer as JSON or with `show`; the exit status. */
+/* Asks, then prints the answer as JSON or with `show`; the exit status. A NULL request is one
+ * jansson would not build: an argument that is not UTF-8. */
 static int run(const ctl *c, json_t *request, void (*show)(const json_t *reply))
 {
+    if (!request) {
+        fprintf(stderr, "shoal %s: every argument must be UTF-8 text\n", c->name);
+        return SHOAL_EXIT_USAGE;
+    }
     json_t *reply = ask(c, request);
     if (!reply)
         return SHOAL_EXIT_FAILURE;

@@ -80,10 +80,12 @@ void shoal_config_free(shoal_config *cfg)
     cfg->nfollows = 0;
 }
 
-/* "host:port" ("[v6]:port" too) into a server; `port_zero` lets 0 stand for "any free port". */
-static int read_server(reader *rd, const char *path, const json_t *v, bool port_zero,
+/* "host:port" ("[v6]:port" too) into a server; `listening` lets 0 stand for "any free port"
+ * and takes an IP address alone (the address to listen on is not looked up). */
+static int read_server(reader *rd, const char *path, const json_t *v, bool listening,
                        shoal_config_server *out)
 {
+    bool port_zero = listening;
     const char *s = json_string_value(v);
     if (!s)
         return fail(rd, path, "a string \"host:port\" is expected");
@@ -105,6 +107,11 @@ static int read_server(reader *rd, const char *path, const json_t *v, bool port_
         shoal_host_parse(&h, host, (size_t)(host_end - host), NULL) != SHOAL_OK)
         return fail(rd, path, "\"%.*s\" is not a host name or IP address", (int)(host_end - host),
                     host);
+    if (listening && h.kind == SHOAL_HOST_NAME)
+        return fail(rd, path,
+                    "\"%s\" is a name: an IP address to listen on is expected (127.0.0.1 for this "
+                    "machine alone, 0.0.0.0 or :: for every interface)",
+                    h.name);
     memcpy(out->host, host, (size_t)(host_end - host));
     out->host[host_end - host] = '\0';
     out->port = (uint16_t)port;
@@ -183,8 +190,6 @@ static int read_hubs(reader *rd, const json_t *hubs, shoal_config *cfg)
 {
     if (!json_is_array(hubs))
         return fail(rd, "hubs", "an array of hub addresses is expected");
-    if (json_array_size(hubs) > SHOAL_CONFIG_MAX_HUBS)
-        return fail(rd, "hubs", "more than %d hubs", SHOAL_CONFIG_MAX_HUBS);
     size_t i;
     json_t *v;
     json_array_foreach(hubs, i, v)
@@ -194,10 +199,17 @@ static int read_hubs(reader *rd, const json_t *hubs, shoal_config *cfg)
         const char *s = json_string_value(v);
         if (!s)
             return fail(rd, path, "a hub address (a string) is expected");
-        int rc = shoal_hub_addr_parse(&cfg->hubs[cfg->nhubs], s, strlen(s), NULL);
+        shoal_hub_addr hub;
+        int rc = shoal_hub_addr_parse(&hub, s, strlen(s), NULL);
         if (rc != SHOAL_OK)
             return fail(rd, path, "\"%s\": %s", s, shoal_strerror(rc));
-        cfg->nhubs++;
+        bool again = false; /* a hub listed twice, in any of its forms, is held once */
+        for (size_t k = 0; k < cfg->nhubs && !again; k++)
+            again = shoal_hub_addr_equal(&cfg->hubs[k], &hub);
+        if (!again && cfg->nhubs == SHOAL_CONFIG_MAX_HUBS)
+            return fail(rd, "hubs", "more than %d hubs", SHOAL_CONFIG_MAX_HUBS);
+        if (!again)
+            cfg->hubs[cfg->nhubs++] = hub;
     }
     return SHOAL_OK;
 }

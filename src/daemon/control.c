@@ -1,6 +1,9 @@
 /* The daemon's control socket (see control.h): GIO's socket service on a Unix socket; each
  * client's lines are read one at a time, answered, and the answer written before the next
- * line is read, so a client that does not read its answers holds only itself up. */
+ * line is read, so a client that does not read its answers holds only itself up. What a client
+ * sends is read a chunk at a time into a buffer that holds one line: a line longer than
+ * MAX_LINE is answered "request too long" once that much of it is here, and the client let go
+ * without the rest being read. */
 #include "control.h"
 #include "status_page.h"
 
@@ -17,6 +20,7 @@
 #include <sys/stat.h>
 
 #define MAX_LINE   (1 << 20)
+#define CHUNK      16384
 #define RECENT     50
 #define FEED_LIMIT 1000
 
@@ -41,12 +45,14 @@ typedef struct client {
     int refs;
     shoal_control *control;
     GSocketConnection *conn;
-    GDataInputStream *in;
-    char *reply;   /* the line being written */
-    GQueue lines;  /* char*: lines waiting to be written */
-    size_t queued; /* their bytes */
-    bool watching; /* after "watch": every change is written to it */
-    bool gone;     /* hung up, or failed: nothing more is done for it */
+    GByteArray *pending; /* read and not yet answered: at most MAX_LINE + CHUNK bytes */
+    char *reply;         /* the line being written */
+    GQueue lines;        /* char*: lines waiting to be written */
+    size_t queued;       /* their bytes */
+    bool watching;       /* after "watch": every change is written to it */
+    bool last;           /* its last answer is queued: it goes once that is written */
+    bool gone;           /* hung up, or failed: nothing more is done for it */
+    char chunk[CHUNK];
 } client;
 
 /* A watcher that falls this far behind is dropped rather than held in memory. */
@@ -158,7 +164,12 @@ static json_t *publish(shoal_control *c, const json_t *req)
         return error_reply("%s", "publish needs \"content\"");
     shoal_msg_info info;
     const char *why = NULL;
-    int rc = shoal_node_publish(c->d->node, text, strlen(text), &info, &why);
+    /* our own message is on disk before we say it is published: no peer holds it yet */
+    int rc = shoal_feed_store_set_durable(c->d->store, true);
+    if (rc == SHOAL_OK)
+        rc = shoal_node_publish(c->d->node, text, strlen(text), &info, &why);
+    if (shoal_feed_store_set_durable(c->d->store, false) != SHOAL_OK)
+        shoal_log(SHOAL_LOG_WARN, "run", "the feed store stays synced at every write: slower");
     free(text);
     if (rc != SHOAL_OK)
         return error_reply("%s", why ? why : shoal_strerror(rc));
@@ -380,7 +391,7 @@ static void client_unref(client *cl)
         return;
     shoal_control *c = cl->control;
     g_queue_clear_full(&cl->lines, g_free);
-    g_object_unref(cl->in);
+    g_byte_array_unref(cl->pending);
     g_object_unref(cl->conn);
     g_free(cl->reply);
     g_free(cl);
@@ -401,12 +412,30 @@ static void client_gone(client *cl)
 }
 
 static void on_written(GObject *src, GAsyncResult *res, gpointer data);
-static void on_line(GObject *src, GAsyncResult *res, gpointer data);
+static void on_read(GObject *src, GAsyncResult *res, gpointer data);
+static void answer_line(client *cl, const char *line, size_t len);
 
+/* The next request: one read whole already (sent before its turn) is answered, else more is
+ * read (a watcher's words are not answered, only its hanging up noticed). */
 static void read_next(client *cl)
 {
-    g_data_input_stream_read_line_async(cl->in, G_PRIORITY_DEFAULT, cl->control->cancel, on_line,
-                                        client_ref(cl));
+    const guint8 *nl = cl->watching || cl->pending->len == 0
+                           ? NULL
+                           : memchr(cl->pending->data, '\n', cl->pending->len);
+    size_t len = nl ? (size_t)(nl - cl->pending->data) : cl->pending->len;
+    if (nl && len <= MAX_LINE) {
+        answer_line(cl, (const char *)cl->pending->data, len);
+        g_byte_array_remove_range(cl->pending, 0, (guint)len + 1);
+        if (cl->watching)
+            read_next(cl);
+    } else if (len > MAX_LINE) {
+        cl->last = true; /* the rest of the line is not read, so nothing after it can be */
+        queue_line(cl, "{\"ok\":false,\"error\":\"request too long\"}");
+    } else {
+        g_input_stream_read_async(g_io_stream_get_input_stream(G_IO_STREAM(cl->conn)), cl->chunk,
+                                  sizeof cl->chunk, G_PRIORITY_DEFAULT, cl->control->cancel,
+                                  on_read, client_ref(cl));
+    }
 }
 
 /* Writes the next line queued, unless a write is in flight. */
@@ -468,6 +497,8 @@ static void on_written(GObject *src, GAsyncResult *res, gpointer data)
     g_clear_pointer(&cl->reply, g_free);
     if (!g_output_stream_write_all_finish(G_OUTPUT_STREAM(src), res, NULL, NULL))
         client_gone(cl);
+    else if (cl->last && g_queue_is_empty(&cl->lines))
+        client_gone(cl);
     else if (!cl->control->closing && !cl->gone && !g_queue_is_empty(&cl->lines))
         write_next(cl);
     else if (!cl->control->closing && !cl->gone && !cl->watching)
@@ -475,28 +506,30 @@ static void on_written(GObject *src, GAsyncResult *res, gpointer data)
     client_unref(cl);
 }
 
-static void on_line(GObject *src, GAsyncResult *res, gpointer data)
+/* One request line answered: its answer queued, or written when it comes (connect), and the
+ * next line read once it is written. */
+static void answer_line(client *cl, const char *line, size_t len)
+{
+    bool deferred = false;
+    json_t *reply = answer(cl, line, len, &deferred);
+    char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+    json_decref(reply);
+    if (!deferred)
+        queue_line(cl, text ? text : "{\"ok\":false,\"error\":\"out of memory\"}");
+    free(text);
+}
+
+static void on_read(GObject *src, GAsyncResult *res, gpointer data)
 {
     client *cl = data;
-    gsize len;
-    char *line = g_data_input_stream_read_line_finish(G_DATA_INPUT_STREAM(src), res, &len, NULL);
-    if (!line || cl->control->closing) { /* the client hung up, or we are closing */
+    gssize n = g_input_stream_read_finish(G_INPUT_STREAM(src), res, NULL);
+    if (n <= 0 || cl->control->closing) { /* the client hung up, or we are closing */
         client_gone(cl);
-    } else if (cl->watching) {
-        read_next(cl); /* a watcher's words are not read, only its hanging up */
     } else {
-        bool deferred = false;
-        json_t *reply = len > MAX_LINE ? error_reply("%s", "request too long")
-                                       : answer(cl, line, len, &deferred);
-        char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
-        json_decref(reply);
-        if (!deferred) /* else its answer is written when it comes, and the next read then */
-            queue_line(cl, text ? text : "{\"ok\":false,\"error\":\"out of memory\"}");
-        free(text);
-        if (cl->watching)
-            read_next(cl);
+        if (!cl->watching)
+            g_byte_array_append(cl->pending, (const guint8 *)cl->chunk, (guint)n);
+        read_next(cl);
     }
-    g_free(line);
     client_unref(cl);
 }
 
@@ -508,7 +541,7 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GO
     client *cl = g_new0(client, 1);
     cl->control = c;
     cl->conn = g_object_ref(conn);
-    cl->in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+    cl->pending = g_byte_array_new();
     g_queue_init(&cl->lines);
     c->clients++;
     read_next(cl);

@@ -12,9 +12,11 @@
 
 #include <errno.h>
 #include <glib-unix.h>
+#include <glib/gstdio.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 char *shoal_daemon_home(const char *given)
 {
@@ -292,12 +294,49 @@ static int start(shoal_daemon *d)
     return SHOAL_DAEMON_STOPPED;
 }
 
-int shoal_daemon_run(const char *home)
+/* Narrows `path` to `mode` when others may read it, and says so; false when it cannot. */
+static bool narrow(const char *path, mode_t mode)
 {
+    struct stat st;
+    if (g_lstat(path, &st) != 0 || S_ISLNK(st.st_mode) || (st.st_mode & 077) == 0)
+        return true; /* missing (made later, under our umask), a link, or the user's alone */
+    if (g_chmod(path, mode) != 0) {
+        fprintf(stderr, "shoal run: cannot make %s the user's alone: %s\n", path,
+                g_strerror(errno));
+        return false;
+    }
+    shoal_log(SHOAL_LOG_WARN, "run", "%s was mode %03o, open to others: now %03o", path,
+              (unsigned)(st.st_mode & 0777), (unsigned)mode);
+    return true;
+}
+
+/* The home and everything the daemon keeps in it are the user's alone, whoever made them: the
+ * home 0700, its files 0600 (those an earlier run or the user made are narrowed, and every
+ * file made from now on is, by the process's umask; SQLite gives a database's -wal and -shm
+ * the database's mode). */
+static bool private_home(const char *home)
+{
+    static const char *const files[] = {"config.json",  "secret",       "feeds.db",
+                                        "feeds.db-wal", "feeds.db-shm", "conn.db",
+                                        "conn.db-wal",  "conn.db-shm",  "blocked-hubs.json"};
+    umask(0077);
     if (g_mkdir_with_parents(home, 0700) != 0) {
         fprintf(stderr, "shoal run: cannot create %s: %s\n", home, g_strerror(errno));
-        return SHOAL_DAEMON_FAILED;
+        return false;
     }
+    bool ok = narrow(home, 0700);
+    for (size_t i = 0; ok && i < sizeof files / sizeof *files; i++) {
+        char *path = g_build_filename(home, files[i], NULL);
+        ok = narrow(path, 0600);
+        g_free(path);
+    }
+    return ok;
+}
+
+int shoal_daemon_run(const char *home)
+{
+    if (!private_home(home))
+        return SHOAL_DAEMON_FAILED;
     shoal_daemon d = {.home = g_strdup(home)};
     int status = start(&d);
     if (status == SHOAL_DAEMON_STOPPED) {

@@ -92,9 +92,11 @@ void daemon_tables_close(shoal_daemon *d);
 /* The configuration's hubs (source "config") and the hubs blocked, from the home. */
 void daemon_hubs_init(shoal_daemon *d);
 void daemon_hubs_free(shoal_daemon *d);
-/* Joins a hub unless it is held already or blocked; `source` says who named it (a hub held only
- * because an earlier run saved it takes the name of whoever names it again). SHOAL_E_INVAL when
- * it is blocked, SHOAL_E_CONN_TOO_MANY_HUBS when the table is full. */
+/* Joins a hub unless it is held already or blocked; `source` says who named it: "config",
+ * "command", or a feed's id (a hub held only because an earlier run saved it takes the name of
+ * whoever names it again). SHOAL_E_INVAL when it is blocked, SHOAL_E_CONN_TOO_MANY_HUBS when
+ * the table is full, or when `source` is a feed and feeds have named their share (half the
+ * table) or, for a feed not ours, this one has named its three. */
 SHOAL_MUST_CHECK int daemon_hubs_hold(shoal_daemon *d, const shoal_hub_addr *addr,
                                       const char *source);
 /* A hub an earlier run saved, which the node has restored: listed as "saved" until something
@@ -102,6 +104,8 @@ SHOAL_MUST_CHECK int daemon_hubs_hold(shoal_daemon *d, const shoal_hub_addr *add
 void daemon_hubs_hold_saved(shoal_daemon *d, const shoal_hub_addr *addr);
 /* Leaves a hub held; false when it is not held. */
 bool daemon_hubs_leave(shoal_daemon *d, const shoal_hub_addr *addr);
+/* Leaves every hub `feed` named (we no longer follow it). */
+void daemon_hubs_leave_named_by(shoal_daemon *d, const uint8_t feed[32]);
 /* Never joins it again (kept in blocked-hubs.json), and leaves it now if held; false when the
  * file cannot be written. */
 bool daemon_hubs_block(shoal_daemon *d, const shoal_hub_addr *addr);
@@ -112,9 +116,10 @@ char *daemon_hub_url(const shoal_hub_addr *addr);
 void daemon_feeds_init(shoal_daemon *d);
 void daemon_feeds_free(shoal_daemon *d);
 /* Messages of `feed` were appended (replicated, published, or stored by an earlier run): each
- * not read yet is read once and given to shoal_discover, and what it says is done (hubs named
- * join the table; our own contact messages follow or unfollow, and a feed followed is read in
- * turn). How many messages were read. */
+ * not read yet is read once and given to shoal_discover, and what it says is done: hubs named
+ * by our own feed or one we follow join the table (within its bounds, daemon_hubs_hold); our own
+ * contact messages follow a feed (which is then read in turn, from its start for the hubs it
+ * names) or unfollow it (and its hubs are left). How many messages were read. */
 int64_t daemon_feeds_appended(shoal_daemon *d, const uint8_t feed[32]);
 /* A peer said how far it holds `feed`. */
 void daemon_feeds_head_known(shoal_daemon *d, const uint8_t feed[32], int64_t head);

@@ -1,11 +1,20 @@
 /* The daemon's hub table: every hub it holds and who named it (the configuration, a command,
  * a feed, or an earlier run), and the hubs blocked, kept in <home>/blocked-hubs.json. The node
- * joins and leaves them; this table only remembers why. */
+ * joins and leaves them; this table only remembers why.
+ *
+ * Feeds are written by others, so what they name is bounded: a feed other than ours names at
+ * most HUBS_PER_FEED hubs, and feeds together (ours too) hold at most HUBS_FROM_FEEDS of the
+ * table, so that the configuration's hubs and those added by command always find room. Which
+ * feeds may name hubs at all (ours and those we follow) is feeds.c's to say. */
 #include "daemon_internal.h"
+
+#include "shoal/identity.h"
 
 #include <string.h>
 
-#define SAVED "saved" /* the source of a hub restored from conn.db */
+#define SAVED           "saved" /* the source of a hub restored from conn.db */
+#define HUBS_PER_FEED   3
+#define HUBS_FROM_FEEDS (SHOAL_CONFIG_MAX_HUBS / 2)
 
 char *daemon_hub_url(const shoal_hub_addr *addr)
 {
@@ -50,17 +59,32 @@ static bool is_blocked(shoal_daemon *d, const shoal_hub_addr *addr)
     return blocked;
 }
 
+/* Whether `source` (a feed's id) may name one hub more: within its own bound and the feeds'. */
+static bool feed_has_room(shoal_daemon *d, const char *source)
+{
+    char own[SHOAL_REF_STRSIZE];
+    shoal_identity_feed_id(d->keys.pub, own);
+    size_t from_feeds = 0, from_source = 0;
+    for (size_t i = 0; i < d->nhubs; i++) {
+        from_feeds += d->hubs[i].source[0] == '@';
+        from_source += strcmp(d->hubs[i].source, source) == 0;
+    }
+    return from_feeds < HUBS_FROM_FEEDS &&
+           (strcmp(source, own) == 0 || from_source < HUBS_PER_FEED);
+}
+
 int daemon_hubs_hold(shoal_daemon *d, const shoal_hub_addr *addr, const char *source)
 {
+    bool by_feed = source[0] == '@';
     for (size_t i = 0; i < d->nhubs; i++)
         if (shoal_hub_addr_equal(&d->hubs[i].addr, addr)) {
-            if (strcmp(d->hubs[i].source, SAVED) == 0)
+            if (strcmp(d->hubs[i].source, SAVED) == 0 && (!by_feed || feed_has_room(d, source)))
                 g_strlcpy(d->hubs[i].source, source, SHOAL_REF_STRSIZE);
             return SHOAL_OK;
         }
     if (is_blocked(d, addr))
         return SHOAL_E_INVAL;
-    if (d->nhubs == SHOAL_CONFIG_MAX_HUBS)
+    if (d->nhubs == SHOAL_CONFIG_MAX_HUBS || (by_feed && !feed_has_room(d, source)))
         return SHOAL_E_CONN_TOO_MANY_HUBS;
     int rc = shoal_node_add_hub(d->node, addr);
     if (rc == SHOAL_OK) {
@@ -85,6 +109,17 @@ bool daemon_hubs_leave(shoal_daemon *d, const shoal_hub_addr *addr)
             return true;
         }
     return false;
+}
+
+void daemon_hubs_leave_named_by(shoal_daemon *d, const uint8_t feed[32])
+{
+    char id[SHOAL_REF_STRSIZE];
+    shoal_identity_feed_id(feed, id);
+    for (size_t i = d->nhubs; i-- > 0;)
+        if (strcmp(d->hubs[i].source, id) == 0) {
+            shoal_hub_addr addr = d->hubs[i].addr; /* its slot is refilled as it goes */
+            (void)daemon_hubs_leave(d, &addr);
+        }
 }
 
 static bool save_blocked(shoal_daemon *d)

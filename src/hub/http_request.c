@@ -146,6 +146,11 @@ static int parse_header(const char *line, size_t n, shoal_http_request *req)
             req->keep_alive = true;
     } else if (equals_nocase(name, name_len, "expect")) {
         req->expect_continue = equals_nocase(v, vn, "100-continue");
+    } else if (equals_nocase(name, name_len, "host")) {
+        if (req->host) /* RFC 9112 3.2: which one the request meant cannot be told */
+            return SHOAL_E_HTTP_BAD_REQUEST;
+        req->host = v;
+        req->host_len = vn;
     }
     return SHOAL_OK;
 }

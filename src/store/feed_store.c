@@ -211,6 +211,12 @@ int shoal_feed_store_append(shoal_feed_store *st, const char *const *texts, cons
     return rc;
 }
 
+int shoal_feed_store_set_durable(shoal_feed_store *st, bool durable)
+{
+    const char *sql = durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
+    return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? SHOAL_OK : SHOAL_E_STORE_IO;
+}
+
 int shoal_feed_store_history(shoal_feed_store *st, const uint8_t author[32], int64_t from,
                              int64_t limit, shoal_feed_store_fn *fn, void *ud)
 {

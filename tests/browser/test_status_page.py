@@ -2,8 +2,10 @@
 """The daemon's status page: two `shoal run` daemons meet at a `shoal hub`; A's page (on
 127.0.0.1, the port `shoal status` tells) serves JSON with A's state and an HTML page that
 Debian's Chromium, headless, draws — A's id, its hub connected, B among its peers, B's feed
-(which A follows) held as far as B holds it, the recent changes — and screenshots (the path is printed). Anything but GET, and unknown paths, are
-refused. In a network namespace with a veth pair, as the daemons gather on every interface."""
+(which A follows) held as far as B holds it, the recent changes — and screenshots (the path is
+printed). Anything but GET and HEAD, and unknown paths, are refused
+(tests/cli/test_status_page_hostile.py tries harder). In a network namespace with a veth pair,
+as the daemons gather on every interface."""
 import json
 import os
 import signal

@@ -96,6 +96,7 @@ static void mistakes_are_refused_with_where_they_are(void)
         {"{\"listen\": \"0.0.0.0:65536\"}", "listen: \"0.0.0.0:65536\" is not host:port"},
         {"{\"listen\": \"0.0.0.0: 80\"}", "listen: \"0.0.0.0: 80\" is not host:port"},
         {"{\"listen\": \"bad host!:80\"}", "listen: \"bad host!\" is not a host name"},
+        {"{\"listen\": \"localhost:8008\"}", "listen: \"localhost\" is a name: an IP address"},
         {"{\"stun\": \"stun.example:0\"}", "stun: \"stun.example:0\" is not host:port"},
         {"{\"hubs\": [\"ftp://x\"]}", "hubs[0]: \"ftp://x\": "},
         {"{\"hubs\": \"https://hub.example\"}", "hubs: an array of hub addresses is expected"},
@@ -135,10 +136,38 @@ static void mistakes_are_refused_with_where_they_are(void)
     CHECK(memchr(small, '\0', sizeof small) != NULL);
 }
 
+static void a_hub_listed_again_counts_once(void)
+{
+    /* 100 copies of one hub, in its forms: one hub, and no "more than 64" */
+    shoal_buf text = SHOAL_BUF_INIT;
+    shoal_buf_append_str(&text, "{\"hubs\": [");
+    for (int i = 0; i < 100; i++)
+        shoal_buf_appendf(&text, "%s\"%s\"", i ? ", " : "",
+                          i % 2 ? "https://hub.example/" : "https://HUB.example:443");
+    shoal_buf_append_str(&text, "]}");
+    shoal_config cfg;
+    char why[256] = "";
+    CHECK_EQ_ERR(parse(&cfg, text.data, why), SHOAL_OK);
+    CHECK_EQ_INT(cfg.nhubs, 1);
+    shoal_config_free(&cfg);
+    shoal_buf_free(&text);
+
+    /* 65 different ones are too many */
+    shoal_buf_append_str(&text, "{\"hubs\": [");
+    for (int i = 0; i <= SHOAL_CONFIG_MAX_HUBS; i++)
+        shoal_buf_appendf(&text, "%s\"http://127.0.0.1:%d\"", i ? ", " : "", 9000 + i);
+    shoal_buf_append_str(&text, "]}");
+    CHECK_EQ_ERR(parse(&cfg, text.data, why), SHOAL_E_CONFIG);
+    CHECK(strstr(why, "hubs: more than 64 hubs") != NULL);
+    CHECK_EQ_INT(cfg.nhubs, 0);
+    shoal_buf_free(&text);
+}
+
 int main(void)
 {
     RUN(an_empty_file_gives_the_defaults);
     RUN(every_setting_is_read);
     RUN(mistakes_are_refused_with_where_they_are);
+    RUN(a_hub_listed_again_counts_once);
     return harness_finish();
 }

@@ -11,11 +11,16 @@ static long parse(const char *s, size_t len, shoal_http_request *req)
 {
     char *g = harness_guarded(s, len);
     long rc = shoal_http_parse_request(g, len, req);
-    /* The target borrows from the buffer: copy what the checks read before freeing it. */
-    static char target[256];
+    /* The target and the host borrow from the buffer: copy what the checks read before
+     * freeing it. */
+    static char target[256], host[256];
     if (rc > 0 && req->target_len < sizeof target) {
         memcpy(target, req->target, req->target_len);
         req->target = target;
+    }
+    if (rc > 0 && req->host && req->host_len < sizeof host) {
+        memcpy(host, req->host, req->host_len);
+        req->host = host;
     }
     free(g);
     return rc;
@@ -31,6 +36,7 @@ static void clients_requests_parse(void)
     CHECK_EQ_MEM(req.target, req.target_len, "/v1/app/all,abc", 15);
     CHECK(req.keep_alive);
     CHECK(!req.has_length);
+    CHECK_EQ_MEM(req.host, req.host_len, "127.0.0.1:9000", 14);
 
     const char *post = "POST /v1/app/abc HTTP/1.1\r\ncontent-type: application/json\r\n"
                        "Content-Length:  12 \r\nConnection: close\r\n\r\n{\"a\":\"b\"}   ";
@@ -48,6 +54,7 @@ static void clients_requests_parse(void)
     CHECK(!req.keep_alive);
     CHECK(req.chunked);
     CHECK(req.expect_continue);
+    CHECK(!req.host);
 
     const char *leading = "\r\n\r\nGET / HTTP/1.1\r\n\r\n";
     CHECK_EQ_INT(parse(leading, strlen(leading), &req), strlen(leading));
@@ -84,6 +91,7 @@ static void malformed_heads_are_bad_requests(void)
         "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
         "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
         "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n\r\n",
     };
     shoal_http_request req;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
