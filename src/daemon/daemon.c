@@ -16,6 +16,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 char *shoal_daemon_home(const char *given)
@@ -337,6 +338,13 @@ int shoal_daemon_run(const char *home)
 {
     if (!private_home(home))
         return SHOAL_DAEMON_FAILED;
+    /* descriptors up to what the system allows (the soft limit is often 1,024): connections are
+     * bounded by the state manager and net's handshake cap, not by running out of them */
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &files);
+    }
     shoal_daemon d = {.home = g_strdup(home)};
     int status = start(&d);
     if (status == SHOAL_DAEMON_STOPPED) {

@@ -19,6 +19,7 @@ import os
 import pty
 import queue
 import re
+import resource
 import select
 import signal
 import subprocess
@@ -48,6 +49,13 @@ def ask(home, *args):
     return json.loads(out)
 
 
+def low_soft_limit():
+    """The daemons start with the common soft limit of 1,024 descriptors (this machine's may be
+    higher), so that raising it is seen."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+
+
 def start(name, config, tty=False):
     """A daemon; with tty, its standard error is a terminal (a pty), which terminal_until
     reads."""
@@ -60,7 +68,7 @@ def start(name, config, tty=False):
         master, terminal = pty.openpty()
         STATE[name + ".tty"] = master
     d = subprocess.Popen([SHOAL, "run", "--home", home], env=ENV, stdout=subprocess.PIPE,
-                         stderr=terminal if tty else subprocess.PIPE)
+                         stderr=terminal if tty else subprocess.PIPE, preexec_fn=low_soft_limit)
     if tty:
         os.close(terminal)
     line = d.stdout.readline().decode()
@@ -130,6 +138,10 @@ def a_daemon_tells_its_identity_address_and_hubs():
     eq(rc, 0, err)
     assert s["id"] in out and "connected" in out and s["net"] in out, out
     assert os.path.exists(os.path.join(a, "secret")), "A made its own identity"
+    # its descriptors go up to what the system allows: connections, not the soft limit, bound it
+    limits = open(f"/proc/{STATE['a'][0].pid}/limits").read()
+    soft, hard = next(l for l in limits.splitlines() if l.startswith("Max open files")).split()[3:5]
+    eq(soft, hard)
 
 
 @case
