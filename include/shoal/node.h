@@ -103,6 +103,11 @@ bool shoal_node_net_up(shoal_node *node, void *conn, shoal_rpc *rpc, const uint8
  * (turned away) are ignored. */
 void shoal_node_net_down(shoal_node *node, void *conn, int err);
 
+/* The calls above (adding or restoring hubs and peers, net: dials and connections up) are for
+ * the shell's own events, not for the node's callbacks: made from inside one they refuse
+ * (SHOAL_E_INVAL, SHOAL_E_CONN_FULL, false). The node must not be freed from its callbacks
+ * either (stop's `done` included: free it once the loop has returned). */
+
 /* Leaves every hub (with a signed leave) and closes every peer; `done` runs once all are
  * closed. Then free the node. */
 void shoal_node_stop(shoal_node *node, void (*done)(void *ud), void *ud);

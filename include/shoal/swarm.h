@@ -87,16 +87,18 @@ SHOAL_MUST_CHECK int shoal_swarm_open(const shoal_keypair *ours, const char *app
                                       size_t len, int64_t now_ms, bool compat, shoal_swarm_msg *out,
                                       uint8_t nonce[24], bool *sealed);
 
-/* The nonces of sealed signals taken in the last SHOAL_SWARM_WINDOW_MS, so that none is taken
- * twice: a replay is refused, and so is a signal once `cap` fresh ones are remembered (a flood
- * by a peer holding a key costs it, not our memory). */
+/* The nonces of sealed signals taken, with the sealing time each carried, for as long as a
+ * message of that time would open (SHOAL_SWARM_WINDOW_MS), so that none is taken twice. When
+ * `cap` fresh ones are held (a flood: keys are free to make), the one sealed earliest is let go
+ * and nothing sealed at or before its time is taken any more: a flood raises that floor, and a
+ * signal sealed now still passes. */
 typedef struct shoal_swarm_replay shoal_swarm_replay;
-shoal_swarm_replay *shoal_swarm_replay_new(size_t cap); /* NULL when out of memory */
+shoal_swarm_replay *shoal_swarm_replay_new(size_t cap); /* NULL when out of memory; cap >= 1 */
 void shoal_swarm_replay_free(shoal_swarm_replay *r);
-/* SHOAL_OK, and the nonce is remembered; SHOAL_E_SWARM_REPLAY (seen in the window), or
- * SHOAL_E_SWARM_STALE (every slot holds a fresh nonce). */
+/* SHOAL_OK, and the nonce is remembered; SHOAL_E_SWARM_REPLAY (taken before, or sealed at or
+ * before the floor). `ts` is the message's sealing time (shoal_swarm_open's out->ts). */
 SHOAL_MUST_CHECK int shoal_swarm_replay_check(shoal_swarm_replay *r, const uint8_t nonce[24],
-                                              int64_t now_ms);
+                                              int64_t ts, int64_t now_ms);
 
 /* Glare: both peers offered at once. True when our offer stands (our channel sorts first);
  * the other side drops its own and answers ours. */

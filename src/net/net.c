@@ -17,7 +17,8 @@
 #define READ_CHUNK          65536
 #define DEFAULT_HS_MS       10000
 #define DEFAULT_MAX_PENDING 64
-#define LINGER_MS           3000 /* after our goodbye, how long we wait for theirs */
+#define WRITE_CHUNK         (1u << 20) /* bytes of the link's output in one write, at most */
+#define LINGER_MS           3000       /* after our goodbye, how long we wait for theirs */
 /* Reading stops while more than this waits to be written, so a peer that asks faster than it
  * reads cannot make us queue without bound; it resumes when the backlog drains. */
 #define MAX_BACKLOG (4u << 20)
@@ -168,7 +169,9 @@ static long on_send(const uint8_t *data, size_t len, void *ud)
 {
     shoal_net_conn *c = ud;
     if (!c->sock || c->writing || c->wsent < c->wlen)
-        return 0; /* on_written resumes */
+        return 0;          /* on_written resumes */
+    if (len > WRITE_CHUNK) /* the rest waits in the link, where max_backlog sees it */
+        len = WRITE_CHUNK;
     if (len > c->wcap) {
         c->wcap = len;
         g_free(c->wbuf);
@@ -192,25 +195,34 @@ static void on_established(void *ud)
         c->cb.established(c, c->ud);
 }
 
+static gboolean on_timer(gpointer data)
+{
+    shoal_net_conn *c = data;
+    c->timer = 0;
+    /* before the handshake, its deadline; after, the linger of our own close, or of the link's
+     * last words: the connection ends as we asked, their goodbye or not */
+    finish(c, c->link_done                      ? c->link_status
+              : shoal_link_established(c->link) ? SHOAL_OK
+                                                : SHOAL_E_NET_TIMEOUT);
+    return G_SOURCE_REMOVE;
+}
+
 static void on_link_finished(int status, void *ud)
 {
     shoal_net_conn *c = ud;
     c->link_done = true;
     c->link_status = status;
-    write_rest(c); /* what is owed goes out first */
+    if (status != SHOAL_OK) { /* a failed link owes nothing worth waiting for (a peer that does
+                                 not read would hold its write, and us, forever) */
+        finish(c, status);
+        return;
+    }
+    if (!c->timer) /* the last words get LINGER_MS to go out */
+        c->timer = g_timeout_add(LINGER_MS, on_timer, c);
+    write_rest(c);
 }
 
 static const shoal_link_transport transport = {on_send, on_established, on_link_finished};
-
-static gboolean on_timer(gpointer data)
-{
-    shoal_net_conn *c = data;
-    c->timer = 0;
-    /* before the handshake, its deadline; after, the linger of our own close: the connection
-     * ends as we asked, their goodbye or not */
-    finish(c, shoal_link_established(c->link) ? SHOAL_OK : SHOAL_E_NET_TIMEOUT);
-    return G_SOURCE_REMOVE;
-}
 
 /* Bytes waiting to be written: the write buffer's rest and what the link holds. */
 static size_t backlog(shoal_net_conn *c)

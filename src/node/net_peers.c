@@ -25,7 +25,7 @@ static net_peer *net_of_conn(shoal_node *n, const void *conn, guint *at)
 int shoal_node_net_dial(shoal_node *n, const uint8_t feed[32], void *conn)
 {
     const shoal_conn_peer *known = shoal_conn_peer_find(n->conn, feed);
-    if (n->stopping)
+    if (n->stopping || n->draining) /* stopping, or called from one of our callbacks */
         return SHOAL_E_CONN_FULL;
     if (known && (known->state == SHOAL_PEER_CONNECTING || known->state == SHOAL_PEER_CONNECTED))
         return SHOAL_E_CONN_ALREADY;
@@ -48,7 +48,7 @@ bool shoal_node_net_up(shoal_node *n, void *conn, shoal_rpc *rpc, const uint8_t 
     net_peer *np = net_of_conn(n, conn, &at);
     char channel[SHOAL_SWARM_MAX_FROM + 1];
     shoal_swarm_channel(feed, channel);
-    if (n->stopping)
+    if (n->stopping || n->draining)
         return false;
     if (!np) { /* it dialled us: admitted as any peer that dials us, unless we hold it already */
         const shoal_conn_peer *known = shoal_conn_peer_find(n->conn, feed);

@@ -356,7 +356,7 @@ static void on_hub_message(size_t index, const char *data, size_t len, void *ud)
     bool sealed;
     int rc = shoal_swarm_open(&n->keys, n->app, data, len, now, n->compat, &m, nonce, &sealed);
     if (rc == SHOAL_OK && sealed &&
-        (rc = shoal_swarm_replay_check(n->replay, nonce, now)) != SHOAL_OK)
+        (rc = shoal_swarm_replay_check(n->replay, nonce, m.ts, now)) != SHOAL_OK)
         shoal_swarm_msg_clear(&m);
     if (rc != SHOAL_OK) {
         /* forged, stale, replayed, unsigned, unsealed or malformed: dropped */
@@ -527,6 +527,8 @@ const uint8_t (*shoal_node_follows(const shoal_node *n, size_t *count))[32]
  * it (`restored`, a HUB_RESTORED action). One the node holds already is left as it is. */
 static int take_hub(shoal_node *n, const shoal_hub_addr *addr, const shoal_conn_action *restored)
 {
+    if (n->draining) /* from one of our callbacks: its action would borrow what it cannot */
+        return SHOAL_E_INVAL;
     for (guint i = 0; i < n->hubs->len; i++)
         if (shoal_hub_addr_equal(&g_array_index(n->hubs, hub, i).addr, addr))
             return SHOAL_OK;
@@ -551,7 +553,7 @@ int shoal_node_restore(shoal_node *n, const shoal_conn_action *a)
 {
     if (a->type == SHOAL_ACT_HUB_RESTORED && a->hub_record)
         return take_hub(n, &a->hub_record->addr, a);
-    if (a->type != SHOAL_ACT_PEER_RESTORED || !a->peer_record)
+    if (a->type != SHOAL_ACT_PEER_RESTORED || !a->peer_record || n->draining)
         return SHOAL_E_INVAL;
     node_conn(n, a);
     return SHOAL_OK;
@@ -692,8 +694,6 @@ void shoal_node_free(shoal_node *n)
         g_array_free(n->hubs, TRUE);
     if (n->nets)
         g_array_free(n->nets, TRUE);
-    for (guint i = 0; n->queue && i < n->queue->len; i++) /* freed from inside a drain */
-        g_free(g_array_index(n->queue, pending, i).text);
     if (n->queue)
         g_array_free(n->queue, TRUE);
     if (n->reasks)

@@ -54,7 +54,10 @@ typedef struct net_peer {
 
 /* An input waiting its turn: an action for the state manager, an event for the negotiation core
  * (with copies of the channel and text it borrows), or an admission to settle (the state manager
- * hears `action`, and the core hears whether it was let in). None borrows anything else. */
+ * hears `action`, and the core hears whether it was let in). None borrows anything else: what
+ * arises inside a drain is about peers (a feed, a reason), and the entry points whose actions
+ * borrow records or addresses (adding or restoring a hub or a peer, net: dials) refuse while a
+ * drain runs. */
 typedef enum pending_kind { PENDING_CONN, PENDING_NEGOTIATE, PENDING_ADMIT } pending_kind;
 
 typedef struct pending {

@@ -35,6 +35,10 @@ typedef struct served {
  * shell's shoal_rpc_writable), so a request for a feed the peer never reads costs a window, not
  * the feed. */
 #define WINDOW 128
+/* What one writable turn of a session sends at most (it stops after the window that passes it,
+ * the next streams wait for the next turn): a peer asking for a thousand feeds at once gets a
+ * turn's worth, not a thousand windows. */
+#define TURN_BYTES (256u * 1024)
 
 typedef struct requested {
     shoal_rpc *rpc;
@@ -282,7 +286,13 @@ static void history(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, vo
             s.next = head.sequence + 1;
     }
     s.live = live;
-    int rc = old ? catch_up(r, &s) : SHOAL_OK;
+    size_t queued;
+    shoal_rpc_output(rpc, &queued);
+    int rc = SHOAL_OK;
+    if (old && queued < TURN_BYTES)
+        rc = catch_up(r, &s);
+    else if (old) /* this turn's budget is spent: its first window waits for the next */
+        s.behind = true;
     if (rc != SHOAL_OK) {
         (void)!shoal_rpc_error(rpc, id, "Error", shoal_strerror(rc));
         return;
@@ -304,7 +314,8 @@ static void history(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, vo
 static void on_writable(shoal_rpc *rpc, void *ud)
 {
     shoal_repl *r = ud;
-    for (size_t i = 0; i < r->nserving;) {
+    size_t queued = 0;
+    for (size_t i = 0; i < r->nserving && queued < TURN_BYTES; shoal_rpc_output(rpc, &queued)) {
         served *s = &r->serving[i];
         if (s->rpc != rpc || !s->behind) {
             i++;

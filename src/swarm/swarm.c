@@ -299,11 +299,13 @@ int shoal_swarm_open(const shoal_keypair *ours, const char *app, const char *dat
 
 typedef struct seen {
     uint8_t nonce[NONCE];
-    int64_t at; /* when taken; 0 free */
+    int64_t ts; /* the sealing time it carried; 0 free */
 } seen;
 
 struct shoal_swarm_replay {
     size_t cap;
+    int64_t floor; /* the newest sealing time of a nonce let go while fresh: none at or before
+                      it can be told from a replay any more */
     seen slot[];
 };
 
@@ -320,20 +322,30 @@ void shoal_swarm_replay_free(shoal_swarm_replay *r)
     shoal_free(r);
 }
 
-int shoal_swarm_replay_check(shoal_swarm_replay *r, const uint8_t nonce[24], int64_t now_ms)
+int shoal_swarm_replay_check(shoal_swarm_replay *r, const uint8_t nonce[24], int64_t ts,
+                             int64_t now_ms)
 {
-    seen *free_slot = NULL;
+    if (ts <= r->floor)
+        return SHOAL_E_SWARM_REPLAY;
+    seen *room = NULL, *oldest = NULL;
     for (size_t i = 0; i < r->cap; i++) {
         seen *s = &r->slot[i];
-        bool fresh = s->at != 0 && s->at >= now_ms - 2 * SHOAL_SWARM_WINDOW_MS;
+        bool fresh = s->ts != 0 && s->ts >= now_ms - SHOAL_SWARM_WINDOW_MS;
         if (fresh && sodium_memcmp(s->nonce, nonce, NONCE) == 0)
             return SHOAL_E_SWARM_REPLAY;
-        if (!fresh && !free_slot)
-            free_slot = s;
+        if (!fresh && !room)
+            room = s; /* what it held would be refused as stale anyway */
+        if (fresh && (!oldest || s->ts < oldest->ts))
+            oldest = s;
     }
-    if (!free_slot)
-        return SHOAL_E_SWARM_STALE;
-    memcpy(free_slot->nonce, nonce, NONCE);
-    free_slot->at = now_ms > 0 ? now_ms : 1;
+    if (!room) { /* full of fresh ones (a flood): the oldest goes, and the floor rises to it */
+        room = oldest;
+        if (room->ts > r->floor)
+            r->floor = room->ts;
+        if (ts <= r->floor)
+            return SHOAL_E_SWARM_REPLAY;
+    }
+    memcpy(room->nonce, nonce, NONCE);
+    room->ts = ts != 0 ? ts : 1;
     return SHOAL_OK;
 }

@@ -448,6 +448,33 @@ static void streams_of_one_feed_are_bounded(void)
     close_side(&b);
 }
 
+/* A peer asking for many feeds at once gets a turn's worth of windows at a time, not a window
+ * of each: what it asks costs us what it reads, however many streams it opens. */
+static void many_streams_share_one_turns_budget(void)
+{
+    open_side(&a, &alice, bob.pub, "a");
+    open_side(&b, &bob, NULL, "b");
+    enum { FEEDS = 20 };
+    shoal_keypair authors[FEEDS];
+    for (int f = 0; f < FEEDS; f++) {
+        uint8_t seed[32] = {(uint8_t)(100 + f)};
+        shoal_keypair_from_seed(&authors[f], seed);
+        publish(&a, &authors[f], 200);
+    }
+    pump();
+    for (int f = 0; f < FEEDS; f++)
+        CHECK_EQ_ERR(shoal_repl_request(b.repl, shoal_link_rpc(b.link), authors[f].pub, false),
+                     SHOAL_OK);
+    deliver(&b, &a); /* the twenty requests, in one input */
+    size_t first = deliver(&a, &b);
+    CHECK(first > 0 && first < 512 * 1024); /* twenty windows would be some 1.3 MB */
+    pump();
+    for (int f = 0; f < FEEDS; f++)
+        CHECK_EQ_INT(head_of(&b, &authors[f]), 200);
+    close_side(&a);
+    close_side(&b);
+}
+
 int main(void)
 {
     uint8_t seed[32] = {21};
@@ -457,6 +484,7 @@ int main(void)
     RUN(a_whole_feed_and_then_live_messages_arrive);
     RUN(a_history_is_sent_as_it_is_read);
     RUN(streams_of_one_feed_are_bounded);
+    RUN(many_streams_share_one_turns_budget);
     RUN(two_streams_of_one_feed_store_each_message_once);
     RUN(a_message_that_does_not_follow_is_refused);
     RUN(one_bad_stream_costs_the_others_nothing);

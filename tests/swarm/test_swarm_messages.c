@@ -193,18 +193,22 @@ static void signals_are_sealed_to_their_recipient(void)
     free(text);
 }
 
-/* A sealed signal is taken once: its nonce is remembered for the window, and a flood of fresh
- * ones beyond the memory's room is refused rather than remembered. */
+/* A sealed signal is taken once: its nonce is remembered while a message of its time would
+ * open. A flood past the memory's room lets the earliest go and raises a floor: nothing sealed
+ * at or before it is taken, and a signal sealed now still is. */
 static void a_sealed_signal_is_taken_once(void)
 {
     shoal_swarm_replay *r = shoal_swarm_replay_new(2);
-    uint8_t one[24] = {1}, two[24] = {2}, three[24] = {3};
-    CHECK_EQ_ERR(shoal_swarm_replay_check(r, one, now), SHOAL_OK);
-    CHECK_EQ_ERR(shoal_swarm_replay_check(r, one, now + 1000), SHOAL_E_SWARM_REPLAY);
-    CHECK_EQ_ERR(shoal_swarm_replay_check(r, two, now + 1000), SHOAL_OK);
-    CHECK_EQ_ERR(shoal_swarm_replay_check(r, three, now + 2000), SHOAL_E_SWARM_STALE); /* full */
-    /* once the window has passed, the room is free again (a nonce that old opens stale) */
-    CHECK_EQ_ERR(shoal_swarm_replay_check(r, three, now + 3 * SHOAL_SWARM_WINDOW_MS), SHOAL_OK);
+    uint8_t one[24] = {1}, two[24] = {2}, three[24] = {3}, four[24] = {4};
+    CHECK_EQ_ERR(shoal_swarm_replay_check(r, one, now - 100, now), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_swarm_replay_check(r, one, now - 100, now + 1000), SHOAL_E_SWARM_REPLAY);
+    CHECK_EQ_ERR(shoal_swarm_replay_check(r, two, now - 50, now + 1000), SHOAL_OK);
+    /* full: "one" (sealed earliest) goes, the floor is its time */
+    CHECK_EQ_ERR(shoal_swarm_replay_check(r, three, now, now + 2000), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_swarm_replay_check(r, one, now - 100, now + 2000), SHOAL_E_SWARM_REPLAY);
+    CHECK_EQ_ERR(shoal_swarm_replay_check(r, four, now - 100, now + 2000), SHOAL_E_SWARM_REPLAY);
+    CHECK_EQ_ERR(shoal_swarm_replay_check(r, four, now + 2000, now + 2000), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_swarm_replay_check(r, three, now, now + 3000), SHOAL_E_SWARM_REPLAY);
     shoal_swarm_replay_free(r);
 }
 
