@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 CASES = []
 
@@ -29,6 +30,17 @@ def main(name):
             print(f"not ok - {fn.__name__}\nFAIL {e}")
     print(f"# {name}: {passed} passed, {failed} failed")
     sys.exit(0 if failed == 0 and passed > 0 else 1)
+
+
+def wait_for(what, fn, seconds=60, every=0.2):
+    """fn()'s first true answer, asked every `every` s; fails after `seconds` s of false ones."""
+    deadline = time.time() + seconds
+    while True:
+        got = fn()
+        if got:
+            return got
+        assert time.time() < deadline, f"{what}: not within {seconds} s"
+        time.sleep(every)
 
 
 def isolate_network(veth=False):
@@ -74,7 +86,6 @@ class ShoalHub:
     def wait_for_subscribers(self, n, seconds=30):
         """Waits until the hub counts n subscriptions (a stream on two channels counts two)."""
         import json
-        import time
         import urllib.request
         deadline = time.time() + seconds
         while True:

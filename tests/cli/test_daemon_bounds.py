@@ -27,7 +27,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from clitest import case, eq, isolate_network, main  # noqa: E402
+from clitest import case, eq, isolate_network, main, wait_for  # noqa: E402
 
 SHOAL = os.path.abspath(sys.argv[1])
 ROOT = tempfile.mkdtemp(prefix="shoal-bounds-")
@@ -66,16 +66,6 @@ def stop(name):
     _, err = d.communicate(timeout=30)
     eq(d.returncode, 0, err.decode())
     return err.decode()
-
-
-def wait_for(what, fn, seconds=60):
-    deadline = time.time() + seconds
-    while True:
-        got = fn()
-        if got:
-            return got
-        assert time.time() < deadline, f"{what}: not within {seconds} s"
-        time.sleep(0.2)
 
 
 def rss_kib(name):

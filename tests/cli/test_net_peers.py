@@ -18,7 +18,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from clitest import case, eq, isolate_network, main  # noqa: E402
+from clitest import case, eq, isolate_network, main, wait_for  # noqa: E402
 
 SHOAL, FEED_WRITER = (os.path.abspath(a) for a in sys.argv[1:3])
 ROOT = tempfile.mkdtemp(prefix="shoal-net-peers-")
@@ -54,16 +54,6 @@ def start(name, config, feeds=None):
 
 def peers(home):
     return {p["id"]: p for p in ask(home, "status")["peers"]}
-
-
-def wait_for(what, fn, seconds=60, every=0.2):
-    deadline = time.time() + seconds
-    while True:
-        got = fn()
-        if got:
-            return got
-        assert time.time() < deadline, f"{what}: not within {seconds} s"
-        time.sleep(every)
 
 
 @case

@@ -29,7 +29,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from clitest import ShoalHub, case, eq, isolate_network, main  # noqa: E402
+from clitest import ShoalHub, case, eq, isolate_network, main, wait_for  # noqa: E402
 
 SHOAL = os.path.abspath(sys.argv[1])
 LOGIND_SLEEP = os.path.abspath(sys.argv[2])
@@ -87,16 +87,6 @@ def terminal_until(name, pattern, seconds=30):
         if select.select([STATE[name + ".tty"]], [], [], left)[0]:
             out += os.read(STATE[name + ".tty"], 4096)
     return out
-
-
-def wait_for(what, fn, seconds=60):
-    deadline = time.time() + seconds
-    while True:
-        got = fn()
-        if got:
-            return got
-        assert time.time() < deadline, f"{what}: not within {seconds} s"
-        time.sleep(0.2)
 
 
 def follow_changes(home):

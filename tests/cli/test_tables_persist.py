@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from clitest import ShoalHub, case, eq, isolate_network, main  # noqa: E402
+from clitest import ShoalHub, case, eq, isolate_network, main, wait_for  # noqa: E402
 
 SHOAL = os.path.abspath(sys.argv[1])
 ROOT = tempfile.mkdtemp(prefix="shoal-tables-")
@@ -56,16 +56,6 @@ def stop(name):
     d.send_signal(signal.SIGTERM)
     d.communicate(timeout=30)
     eq(d.returncode, 0, open(os.path.join(ROOT, name + ".log")).read()[-2000:])
-
-
-def wait_for(what, fn, seconds=60):
-    deadline = time.time() + seconds
-    while True:
-        got = fn()
-        if got:
-            return got
-        assert time.time() < deadline, f"{what}: not within {seconds} s"
-        time.sleep(0.2)
 
 
 def peer(home, feed_id):

@@ -27,7 +27,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
-from clitest import case, eq, isolate_network, main  # noqa: E402
+from clitest import case, eq, isolate_network, main, wait_for  # noqa: E402
 
 SHOAL, FEED_WRITER = (os.path.abspath(a) for a in sys.argv[1:3])
 ROOT = tempfile.mkdtemp(prefix="shoal-faults-")
@@ -81,16 +81,6 @@ def ask(home, *args):
                        timeout=30)
     eq(p.returncode, 0, p.stderr.decode())
     return json.loads(p.stdout)
-
-
-def wait_for(what, fn, seconds=60, every=0.2):
-    deadline = time.time() + seconds
-    while True:
-        got = fn()
-        if got:
-            return got
-        assert time.time() < deadline, f"{what}: not within {seconds} s"
-        time.sleep(every)
 
 
 def watch(home):
