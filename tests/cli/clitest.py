@@ -1,5 +1,6 @@
 """A tiny harness for the command-line tests: cases are registered with @case, failed checks
 say both values, and the run ends with the summary line scripts/test-summary reads."""
+import json
 import os
 import signal
 import subprocess
@@ -30,6 +31,22 @@ def main(name):
             print(f"not ok - {fn.__name__}\nFAIL {e}")
     print(f"# {name}: {passed} passed, {failed} failed")
     sys.exit(0 if failed == 0 and passed > 0 else 1)
+
+
+def commands(shoal, env, timeout=30):
+    """The two ways a test talks to `shoal` (the binary at path `shoal`, with `env`):
+    run(*args) -> (exit status, stdout, stderr), and ask(home, *args) -> the daemon's JSON
+    answer to `shoal ARGS --home HOME --json`, which must succeed."""
+    def run(*args, timeout=timeout):
+        p = subprocess.run([shoal, *args], env=env, capture_output=True, timeout=timeout)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def ask(home, *args):
+        rc, out, err = run(*args, "--home", home, "--json")
+        eq(rc, 0, err)
+        return json.loads(out)
+
+    return run, ask
 
 
 def wait_for(what, fn, seconds=60, every=0.2):
@@ -85,7 +102,6 @@ class ShoalHub:
 
     def wait_for_subscribers(self, n, seconds=30):
         """Waits until the hub counts n subscriptions (a stream on two channels counts two)."""
-        import json
         import urllib.request
         deadline = time.time() + seconds
         while True:

@@ -18,7 +18,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from clitest import case, eq, isolate_network, main, wait_for  # noqa: E402
+from clitest import case, commands, eq, isolate_network, main, wait_for  # noqa: E402
 
 SHOAL, FEED_WRITER = (os.path.abspath(a) for a in sys.argv[1:3])
 ROOT = tempfile.mkdtemp(prefix="shoal-net-peers-")
@@ -27,15 +27,7 @@ N = 4000  # messages in each of S's three feeds
 STATE = {}
 
 
-def shoal(*args, timeout=60):
-    p = subprocess.run([SHOAL, *args], env=ENV, capture_output=True, timeout=timeout)
-    return p.returncode, p.stdout.decode(), p.stderr.decode()
-
-
-def ask(home, *args):
-    rc, out, err = shoal(*args, "--home", home, "--json")
-    eq(rc, 0, err)
-    return json.loads(out)
+shoal, ask = commands(SHOAL, ENV, timeout=60)
 
 
 def start(name, config, feeds=None):

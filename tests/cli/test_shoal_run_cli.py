@@ -29,7 +29,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from clitest import ShoalHub, case, eq, isolate_network, main, wait_for  # noqa: E402
+from clitest import ShoalHub, case, commands, eq, isolate_network, main, wait_for  # noqa: E402
 
 SHOAL = os.path.abspath(sys.argv[1])
 LOGIND_SLEEP = os.path.abspath(sys.argv[2])
@@ -38,15 +38,7 @@ ENV = dict(os.environ, HOME=ROOT, SHOAL_LOG="warn")
 STATE = {}
 
 
-def shoal(*args, timeout=30):
-    p = subprocess.run([SHOAL, *args], env=ENV, capture_output=True, timeout=timeout)
-    return p.returncode, p.stdout.decode(), p.stderr.decode()
-
-
-def ask(home, *args):
-    rc, out, err = shoal(*args, "--home", home, "--json")
-    eq(rc, 0, err)
-    return json.loads(out)
+shoal, ask = commands(SHOAL, ENV, timeout=30)
 
 
 def low_soft_limit():

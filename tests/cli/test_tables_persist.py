@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from clitest import ShoalHub, case, eq, isolate_network, main, wait_for  # noqa: E402
+from clitest import ShoalHub, case, commands, eq, isolate_network, main, wait_for  # noqa: E402
 
 SHOAL = os.path.abspath(sys.argv[1])
 ROOT = tempfile.mkdtemp(prefix="shoal-tables-")
@@ -30,11 +30,7 @@ SLOW = {"backoffBase": "5m", "backoffCap": "10m"}
 STATE = {}
 
 
-def ask(home, *args):
-    p = subprocess.run([SHOAL, *args, "--home", home, "--json"], env=ENV, capture_output=True,
-                       timeout=30)
-    eq(p.returncode, 0, p.stderr.decode())
-    return json.loads(p.stdout)
+_, ask = commands(SHOAL, ENV)
 
 
 def start(name, config=None):

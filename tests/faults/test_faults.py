@@ -27,7 +27,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
-from clitest import case, eq, isolate_network, main, wait_for  # noqa: E402
+from clitest import case, commands, eq, isolate_network, main, wait_for  # noqa: E402
 
 SHOAL, FEED_WRITER = (os.path.abspath(a) for a in sys.argv[1:3])
 ROOT = tempfile.mkdtemp(prefix="shoal-faults-")
@@ -76,11 +76,7 @@ def stop(name, sig=signal.SIGTERM):
         eq(d.returncode, 0, open(os.path.join(ROOT, name + ".log")).read()[-2000:])
 
 
-def ask(home, *args):
-    p = subprocess.run([SHOAL, *args, "--home", home, "--json"], env=ENV, capture_output=True,
-                       timeout=30)
-    eq(p.returncode, 0, p.stderr.decode())
-    return json.loads(p.stdout)
+_, ask = commands(SHOAL, ENV)
 
 
 def watch(home):
