@@ -21,9 +21,15 @@
  *       "forgetAfter": "60s", "forgetFailures": 5, "grace": "60s", "lifetime": "30m",
  *       "restAfterRotation": "10m", "downloadWindow": "500ms", "inboundWhenFull": false,
  *       "inboundPending": 0
+ *     },
+ *     "limits": {                           the resource manager's bounds: what strangers can
+ *                                           make us hold (see shoal_config_limits)
+ *       "handshakes": 64, "queued": "16MiB", "queuedTotal": "48MiB", "silent": "60s",
+ *       "streams": 1024, "streamsPerFeed": 4
  *     }
  *   }
  *
+ * Sizes are whole bytes or strings with a unit ("512KiB", "16MiB", "1GiB").
  * Durations are strings with a unit ("250ms", "30s", "10m", "24h", "7d") or whole
  * milliseconds; "backoff" is "shoal", "ssb-conn" or "libp2p". Values are checked as the state
  * manager checks them (shoal_conn_config_check). */
@@ -43,8 +49,22 @@ typedef struct shoal_config_server {
     uint16_t port;
 } shoal_config_server;
 
+/* The resource manager's bounds. Connections themselves are bounded by the state manager:
+ * maxPeers (and inboundPending for strangers' offers) after the handshake. */
+typedef struct shoal_config_limits {
+    uint32_t handshakes;       /* net: connections in their handshake at once; past it, accepting
+                                  waits (the rest wait in the system's backlog) */
+    size_t queued;             /* output one connection may hold for a peer that does not read */
+    size_t queued_total;       /* all connections together; past either, the connection is let go */
+    shoal_time silent;         /* a peer silent this long after the handshake is asked whoami,
+                                  and let go if silent as long again */
+    uint32_t streams;          /* streams of ours one peer may hold open (live ones included) */
+    uint32_t streams_per_feed; /* of one feed */
+} shoal_config_limits;
+
 typedef struct shoal_config {
     shoal_conn_config conn;
+    shoal_config_limits limits;
     shoal_config_server listen; /* default 0.0.0.0:8008 */
     shoal_hub_addr hubs[SHOAL_CONFIG_MAX_HUBS];
     size_t nhubs;
@@ -59,6 +79,8 @@ typedef struct shoal_config {
 /* The defaults: listening on 0.0.0.0:8008, the status page on 127.0.0.1:8009, no hubs, no
  * follows, the state manager's defaults. */
 void shoal_config_default(shoal_config *cfg);
+/* Whether the limits are in range (as shoal_config_parse checks them). */
+bool shoal_config_limits_check(const shoal_config_limits *l);
 void shoal_config_free(shoal_config *cfg);
 
 /* Reads a configuration from JSON text over the defaults. On failure (SHOAL_E_CONFIG, or

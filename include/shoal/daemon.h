@@ -24,7 +24,21 @@
  *                       "peers": [{"id","state","transport","inbound","downloading",
  *                       "deadlineIn" (connecting: ms until the attempt counts as failed)}],
  *                       "feeds": [{"id","sequence","peerSequence"}]: every feed we hold or fetch,
- *                       how far we hold it, and how far a peer said it holds it (null: none said)
+ *                       how far we hold it, and how far a peer said it holds it (null: none said),
+ *                       "limits": the resource manager's (config.json's "limits", sizes in
+ *                       bytes, "silent" in ms), "queued": output held now for peers that have not
+ *                       read it, in bytes, and "refused": what was refused or let go since the
+ *                       start, by what: "handshakesFailed" (net: connections over before their
+ *                       handshake was done), "acceptPaused" (times `handshakes` were under way and
+ *                       accepting waited), "turnedAway" (peers turned away, every slot taken),
+ *                       "queued" and "queuedTotal" (connections let go: output past the limit),
+ *                       "silent" (let go silent), "streams" (createHistoryStream past `streams`
+ *                       or `streamsPerFeed`), "messages" (feed messages that did not follow),
+ *                       "hubMessages" (hub messages refused; of those "forged": a signature or
+ *                       seal that does not verify, "replayed": taken before or too old,
+ *                       "unsealed": an unsigned announce or a signal not sealed to us),
+ *                       "signalsDropped" (signals for no negotiation of ours), and
+ *                       "signalsRefused" (offers, answers, candidates WebRTC could not take)
  *   {"cmd":"publish","content":{...}}   → "key", "sequence" (the message published, on disk
  *                       before the answer is written)
  *   {"cmd":"follow","id":"@…","following":bool}
@@ -56,7 +70,9 @@
  *                       client hangs up (one that falls 1 MiB behind is dropped)
  *
  * The status page serves GET / (an HTML page that draws the status every second) and
- * GET /status.json: what "status" answers, with the last 50 changes under "recent"; HEAD too.
+ * GET /status.json: what "status" answers, with the last 50 changes under "recent", and
+ * GET /metrics: the figures in Prometheus' text format (shoal_refused_total{what=...}, by
+ * status's "refused" keys; shoal_queued_bytes; shoal_peers{state=...}; ...); HEAD too.
  * Any other method gets 405 (its body never read, the connection closed), a Host other than
  * 127.0.0.1:PORT or localhost:PORT 421, a head past 8 KiB 431; no answer carries a CORS header,
  * and a connection is closed when its next request has not come whole within 5 s. */

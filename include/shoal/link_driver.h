@@ -40,9 +40,21 @@ typedef struct shoal_link_transport {
 #define SHOAL_LINK_DRIVER_MAX_BACKLOG (16u << 20)
 #define SHOAL_LINK_DRIVER_IDLE_MS     60000
 
+/* What a group of drivers (a daemon's connections) holds together, and what they let go. The
+ * drivers given one share it; its owner sets max_queued and reads the rest. */
+typedef struct shoal_link_account {
+    size_t max_queued; /* output held by all the drivers together, at most (0: no bound); past
+                          it, the link whose output grew past it is over (SHOAL_E_LINK_BACKLOG) */
+    size_t queued;     /* output they hold now, in bytes */
+    uint64_t backlog;  /* links let go: their own output past max_backlog, */
+    uint64_t total;    /* the group's past max_queued, */
+    uint64_t silent;   /* or silent (SHOAL_E_LINK_SILENT) */
+} shoal_link_account;
+
 typedef struct shoal_link_limits {
-    size_t max_backlog; /* 0: SHOAL_LINK_DRIVER_MAX_BACKLOG */
-    shoal_time idle_ms; /* 0: SHOAL_LINK_DRIVER_IDLE_MS */
+    size_t max_backlog;          /* 0: SHOAL_LINK_DRIVER_MAX_BACKLOG */
+    shoal_time idle_ms;          /* 0: SHOAL_LINK_DRIVER_IDLE_MS */
+    shoal_link_account *account; /* borrowed while the driver lives; NULL: none */
 } shoal_link_limits;
 
 /* Drives `link` (owned from now on) over the transport (`t` copied), within `limits` (NULL: the

@@ -28,7 +28,8 @@ typedef struct shoal_net_config {
     shoal_time handshake_ms;      /* 0: 10 s */
     shoal_shs_keycache *keycache; /* NULL: none; borrowed while connections last */
     shoal_rpc_config rpc;
-    shoal_link_limits limits; /* zeros: shoal/link_driver.h's defaults */
+    shoal_link_limits limits; /* zeros: shoal/link_driver.h's defaults; its account, if any,
+                                 counts the bytes in the socket's write buffer too */
     unsigned max_pending;     /* a server: connections in their handshake at once (0: 64); past it
                                  the server stops accepting until one is through or over */
 } shoal_net_config;
@@ -46,6 +47,16 @@ SHOAL_MUST_CHECK int shoal_net_listen(const shoal_net_config *cfg, const char *h
                                       const shoal_net_callbacks *cb, void *ud,
                                       shoal_net_server **out);
 uint16_t shoal_net_server_port(const shoal_net_server *server);
+
+/* What a server met before the handshakes: counted from the start. */
+typedef struct shoal_net_stats {
+    uint64_t accepted;          /* connections accepted */
+    uint64_t handshakes_failed; /* of those, over before their handshake was done (timeouts too) */
+    uint64_t accept_paused;     /* times max_pending handshakes were under way and accepting
+                                   stopped until one was through */
+} shoal_net_stats;
+
+const shoal_net_stats *shoal_net_server_stats(const shoal_net_server *server);
 /* Stops listening; connections already accepted go on. NULL is a no-op. */
 void shoal_net_server_free(shoal_net_server *server);
 

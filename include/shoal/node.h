@@ -13,6 +13,7 @@
 
 #include "shoal/conn.h"
 #include "shoal/link.h"
+#include "shoal/link_driver.h"
 #include "shoal/repl.h"
 #include "shoal/rtc.h"
 
@@ -40,6 +41,11 @@ typedef struct shoal_node_config {
     const uint8_t (*follows)[32];
     size_t nfollows;
     bool replicate_peers;
+    /* Bounds: every data channel's link's (NULL: shoal/link_driver.h's defaults; its account,
+     * if any, borrowed while the node lives), and the streams of ours a peer may hold open, of
+     * all feeds and of one (0: shoal/repl.h's defaults). */
+    const shoal_link_limits *limits;
+    uint32_t max_streams, max_streams_per_feed;
 } shoal_node_config;
 
 typedef struct shoal_node_callbacks {
@@ -122,15 +128,18 @@ SHOAL_MUST_CHECK int shoal_node_publish(shoal_node *node, const char *content, s
 /* What the node refused or lost, counted: bad input never crashes it, and never goes unseen. */
 typedef struct shoal_node_stats {
     uint64_t messages_refused;    /* hub messages dropped: malformed, forged, stale, unsigned */
+    uint64_t messages_forged;     /* of those: a signature or a seal that does not verify */
+    uint64_t messages_replayed;   /* of those: taken before, or too old to tell */
+    uint64_t messages_unsealed;   /* of those: an unsigned announce, or a signal not sealed to us */
     uint64_t announces_replayed;  /* announces no newer than one seen before */
     uint64_t signals_dropped;     /* signals for a negotiation we do not have */
     uint64_t signals_refused;     /* signals the WebRTC stack could not take (SDP, candidate) */
-    uint64_t offers_turned_away;  /* offers refused with every slot taken */
+    uint64_t offers_turned_away;  /* offers refused with every slot taken (net: dials too) */
     uint64_t negotiations_failed; /* attempts that ended before the handshake (timeouts too) */
     uint64_t connections;         /* handshakes completed over data channels */
 } shoal_node_stats;
 
-const shoal_node_stats *shoal_node_get_stats(const shoal_node *node);
+const shoal_node_stats *shoal_node_get_stats(shoal_node *node);
 const shoal_conn *shoal_node_conn(const shoal_node *node);
 /* The state manager's clock, to read its records' times against (downloading_until, …). */
 shoal_time shoal_node_now(const shoal_node *node);

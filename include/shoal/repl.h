@@ -11,9 +11,10 @@
  * quietly. Sessions are borrowed: call shoal_repl_forget before freeing one.
  *
  * Bounds: a session may hold SHOAL_REPL_MAX_STREAMS streams of ours open at once, and
- * SHOAL_REPL_MAX_SAME_FEED of one feed (a peer needs one); past them a request gets muxrpc's
- * error. A stream's history is sent a window at a time, as the peer takes it, and a publish
- * only marks the live streams of its feed behind: what a peer asks costs us what it reads. */
+ * SHOAL_REPL_MAX_SAME_FEED of one feed (a peer needs one), or what shoal_repl_set_limits says;
+ * past them a request gets muxrpc's error. A stream's history is sent a window at a time, as the
+ * peer takes it, and a publish only marks the live streams of its feed behind: what a peer asks
+ * costs us what it reads. */
 #ifndef SHOAL_REPL_H
 #define SHOAL_REPL_H
 
@@ -68,5 +69,17 @@ SHOAL_MUST_CHECK int shoal_repl_publish(shoal_repl *r, const shoal_keypair *keys
                                         const char **reason);
 /* Drops what the replicator holds of a session about to be freed. */
 void shoal_repl_forget(shoal_repl *r, shoal_rpc *rpc);
+
+/* How many streams of ours a session may hold open, and of one feed (0: the defaults above);
+ * streams open already stay. */
+void shoal_repl_set_limits(shoal_repl *r, uint32_t max_streams, uint32_t max_same_feed);
+
+/* What the replicator refused, counted from the start. */
+typedef struct shoal_repl_stats {
+    uint64_t streams_refused;  /* createHistoryStream past the bounds */
+    uint64_t messages_refused; /* messages that did not follow (their streams ended) */
+} shoal_repl_stats;
+
+const shoal_repl_stats *shoal_repl_get_stats(const shoal_repl *r);
 
 #endif

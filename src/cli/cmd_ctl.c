@@ -168,6 +168,18 @@ static void show_status(const json_t *r)
         printf("%s%s\n", i ? "          " : "\nfollows   ", json_string_value(v));
     putchar('\n');
     show_peers(r);
+    /* what was refused or let go, when anything was: "refused   3 streams, 12 forged" */
+    const char *key;
+    bool any = false;
+    json_object_foreach(json_object_get(r, "refused"), key, v)
+    {
+        json_int_t n = json_integer_value(v);
+        if (n > 0)
+            printf("%s%lld %s", any ? ", " : "\nrefused   ", (long long)n, key);
+        any |= n > 0;
+    }
+    if (any)
+        putchar('\n');
 }
 
 int shoal_cmd_status(int argc, char **argv)

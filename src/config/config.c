@@ -2,20 +2,25 @@
  * checked against a table, every error told with its key's path. */
 #include "shoal/config.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stddef.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-typedef enum knob_kind { KNOB_DURATION, KNOB_COUNT, KNOB_FLAG, KNOB_BACKOFF } knob_kind;
+typedef enum knob_kind { KNOB_DURATION, KNOB_COUNT, KNOB_FLAG, KNOB_BACKOFF, KNOB_SIZE } knob_kind;
 
-/* The state manager's knobs, by their names in the file. */
-static const struct knob {
+typedef struct knob {
     const char *name;
     knob_kind kind;
     size_t offset;
-} knobs[] = {
+} knob;
+
+/* The state manager's knobs, by their names in the file. */
+static const knob peer_knobs[] = {
 #define KNOB(name, kind, field)                                                                    \
     {                                                                                              \
         name, kind, offsetof(shoal_conn_config, field)                                             \
@@ -45,6 +50,21 @@ static const struct knob {
 #undef KNOB
 };
 
+/* The resource manager's. */
+static const knob limit_knobs[] = {
+#define KNOB(name, kind, field)                                                                    \
+    {                                                                                              \
+        name, kind, offsetof(shoal_config_limits, field)                                           \
+    }
+    KNOB("handshakes", KNOB_COUNT, handshakes),
+    KNOB("queued", KNOB_SIZE, queued),
+    KNOB("queuedTotal", KNOB_SIZE, queued_total),
+    KNOB("silent", KNOB_DURATION, silent),
+    KNOB("streams", KNOB_COUNT, streams),
+    KNOB("streamsPerFeed", KNOB_COUNT, streams_per_feed),
+#undef KNOB
+};
+
 typedef struct reader {
     char *why;
     size_t why_size;
@@ -71,6 +91,44 @@ void shoal_config_default(shoal_config *cfg)
     strcpy(cfg->listen.host, "0.0.0.0");
     cfg->listen.port = SHOAL_CONFIG_DEFAULT_PORT;
     cfg->status_port = SHOAL_CONFIG_STATUS_PORT;
+    cfg->limits = (shoal_config_limits){.handshakes = 64,
+                                        .queued = 16u << 20,
+                                        .queued_total = 48u << 20,
+                                        .silent = 60000,
+                                        .streams = 1024,
+                                        .streams_per_feed = 4};
+}
+
+bool shoal_config_limits_check(const shoal_config_limits *l)
+{
+    return l->handshakes >= 1 && l->handshakes <= 65536 && l->queued >= (1u << 20) &&
+           l->queued_total >= l->queued && l->silent >= 1000 && l->streams >= 1 &&
+           l->streams_per_feed >= 1 && l->streams_per_feed <= l->streams;
+}
+
+/* A size: whole bytes, or a string with a unit ("512KiB", "16MiB", "1GiB"). */
+static bool parse_size(const json_t *v, uint64_t *out)
+{
+    if (json_is_integer(v))
+        return json_integer_value(v) >= 0 && (*out = (uint64_t)json_integer_value(v), true);
+    const char *s = json_string_value(v);
+    if (!s || !(*s >= '0' && *s <= '9'))
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (errno == ERANGE)
+        return false;
+    static const struct {
+        const char *unit;
+        unsigned shift;
+    } units[] = {{"B", 0}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30}};
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+        if (strcmp(end, units[i].unit) == 0 && n <= (UINT64_MAX >> units[i].shift)) {
+            *out = (uint64_t)n << units[i].shift;
+            return true;
+        }
+    return false;
 }
 
 void shoal_config_free(shoal_config *cfg)
@@ -129,11 +187,11 @@ static int read_string(reader *rd, const char *path, const json_t *v, char *out,
     return SHOAL_OK;
 }
 
-static int read_knob(reader *rd, const struct knob *k, const json_t *v, shoal_conn_config *conn)
+static int read_knob(reader *rd, const char *section, const knob *k, const json_t *v, void *base)
 {
     char path[64];
-    snprintf(path, sizeof path, "peers.%s", k->name);
-    void *field = (char *)conn + k->offset;
+    snprintf(path, sizeof path, "%s.%s", section, k->name);
+    void *field = (char *)base + k->offset;
     switch (k->kind) {
     case KNOB_DURATION: {
         shoal_time t;
@@ -158,31 +216,63 @@ static int read_knob(reader *rd, const struct knob *k, const json_t *v, shoal_co
         if (!json_is_string(v) || !shoal_backoff_parse(json_string_value(v), field))
             return fail(rd, path, "\"shoal\", \"ssb-conn\" or \"libp2p\" is expected");
         return SHOAL_OK;
+    case KNOB_SIZE: {
+        uint64_t n;
+        if (!parse_size(v, &n) || n > SIZE_MAX)
+            return fail(rd, path, "a size like \"16MiB\", \"512KiB\" or whole bytes is expected");
+        *(size_t *)field = (size_t)n;
+        return SHOAL_OK;
+    }
     }
     return SHOAL_E_INVAL;
 }
 
-static int read_peers(reader *rd, const json_t *peers, shoal_conn_config *conn)
+/* An object of knobs (`section`: "peers" or "limits", of `whose`) into `base`. */
+static int read_knobs(reader *rd, const char *section, const char *whose, const knob *table,
+                      size_t n, const json_t *obj, void *base)
 {
-    if (!json_is_object(peers))
-        return fail(rd, "peers", "an object of the state manager's knobs is expected");
+    if (!json_is_object(obj))
+        return fail(rd, section, "an object of the %s's knobs is expected", whose);
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)peers, key, v)
+    json_object_foreach((json_t *)obj, key, v)
     {
         size_t i = 0;
-        while (i < sizeof knobs / sizeof *knobs && strcmp(knobs[i].name, key) != 0)
+        while (i < n && strcmp(table[i].name, key) != 0)
             i++;
-        if (i == sizeof knobs / sizeof *knobs)
-            return fail(rd, "peers", "\"%s\" is not a knob of the state manager", key);
-        int rc = read_knob(rd, &knobs[i], v, conn);
+        if (i == n)
+            return fail(rd, section, "\"%s\" is not a knob of the %s", key, whose);
+        int rc = read_knob(rd, section, &table[i], v, base);
         if (rc != SHOAL_OK)
             return rc;
     }
+    return SHOAL_OK;
+}
+
+static int read_peers(reader *rd, const json_t *peers, shoal_conn_config *conn)
+{
+    int rc = read_knobs(rd, "peers", "state manager", peer_knobs,
+                        sizeof peer_knobs / sizeof *peer_knobs, peers, conn);
+    if (rc != SHOAL_OK)
+        return rc;
     if (shoal_conn_config_check(conn) != SHOAL_OK)
         return fail(rd, "peers",
                     "out of range (periods and timeouts above zero, maxPeers at least 1, each "
                     "cap at least its base)");
+    return SHOAL_OK;
+}
+
+static int read_limits(reader *rd, const json_t *limits, shoal_config_limits *l)
+{
+    int rc = read_knobs(rd, "limits", "resource manager", limit_knobs,
+                        sizeof limit_knobs / sizeof *limit_knobs, limits, l);
+    if (rc != SHOAL_OK)
+        return rc;
+    if (!shoal_config_limits_check(l))
+        return fail(rd, "limits",
+                    "out of range (handshakes from 1 to 65536, queued at least 1MiB and "
+                    "queuedTotal at least queued, silent at least 1s, streams at least 1 and "
+                    "streamsPerFeed from 1 to streams)");
     return SHOAL_OK;
 }
 
@@ -288,6 +378,8 @@ static int read_all(reader *rd, const json_t *root, shoal_config *cfg)
             rc = read_turn(rd, v, cfg);
         else if (strcmp(key, "peers") == 0)
             rc = read_peers(rd, v, &cfg->conn);
+        else if (strcmp(key, "limits") == 0)
+            rc = read_limits(rd, v, &cfg->limits);
         else
             rc = fail(rd, "", "\"%s\" is not a setting shoal knows", key);
         if (rc != SHOAL_OK)

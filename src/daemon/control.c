@@ -150,10 +150,15 @@ static json_t *status(shoal_control *c)
         shoal_identity_feed_id(followed[i], fid);
         json_array_append_new(follows, json_string(fid));
     }
-    return json_pack("{s:b, s:s, s:I, s:o, s:o, s:s?, s:o, s:o, s:o, s:o, s:o}", "ok", 1, "id", id,
-                     "sequence", (json_int_t)head.sequence, "net", net, "addresses", addresses,
-                     "page", shoal_status_page_url(d->page), "hubs", hubs, "blocked", blocked,
-                     "follows", follows, "peers", peers, "feeds", feeds);
+    json_t *s = json_pack("{s:b, s:s, s:I, s:o, s:o, s:s?, s:o, s:o, s:o, s:o, s:o}", "ok", 1, "id",
+                          id, "sequence", (json_int_t)head.sequence, "net", net, "addresses",
+                          addresses, "page", shoal_status_page_url(d->page), "hubs", hubs,
+                          "blocked", blocked, "follows", follows, "peers", peers, "feeds", feeds);
+    json_t *resources = daemon_resources_json(d);
+    if (s && resources)
+        json_object_update(s, resources);
+    json_decref(resources);
+    return s;
 }
 
 static json_t *publish(shoal_control *c, const json_t *req)
@@ -303,6 +308,11 @@ json_t *shoal_control_status(shoal_control *c, bool recent)
     if (s && recent)
         json_object_set(s, "recent", c->recent);
     return s;
+}
+
+char *shoal_control_metrics(shoal_control *c)
+{
+    return daemon_metrics(c->d);
 }
 
 static client *client_ref(client *cl);

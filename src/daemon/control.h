@@ -21,5 +21,7 @@ void shoal_control_changed(shoal_control *c, const shoal_conn_fx *event);
 /* What {"cmd":"status"} answers (a new reference), with the last 50 changes under "recent"
  * when asked (the status page shows them). */
 json_t *shoal_control_status(shoal_control *c, bool recent);
+/* The daemon's figures in Prometheus' text format (g_free it), for the status page's /metrics. */
+char *shoal_control_metrics(shoal_control *c);
 
 #endif

@@ -63,6 +63,16 @@ static void net_closed(shoal_net_conn *conn, int err, void *ud)
     maybe_done(d);
 }
 
+/* Every net: connection's, dialled or accepted: the configuration's limits, one account. */
+static shoal_net_config daemon_net_config(shoal_daemon *d)
+{
+    return (shoal_net_config){.keys = &d->keys,
+                              .limits = {.max_backlog = d->cfg.limits.queued,
+                                         .idle_ms = d->cfg.limits.silent,
+                                         .account = &d->account},
+                              .max_pending = d->cfg.limits.handshakes};
+}
+
 /* A dial asked for over the control socket: answered once the peer proved its key, or failed. */
 typedef struct dialling {
     shoal_daemon *d;
@@ -94,7 +104,7 @@ void daemon_dial(shoal_daemon *d, const char *host, uint16_t port, const uint8_t
 {
     dialling *x = g_new(dialling, 1);
     *x = (dialling){d, call, SHOAL_OK};
-    shoal_net_config net = {.keys = &d->keys};
+    shoal_net_config net = daemon_net_config(d);
     shoal_net_conn *conn =
         d->stopping ? NULL
                     : shoal_net_dial(&net, host, port, key,
@@ -224,13 +234,17 @@ static int start_node(shoal_daemon *d)
         rtc.turn_host = d->cfg.turn.host, rtc.turn_port = d->cfg.turn.port;
         rtc.turn_user = d->cfg.turn_user, rtc.turn_password = d->cfg.turn_password;
     }
+    shoal_net_config net = daemon_net_config(d); /* its links' limits, for the channels' too */
     shoal_node_config ncfg = {.keys = &d->keys,
                               .rtc = &rtc,
                               .conn = &d->cfg.conn,
                               .store = d->store,
                               .follows = (const uint8_t(*)[32])d->cfg.follows,
                               .nfollows = d->cfg.nfollows,
-                              .replicate_peers = d->cfg.replicate_peers};
+                              .replicate_peers = d->cfg.replicate_peers,
+                              .limits = &net.limits,
+                              .max_streams = d->cfg.limits.streams,
+                              .max_streams_per_feed = d->cfg.limits.streams_per_feed};
     return shoal_node_new(&ncfg,
                           &(shoal_node_callbacks){.log = on_log,
                                                   .changed = on_changed,
@@ -255,6 +269,7 @@ static int start(shoal_daemon *d)
     if (rc != SHOAL_OK)
         return SHOAL_DAEMON_FAILED;
     d->loop = g_main_loop_new(NULL, FALSE);
+    d->account.max_queued = d->cfg.limits.queued_total;
     daemon_progress_init(d);
     daemon_feeds_init(d);
     if ((rc = start_node(d)) != SHOAL_OK) {
@@ -268,7 +283,7 @@ static int start(shoal_daemon *d)
             fprintf(stderr,
                     "shoal run: more hubs than the state manager holds: some are left out\n");
     if (d->cfg.listen.host[0]) {
-        shoal_net_config net = {.keys = &d->keys};
+        shoal_net_config net = daemon_net_config(d);
         if (shoal_net_listen(&net, d->cfg.listen.host, d->cfg.listen.port,
                              &(shoal_net_callbacks){net_established, net_closed}, d,
                              &d->server) != SHOAL_OK) {

@@ -5,6 +5,7 @@
  *   feeds.c       what we know of each feed; each message appended read once, for discover
  *   progress.c    replication's progress on standard error
  *   watch.c       network changes and wake-ups
+ *   resources.c   the resource manager's figures: limits, what is held, what was refused
  *   control.c     the control socket (control.h); status_page.c the status page
  * Everything runs on GLib's default main context, one callback at a time. */
 #ifndef SHOAL_DAEMON_INTERNAL_H
@@ -56,7 +57,8 @@ typedef struct shoal_daemon {
     uint16_t net_port; /* the port net: listens on; 0: none */
     shoal_config cfg;
     shoal_keypair keys;
-    GList *conns; /* shoal_net_conn: the net: connections open */
+    GList *conns;               /* shoal_net_conn: the net: connections open */
+    shoal_link_account account; /* what every connection's link holds, and what was let go */
     shoal_control *control;
     shoal_status_page *page;
     shoal_conn_store *tables; /* the state manager's hubs and peers, kept between runs */
@@ -71,6 +73,12 @@ typedef struct shoal_daemon {
     daemon_watch watch;
     bool stopping, node_stopped;
 } shoal_daemon;
+
+/* ---- resources.c ---- */
+/* {"limits": {...}, "queued": bytes, "refused": {...}} for status (see shoal/daemon.h). */
+json_t *daemon_resources_json(shoal_daemon *d);
+/* The same as Prometheus text, for the status page's /metrics (g_free it). */
+char *daemon_metrics(shoal_daemon *d);
 
 /* ---- daemon.c ---- */
 /* A dial asked for over the control socket ("connect"): `call` is answered once the peer has

@@ -251,6 +251,10 @@ static void answer(page_conn *pc, const shoal_http_request *req)
         else
             respond_error(pc, 500, head_only);
         free(text);
+    } else if (path_len == 8 && memcmp(req->target, "/metrics", 8) == 0) {
+        char *text = shoal_control_metrics(pc->sp->control);
+        respond(pc, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text), head_only);
+        g_free(text);
     } else {
         respond_error(pc, 404, head_only);
     }

@@ -14,14 +14,36 @@ struct shoal_link_driver {
     gint64 last_input; /* µs, monotonic */
     bool asked;        /* the silent peer was asked something ... */
     gint64 asked_at;   /* ... then (µs, monotonic) */
+    size_t held;       /* output counted in the account */
     bool done;         /* `finished` has run */
 };
+
+/* Counts `len` bytes of output as what the link holds now; whether that is within the bounds
+ * (the link's own and the account's). */
+static bool count_held(shoal_link_driver *d, size_t len)
+{
+    shoal_link_account *a = d->limits.account;
+    if (a)
+        a->queued = a->queued - d->held + len;
+    d->held = len;
+    if (len > d->limits.max_backlog) {
+        if (a)
+            a->backlog++;
+        return false;
+    }
+    if (a && a->max_queued && a->queued > a->max_queued) {
+        a->total++;
+        return false;
+    }
+    return true;
+}
 
 static void finish(shoal_link_driver *d, int status)
 {
     if (d->done)
         return;
     d->done = true;
+    (void)count_held(d, 0);
     g_clear_handle_id(&d->hold, g_source_remove);
     g_clear_handle_id(&d->kick, g_source_remove);
     g_clear_handle_id(&d->idle, g_source_remove);
@@ -44,6 +66,8 @@ static gboolean on_idle(gpointer ud)
     if (d->asked && d->last_input > d->asked_at)
         d->asked = false; /* it answered, or spoke */
     if (d->asked) {
+        if (d->limits.account)
+            d->limits.account->silent++;
         finish(d, SHOAL_E_LINK_SILENT);
         return G_SOURCE_REMOVE;
     }
@@ -77,12 +101,13 @@ static void pump(shoal_link_driver *d)
             return;
         }
         if (k == 0) { /* shoal_link_driver_writable resumes, unless the peer reads nothing */
-            if (len > d->limits.max_backlog)
+            if (!count_held(d, len))
                 finish(d, SHOAL_E_LINK_BACKLOG);
             return;
         }
         shoal_link_drain(d->link, (size_t)k);
     }
+    (void)count_held(d, 0); /* all handed over (or over) */
     if (shoal_link_status(d->link) != SHOAL_OK)
         finish(d, shoal_link_status(d->link));
     else if (shoal_link_finished(d->link))
@@ -137,6 +162,7 @@ void shoal_link_driver_free(shoal_link_driver *d)
 {
     if (!d)
         return;
+    (void)count_held(d, 0);
     g_clear_handle_id(&d->hold, g_source_remove);
     g_clear_handle_id(&d->kick, g_source_remove);
     g_clear_handle_id(&d->idle, g_source_remove);

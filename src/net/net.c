@@ -1,7 +1,9 @@
 /* TCP connections for SSB on GIO: the shell around shoal_link (see shoal/net.h).
  *
  * The link is driven by shoal/link_driver.h; this file is its TCP transport. Each connection
- * has at most one read and one write in flight. Every pending operation holds a reference; the
+ * has at most one write in flight, and a source that reads when the socket is readable (into
+ * one buffer for every connection: what is read is handed to the link at once, so a
+ * connection costs no read buffer of its own). Every pending operation holds a reference; the
  * connection is freed when the last one is dropped, after `closed` has run. */
 #include "shoal/net.h"
 
@@ -18,6 +20,7 @@
 #define DEFAULT_HS_MS       10000
 #define DEFAULT_MAX_PENDING 64
 #define WRITE_CHUNK         (1u << 20) /* bytes of the link's output in one write, at most */
+#define KEEP_WBUF           65536      /* a write buffer larger is freed once written */
 #define LINGER_MS           3000       /* after our goodbye, how long we wait for theirs */
 /* Reading stops while more than this waits to be written, so a peer that asks faster than it
  * reads cannot make us queue without bound; it resumes when the backlog drains. */
@@ -32,6 +35,7 @@ typedef struct gate {
     unsigned pending, cap;
     GSocketService *service; /* NULL once the server is freed */
     bool paused;
+    shoal_net_stats stats;
 } gate;
 
 struct shoal_net_conn {
@@ -44,13 +48,15 @@ struct shoal_net_conn {
     GSocketConnection *sock;
     GCancellable *cancel;
     bool writing, finished;
-    bool reading, read_paused;
+    GSource *reading; /* while the socket is read */
+    bool read_paused;
     bool link_done; /* the link said its last word: the socket closes once it is written */
     int link_status;
     guint timer; /* the handshake deadline, then the linger after goodbye */
     uint8_t *wbuf;
     size_t wlen, wsent, wcap;
-    uint8_t rbuf[READ_CHUNK];
+    shoal_link_account *account; /* the write buffer's bytes are counted in it too */
+    size_t counted;
 };
 
 struct shoal_net_server {
@@ -70,14 +76,16 @@ static void gate_unref(gate *g)
         g_free(g);
 }
 
-/* One inbound connection is through its handshake, or over: another may be accepted. */
-static void gate_pass(shoal_net_conn *c)
+/* One inbound connection is `through` its handshake, or over: another may be accepted. */
+static void gate_pass(shoal_net_conn *c, bool through)
 {
     gate *g = c->gate;
     if (!g)
         return;
     c->gate = NULL;
     g->pending--;
+    if (!through)
+        g->stats.handshakes_failed++;
     if (g->paused && g->service && g->pending < g->cap) {
         g->paused = false;
         g_socket_service_start(g->service);
@@ -91,10 +99,19 @@ static shoal_net_conn *ref(shoal_net_conn *c)
     return c;
 }
 
+/* The write buffer holds `n` bytes for the peer now: what the account is told. */
+static void count_written(shoal_net_conn *c, size_t n)
+{
+    if (c->account)
+        c->account->queued = c->account->queued - c->counted + n;
+    c->counted = n;
+}
+
 static void unref(shoal_net_conn *c)
 {
     if (--c->refs > 0)
         return;
+    count_written(c, 0);
     shoal_link_driver_free(c->driver);
     if (c->sock)
         g_object_unref(c->sock);
@@ -103,13 +120,22 @@ static void unref(shoal_net_conn *c)
     g_free(c);
 }
 
+static void stop_reading(shoal_net_conn *c)
+{
+    if (c->reading) {
+        g_source_destroy(c->reading);
+        g_clear_pointer(&c->reading, g_source_unref);
+    }
+}
+
 /* Ends the connection once: cancels what is in flight, closes the socket, tells the user. */
 static void finish(shoal_net_conn *c, int err)
 {
     if (c->finished)
         return;
     c->finished = true;
-    gate_pass(c);
+    gate_pass(c, false);
+    stop_reading(c);
     g_cancellable_cancel(c->cancel);
     if (c->timer)
         g_source_remove(c->timer);
@@ -137,6 +163,12 @@ static void on_written(GObject *src, GAsyncResult *res, gpointer data)
         finish(c, SHOAL_E_NET_IO);
     } else if (!c->finished) {
         c->wsent += (size_t)n;
+        if (c->wsent == c->wlen)
+            count_written(c, 0);
+        if (c->wsent == c->wlen && c->wcap > KEEP_WBUF) { /* an idle peer holds no large one */
+            g_clear_pointer(&c->wbuf, g_free);
+            c->wcap = 0;
+        }
         write_rest(c);
         if (c->wsent == c->wlen && !c->link_done)
             shoal_link_driver_writable(c->driver);
@@ -180,6 +212,7 @@ static long on_send(const uint8_t *data, size_t len, void *ud)
     memcpy(c->wbuf, data, len);
     c->wlen = len;
     c->wsent = 0;
+    count_written(c, len);
     write_rest(c);
     return (long)len;
 }
@@ -187,7 +220,7 @@ static long on_send(const uint8_t *data, size_t len, void *ud)
 static void on_established(void *ud)
 {
     shoal_net_conn *c = ud;
-    gate_pass(c);
+    gate_pass(c, true);
     if (c->timer)
         g_source_remove(c->timer);
     c->timer = 0;
@@ -232,25 +265,39 @@ static size_t backlog(shoal_net_conn *c)
     return c->wlen - c->wsent + len;
 }
 
-static void on_read(GObject *src, GAsyncResult *res, gpointer data)
+/* The socket is readable: what is there (up to READ_CHUNK) goes to the link. */
+static gboolean on_readable(GObject *stream, gpointer data)
 {
+    static uint8_t rbuf[READ_CHUNK]; /* every connection's, one at a time */
     shoal_net_conn *c = data;
     GError *error = NULL;
-    gssize n = g_input_stream_read_finish(G_INPUT_STREAM(src), res, &error);
-    c->reading = false;
-    if (c->finished) {
-        g_clear_error(&error);
-    } else if (n < 0) {
+    gssize n = g_pollable_input_stream_read_nonblocking(G_POLLABLE_INPUT_STREAM(stream), rbuf,
+                                                        sizeof rbuf, NULL, &error);
+    if (n < 0 && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+        g_error_free(error);
+        return G_SOURCE_CONTINUE;
+    }
+    ref(c); /* whatever the link's callbacks do, c outlives this call */
+    if (n < 0) {
         shoal_log(SHOAL_LOG_INFO, "net", "read failed: %s", error->message);
         g_error_free(error);
         finish(c, SHOAL_E_NET_IO);
     } else if (n == 0) {
         finish(c, shoal_link_eof(c->link));
     } else {
-        shoal_link_driver_input(c->driver, c->rbuf, (size_t)n);
-        start_read(c);
+        shoal_link_driver_input(c->driver, rbuf, (size_t)n);
+        if (!c->finished && (c->link_done || backlog(c) > MAX_BACKLOG)) {
+            c->read_paused = !c->link_done;
+            stop_reading(c);
+        }
     }
     unref(c);
+    return G_SOURCE_CONTINUE; /* stop_reading and finish destroy it when it must stop */
+}
+
+static void release_conn(gpointer data)
+{
+    unref(data);
 }
 
 static void start_read(shoal_net_conn *c)
@@ -260,9 +307,10 @@ static void start_read(shoal_net_conn *c)
     c->read_paused = backlog(c) > MAX_BACKLOG;
     if (c->read_paused)
         return;
-    c->reading = true;
-    g_input_stream_read_async(g_io_stream_get_input_stream(G_IO_STREAM(c->sock)), c->rbuf,
-                              sizeof c->rbuf, G_PRIORITY_DEFAULT, c->cancel, on_read, ref(c));
+    GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(c->sock));
+    c->reading = g_pollable_input_stream_create_source(G_POLLABLE_INPUT_STREAM(in), NULL);
+    g_source_set_callback(c->reading, G_SOURCE_FUNC(on_readable), ref(c), release_conn);
+    g_source_attach(c->reading, NULL);
 }
 
 static shoal_net_conn *conn_new(const shoal_keypair *keys, const uint8_t *server_pub,
@@ -279,6 +327,7 @@ static shoal_net_conn *conn_new(const shoal_keypair *keys, const uint8_t *server
     c->ud = ud;
     c->link = link;
     c->driver = shoal_link_driver_new(link, &transport, &cfg->limits, c);
+    c->account = cfg->limits.account;
     c->cancel = g_cancellable_new();
     c->timer =
         g_timeout_add((guint)(cfg->handshake_ms ? cfg->handshake_ms : DEFAULT_HS_MS), on_timer, c);
@@ -339,8 +388,10 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *sock, GO
         return TRUE;
     c->gate = s->gate;
     s->gate->refs++;
+    s->gate->stats.accepted++;
     if (++s->gate->pending >= s->gate->cap) {
         s->gate->paused = true;
+        s->gate->stats.accept_paused++;
         g_socket_service_stop(s->service);
     }
     attach(c, g_object_ref(sock));
@@ -391,6 +442,11 @@ int shoal_net_listen(const shoal_net_config *cfg, const char *host, uint16_t por
 uint16_t shoal_net_server_port(const shoal_net_server *server)
 {
     return server->port;
+}
+
+const shoal_net_stats *shoal_net_server_stats(const shoal_net_server *server)
+{
+    return &server->gate->stats;
 }
 
 void shoal_net_server_free(shoal_net_server *server)

@@ -240,7 +240,7 @@ static void start_link(shoal_node *n, shoal_node_peer *p, const shoal_negotiate_
         shoal_rtc_peer_close(p->rtc);
         return;
     }
-    p->driver = shoal_link_driver_new(link, &transport, NULL, p);
+    p->driver = shoal_link_driver_new(link, &transport, &n->limits, p);
     shoal_link_driver_writable(p->driver); /* the client's first handshake message */
 }
 
@@ -282,11 +282,6 @@ static void connected(shoal_node *n, shoal_node_peer *p, const shoal_negotiate_f
 
 void channels_carry_out(shoal_node *n, const shoal_negotiate_fx *fx, size_t count)
 {
-    const shoal_negotiate_stats *st = shoal_negotiate_get_stats(n->negotiate);
-    n->stats.signals_dropped = st->signals_dropped;
-    n->stats.signals_refused = st->signals_refused;
-    n->stats.offers_turned_away = st->offers_turned_away;
-    n->stats.negotiations_failed = st->negotiations_failed;
     for (size_t i = 0; i < count; i++) {
         shoal_node_peer *p = peer_of(n, fx[i].id); /* NULL for an id without a WebRTC peer */
         switch (fx[i].type) {

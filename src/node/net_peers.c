@@ -64,7 +64,7 @@ bool shoal_node_net_up(shoal_node *n, void *conn, shoal_rpc *rpc, const uint8_t 
         node_conn(n, &a);
         known = shoal_conn_peer_find(n->conn, feed);
         if (!known || known->state != SHOAL_PEER_CONNECTED) {
-            n->stats.offers_turned_away++;
+            n->net_turned_away++;
             node_say(n, "%.8s… dialled us over net:, but every slot is taken", channel);
             return false;
         }

@@ -361,6 +361,12 @@ static void on_hub_message(size_t index, const char *data, size_t len, void *ud)
     if (rc != SHOAL_OK) {
         /* forged, stale, replayed, unsigned, unsealed or malformed: dropped */
         n->stats.messages_refused++;
+        if (rc == SHOAL_E_SWARM_SIGNATURE || rc == SHOAL_E_SWARM_SEAL)
+            n->stats.messages_forged++;
+        else if (rc == SHOAL_E_SWARM_REPLAY || rc == SHOAL_E_SWARM_STALE)
+            n->stats.messages_replayed++;
+        else if (rc == SHOAL_E_SWARM_UNSEALED || rc == SHOAL_E_SWARM_UNSIGNED)
+            n->stats.messages_unsealed++;
         node_say(n, "a hub message was refused: %s", shoal_strerror(rc));
         return;
     }
@@ -597,6 +603,8 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
     n->keys = *cfg->keys;
     n->app = g_strdup(cfg->app ? cfg->app : SHOAL_NODE_APP);
     n->compat = cfg->compat;
+    if (cfg->limits)
+        n->limits = *cfg->limits;
     if (cfg->store) {
         shoal_repl_callbacks rcb = {.progress = on_progress,
                                     .refused = on_refused,
@@ -604,6 +612,8 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
                                     .head_known = cb->head_known ? on_head_known : NULL,
                                     .clock = wall_clock};
         n->repl = shoal_repl_new(cfg->store, NULL, &rcb, n);
+        if (n->repl)
+            shoal_repl_set_limits(n->repl, cfg->max_streams, cfg->max_streams_per_feed);
         n->nfollows = cfg->nfollows;
         n->replicate_peers = cfg->replicate_peers;
         n->follows = n->nfollows ? g_memdup2(cfg->follows, n->nfollows * 32) : NULL;
@@ -709,8 +719,13 @@ void shoal_node_free(shoal_node *n)
     g_free(n);
 }
 
-const shoal_node_stats *shoal_node_get_stats(const shoal_node *n)
+const shoal_node_stats *shoal_node_get_stats(shoal_node *n)
 {
+    const shoal_negotiate_stats *st = shoal_negotiate_get_stats(n->negotiate);
+    n->stats.signals_dropped = st->signals_dropped;
+    n->stats.signals_refused = st->signals_refused;
+    n->stats.offers_turned_away = st->offers_turned_away + n->net_turned_away;
+    n->stats.negotiations_failed = st->negotiations_failed;
     return &n->stats;
 }
 

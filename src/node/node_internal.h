@@ -102,7 +102,9 @@ struct shoal_node {
     guint conn_tick, negotiate_tick;
     shoal_node_callbacks cb;
     void *ud;
-    shoal_node_stats stats;
+    shoal_node_stats stats;   /* the node's own counts; the core's are added when read */
+    uint64_t net_turned_away; /* net: peers turned away, every slot taken */
+    shoal_link_limits limits; /* of every data channel's link */
     bool stopping;
     void (*stopped)(void *ud);
     void *stopped_ud;

@@ -70,7 +70,9 @@ struct shoal_repl {
     size_t nheads, heads_cap;
     shoal_rpc **sessions; /* those served, until forgotten */
     size_t nsessions, sessions_cap;
-    unsigned threads; /* for checking a batch's signatures */
+    unsigned threads;                    /* for checking a batch's signatures */
+    uint32_t max_streams, max_same_feed; /* a session's streams of ours, at most */
+    shoal_repl_stats stats;
 };
 
 static bool grow(void **items, size_t *cap, size_t n, size_t size)
@@ -99,11 +101,23 @@ shoal_repl *shoal_repl_new(shoal_feed_store *store, const char *hmac_key,
                                                  : (unsigned)cores;
     r->cb = *cb;
     r->ud = ud;
+    shoal_repl_set_limits(r, 0, 0);
     if (hmac_key && !(r->hmac_key = shoal_strndup(hmac_key, strlen(hmac_key)))) {
         shoal_free(r);
         return NULL;
     }
     return r;
+}
+
+void shoal_repl_set_limits(shoal_repl *r, uint32_t max_streams, uint32_t max_same_feed)
+{
+    r->max_streams = max_streams ? max_streams : SHOAL_REPL_MAX_STREAMS;
+    r->max_same_feed = max_same_feed ? max_same_feed : SHOAL_REPL_MAX_SAME_FEED;
+}
+
+const shoal_repl_stats *shoal_repl_get_stats(const shoal_repl *r)
+{
+    return &r->stats;
 }
 
 static void drop_batch(arrived *batch, size_t n)
@@ -264,9 +278,10 @@ static void history(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, vo
             open++;
             same += memcmp(r->serving[i].feed, ref.key, 32) == 0;
         }
-    if (open >= SHOAL_REPL_MAX_STREAMS || same >= SHOAL_REPL_MAX_SAME_FEED) {
+    if (open >= r->max_streams || same >= r->max_same_feed) {
+        r->stats.streams_refused++;
         (void)!shoal_rpc_error(rpc, id, "Error",
-                               open >= SHOAL_REPL_MAX_STREAMS
+                               open >= r->max_streams
                                    ? "too many streams open on this connection"
                                    : "that feed is streamed on this connection already");
         return;
@@ -429,6 +444,7 @@ static void refuse(shoal_repl *r, const requested *q, const char *why)
     if (open)
         *open = r->asked[--r->nasked];
     (void)!shoal_rpc_end(q->rpc, q->id);
+    r->stats.messages_refused++;
     if (r->cb.refused)
         r->cb.refused(r, q->rpc, q->feed, why, r->ud);
 }

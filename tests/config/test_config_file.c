@@ -23,6 +23,14 @@ static void an_empty_file_gives_the_defaults(void)
     CHECK_EQ_INT(cfg.nfollows, 0);
     CHECK(!cfg.replicate_peers);
     CHECK_EQ_MEM(&cfg.conn, sizeof cfg.conn, &def.conn, sizeof def.conn);
+    /* the resource manager's safe defaults, as shoal/config.h documents them */
+    CHECK_EQ_INT(cfg.limits.handshakes, 64);
+    CHECK_EQ_INT(cfg.limits.queued, 16 << 20);
+    CHECK_EQ_INT(cfg.limits.queued_total, 48 << 20);
+    CHECK_EQ_INT(cfg.limits.silent, 60000);
+    CHECK_EQ_INT(cfg.limits.streams, 1024);
+    CHECK_EQ_INT(cfg.limits.streams_per_feed, 4);
+    CHECK(shoal_config_limits_check(&cfg.limits));
     shoal_config_free(&cfg);
 }
 
@@ -41,7 +49,9 @@ static void every_setting_is_read(void)
         " \"hubBackoffCap\": \"1m\", \"reconnectDelay\": \"1.5s\", \"forgetAfter\": \"2m\","
         " \"forgetFailures\": 3, \"grace\": \"30s\", \"lifetime\": \"1h\","
         " \"restAfterRotation\": \"15m\", \"downloadWindow\": \"250ms\","
-        " \"inboundWhenFull\": true}}";
+        " \"inboundWhenFull\": true},"
+        " \"limits\": {\"handshakes\": 8, \"queued\": \"2MiB\", \"queuedTotal\": 5242880,"
+        " \"silent\": \"90s\", \"streams\": 100, \"streamsPerFeed\": 2}}";
     shoal_config cfg;
     char why[256] = "";
     CHECK_EQ_ERR(parse(&cfg, text, why), SHOAL_OK);
@@ -81,6 +91,13 @@ static void every_setting_is_read(void)
     CHECK_EQ_INT(c->rest_after_rotation, 900000);
     CHECK_EQ_INT(c->download_window, 250);
     CHECK(c->inbound_when_full);
+    const shoal_config_limits *l = &cfg.limits;
+    CHECK_EQ_INT(l->handshakes, 8);
+    CHECK_EQ_INT(l->queued, 2 << 20);
+    CHECK_EQ_INT(l->queued_total, 5 << 20);
+    CHECK_EQ_INT(l->silent, 90000);
+    CHECK_EQ_INT(l->streams, 100);
+    CHECK_EQ_INT(l->streams_per_feed, 2);
     shoal_config_free(&cfg);
 }
 
@@ -113,6 +130,18 @@ static void mistakes_are_refused_with_where_they_are(void)
         {"{\"peers\": {\"maxPeers\": 0}}", "peers: out of range"},
         {"{\"peers\": {\"backoffBase\": \"20m\"}}", "peers: out of range"},
         {"{\"listen\": \"a:1\", \"listen\": \"b:2\"}", "duplicate object key"},
+        {"{\"limits\": []}", "limits: an object of the resource manager's knobs"},
+        {"{\"limits\": {\"backlog\": 1}}", "limits: \"backlog\" is not a knob"},
+        {"{\"limits\": {\"queued\": \"16 MiB\"}}", "limits.queued: a size like"},
+        {"{\"limits\": {\"queued\": \"16MB\"}}", "limits.queued: a size like"},
+        {"{\"limits\": {\"queued\": -1}}", "limits.queued: a size like"},
+        {"{\"limits\": {\"queued\": \"99999999999999999999GiB\"}}", "limits.queued: a size"},
+        {"{\"limits\": {\"queued\": \"512KiB\"}}", "limits: out of range"},
+        {"{\"limits\": {\"queuedTotal\": \"8MiB\"}}", "limits: out of range"},
+        {"{\"limits\": {\"handshakes\": 0}}", "limits: out of range"},
+        {"{\"limits\": {\"silent\": \"10ms\"}}", "limits: out of range"},
+        {"{\"limits\": {\"streamsPerFeed\": 2000}}", "limits: out of range"},
+        {"{\"limits\": {\"streams\": true}}", "limits.streams: a whole number"},
     };
     shoal_config def;
     shoal_config_default(&def);
@@ -126,6 +155,7 @@ static void mistakes_are_refused_with_where_they_are(void)
         CHECK_EQ_INT(cfg.nhubs, 0);
         CHECK(cfg.follows == NULL);
         CHECK_EQ_MEM(&cfg.conn, sizeof cfg.conn, &def.conn, sizeof def.conn);
+        CHECK_EQ_MEM(&cfg.limits, sizeof cfg.limits, &def.limits, sizeof def.limits);
     }
     /* a message cut to the room given, still a string */
     shoal_config cfg;

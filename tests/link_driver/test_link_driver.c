@@ -1,7 +1,9 @@
 /* The link driver between two links over an in-memory transport, on GLib's main loop: a peer
  * that goes silent after the handshake is asked something, then let go (SHOAL_E_LINK_SILENT),
  * while two idle honest peers ask each other and stay; a peer that asks without reading cannot
- * make the other hold more than its max_backlog (SHOAL_E_LINK_BACKLOG). */
+ * make the other hold more than its max_backlog (SHOAL_E_LINK_BACKLOG), nor more than the
+ * account's max_queued shared by a group of drivers; the account counts what is held now and
+ * what was let go, and why. */
 #include "harness.h"
 #include "shoal/link_driver.h"
 
@@ -93,16 +95,17 @@ static void teardown(void)
 
 static gboolean stop(gpointer ud)
 {
-    (void)ud;
+    *(guint *)ud = 0;
     g_main_loop_quit(loop);
     return G_SOURCE_REMOVE;
 }
 
 static void run_for(guint ms)
 {
-    guint t = g_timeout_add(ms, stop, NULL);
+    guint t = 0;
+    t = g_timeout_add(ms, stop, &t);
     g_main_loop_run(loop);
-    g_source_remove(t);
+    g_clear_handle_id(&t, g_source_remove);
 }
 
 static void until_established(void)
@@ -114,7 +117,8 @@ static void until_established(void)
 
 static void a_silent_peer_is_asked_then_let_go(void)
 {
-    shoal_link_limits quick = {.idle_ms = 200};
+    shoal_link_account account = {0};
+    shoal_link_limits quick = {.idle_ms = 200, .account = &account};
     setup(&quick);
     until_established();
     a.mute = true; /* from now on, b hears nothing from a */
@@ -123,6 +127,8 @@ static void a_silent_peer_is_asked_then_let_go(void)
     CHECK_EQ_ERR(b.finished, SHOAL_E_LINK_SILENT);
     gint64 took_ms = (g_get_monotonic_time() - began) / 1000;
     CHECK(took_ms >= 300 && took_ms < 2000); /* idle, asked, idle again */
+    CHECK_EQ_INT(account.silent, 1);
+    CHECK_EQ_INT(account.backlog + account.total, 0);
     teardown();
 }
 
@@ -137,19 +143,21 @@ static void idle_honest_peers_ask_each_other_and_stay(void)
     teardown();
 }
 
+static int flood_items; /* of 64 KiB, sent at once when "flood" is called */
+
 static void flood(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, void *ud)
 {
     (void)req, (void)ud;
     static uint8_t item[65536];
-    for (int i = 0; i < 64; i++) /* 4 MiB at once, never read */
+    for (int i = 0; i < flood_items; i++) /* never read */
         (void)!shoal_rpc_send(rpc, id, &(shoal_rpc_body){SHOAL_RPC_BINARY, item, sizeof item});
 }
 
-static void a_peer_that_does_not_read_cannot_fill_our_memory(void)
+/* a asks b for `items` × 64 KiB, while b's transport takes nothing. */
+static void ask_flood(int items)
 {
-    shoal_link_limits small = {.max_backlog = 1u << 20};
-    setup(&small);
     until_established();
+    flood_items = items;
     CHECK_EQ_ERR(shoal_rpc_register(shoal_link_rpc(shoal_link_driver_link(b.d)), "flood",
                                     SHOAL_RPC_SOURCE, flood, NULL),
                  SHOAL_OK);
@@ -161,9 +169,48 @@ static void a_peer_that_does_not_read_cannot_fill_our_memory(void)
                  SHOAL_OK);
     json_decref(args);
     shoal_link_driver_writable(a.d);
+}
+
+static void a_peer_that_does_not_read_cannot_fill_our_memory(void)
+{
+    shoal_link_account account = {0};
+    shoal_link_limits small = {.max_backlog = 1u << 20, .account = &account};
+    setup(&small);
+    ask_flood(64); /* 4 MiB */
     run_for(2000);
     CHECK_EQ_ERR(b.finished, SHOAL_E_LINK_BACKLOG);
+    CHECK_EQ_INT(account.backlog, 1);
+    CHECK_EQ_INT(account.queued, 0); /* let go: nothing held for it */
     teardown();
+}
+
+static void the_group_holds_no_more_than_its_account_allows(void)
+{
+    /* within the link's own bound (16 MiB), past the group's (2 MiB) */
+    shoal_link_account account = {.max_queued = 2u << 20};
+    shoal_link_limits limits = {.account = &account};
+    setup(&limits);
+    ask_flood(64);
+    run_for(2000);
+    CHECK_EQ_ERR(b.finished, SHOAL_E_LINK_BACKLOG);
+    CHECK_EQ_INT(account.total, 1);
+    CHECK_EQ_INT(account.backlog, 0);
+    CHECK_EQ_INT(account.queued, 0);
+    teardown();
+
+    /* within both: held and counted while the peer reads nothing, released once it reads */
+    account = (shoal_link_account){.max_queued = 2u << 20};
+    setup(&limits);
+    ask_flood(16); /* 1 MiB */
+    run_for(300);
+    CHECK_EQ_INT(b.finished, 1);
+    CHECK(account.queued >= (1u << 20) && account.queued < (1u << 20) + 65536); /* + framing */
+    b.full = false;
+    shoal_link_driver_writable(b.d);
+    CHECK_EQ_INT(account.queued, 0);
+    CHECK_EQ_INT(account.total + account.backlog + account.silent, 0);
+    teardown();
+    CHECK_EQ_INT(account.queued, 0);
 }
 
 int main(void)
@@ -172,6 +219,7 @@ int main(void)
     RUN(a_silent_peer_is_asked_then_let_go);
     RUN(idle_honest_peers_ask_each_other_and_stay);
     RUN(a_peer_that_does_not_read_cannot_fill_our_memory);
+    RUN(the_group_holds_no_more_than_its_account_allows);
     g_main_loop_unref(loop);
     return harness_finish();
 }

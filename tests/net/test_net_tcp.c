@@ -152,7 +152,8 @@ static void crowd_closed_one(shoal_net_conn *conn, int err, void *ud)
 
 /* Five dialers that never say a word, against a server that takes two handshakes at a time:
  * the others wait in the kernel's backlog, not in our descriptors, so the last is timed out only
- * after three rounds of the handshake's deadline (without the bound, all five in one). */
+ * after three rounds of the handshake's deadline (without the bound, all five in one); the
+ * server counts them. */
 static void a_crowd_of_silent_dialers_waits_its_turn(void)
 {
     shoal_net_config cfg = {.keys = &bob, .handshake_ms = 300, .max_pending = 2};
@@ -172,6 +173,10 @@ static void a_crowd_of_silent_dialers_waits_its_turn(void)
     g_source_remove(guard);
     CHECK_EQ_INT(crowd_closed, 5);
     CHECK(crowd_last_ms - began_ms >= 850);
+    const shoal_net_stats *st = shoal_net_server_stats(server); /* what status tells */
+    CHECK_EQ_INT(st->accepted, 5);
+    CHECK_EQ_INT(st->handshakes_failed, 5);
+    CHECK(st->accept_paused >= 2); /* full after the first two, and again after each pass */
     for (int i = 0; i < 5; i++)
         if (silent[i])
             g_object_unref(silent[i]);

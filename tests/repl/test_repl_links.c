@@ -202,6 +202,7 @@ static void a_message_that_does_not_follow_is_refused(void)
     CHECK_EQ_ERR(shoal_repl_request(b.repl, shoal_link_rpc(b.link), alice.pub, true), SHOAL_OK);
     pump();
     CHECK(b.refused != NULL);
+    CHECK_EQ_INT(shoal_repl_get_stats(b.repl)->messages_refused, 1);
     CHECK_EQ_INT(head_of(&b, &alice), 0);
     close_side(&a);
     close_side(&b);
@@ -419,22 +420,16 @@ static void count_error(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const sh
         ++*(int *)ud;
 }
 
-/* A peer that opens the same live stream thousands of times gets a few; the rest are refused,
- * and a publish then costs a few streams, not thousands. */
-static void streams_of_one_feed_are_bounded(void)
+/* Asks b's peer for `n` live streams of `keys`' feed; how many were refused. */
+static int ask_live(const shoal_keypair *keys, int n)
 {
-    open_side(&a, &alice, bob.pub, "a");
-    open_side(&b, &bob, NULL, "b");
-    publish(&a, &alice, 1);
-    pump();
     int refused = 0;
-    char args[160];
-    char id[SHOAL_REF_STRSIZE];
+    char args[160], id[SHOAL_REF_STRSIZE];
     shoal_ref ref = {.kind = SHOAL_REF_FEED};
-    memcpy(ref.key, alice.pub, 32);
+    memcpy(ref.key, keys->pub, 32);
     shoal_ref_format(&ref, id);
     snprintf(args, sizeof args, "[{\"id\":\"%s\",\"live\":true}]", id);
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < n; i++) {
         json_t *j = json_loads(args, 0, NULL);
         int32_t call;
         CHECK_EQ_ERR(shoal_rpc_call(shoal_link_rpc(b.link), SHOAL_RPC_SOURCE, "createHistoryStream",
@@ -443,7 +438,33 @@ static void streams_of_one_feed_are_bounded(void)
         json_decref(j);
     }
     pump();
-    CHECK_EQ_INT(refused, 100 - SHOAL_REPL_MAX_SAME_FEED);
+    return refused;
+}
+
+/* A peer that opens the same live stream thousands of times gets a few; the rest are refused,
+ * and a publish then costs a few streams, not thousands. */
+static void streams_of_one_feed_are_bounded(void)
+{
+    open_side(&a, &alice, bob.pub, "a");
+    open_side(&b, &bob, NULL, "b");
+    publish(&a, &alice, 1);
+    pump();
+    CHECK_EQ_INT(ask_live(&alice, 100), 100 - SHOAL_REPL_MAX_SAME_FEED);
+    CHECK_EQ_INT(shoal_repl_get_stats(a.repl)->streams_refused, 100 - SHOAL_REPL_MAX_SAME_FEED);
+    close_side(&a);
+    close_side(&b);
+}
+
+/* The bounds are the caller's to set (the daemon's "limits"): 3 streams, 2 of one feed. */
+static void the_stream_bounds_are_set_by_the_caller(void)
+{
+    open_side(&a, &alice, bob.pub, "a");
+    open_side(&b, &bob, NULL, "b");
+    shoal_repl_set_limits(a.repl, 3, 2);
+    pump();
+    CHECK_EQ_INT(ask_live(&alice, 3), 1); /* 2 of alice's feed */
+    CHECK_EQ_INT(ask_live(&bob, 3), 2);   /* 1 more, of bob's: 3 in all */
+    CHECK_EQ_INT(shoal_repl_get_stats(a.repl)->streams_refused, 3);
     close_side(&a);
     close_side(&b);
 }
@@ -484,6 +505,7 @@ int main(void)
     RUN(a_whole_feed_and_then_live_messages_arrive);
     RUN(a_history_is_sent_as_it_is_read);
     RUN(streams_of_one_feed_are_bounded);
+    RUN(the_stream_bounds_are_set_by_the_caller);
     RUN(many_streams_share_one_turns_budget);
     RUN(two_streams_of_one_feed_store_each_message_once);
     RUN(a_message_that_does_not_follow_is_refused);
