@@ -58,7 +58,8 @@ typedef struct shoal_config_limits {
     size_t queued_total;       /* all connections together; past either, the connection is let go */
     shoal_time silent;         /* a peer silent this long after the handshake is asked whoami,
                                   and let go if silent as long again */
-    uint32_t streams;          /* streams of ours one peer may hold open (live ones included) */
+    uint32_t streams;          /* streams of ours one peer may hold open (live ones included; at
+                                  most 8,192, what one muxrpc session holds open) */
     uint32_t streams_per_feed; /* of one feed */
 } shoal_config_limits;
 

@@ -62,7 +62,8 @@ shoal_rtc_peer *shoal_rtc_peer_new(shoal_rtc *rtc, bool initiator, const char *l
 SHOAL_MUST_CHECK int shoal_rtc_peer_set_remote(shoal_rtc_peer *p, bool offer, const char *sdp,
                                                size_t len);
 /* One of the other side's candidates (`candidate:…`, with or without `a=`); an empty string
- * means the end of its candidates. SHOAL_E_RTC_CANDIDATE when it cannot be read. */
+ * means the end of its candidates. SHOAL_E_RTC_CANDIDATE when it cannot be read; an ICE-TCP
+ * candidate (RFC 6544) is ignored: SHOAL_OK. */
 SHOAL_MUST_CHECK int shoal_rtc_peer_add_candidate(shoal_rtc_peer *p, const char *candidate);
 /* Sends one message on the open channel. SHOAL_E_RTC_STATE before `open` or after close,
  * SHOAL_E_RTC_TOO_LARGE past the remote's largest message, SHOAL_E_RTC_BUFFER_FULL when the

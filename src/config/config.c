@@ -101,8 +101,10 @@ void shoal_config_default(shoal_config *cfg)
 
 bool shoal_config_limits_check(const shoal_config_limits *l)
 {
+    const uint64_t max_size = (uint64_t)1 << 40; /* 1 TiB: more is a mistake */
     return l->handshakes >= 1 && l->handshakes <= 65536 && l->queued >= (1u << 20) &&
-           l->queued_total >= l->queued && l->silent >= 1000 && l->streams >= 1 &&
+           l->queued_total >= l->queued && l->queued_total <= max_size && l->silent >= 1000 &&
+           l->silent <= 86400000 && l->streams >= 1 && l->streams <= 8192 &&
            l->streams_per_feed >= 1 && l->streams_per_feed <= l->streams;
 }
 
@@ -270,8 +272,8 @@ static int read_limits(reader *rd, const json_t *limits, shoal_config_limits *l)
         return rc;
     if (!shoal_config_limits_check(l))
         return fail(rd, "limits",
-                    "out of range (handshakes from 1 to 65536, queued at least 1MiB and "
-                    "queuedTotal at least queued, silent at least 1s, streams at least 1 and "
+                    "out of range (handshakes from 1 to 65536, queued from 1MiB to queuedTotal, "
+                    "queuedTotal at most 1TiB, silent from 1s to 24h, streams from 1 to 8192, "
                     "streamsPerFeed from 1 to streams)");
     return SHOAL_OK;
 }

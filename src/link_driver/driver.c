@@ -18,11 +18,13 @@ struct shoal_link_driver {
     bool done;         /* `finished` has run */
 };
 
-/* Counts `len` bytes of output as what the link holds now; whether that is within the bounds
- * (the link's own and the account's). */
+/* Counts `len` bytes of output as what the link holds now; whether that is within the bounds:
+ * the link's own, and the account's for a link whose output grew past it (one that holds less
+ * than before is never the one let go). */
 static bool count_held(shoal_link_driver *d, size_t len)
 {
     shoal_link_account *a = d->limits.account;
+    bool grew = len > d->held;
     if (a)
         a->queued = a->queued - d->held + len;
     d->held = len;
@@ -31,7 +33,7 @@ static bool count_held(shoal_link_driver *d, size_t len)
             a->backlog++;
         return false;
     }
-    if (a && a->max_queued && a->queued > a->max_queued) {
+    if (grew && a && a->max_queued && a->queued > a->max_queued) {
         a->total++;
         return false;
     }

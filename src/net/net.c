@@ -128,6 +128,12 @@ static void stop_reading(shoal_net_conn *c)
     }
 }
 
+static gboolean unref_later(gpointer data)
+{
+    unref(data);
+    return G_SOURCE_REMOVE;
+}
+
 /* Ends the connection once: cancels what is in flight, closes the socket, tells the user. */
 static void finish(shoal_net_conn *c, int err)
 {
@@ -142,9 +148,10 @@ static void finish(shoal_net_conn *c, int err)
     c->timer = 0;
     if (c->sock)
         g_io_stream_close(G_IO_STREAM(c->sock), NULL, NULL);
+    count_written(c, 0); /* what it held is no longer held for a peer */
     if (c->cb.closed)
         c->cb.closed(c, err, c->ud);
-    unref(c);
+    g_idle_add(unref_later, c); /* never freed inside a caller's (or the driver's) code */
 }
 
 static void start_read(shoal_net_conn *c);
@@ -165,13 +172,14 @@ static void on_written(GObject *src, GAsyncResult *res, gpointer data)
         c->wsent += (size_t)n;
         if (c->wsent == c->wlen)
             count_written(c, 0);
-        if (c->wsent == c->wlen && c->wcap > KEEP_WBUF) { /* an idle peer holds no large one */
-            g_clear_pointer(&c->wbuf, g_free);
-            c->wcap = 0;
-        }
         write_rest(c);
         if (c->wsent == c->wlen && !c->link_done)
             shoal_link_driver_writable(c->driver);
+        /* nothing more to write: a peer that is idle now holds no large write buffer */
+        if (!c->finished && !c->writing && c->wcap > KEEP_WBUF) {
+            g_clear_pointer(&c->wbuf, g_free);
+            c->wcap = 0;
+        }
         if (c->read_paused)
             start_read(c);
     }

@@ -148,7 +148,7 @@ void node_negotiate(shoal_node *n, const shoal_negotiate_event *ev)
 {
     if (n->draining && ev->msg) { /* a hub message borrows more than can wait: cannot happen,
                                      as they arrive from the loop, never from an effect */
-        n->stats.signals_dropped++;
+        n->signals_dropped++;
         return;
     }
     pending x = {.kind = PENDING_NEGOTIATE, .event = *ev};
@@ -722,7 +722,7 @@ void shoal_node_free(shoal_node *n)
 const shoal_node_stats *shoal_node_get_stats(shoal_node *n)
 {
     const shoal_negotiate_stats *st = shoal_negotiate_get_stats(n->negotiate);
-    n->stats.signals_dropped = st->signals_dropped;
+    n->stats.signals_dropped = st->signals_dropped + n->signals_dropped;
     n->stats.signals_refused = st->signals_refused;
     n->stats.offers_turned_away = st->offers_turned_away + n->net_turned_away;
     n->stats.negotiations_failed = st->negotiations_failed;

@@ -104,6 +104,7 @@ struct shoal_node {
     void *ud;
     shoal_node_stats stats;   /* the node's own counts; the core's are added when read */
     uint64_t net_turned_away; /* net: peers turned away, every slot taken */
+    uint64_t signals_dropped; /* signals the node dropped before the core saw them */
     shoal_link_limits limits; /* of every data channel's link */
     bool stopping;
     void (*stopped)(void *ud);

@@ -138,6 +138,13 @@ int shoal__ice_add_candidate(shoal_rtc_peer *p, const char *candidate)
     g_free(line);
     if (!c)
         return SHOAL_E_RTC_CANDIDATE;
+    if (c->transport != NICE_CANDIDATE_TRANSPORT_UDP) {
+        /* ICE over TCP (RFC 6544), which browsers offer beside UDP: ICE-TCP is off here, and a
+         * candidate of a transport an agent does not use is ignored (RFC 8445 5.1), not an
+         * error: refusing it told of a fault where there was none */
+        nice_candidate_free(c);
+        return SHOAL_OK;
+    }
     GSList *list = g_slist_append(NULL, c);
     int added = nice_agent_set_remote_candidates(p->agent, p->stream, 1, list);
     g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);

@@ -115,7 +115,9 @@ def output_nobody_reads_is_bounded():
     eq(ready["handshakes"], 2)
     wait_for("let go past the bound",
              lambda: d.refused("queued") + d.refused("queuedTotal") >= 1, seconds=60)
-    assert d.status()["queued"] <= 1 << 20, d.status()["queued"]
+    # within the bound, but for the write buffer of one connection (1 MiB at most), which is
+    # counted as it is filled and checked when the link next holds output
+    assert d.status()["queued"] <= 2 << 20, d.status()["queued"]
     done(p)
     wait_for("nothing held", lambda: d.status()["queued"] == 0, seconds=30)
     d.stop()

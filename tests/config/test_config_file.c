@@ -141,6 +141,9 @@ static void mistakes_are_refused_with_where_they_are(void)
         {"{\"limits\": {\"handshakes\": 0}}", "limits: out of range"},
         {"{\"limits\": {\"silent\": \"10ms\"}}", "limits: out of range"},
         {"{\"limits\": {\"streamsPerFeed\": 2000}}", "limits: out of range"},
+        {"{\"limits\": {\"silent\": \"7d\"}}", "limits: out of range"},
+        {"{\"limits\": {\"streams\": 10000}}", "limits: out of range"},
+        {"{\"limits\": {\"queuedTotal\": \"2048GiB\"}}", "limits: out of range"},
         {"{\"limits\": {\"streams\": true}}", "limits.streams: a whole number"},
     };
     shoal_config def;

@@ -198,7 +198,7 @@ int main(int argc, char **argv)
             fflush(stdout);
         }
         for (long i = 0; i < n; i++)
-            pfd[i] = (struct pollfd){.fd = conns[i].failed ? -1 : conns[i].fd,
+            pfd[i] = (struct pollfd){.fd = conns[i].failed || conns[i].closed ? -1 : conns[i].fd,
                                      .events = events_of(&conns[i], what)};
         if (poll(pfd, (nfds_t)n, 200) < 0 && errno != EINTR)
             break;
@@ -209,6 +209,15 @@ int main(int argc, char **argv)
             if (!c->closed && !c->failed && c->link && (pfd[i].revents & POLLOUT))
                 flush(c);
         }
+    }
+    /* a last look at those we read: an end that came just before the signal is counted */
+    for (long i = 0; i < n; i++) {
+        conn *c = &conns[i];
+        struct pollfd one = {.fd = c->fd, .events = POLLIN};
+        for (int k = 0; k < 16 && what == IDLE && c->established && !c->closed && !c->failed &&
+                        poll(&one, 1, 0) > 0;
+             k++)
+            readable(c, what, m, feed);
     }
     long closed = 0;
     for (long i = 0; i < n; i++) {
