@@ -25,7 +25,7 @@
  *     "limits": {                           the resource manager's bounds: what strangers can
  *                                           make us hold (see shoal_config_limits)
  *       "handshakes": 64, "queued": "16MiB", "queuedTotal": "48MiB", "silent": "60s",
- *       "streams": 1024, "streamsPerFeed": 4
+ *       "streams": 1024, "streamsPerFeed": 4, "negotiations": 64
  *     }
  *   }
  *
@@ -61,6 +61,8 @@ typedef struct shoal_config_limits {
     uint32_t streams;          /* streams of ours one peer may hold open (live ones included; at
                                   most 8,192, what one muxrpc session holds open) */
     uint32_t streams_per_feed; /* of one feed */
+    uint32_t negotiations;     /* WebRTC negotiations held at once (closing ones too: each holds a
+                                  WebRTC peer); an offer past it is dropped */
 } shoal_config_limits;
 
 typedef struct shoal_config {

@@ -31,6 +31,7 @@
  *                       start, by what: "handshakesFailed" (net: connections over before their
  *                       handshake was done), "acceptPaused" (times `handshakes` were under way and
  *                       accepting waited), "turnedAway" (peers turned away, every slot taken),
+ *                       "negotiations" (offers dropped with `negotiations` under way),
  *                       "queued" and "queuedTotal" (connections let go: output past the limit),
  *                       "silent" (let go silent), "streams" (createHistoryStream past `streams`
  *                       or `streamsPerFeed`), "messages" (feed messages that did not follow),

@@ -46,6 +46,7 @@ typedef struct shoal_node_config {
      * all feeds and of one (0: shoal/repl.h's defaults). */
     const shoal_link_limits *limits;
     uint32_t max_streams, max_streams_per_feed;
+    uint32_t max_negotiations; /* WebRTC negotiations held at once (0: shoal/negotiate.h's) */
 } shoal_node_config;
 
 typedef struct shoal_node_callbacks {
@@ -135,6 +136,7 @@ typedef struct shoal_node_stats {
     uint64_t signals_dropped;     /* signals for a negotiation we do not have */
     uint64_t signals_refused;     /* signals the WebRTC stack could not take (SDP, candidate) */
     uint64_t offers_turned_away;  /* offers refused with every slot taken (net: dials too) */
+    uint64_t offers_over_cap;     /* offers dropped with max_negotiations under way */
     uint64_t negotiations_failed; /* attempts that ended before the handshake (timeouts too) */
     uint64_t connections;         /* handshakes completed over data channels */
 } shoal_node_stats;

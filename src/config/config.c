@@ -62,6 +62,7 @@ static const knob limit_knobs[] = {
     KNOB("silent", KNOB_DURATION, silent),
     KNOB("streams", KNOB_COUNT, streams),
     KNOB("streamsPerFeed", KNOB_COUNT, streams_per_feed),
+    KNOB("negotiations", KNOB_COUNT, negotiations),
 #undef KNOB
 };
 
@@ -96,7 +97,8 @@ void shoal_config_default(shoal_config *cfg)
                                         .queued_total = 48u << 20,
                                         .silent = 60000,
                                         .streams = 1024,
-                                        .streams_per_feed = 4};
+                                        .streams_per_feed = 4,
+                                        .negotiations = 64};
 }
 
 bool shoal_config_limits_check(const shoal_config_limits *l)
@@ -105,7 +107,8 @@ bool shoal_config_limits_check(const shoal_config_limits *l)
     return l->handshakes >= 1 && l->handshakes <= 65536 && l->queued >= (1u << 20) &&
            l->queued_total >= l->queued && l->queued_total <= max_size && l->silent >= 1000 &&
            l->silent <= 86400000 && l->streams >= 1 && l->streams <= 8192 &&
-           l->streams_per_feed >= 1 && l->streams_per_feed <= l->streams;
+           l->streams_per_feed >= 1 && l->streams_per_feed <= l->streams && l->negotiations >= 2 &&
+           l->negotiations <= 1024;
 }
 
 /* A size: whole bytes, or a string with a unit ("512KiB", "16MiB", "1GiB"). */
@@ -274,7 +277,7 @@ static int read_limits(reader *rd, const json_t *limits, shoal_config_limits *l)
         return fail(rd, "limits",
                     "out of range (handshakes from 1 to 65536, queued from 1MiB to queuedTotal, "
                     "queuedTotal at most 1TiB, silent from 1s to 24h, streams from 1 to 8192, "
-                    "streamsPerFeed from 1 to streams)");
+                    "streamsPerFeed from 1 to streams, negotiations from 2 to 1024)");
     return SHOAL_OK;
 }
 

@@ -244,7 +244,8 @@ static int start_node(shoal_daemon *d)
                               .replicate_peers = d->cfg.replicate_peers,
                               .limits = &net.limits,
                               .max_streams = d->cfg.limits.streams,
-                              .max_streams_per_feed = d->cfg.limits.streams_per_feed};
+                              .max_streams_per_feed = d->cfg.limits.streams_per_feed,
+                              .max_negotiations = d->cfg.limits.negotiations};
     return shoal_node_new(&ncfg,
                           &(shoal_node_callbacks){.log = on_log,
                                                   .changed = on_changed,

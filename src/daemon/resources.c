@@ -12,7 +12,7 @@ typedef struct refusal {
     uint64_t value;
 } refusal;
 
-enum { NREFUSALS = 14 };
+enum { NREFUSALS = 15 };
 
 static void refusals(shoal_daemon *d, refusal out[NREFUSALS])
 {
@@ -26,6 +26,7 @@ static void refusals(shoal_daemon *d, refusal out[NREFUSALS])
         {"handshakesFailed", net->handshakes_failed},
         {"acceptPaused", net->accept_paused},
         {"turnedAway", node->offers_turned_away},
+        {"negotiations", node->offers_over_cap},
         {"queued", d->account.backlog},
         {"queuedTotal", d->account.total},
         {"silent", d->account.silent},
@@ -44,11 +45,11 @@ static void refusals(shoal_daemon *d, refusal out[NREFUSALS])
 json_t *daemon_resources_json(shoal_daemon *d)
 {
     const shoal_config_limits *l = &d->cfg.limits;
-    json_t *limits =
-        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "handshakes", (json_int_t)l->handshakes,
-                  "queued", (json_int_t)l->queued, "queuedTotal", (json_int_t)l->queued_total,
-                  "silent", (json_int_t)l->silent, "streams", (json_int_t)l->streams,
-                  "streamsPerFeed", (json_int_t)l->streams_per_feed);
+    json_t *limits = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "handshakes", (json_int_t)l->handshakes, "queued",
+        (json_int_t)l->queued, "queuedTotal", (json_int_t)l->queued_total, "silent",
+        (json_int_t)l->silent, "streams", (json_int_t)l->streams, "streamsPerFeed",
+        (json_int_t)l->streams_per_feed, "negotiations", (json_int_t)l->negotiations);
     json_t *refused = json_object();
     refusal r[NREFUSALS];
     refusals(d, r);

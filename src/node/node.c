@@ -641,6 +641,8 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
     shoal_negotiate_config nc;
     shoal_negotiate_config_default(&nc);
     nc.timeout = cc.timeout_rtc; /* one deadline: the state manager's */
+    if (cfg->max_negotiations)
+        nc.max_records = cfg->max_negotiations;
     shoal_hub_client_config hc;
     shoal_hub_client_config_default(&hc);
     hc.app = n->app;
@@ -726,6 +728,7 @@ const shoal_node_stats *shoal_node_get_stats(shoal_node *n)
     n->stats.signals_refused = st->signals_refused;
     n->stats.offers_turned_away = st->offers_turned_away + n->net_turned_away;
     n->stats.negotiations_failed = st->negotiations_failed;
+    n->stats.offers_over_cap = st->offers_over_cap;
     return &n->stats;
 }
 

@@ -71,7 +71,9 @@ def done(p):
 @case
 def streams_past_the_bound_are_refused_and_counted():
     d = Daemon("streams", {"streamsPerFeed": 1})
-    eq(d.status()["limits"]["streamsPerFeed"], 1)
+    eq(d.status()["limits"], {"handshakes": 64, "queued": 16 << 20, "queuedTotal": 48 << 20,
+                              "silent": 60000, "streams": 1024, "streamsPerFeed": 1,
+                              "negotiations": 64})
     p, ready = d.hostile("live", 1, 5, d.id)
     eq(ready["handshakes"], 1)
     wait_for("4 streams refused", lambda: d.refused("streams") == 4, seconds=30)

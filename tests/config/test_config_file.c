@@ -30,6 +30,7 @@ static void an_empty_file_gives_the_defaults(void)
     CHECK_EQ_INT(cfg.limits.silent, 60000);
     CHECK_EQ_INT(cfg.limits.streams, 1024);
     CHECK_EQ_INT(cfg.limits.streams_per_feed, 4);
+    CHECK_EQ_INT(cfg.limits.negotiations, 64);
     CHECK(shoal_config_limits_check(&cfg.limits));
     shoal_config_free(&cfg);
 }
@@ -51,7 +52,8 @@ static void every_setting_is_read(void)
         " \"restAfterRotation\": \"15m\", \"downloadWindow\": \"250ms\","
         " \"inboundWhenFull\": true},"
         " \"limits\": {\"handshakes\": 8, \"queued\": \"2MiB\", \"queuedTotal\": 5242880,"
-        " \"silent\": \"90s\", \"streams\": 100, \"streamsPerFeed\": 2}}";
+        " \"silent\": \"90s\", \"streams\": 100, \"streamsPerFeed\": 2,"
+        " \"negotiations\": 16}}";
     shoal_config cfg;
     char why[256] = "";
     CHECK_EQ_ERR(parse(&cfg, text, why), SHOAL_OK);
@@ -98,6 +100,7 @@ static void every_setting_is_read(void)
     CHECK_EQ_INT(l->silent, 90000);
     CHECK_EQ_INT(l->streams, 100);
     CHECK_EQ_INT(l->streams_per_feed, 2);
+    CHECK_EQ_INT(l->negotiations, 16);
     shoal_config_free(&cfg);
 }
 
@@ -143,6 +146,8 @@ static void mistakes_are_refused_with_where_they_are(void)
         {"{\"limits\": {\"streamsPerFeed\": 2000}}", "limits: out of range"},
         {"{\"limits\": {\"silent\": \"7d\"}}", "limits: out of range"},
         {"{\"limits\": {\"streams\": 10000}}", "limits: out of range"},
+        {"{\"limits\": {\"negotiations\": 1}}", "limits: out of range"},
+        {"{\"limits\": {\"negotiations\": 5000}}", "limits: out of range"},
         {"{\"limits\": {\"queuedTotal\": \"2048GiB\"}}", "limits: out of range"},
         {"{\"limits\": {\"streams\": true}}", "limits.streams: a whole number"},
     };
