@@ -196,6 +196,14 @@ size_t shoal_rtc_peer_buffered(const shoal_rtc_peer *p)
 static gboolean close_late(gpointer data)
 {
     shoal_rtc_peer *p = data;
+    bool draining = p->shutdown_pending && p->buffered < p->close_buffered &&
+                    p->close_moves < RTC_CLOSE_MAX; /* the last words are on their way */
+    if (draining || p->shutdown_late) {             /* or just went: SCTP's SHUTDOWN too */
+        p->close_buffered = p->buffered;
+        p->close_moves += draining;
+        p->shutdown_late = false;
+        return G_SOURCE_CONTINUE;
+    }
     p->close_timer = 0;
     shoal__rtc_fail(p,
                     SHOAL_OK); /* the other side did not answer our shutdown in time: we are done */
@@ -212,6 +220,7 @@ void shoal_rtc_peer_close(shoal_rtc_peer *p)
         return;
     }
     shoal__sctp_close(p);
+    p->close_buffered = p->buffered;
     p->close_timer = g_timeout_add(RTC_CLOSE_MS, close_late, p);
 }
 

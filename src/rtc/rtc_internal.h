@@ -20,7 +20,8 @@
 #define RTC_MTU       1200 /* UDP payload we aim for */
 #define RTC_SCTP_PORT 5000
 #define RTC_MAX_EARLY 64   /* datagrams queued before ICE connects */
-#define RTC_CLOSE_MS  2000 /* a clean close gets this long */
+#define RTC_CLOSE_MS  2000 /* a clean close gets this long, after the last of its queue went out */
+#define RTC_CLOSE_MAX 15   /* times a close's deadline moves on while its queue drains */
 
 struct shoal_rtc {
     shoal_rtc_config cfg;
@@ -78,6 +79,10 @@ struct shoal_rtc_peer {
     size_t out_head, out_count, out_cap;
     size_t buffered;
     bool want_writable;
+    bool shutdown_pending; /* closed with messages queued: SCTP shuts down once they are taken */
+    bool shutdown_late;    /* ... and they were: the close has RTC_CLOSE_MS from then */
+    size_t close_buffered; /* what was queued when the close's deadline was last set */
+    unsigned close_moves;
 };
 
 /* peer.c */

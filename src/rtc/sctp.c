@@ -107,6 +107,11 @@ static void drain_queue(shoal_rtc_peer *p)
         p->out_head = (p->out_head + 1) % p->out_cap;
         p->out_count--;
     }
+    if (p->shutdown_pending && p->out_count == 0 && !p->failing) {
+        p->shutdown_pending = false;
+        p->shutdown_late = true;
+        usrsctp_shutdown(p->sock, SHUT_RDWR); /* SCTP sends what it holds, then its SHUTDOWN */
+    }
     if (p->want_writable && p->buffered < p->rtc->cfg.low_water && !p->failing) {
         p->want_writable = false;
         if (p->cb.writable)
@@ -370,7 +375,11 @@ int shoal__sctp_send(shoal_rtc_peer *p, const uint8_t *data, size_t len, bool bi
 
 void shoal__sctp_close(shoal_rtc_peer *p)
 {
-    if (p->sock && p->sctp_up)
+    if (!p->sock || !p->sctp_up)
+        return;
+    if (p->out_count > 0) /* the last words first: drain_queue shuts down once SCTP has them */
+        p->shutdown_pending = true;
+    else
         usrsctp_shutdown(p->sock, SHUT_RDWR);
 }
 

@@ -178,6 +178,30 @@ static void a_full_buffer_refuses_and_then_drains(void)
     finish();
 }
 
+/* A close with messages still queued (more than SCTP took) sends them all first: the last words
+ * (a link's goodbye) are never lost to a close that came right after them. */
+static void a_close_sends_what_is_queued_first(void)
+{
+    start(false);
+    run(10);
+    CHECK(a.open && b.open);
+    static uint8_t chunk[65536];
+    size_t sent = 0;
+    for (int i = 0; i < 64 && shoal_rtc_peer_send(a.peer, chunk, sizeof chunk, true) == SHOAL_OK;
+         i++)
+        sent += sizeof chunk;
+    CHECK_EQ_ERR(shoal_rtc_peer_send(a.peer, (const uint8_t *)"bye", 3, false), SHOAL_OK);
+    CHECK(shoal_rtc_peer_buffered(a.peer) > 0); /* queued, not yet taken */
+    shoal_rtc_peer_close(a.peer);
+    while (a.closed == -1 || b.closed == -1)
+        run(30);
+    CHECK_EQ_ERR(a.closed, SHOAL_OK);
+    CHECK_EQ_ERR(b.closed, SHOAL_OK);
+    CHECK_EQ_INT(b.bytes, sent + 3);
+    CHECK(g_str_has_suffix(b.got->str, "s3:"));
+    finish();
+}
+
 static void a_wrong_fingerprint_fails_the_connection(void)
 {
     start(true); /* b's answer claims another certificate: a, the DTLS server, checks it */
@@ -216,6 +240,7 @@ int main(void)
         return harness_finish();
     RUN(the_channel_opens_and_messages_cross_both_ways);
     RUN(a_full_buffer_refuses_and_then_drains);
+    RUN(a_close_sends_what_is_queued_first);
     RUN(a_wrong_fingerprint_fails_the_connection);
     RUN(bad_signals_are_refused);
     /* let the last teardowns run before the context goes */
