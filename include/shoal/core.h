@@ -113,7 +113,12 @@
     X(STORE_MISSING, "no such message in the store")                                               \
     X(CONFIG, "the configuration is not valid (the message says where)")                           \
     X(NETWORK_RESET, "closed at once: the network changed or the system woke")                     \
-    X(HUB_RELAY, "a broadcast relayed from another hub is malformed")
+    X(HUB_RELAY, "a broadcast relayed from another hub is malformed")                              \
+    X(ICE_URL, "not a STUN or TURN URL (stun:host[:port], turn:host[:port][?transport=udp|tcp], "  \
+               "turns:host[:port])")                                                               \
+    X(ICE_FORMAT, "not an ICE servers answer ({\"iceServers\":[{\"urls\":...}],\"ttl\":...})")     \
+    X(ICE_AUTH, "the request is not signed by a feed key for this hub (Authorization: "            \
+                "SSB-Ed25519)")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,

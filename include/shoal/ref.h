@@ -54,6 +54,10 @@ typedef struct shoal_host {
 
 /* `s` is the bare host (IPv6 without brackets). */
 SHOAL_MUST_CHECK int shoal_host_parse(shoal_host *out, const char *s, size_t len, size_t *err_at);
+/* `host[:port]` as in a URL: an IPv6 host must be bracketed, the port may be absent (then
+ * *port is 0). No user info ('@'): SHOAL_E_ADDR_USERINFO. */
+SHOAL_MUST_CHECK int shoal_authority_parse(const char *s, size_t len, shoal_host *host,
+                                           uint16_t *port, size_t *err_at);
 /* "name", "ipv4" or "ipv6". */
 const char *shoal_host_kind_name(shoal_host_kind kind);
 

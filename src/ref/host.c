@@ -149,8 +149,8 @@ static int port_at(uint16_t *port, const char *s, size_t base, size_t len, size_
     return rc == SHOAL_OK ? rc : fail(rc, base + at, err_at);
 }
 
-int shoal__parse_authority(const char *s, size_t len, shoal_host *host, uint16_t *port,
-                           size_t *err_at)
+int shoal_authority_parse(const char *s, size_t len, shoal_host *host, uint16_t *port,
+                          size_t *err_at)
 {
     const char *at_sign = memchr(s, '@', len);
     if (at_sign)

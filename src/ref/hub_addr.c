@@ -54,7 +54,7 @@ int shoal__parse_rtc_data(const char *s, size_t len, shoal_hub_addr *hub, size_t
     hub->tls = true;
     if (len >= 2 && s[0] == '/' && s[1] == '/') {
         /* The original rtc plugin's `rtc://host:port`. */
-        rc = shoal__parse_authority(s + 2, len - 2, &hub->host, &hub->port, &at);
+        rc = shoal_authority_parse(s + 2, len - 2, &hub->host, &hub->port, &at);
         at += 2;
         if (rc == SHOAL_OK && hub->port == 0)
             hub->port = 443;
@@ -136,7 +136,7 @@ int shoal_hub_addr_parse(shoal_hub_addr *out, const char *s, size_t len, size_t 
     size_t auth_end = i;
     while (auth_end < n && p[auth_end] != '/' && p[auth_end] != '?' && p[auth_end] != '#')
         auth_end++;
-    rc = shoal__parse_authority(p + i, auth_end - i, &out->host, &out->port, &at);
+    rc = shoal_authority_parse(p + i, auth_end - i, &out->host, &out->port, &at);
     if (rc != SHOAL_OK)
         return fail(rc, start + i + at, err_at);
     if (out->port == 0)

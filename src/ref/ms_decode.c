@@ -94,7 +94,7 @@ static int decode_joined(const shoal_ms_proto *p, shoal_ms_info *out, size_t *er
         size_t path_len = len - auth_end;
         out->path = p->fields[last] + strlen(p->fields[last]) - path_len;
         out->path_len = path_len;
-        rc = shoal__parse_authority(joined + 2, auth_end - 2, &out->host, &out->port, &at);
+        rc = shoal_authority_parse(joined + 2, auth_end - 2, &out->host, &out->port, &at);
         at += 2;
         if (rc == SHOAL_OK && out->port == 0)
             out->port = out->tls ? 443 : 80;

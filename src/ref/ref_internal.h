@@ -7,11 +7,6 @@
 /* A decimal port, 1-65535 (leading zeros allowed). */
 int shoal__parse_port(const char *s, size_t len, uint16_t *port, size_t *err_at);
 
-/* `host[:port]` as in a URL: an IPv6 host must be bracketed, the port may be absent (then
- * *port is 0). */
-int shoal__parse_authority(const char *s, size_t len, shoal_host *host, uint16_t *port,
-                           size_t *err_at);
-
 /* `host:port` as multiserver's net, onion and rtc write it: the port is the last ':' field and
  * an IPv6 host may be bare (`::1:8008`) or bracketed. */
 int shoal__parse_hostport(const char *s, size_t len, shoal_host *host, uint16_t *port,
