@@ -260,7 +260,7 @@ static double throughput_side(int fd, bool sender, size_t total)
     pipe_peer pp = {.fd = fd, .line = g_string_new(NULL), .sender = sender, .total = total};
     GIOChannel *ch = g_io_channel_unix_new(fd);
     guint watch = g_io_add_watch(ch, G_IO_IN | G_IO_HUP, on_signal_line, &pp);
-    pp.peer = shoal_rtc_peer_new(rtc, sender, "bench", &cb, &pp);
+    pp.peer = shoal_rtc_peer_new(rtc, sender, "bench", NULL, &cb, &pp);
     guint guard = g_timeout_add_seconds(120, quit, NULL);
     g_main_loop_run(loop);
     double took = seconds() - pp.start;
@@ -373,8 +373,8 @@ static void bench_memory(int connections)
         mem_side *a = &sides[2 * i], *b = &sides[2 * i + 1];
         a->other = b;
         b->other = a;
-        b->peer = shoal_rtc_peer_new(rtc, false, NULL, &cb, b);
-        a->peer = shoal_rtc_peer_new(rtc, true, "m", &cb, a);
+        b->peer = shoal_rtc_peer_new(rtc, false, NULL, NULL, &cb, b);
+        a->peer = shoal_rtc_peer_new(rtc, true, "m", NULL, &cb, a);
     }
     double deadline = seconds() + 30;
     while (opened < connections && seconds() < deadline)

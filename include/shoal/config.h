@@ -11,8 +11,12 @@
  *     "follow": ["@…=.ed25519"],            feeds replicated from every peer, besides our own
  *     "replicatePeers": false,              also replicate each peer's own feed
  *     "statusPort": 8009,                   the status page, on 127.0.0.1 (0: any free port)
- *     "stun": "stun.example:3478",          STUN server for WebRTC ("" none)
- *     "turn": {"server": "turn.example:3478", "user": "…", "password": "…"},
+ *     "stun": ["stun:stun.example:3478"],   STUN servers for WebRTC, after those of the hubs
+ *                                           joined ([]: none at all, not even a hub's)
+ *     "turn": [{"urls": "turns:turn.example", TURN servers, after the hubs' ([]: none at all);
+ *               "username": "…",             urls: one or a list of turn:/turns: URLs
+ *               "credential": "…"}],         (shoal/ice.h), as WebRTC's RTCIceServer
+ *     "tlsCaFile": "/path/ca.pem",          CAs for TURN over TLS (default: the system's)
  *     "peers": {                            the peer state manager's policy (shoal/conn.h):
  *       "maxPeers": 4, "heartbeat": "60s", "announceAlone": "3s", "announcePeered": "13s",
  *       "announceJitter": "2s", "timeoutRtc": "30s", "timeoutNet": "10s", "hubTimeout": "15s",
@@ -29,6 +33,8 @@
  *     }
  *   }
  *
+ * The older forms "stun": "host:port" and "turn": {"server": "host:port", "user", "password"}
+ * are read too. At most SHOAL_ICE_MAX_SERVERS STUN and TURN servers together.
  * Sizes are whole bytes or strings with a unit ("512KiB", "16MiB", "1GiB").
  * Durations are strings with a unit ("250ms", "30s", "10m", "24h", "7d") or whole
  * milliseconds; "backoff" is "shoal", "ssb-conn" or "libp2p". Values are checked as the state
@@ -37,6 +43,7 @@
 #define SHOAL_CONFIG_H
 
 #include "shoal/conn.h"
+#include "shoal/ice.h"
 #include "shoal/ref.h"
 
 #define SHOAL_CONFIG_MAX_HUBS     64
@@ -74,9 +81,10 @@ typedef struct shoal_config {
     uint8_t (*follows)[32]; /* owned: shoal_config_free */
     size_t nfollows;
     bool replicate_peers;
-    uint16_t status_port; /* default 8009 */
-    shoal_config_server stun, turn;
-    char turn_user[256], turn_password[256];
+    uint16_t status_port;   /* default 8009 */
+    shoal_ice_servers ice;  /* STUN and TURN servers of its own */
+    bool no_stun, no_turn;  /* "stun": [], "turn": []: none, a hub's neither */
+    char tls_ca_file[4096]; /* "" for the system's CAs */
 } shoal_config;
 
 /* The defaults: listening on 0.0.0.0:8008, the status page on 127.0.0.1:8009, no hubs, no

@@ -5,6 +5,7 @@
 #ifndef SHOAL_RTC_H
 #define SHOAL_RTC_H
 
+#include "shoal/ice.h"
 #include "shoal/sdp.h"
 
 /* ---- Peer connections -----------------------------------------------------------------------
@@ -17,15 +18,16 @@ typedef struct shoal_rtc_config {
     /* Where candidates are gathered: the addresses listed (e.g. {"127.0.0.1", NULL} for tests
      * on loopback), or every interface when NULL. */
     const char *const *local_addresses;
-    const char *stun_host; /* NULL: no STUN */
-    uint16_t stun_port;
-    const char *turn_host; /* NULL: no TURN relay */
-    uint16_t turn_port;
-    const char *turn_user, *turn_password;
-    bool relay_only;      /* only relayed candidates (tests of the TURN path) */
-    uint32_t max_message; /* largest message accepted; 0: 262,144 */
-    size_t max_buffered;  /* sends beyond this are refused; 0: 16 MiB */
-    size_t low_water;     /* `writable` fires when the buffer drains below it; 0: 1 MiB */
+    /* STUN and TURN servers (copied) for every peer that names none of its own; NULL: none.
+     * libnice asks one STUN server: the first listed. Host names are looked up as gathering
+     * starts. TURN over TLS (turns:) is reached through a TLS connection of shoal's own, the
+     * server's certificate checked against the system's CAs (or tls_ca_file). */
+    const shoal_ice_servers *ice;
+    const char *tls_ca_file; /* NULL: the system's CAs; else only these (PEM) */
+    bool relay_only;         /* only relayed candidates (tests of the TURN path) */
+    uint32_t max_message;    /* largest message accepted; 0: 262,144 */
+    size_t max_buffered;     /* sends beyond this are refused; 0: 16 MiB */
+    size_t low_water;        /* `writable` fires when the buffer drains below it; 0: 1 MiB */
 } shoal_rtc_config;
 
 /* The process's WebRTC context: its DTLS certificate (ECDSA P-256, fresh per context) and
@@ -54,9 +56,11 @@ typedef struct shoal_rtc_callbacks {
 
 /* A peer connection. The initiator offers at once (its `description` fires before this returns
  * or soon after) and opens the channel labelled `label`; the other side waits for the offer.
- * Callbacks are copied. NULL when out of memory or when ICE cannot start. */
+ * `ice` (copied; NULL: the context's) are its STUN and TURN servers. Callbacks are copied. NULL
+ * when out of memory or when ICE cannot start. */
 shoal_rtc_peer *shoal_rtc_peer_new(shoal_rtc *rtc, bool initiator, const char *label,
-                                   const shoal_rtc_callbacks *cb, void *ud);
+                                   const shoal_ice_servers *ice, const shoal_rtc_callbacks *cb,
+                                   void *ud);
 /* The other side's offer (we answer through `description`) or answer. Errors: SHOAL_E_SDP_*,
  * SHOAL_E_RTC_STATE (an offer to the initiator, an answer to the other side, or a second one). */
 SHOAL_MUST_CHECK int shoal_rtc_peer_set_remote(shoal_rtc_peer *p, bool offer, const char *sdp,
@@ -72,6 +76,17 @@ SHOAL_MUST_CHECK int shoal_rtc_peer_send(shoal_rtc_peer *p, const uint8_t *data,
                                          bool binary);
 /* Bytes accepted by shoal_rtc_peer_send and not yet handed to SCTP. */
 size_t shoal_rtc_peer_buffered(const shoal_rtc_peer *p);
+/* The path a connected peer's datagrams take: the candidate pair ICE selected. */
+typedef struct shoal_rtc_path {
+    const char *local_type, *remote_type; /* "host", "srflx", "prflx" or "relay" */
+    const char *relay;                    /* our relay's transport ("udp", "tcp" or "tls") when
+                                             local_type is "relay", else NULL */
+    char local[64], remote[64];           /* "address:port" ("[v6]:port") */
+    uint32_t rtt_ms;                      /* SCTP's smoothed round-trip time; 0 not known yet */
+    uint64_t bytes_in, bytes_out;         /* on the path (DTLS records) since it started */
+} shoal_rtc_path;
+/* False until ICE has selected a pair. */
+bool shoal_rtc_peer_path(const shoal_rtc_peer *p, shoal_rtc_path *out);
 /* Closes cleanly (SCTP shutdown, DTLS close_notify); `closed` follows, here or later. */
 void shoal_rtc_peer_close(shoal_rtc_peer *p);
 /* Tears the connection down at once, saying nothing to the other side and calling no callback;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef enum knob_kind { KNOB_DURATION, KNOB_COUNT, KNOB_FLAG, KNOB_BACKOFF, KNOB_SIZE } knob_kind;
 
@@ -143,15 +144,13 @@ void shoal_config_free(shoal_config *cfg)
     cfg->nfollows = 0;
 }
 
-/* "host:port" ("[v6]:port" too) into a server; `listening` lets 0 stand for "any free port"
- * and takes an IP address alone (the address to listen on is not looked up). */
-static int read_server(reader *rd, const char *path, const json_t *v, bool listening,
-                       shoal_config_server *out)
+/* The address to listen on: "IP:port" ("[v6]:port" too), 0 for any free port; "" for none.
+ * An IP address only: the address to listen on is not looked up. */
+static int read_listen(reader *rd, const json_t *v, shoal_config_server *out)
 {
-    bool port_zero = listening;
     const char *s = json_string_value(v);
     if (!s)
-        return fail(rd, path, "a string \"host:port\" is expected");
+        return fail(rd, "listen", "a string \"host:port\" is expected");
     *out = (shoal_config_server){0};
     if (!*s)
         return SHOAL_OK;
@@ -162,16 +161,14 @@ static int read_server(reader *rd, const char *path, const json_t *v, bool liste
     shoal_host h;
     char *end;
     unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
-    if (!colon || !(colon[1] >= '0' && colon[1] <= '9') || *end || port > 65535 ||
-        (port == 0 && !port_zero))
-        return fail(rd, path, "\"%s\" is not host:port (a port from %d to 65535)", s,
-                    port_zero ? 0 : 1);
+    if (!colon || !(colon[1] >= '0' && colon[1] <= '9') || *end || port > 65535)
+        return fail(rd, "listen", "\"%s\" is not host:port (a port from 0 to 65535)", s);
     if ((size_t)(host_end - host) >= sizeof out->host ||
         shoal_host_parse(&h, host, (size_t)(host_end - host), NULL) != SHOAL_OK)
-        return fail(rd, path, "\"%.*s\" is not a host name or IP address", (int)(host_end - host),
-                    host);
-    if (listening && h.kind == SHOAL_HOST_NAME)
-        return fail(rd, path,
+        return fail(rd, "listen", "\"%.*s\" is not a host name or IP address",
+                    (int)(host_end - host), host);
+    if (h.kind == SHOAL_HOST_NAME)
+        return fail(rd, "listen",
                     "\"%s\" is a name: an IP address to listen on is expected (127.0.0.1 for this "
                     "machine alone, 0.0.0.0 or :: for every interface)",
                     h.name);
@@ -334,21 +331,118 @@ static int read_follows(reader *rd, const json_t *follow, shoal_config *cfg)
     return SHOAL_OK;
 }
 
-static int read_turn(reader *rd, const json_t *turn, shoal_config *cfg)
+/* One STUN or TURN URL (or an old "host:port", read as `scheme`:host:port) into the list. */
+static int add_ice(reader *rd, const char *path, const char *s, shoal_ice_scheme scheme,
+                   const char *username, const char *credential, shoal_config *cfg)
 {
-    if (!json_is_object(turn))
-        return fail(rd, "turn", "an object {\"server\", \"user\", \"password\"} is expected");
+    static const char *const prefixes[] = {"stun:", "turn:", "turns:", "stuns:"};
+    bool is_url = false;
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        is_url |= strncasecmp(s, prefixes[i], strlen(prefixes[i])) == 0;
+    char url[600];
+    snprintf(url, sizeof url, "%s%s",
+             is_url                     ? ""
+             : scheme == SHOAL_ICE_STUN ? "stun:"
+                                        : "turn:",
+             s);
+    shoal_ice_server server;
+    int rc = shoal_ice_url_parse(&server, url, strlen(url));
+    if (rc != SHOAL_OK)
+        return fail(rd, path, "\"%s\": %s", s, shoal_strerror(rc));
+    if ((scheme == SHOAL_ICE_STUN) != (server.scheme == SHOAL_ICE_STUN))
+        return fail(rd, path, "\"%s\" is not a %s server", s,
+                    scheme == SHOAL_ICE_STUN ? "STUN (stun:)" : "TURN (turn: or turns:)");
+    if (scheme != SHOAL_ICE_STUN) {
+        if (strlen(username) >= sizeof server.username ||
+            strlen(credential) >= sizeof server.credential)
+            return fail(rd, path, "a username or credential longer than %zu bytes",
+                        sizeof server.username - 1);
+        strcpy(server.username, username);
+        strcpy(server.credential, credential);
+    }
+    if (!shoal_ice_servers_add(&cfg->ice, &server))
+        return fail(rd, path, "more than %d STUN and TURN servers", SHOAL_ICE_MAX_SERVERS);
+    return SHOAL_OK;
+}
+
+static int read_stun(reader *rd, const json_t *v, shoal_config *cfg)
+{
+    const char *s = json_string_value(v);
+    if (s) /* the older form: one "host:port", "" for none */
+        return *s ? add_ice(rd, "stun", s, SHOAL_ICE_STUN, "", "", cfg)
+                  : (cfg->no_stun = true, SHOAL_OK);
+    if (!json_is_array(v))
+        return fail(rd, "stun", "a list of STUN URLs (\"stun:host[:port]\") is expected");
+    cfg->no_stun = json_array_size(v) == 0;
+    size_t i;
+    const json_t *url;
+    json_array_foreach(v, i, url)
+    {
+        char path[32];
+        snprintf(path, sizeof path, "stun[%zu]", i);
+        if (!json_is_string(url))
+            return fail(rd, path, "a STUN URL (\"stun:host[:port]\") is expected");
+        int rc = add_ice(rd, path, json_string_value(url), SHOAL_ICE_STUN, "", "", cfg);
+        if (rc != SHOAL_OK)
+            return rc;
+    }
+    return SHOAL_OK;
+}
+
+/* One TURN entry: {"urls", "username", "credential"}, or the older {"server", "user",
+ * "password"}. */
+static int read_turn_entry(reader *rd, const char *path, const json_t *e, shoal_config *cfg)
+{
+    if (!json_is_object(e))
+        return fail(rd, path, "an object {\"urls\", \"username\", \"credential\"} is expected");
+    bool old = json_object_get(e, "server") != NULL;
+    const char *const known[] = {old ? "server" : "urls", old ? "user" : "username",
+                                 old ? "password" : "credential"};
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)turn, key, v)
+    json_object_foreach((json_t *)e, key, v)
     {
-        int rc =
-            strcmp(key, "server") == 0 ? read_server(rd, "turn.server", v, false, &cfg->turn)
-            : strcmp(key, "user") == 0
-                ? read_string(rd, "turn.user", v, cfg->turn_user, sizeof cfg->turn_user)
-            : strcmp(key, "password") == 0
-                ? read_string(rd, "turn.password", v, cfg->turn_password, sizeof cfg->turn_password)
-                : fail(rd, "turn", "\"%s\" is not known (server, user, password)", key);
+        if (strcmp(key, known[0]) != 0 && strcmp(key, known[1]) != 0 && strcmp(key, known[2]) != 0)
+            return fail(rd, path, "\"%s\" is not known (%s, %s, %s)", key, known[0], known[1],
+                        known[2]);
+    }
+    const json_t *urls = json_object_get(e, known[0]);
+    const json_t *user = json_object_get(e, known[1]), *cred = json_object_get(e, known[2]);
+    if (!json_is_string(user) || !json_is_string(cred))
+        return fail(rd, path, "a TURN server needs \"%s\" and \"%s\" (strings)", known[1],
+                    known[2]);
+    const char *u = json_string_value(user), *c = json_string_value(cred);
+    if (json_is_string(urls))
+        return add_ice(rd, path, json_string_value(urls), SHOAL_ICE_TURN, u, c, cfg);
+    if (!json_is_array(urls) || json_array_size(urls) == 0)
+        return fail(rd, path, "\"%s\": a TURN URL or a list of them is expected", known[0]);
+    size_t i;
+    const json_t *url;
+    json_array_foreach(urls, i, url)
+    {
+        if (!json_is_string(url))
+            return fail(rd, path, "\"%s\": a TURN URL or a list of them is expected", known[0]);
+        int rc = add_ice(rd, path, json_string_value(url), SHOAL_ICE_TURN, u, c, cfg);
+        if (rc != SHOAL_OK)
+            return rc;
+    }
+    return SHOAL_OK;
+}
+
+static int read_turn(reader *rd, const json_t *v, shoal_config *cfg)
+{
+    if (json_is_object(v)) /* one entry */
+        return read_turn_entry(rd, "turn", v, cfg);
+    if (!json_is_array(v))
+        return fail(rd, "turn", "a list of {\"urls\", \"username\", \"credential\"} is expected");
+    cfg->no_turn = json_array_size(v) == 0;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        char path[32];
+        snprintf(path, sizeof path, "turn[%zu]", i);
+        int rc = read_turn_entry(rd, path, e, cfg);
         if (rc != SHOAL_OK)
             return rc;
     }
@@ -365,7 +459,7 @@ static int read_all(reader *rd, const json_t *root, shoal_config *cfg)
     {
         int rc;
         if (strcmp(key, "listen") == 0)
-            rc = read_server(rd, "listen", v, true, &cfg->listen);
+            rc = read_listen(rd, v, &cfg->listen);
         else if (strcmp(key, "hubs") == 0)
             rc = read_hubs(rd, v, cfg);
         else if (strcmp(key, "follow") == 0)
@@ -378,7 +472,9 @@ static int read_all(reader *rd, const json_t *root, shoal_config *cfg)
                      ? (cfg->status_port = (uint16_t)json_integer_value(v), SHOAL_OK)
                      : fail(rd, "statusPort", "a port from 0 to 65535 is expected");
         else if (strcmp(key, "stun") == 0)
-            rc = read_server(rd, "stun", v, false, &cfg->stun);
+            rc = read_stun(rd, v, cfg);
+        else if (strcmp(key, "tlsCaFile") == 0)
+            rc = read_string(rd, "tlsCaFile", v, cfg->tls_ca_file, sizeof cfg->tls_ca_file);
         else if (strcmp(key, "turn") == 0)
             rc = read_turn(rd, v, cfg);
         else if (strcmp(key, "peers") == 0)

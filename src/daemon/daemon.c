@@ -227,13 +227,8 @@ static bool load_identity(const char *home, shoal_keypair *keys)
 /* The node, with the configuration's WebRTC servers, knobs and follows. */
 static int start_node(shoal_daemon *d)
 {
-    shoal_rtc_config rtc = {0};
-    if (d->cfg.stun.host[0])
-        rtc.stun_host = d->cfg.stun.host, rtc.stun_port = d->cfg.stun.port;
-    if (d->cfg.turn.host[0]) {
-        rtc.turn_host = d->cfg.turn.host, rtc.turn_port = d->cfg.turn.port;
-        rtc.turn_user = d->cfg.turn_user, rtc.turn_password = d->cfg.turn_password;
-    }
+    shoal_rtc_config rtc = {.ice = &d->cfg.ice,
+                            .tls_ca_file = d->cfg.tls_ca_file[0] ? d->cfg.tls_ca_file : NULL};
     shoal_net_config net = daemon_net_config(d); /* its links' limits, for the channels' too */
     shoal_node_config ncfg = {.keys = &d->keys,
                               .rtc = &rtc,

@@ -200,7 +200,7 @@ static void create_rtc(shoal_node *n, const shoal_negotiate_fx *fx)
     p->plain = rec && rec->plain;
     if (rec)
         memcpy(p->feed, rec->feed, 32);
-    p->rtc = shoal_rtc_peer_new(n->rtc, fx->initiator, "shoal", &rtc_callbacks, p);
+    p->rtc = shoal_rtc_peer_new(n->rtc, fx->initiator, "shoal", NULL, &rtc_callbacks, p);
     if (!p->rtc) {
         g_free(p);
         node_say(n, "no WebRTC negotiation could start (no usable interface?)");

@@ -2,6 +2,8 @@
  * component connects (the controlled side cannot send before it does). */
 #include "rtc_internal.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -51,7 +53,8 @@ static void on_state(NiceAgent *agent, guint stream, guint component, guint stat
         while ((d = g_queue_pop_head(&p->early)) != NULL) {
             gsize n;
             const guint8 *bytes = g_bytes_get_data(d, &n);
-            nice_agent_send(p->agent, p->stream, 1, (guint)n, (const gchar *)bytes);
+            if (nice_agent_send(p->agent, p->stream, 1, (guint)n, (const gchar *)bytes) > 0)
+                p->path.bytes_out += n;
             g_bytes_unref(d);
         }
         shoal__dtls_start(p);
@@ -69,6 +72,7 @@ static void on_recv(NiceAgent *agent, guint stream, guint component, guint len, 
     /* RFC 7983: 20-63 is DTLS; STUN never reaches here */
     if (len == 0 || (uint8_t)buf[0] < 20 || (uint8_t)buf[0] > 63 || p->failing)
         return;
+    p->path.bytes_in += len;
     shoal__rtc_ref(p);
     if (!p->dtls_started && p->have_remote) /* their DTLS arrived before our CONNECTED */
         shoal__dtls_start(p);
@@ -76,7 +80,50 @@ static void on_recv(NiceAgent *agent, guint stream, guint component, guint len, 
     shoal__rtc_unref(p);
 }
 
-bool shoal__ice_start(shoal_rtc_peer *p)
+/* libnice's name for a candidate type, kept as a string that lives as long as the program. */
+static const char *type_name(NiceCandidateType type)
+{
+    switch (type) {
+    case NICE_CANDIDATE_TYPE_HOST:
+        return "host";
+    case NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE:
+        return "srflx";
+    case NICE_CANDIDATE_TYPE_PEER_REFLEXIVE:
+        return "prflx";
+    case NICE_CANDIDATE_TYPE_RELAYED:
+        return "relay";
+    }
+    return "host";
+}
+
+static void address_text(const NiceAddress *a, char out[64])
+{
+    char ip[INET6_ADDRSTRLEN];
+    nice_address_to_string(a, ip);
+    bool v6 = nice_address_ip_version(a) == 6;
+    snprintf(out, 64, "%s%s%s:%u", v6 ? "[" : "", ip, v6 ? "]" : "", nice_address_get_port(a));
+}
+
+static void on_selected_pair(NiceAgent *agent, guint stream, guint component, NiceCandidate *local,
+                             NiceCandidate *remote, gpointer data)
+{
+    (void)agent, (void)stream, (void)component;
+    shoal_rtc_peer *p = data;
+    p->path.local_type = type_name(local->type);
+    p->path.remote_type = type_name(remote->type);
+    p->path.relay = NULL;
+    if (local->type == NICE_CANDIDATE_TYPE_RELAYED) {
+        /* which relay: its place in the list, which libnice writes into the candidate's
+         * priority (bits 6-8 of the local preference, RFC 8445 5.1.2.1), the copies it hands
+         * out here carrying no other trace of their server */
+        unsigned index = (local->priority >> 14) & 7;
+        p->path.relay = p->relays[index] ? p->relays[index] : "udp";
+    }
+    address_text(&local->addr, p->path.local);
+    address_text(&remote->addr, p->path.remote);
+}
+
+bool shoal__ice_start(shoal_rtc_peer *p, const shoal_ice_servers *ice)
 {
     shoal_rtc *rtc = p->rtc;
     /* RFC 7675 consent freshness: a peer that stops answering (killed, or its path gone) fails
@@ -88,9 +135,12 @@ bool shoal__ice_start(shoal_rtc_peer *p)
         return false;
     g_object_set(p->agent, "controlling-mode", p->initiator, "upnp", FALSE, "ice-tcp", FALSE,
                  "stun-pacing-timer", 5, "force-relay", rtc->cfg.relay_only, NULL);
-    if (rtc->stun_host)
-        g_object_set(p->agent, "stun-server", rtc->stun_host, "stun-server-port",
-                     (guint)rtc->cfg.stun_port, NULL);
+    for (size_t i = 0; i < ice->n; i++)
+        if (ice->s[i].scheme == SHOAL_ICE_STUN) { /* libnice asks one: the first */
+            g_object_set(p->agent, "stun-server", ice->s[i].host.name, "stun-server-port",
+                         (guint)ice->s[i].port, NULL);
+            break;
+        }
     for (char **a = rtc->addresses; a && *a; a++) {
         NiceAddress addr;
         nice_address_init(&addr);
@@ -100,12 +150,26 @@ bool shoal__ice_start(shoal_rtc_peer *p)
     p->stream = nice_agent_add_stream(p->agent, 1);
     if (p->stream == 0)
         return false;
-    if (rtc->turn_host)
-        nice_agent_set_relay_info(p->agent, p->stream, 1, rtc->turn_host, rtc->cfg.turn_port,
-                                  rtc->turn_user ? rtc->turn_user : "",
-                                  rtc->turn_password ? rtc->turn_password : "",
-                                  NICE_RELAY_TYPE_TURN_UDP);
+    unsigned nrelays = 0;
+    for (size_t i = 0; i < ice->n && nrelays < G_N_ELEMENTS(p->relays); i++) {
+        const shoal_ice_server *s = &ice->s[i];
+        if (s->scheme == SHOAL_ICE_STUN)
+            continue;
+        const char *host = s->host.name;
+        guint port = s->port;
+        if (s->scheme == SHOAL_ICE_TURNS) { /* through our own TLS (rtc_internal.h) */
+            host = "127.0.0.1";
+            port = shoal__tls_relay_port(rtc, s);
+            if (port == 0)
+                continue;
+        }
+        if (nice_agent_set_relay_info(p->agent, p->stream, 1, host, port, s->username,
+                                      s->credential,
+                                      s->tcp ? NICE_RELAY_TYPE_TURN_TCP : NICE_RELAY_TYPE_TURN_UDP))
+            p->relays[nrelays++] = shoal_ice_transport_name(s);
+    }
     g_signal_connect(p->agent, "new-candidate-full", G_CALLBACK(on_candidate), p);
+    g_signal_connect(p->agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), p);
     g_signal_connect(p->agent, "component-state-changed", G_CALLBACK(on_state), p);
     nice_agent_attach_recv(p->agent, p->stream, 1, rtc->ctx, on_recv, p);
     return nice_agent_gather_candidates(p->agent, p->stream);
@@ -160,7 +224,8 @@ void shoal__ice_send(shoal_rtc_peer *p, const uint8_t *data, size_t len)
             g_queue_push_tail(&p->early, g_bytes_new(data, len));
         return;
     }
-    nice_agent_send(p->agent, p->stream, 1, (guint)len, (const gchar *)data);
+    if (nice_agent_send(p->agent, p->stream, 1, (guint)len, (const gchar *)data) > 0)
+        p->path.bytes_out += len;
 }
 
 void shoal__ice_stop(shoal_rtc_peer *p)

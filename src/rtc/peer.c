@@ -18,10 +18,11 @@ int shoal_rtc_new(const shoal_rtc_config *cfg, shoal_rtc **out)
     if (!rtc->cfg.low_water)
         rtc->cfg.low_water = DEFAULT_LOW_WATER;
     rtc->addresses = cfg->local_addresses ? g_strdupv((char **)cfg->local_addresses) : NULL;
-    rtc->stun_host = g_strdup(cfg->stun_host);
-    rtc->turn_host = g_strdup(cfg->turn_host);
-    rtc->turn_user = g_strdup(cfg->turn_user);
-    rtc->turn_password = g_strdup(cfg->turn_password);
+    if (cfg->ice)
+        rtc->ice = *cfg->ice;
+    rtc->cfg.ice = NULL;
+    rtc->tls_ca_file = g_strdup(cfg->tls_ca_file);
+    rtc->cfg.tls_ca_file = NULL;
     rtc->ctx = g_main_context_ref_thread_default();
     if (!shoal__sctp_global_start() || shoal__dtls_context(rtc) != SHOAL_OK) {
         shoal_rtc_free(rtc);
@@ -37,10 +38,8 @@ void shoal_rtc_free(shoal_rtc *rtc)
         return;
     SSL_CTX_free(rtc->ssl_ctx);
     g_strfreev(rtc->addresses);
-    g_free(rtc->stun_host);
-    g_free(rtc->turn_host);
-    g_free(rtc->turn_user);
-    g_free(rtc->turn_password);
+    shoal__tls_relays_free(rtc);
+    g_free(rtc->tls_ca_file);
     g_main_context_unref(rtc->ctx);
     g_free(rtc);
 }
@@ -137,7 +136,8 @@ static gboolean offer_soon(gpointer data)
 }
 
 shoal_rtc_peer *shoal_rtc_peer_new(shoal_rtc *rtc, bool initiator, const char *label,
-                                   const shoal_rtc_callbacks *cb, void *ud)
+                                   const shoal_ice_servers *ice, const shoal_rtc_callbacks *cb,
+                                   void *ud)
 {
     shoal_rtc_peer *p = g_new0(shoal_rtc_peer, 1);
     p->rtc = rtc;
@@ -148,7 +148,7 @@ shoal_rtc_peer *shoal_rtc_peer_new(shoal_rtc *rtc, bool initiator, const char *l
     p->refs = 1;
     p->held = g_ptr_array_new_with_free_func(g_free);
     g_queue_init(&p->early);
-    if (!shoal__ice_start(p)) {
+    if (!shoal__ice_start(p, ice ? ice : &rtc->ice)) {
         shoal__ice_stop(p);
         shoal__rtc_unref(p);
         return NULL;
@@ -191,6 +191,15 @@ int shoal_rtc_peer_send(shoal_rtc_peer *p, const uint8_t *data, size_t len, bool
 size_t shoal_rtc_peer_buffered(const shoal_rtc_peer *p)
 {
     return p->buffered;
+}
+
+bool shoal_rtc_peer_path(const shoal_rtc_peer *p, shoal_rtc_path *out)
+{
+    if (!p->path.local_type)
+        return false;
+    *out = p->path;
+    out->rtt_ms = shoal__sctp_rtt(p);
+    return true;
 }
 
 static gboolean close_late(gpointer data)

@@ -23,9 +23,14 @@
 #define RTC_CLOSE_MS  2000 /* a clean close gets this long, after the last of its queue went out */
 #define RTC_CLOSE_MAX 15   /* times a close's deadline moves on while its queue drains */
 
+typedef struct tls_relay tls_relay;
+
 struct shoal_rtc {
     shoal_rtc_config cfg;
-    char **addresses, *stun_host, *turn_host, *turn_user, *turn_password; /* owned copies */
+    char **addresses; /* owned copies */
+    shoal_ice_servers ice;
+    char *tls_ca_file;
+    GPtrArray *tls_relays; /* tls_relay*: one per turns: server asked for, made when first used */
     GMainContext *ctx;
     SSL_CTX *ssl_ctx;
     uint8_t fingerprint[32];
@@ -62,6 +67,9 @@ struct shoal_rtc_peer {
     guint stream;
     bool ice_connected;
     GQueue early; /* GBytes datagrams waiting for ICE */
+    const char
+        *relays[8];      /* each TURN relay's transport ("udp", "tcp", "tls"), in libnice's order */
+    shoal_rtc_path path; /* local_type NULL until a pair is selected; rtt_ms unused */
 
     /* DTLS */
     SSL *ssl;
@@ -92,7 +100,7 @@ void shoal__rtc_unref(shoal_rtc_peer *p);
 void shoal__rtc_fail(shoal_rtc_peer *p, int err);
 
 /* ice.c */
-bool shoal__ice_start(shoal_rtc_peer *p);
+bool shoal__ice_start(shoal_rtc_peer *p, const shoal_ice_servers *ice);
 void shoal__ice_credentials(shoal_rtc_peer *p, char **ufrag, char **pwd);
 void shoal__ice_set_remote(shoal_rtc_peer *p);
 int shoal__ice_add_candidate(shoal_rtc_peer *p, const char *candidate);
@@ -114,5 +122,15 @@ void shoal__sctp_input(shoal_rtc_peer *p, const uint8_t *data, size_t len);
 int shoal__sctp_send(shoal_rtc_peer *p, const uint8_t *data, size_t len, bool binary);
 void shoal__sctp_close(shoal_rtc_peer *p);
 void shoal__sctp_stop(shoal_rtc_peer *p);
+/* SCTP's smoothed round-trip time in ms; 0 before the association is up. */
+uint32_t shoal__sctp_rtt(const shoal_rtc_peer *p);
+
+/* tls_relay.c: TURN over TLS. libnice's own TURN-TLS speaks plain TCP to the server (0.1.21,
+ * RFC 5245 mode), so a turns: server is given to libnice as TURN over TCP to a listener of
+ * ours on 127.0.0.1, and each connection to it is carried over a TLS connection to the server
+ * (its certificate checked, its name sent). */
+/* The local port standing for `server`; 0 when no listener could be made. */
+uint16_t shoal__tls_relay_port(shoal_rtc *rtc, const shoal_ice_server *server);
+void shoal__tls_relays_free(shoal_rtc *rtc);
 
 #endif

@@ -406,3 +406,14 @@ void shoal__sctp_stop(shoal_rtc_peer *p)
     p->out_cap = 0;
     shoal_buf_free(&p->in_msg);
 }
+
+uint32_t shoal__sctp_rtt(const shoal_rtc_peer *p)
+{
+    if (!p->sock || !p->sctp_up)
+        return 0;
+    struct sctp_status status = {0};
+    socklen_t len = sizeof status;
+    if (usrsctp_getsockopt(p->sock, IPPROTO_SCTP, SCTP_STATUS, &status, &len) != 0)
+        return 0;
+    return status.sstat_primary.spinfo_srtt;
+}

@@ -66,11 +66,16 @@ static void every_setting_is_read(void)
     CHECK_EQ_INT(cfg.follows[0][0], 0x81);
     CHECK(cfg.replicate_peers);
     CHECK_EQ_INT(cfg.status_port, 0);
-    CHECK_EQ_STR(cfg.stun.host, "stun.example");
-    CHECK_EQ_INT(cfg.stun.port, 3478);
-    CHECK_EQ_STR(cfg.turn.host, "10.0.0.1");
-    CHECK_EQ_STR(cfg.turn_user, "u");
-    CHECK_EQ_STR(cfg.turn_password, "p");
+    /* the older forms of stun and turn */
+    CHECK_EQ_INT(cfg.ice.n, 2);
+    CHECK_EQ_INT(cfg.ice.s[0].scheme, SHOAL_ICE_STUN);
+    CHECK_EQ_STR(cfg.ice.s[0].host.name, "stun.example");
+    CHECK_EQ_INT(cfg.ice.s[0].port, 3478);
+    CHECK_EQ_INT(cfg.ice.s[1].scheme, SHOAL_ICE_TURN);
+    CHECK_EQ_STR(cfg.ice.s[1].host.name, "10.0.0.1");
+    CHECK_EQ_STR(cfg.ice.s[1].username, "u");
+    CHECK_EQ_STR(cfg.ice.s[1].credential, "p");
+    CHECK(!cfg.no_stun && !cfg.no_turn);
     const shoal_conn_config *c = &cfg.conn;
     CHECK_EQ_INT(c->max_peers, 7);
     CHECK_EQ_INT(c->heartbeat, 45000);
@@ -117,7 +122,26 @@ static void mistakes_are_refused_with_where_they_are(void)
         {"{\"listen\": \"0.0.0.0: 80\"}", "listen: \"0.0.0.0: 80\" is not host:port"},
         {"{\"listen\": \"bad host!:80\"}", "listen: \"bad host!\" is not a host name"},
         {"{\"listen\": \"localhost:8008\"}", "listen: \"localhost\" is a name: an IP address"},
-        {"{\"stun\": \"stun.example:0\"}", "stun: \"stun.example:0\" is not host:port"},
+        {"{\"stun\": \"stun.example:0\"}", "stun: \"stun.example:0\": the port must be"},
+        {"{\"stun\": [\"turn:t.example\"]}", "stun[0]: \"turn:t.example\" is not a STUN (stun:)"},
+        {"{\"stun\": [\"stuns:s.example\"]}",
+         "stun[0]: \"stuns:s.example\": not a STUN or TURN URL"},
+        {"{\"stun\": [3478]}", "stun[0]: a STUN URL"},
+        {"{\"stun\": {}}", "stun: a list of STUN URLs"},
+        {"{\"turn\": [{\"urls\": \"stun:s.example\", \"username\": \"u\", \"credential\": \"c\"}]}",
+         "turn[0]: \"stun:s.example\" is not a TURN (turn: or turns:) server"},
+        {"{\"turn\": [{\"urls\": \"turn:t.example\"}]}",
+         "turn[0]: a TURN server needs \"username\" and \"credential\""},
+        {"{\"turn\": [{\"urls\": [], \"username\": \"u\", \"credential\": \"c\"}]}",
+         "turn[0]: \"urls\": a TURN URL or a list of them"},
+        {"{\"turn\": [{\"urls\": \"turn:t.example?transport=sctp\", \"username\": \"u\", "
+         "\"credential\": \"c\"}]}",
+         "turn[0]: \"turn:t.example?transport=sctp\": not a STUN or TURN URL"},
+        {"{\"turn\": \"turn:t.example\"}", "turn: a list of {\"urls\""},
+        {"{\"stun\": [\"stun:a\", \"stun:b\", \"stun:c\", \"stun:d\", \"stun:e\", \"stun:f\", "
+         "\"stun:g\", \"stun:h\", \"stun:i\"]}",
+         "stun[8]: more than 8 STUN and TURN servers"},
+        {"{\"tlsCaFile\": 1}", "tlsCaFile: a string is expected"},
         {"{\"hubs\": [\"ftp://x\"]}", "hubs[0]: \"ftp://x\": "},
         {"{\"hubs\": \"https://hub.example\"}", "hubs: an array of hub addresses is expected"},
         {"{\"follow\": [\"@abc.ed25519\"]}", "follow[0]: a feed id"},
@@ -174,6 +198,45 @@ static void mistakes_are_refused_with_where_they_are(void)
     CHECK(memchr(small, '\0', sizeof small) != NULL);
 }
 
+static void ice_servers_are_read_as_webrtc_writes_them(void)
+{
+    const char *text =
+        "{\"stun\": [\"stun:stun.example\", \"stun:[2001:db8::1]:19302\"],"
+        " \"turn\": [{\"urls\": [\"turn:t.example?transport=tcp\", \"turns:t.example:443\"],"
+        "            \"username\": \"u\", \"credential\": \"c\"},"
+        "           {\"urls\": \"turn:10.0.0.1\", \"username\": \"v\", \"credential\": \"d\"}],"
+        " \"tlsCaFile\": \"/etc/ssl/mine.pem\"}";
+    shoal_config cfg;
+    char why[256] = "";
+    CHECK_EQ_ERR(parse(&cfg, text, why), SHOAL_OK);
+    CHECK_EQ_STR(why, "");
+    CHECK_EQ_INT(cfg.ice.n, 5);
+    static const char *const urls[] = {"stun:stun.example:3478", "stun:[2001:db8::1]:19302",
+                                       "turn:t.example:3478?transport=tcp", "turns:t.example:443",
+                                       "turn:10.0.0.1:3478"};
+    for (size_t i = 0; i < cfg.ice.n && i < 5; i++) {
+        shoal_buf b = SHOAL_BUF_INIT;
+        shoal_ice_url_format(&cfg.ice.s[i], &b);
+        CHECK_EQ_STR(b.data, urls[i]);
+        shoal_buf_free(&b);
+    }
+    CHECK_EQ_STR(cfg.ice.s[3].username, "u");
+    CHECK_EQ_STR(cfg.ice.s[4].credential, "d");
+    CHECK_EQ_STR(cfg.tls_ca_file, "/etc/ssl/mine.pem");
+    CHECK(!cfg.no_stun && !cfg.no_turn);
+    shoal_config_free(&cfg);
+
+    /* [] means none, not even a hub's */
+    const char *none = "{\"stun\": [], \"turn\": []}";
+    CHECK_EQ_ERR(parse(&cfg, none, why), SHOAL_OK);
+    CHECK(cfg.no_stun && cfg.no_turn);
+    CHECK_EQ_INT(cfg.ice.n, 0);
+    shoal_config_free(&cfg);
+    CHECK_EQ_ERR(parse(&cfg, "{}", why), SHOAL_OK);
+    CHECK(!cfg.no_stun && !cfg.no_turn);
+    shoal_config_free(&cfg);
+}
+
 static void a_hub_listed_again_counts_once(void)
 {
     /* 100 copies of one hub, in its forms: one hub, and no "more than 64" */
@@ -206,6 +269,7 @@ int main(void)
     RUN(an_empty_file_gives_the_defaults);
     RUN(every_setting_is_read);
     RUN(mistakes_are_refused_with_where_they_are);
+    RUN(ice_servers_are_read_as_webrtc_writes_them);
     RUN(a_hub_listed_again_counts_once);
     return harness_finish();
 }

@@ -106,8 +106,8 @@ static void start(bool tamper)
 {
     a = (side){.other = &b, .closed = -1, .got = g_string_new("")};
     b = (side){.other = &a, .closed = -1, .got = g_string_new(""), .tamper_fingerprint = tamper};
-    b.peer = shoal_rtc_peer_new(rtc, false, NULL, &callbacks, &b);
-    a.peer = shoal_rtc_peer_new(rtc, true, "shoal", &callbacks, &a);
+    b.peer = shoal_rtc_peer_new(rtc, false, NULL, NULL, &callbacks, &b);
+    a.peer = shoal_rtc_peer_new(rtc, true, "shoal", NULL, &callbacks, &a);
     CHECK(a.peer && b.peer);
 }
 
@@ -224,7 +224,7 @@ static void bad_signals_are_refused(void)
     CHECK_EQ_ERR(shoal_rtc_peer_add_candidate(a.peer, "candidate:1876313031 1 tcp 1518288127 "
                                                       "127.0.0.1 53835 typ host tcptype passive"),
                  SHOAL_OK);
-    shoal_rtc_peer *c = shoal_rtc_peer_new(rtc, false, NULL, &callbacks, &b);
+    shoal_rtc_peer *c = shoal_rtc_peer_new(rtc, false, NULL, NULL, &callbacks, &b);
     CHECK_EQ_ERR(shoal_rtc_peer_set_remote(c, true, "garbage", 7), SHOAL_E_SDP_SYNTAX);
     CHECK_EQ_ERR(shoal_rtc_peer_send(c, (const uint8_t *)"x", 1, true), SHOAL_E_RTC_STATE);
     shoal_rtc_peer_close(c); /* never connected: closes at once */

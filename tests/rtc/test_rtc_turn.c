@@ -1,7 +1,9 @@
-/* STUN and TURN from the config, with Debian's coturn on 127.0.0.1 (started here, a fresh user
- * and realm). The relay path: both peers gather relayed candidates only (as behind symmetric
- * NATs) and the channel opens through the relay, every candidate signalled a relay one. STUN:
- * the configured server is asked for the peers' reflexive addresses. */
+/* STUN and TURN, with Debian's coturn on 127.0.0.1 (started here, with a fresh realm, coturn's
+ * REST credentials from a shared secret, and a certificate of its own for TLS). The relay path:
+ * both peers gather relayed candidates only (as behind symmetric NATs) and the channel opens
+ * through the relay, reached over UDP, over TCP, and over TLS (the server's certificate checked),
+ * every candidate signalled a relay one, and the path each peer reports says so. STUN: the server
+ * is asked for the peers' reflexive addresses. */
 #include "harness.h"
 #include "shoal/rtc.h"
 
@@ -18,6 +20,8 @@ typedef struct side {
     bool open;
     int candidates, relayed;
     GString *got;
+    bool has_path;
+    shoal_rtc_path path;
     int closed;
 } side;
 
@@ -68,9 +72,12 @@ static void on_closed(shoal_rtc_peer *p, int err, void *ud)
         g_main_loop_quit(loop);
 }
 
+static guint guard; /* the time a test gives the channel to open */
+
 static gboolean give_up(gpointer ud)
 {
     (void)ud;
+    guard = 0;
     g_main_loop_quit(loop);
     return G_SOURCE_REMOVE;
 }
@@ -104,31 +111,76 @@ static bool listening(uint16_t port)
     return false;
 }
 
-static uint16_t turn_port;
+static uint16_t turn_port, tls_port;
 static GPid turn;
-static char *turn_dir, *turn_pid, *turn_log;
+static char *turn_dir, *turn_pid, *turn_log, *cert, *key;
+static const char secret[] = "shared-with-the-hub";
 
-/* Debian's coturn on 127.0.0.1: TURN with a long-term user, and STUN on the same port. */
+/* A certificate for 127.0.0.1, made here with the openssl command. */
+static bool make_certificate(void)
+{
+    cert = g_build_filename(turn_dir, "cert.pem", NULL);
+    key = g_build_filename(turn_dir, "key.pem", NULL);
+    char *argv[] = {"openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1",
+                    "-keyout",
+                    key,
+                    "-out",
+                    cert,
+                    NULL};
+    int status = -1;
+    bool ran =
+        g_spawn_sync(NULL, argv, NULL,
+                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                     NULL, NULL, NULL, NULL, &status, NULL);
+    g_chmod(key, 0644); /* coturn may read it as its own user */
+    return ran && g_spawn_check_wait_status(status, NULL);
+}
+
+/* Debian's coturn on 127.0.0.1: TURN over UDP and TCP on one port and over TLS on another, with
+ * REST credentials (use-auth-secret), and STUN on the first. */
 static bool start_turn(void)
 {
     turn_port = free_port();
+    tls_port = free_port();
     turn_dir = g_dir_make_tmp("shoal-turn-XXXXXX", NULL);
     g_chmod(turn_dir, 0777); /* coturn may drop root for its own user before it logs */
+    if (!make_certificate())
+        return false;
     turn_pid = g_build_filename(turn_dir, "pid", NULL);
     turn_log = g_build_filename(turn_dir, "log", NULL);
-    char *port_arg = g_strdup_printf("%u", turn_port);
+    char *port_arg = g_strdup_printf("--listening-port=%u", turn_port);
+    char *tls_arg = g_strdup_printf("--tls-listening-port=%u", tls_port);
     char *log_arg = g_strdup_printf("--log-file=%s", turn_log);
+    char *secret_arg = g_strdup_printf("--static-auth-secret=%s", secret);
+    char *cert_arg = g_strdup_printf("--cert=%s", cert);
+    char *key_arg = g_strdup_printf("--pkey=%s", key);
+    char *db_arg = g_strdup_printf("--userdb=%s/turndb", turn_dir);
     char *argv[] = {"turnserver",
                     "-n",
                     "--listening-ip=127.0.0.1",
                     "--relay-ip=127.0.0.1",
-                    "-p",
                     port_arg,
+                    tls_arg,
                     "--allow-loopback-peers",
-                    "--lt-cred-mech",
-                    "--user=shoal:relay-secret",
+                    "--use-auth-secret",
+                    secret_arg,
                     "--realm=shoal.test",
-                    "--no-tls",
+                    cert_arg,
+                    key_arg,
+                    db_arg,
                     "--no-dtls",
                     "--no-cli",
                     "--min-port=49200",
@@ -144,15 +196,15 @@ static bool start_turn(void)
                                  G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
                                      G_SPAWN_STDERR_TO_DEV_NULL | G_SPAWN_DO_NOT_REAP_CHILD,
                                  NULL, NULL, &turn, &err);
-    g_free(port_arg);
-    g_free(log_arg);
+    g_free(port_arg), g_free(tls_arg), g_free(log_arg), g_free(secret_arg);
+    g_free(cert_arg), g_free(key_arg), g_free(db_arg);
     if (!started) {
         fprintf(stderr, "turnserver: %s (scripts/setup-debian installs coturn)\n",
                 err ? err->message : "?");
         g_clear_error(&err);
         return false;
     }
-    return listening(turn_port);
+    return listening(turn_port) && listening(tls_port);
 }
 
 static void stop_turn(void)
@@ -160,14 +212,32 @@ static void stop_turn(void)
     kill(turn, SIGTERM);
     waitpid(turn, NULL, 0);
     g_spawn_close_pid(turn);
-    remove(turn_pid);
-    remove(turn_log);
+    char *db = g_build_filename(turn_dir, "turndb", NULL);
+    const char *files[] = {turn_pid, turn_log, cert, key, db};
+    for (size_t i = 0; i < G_N_ELEMENTS(files); i++)
+        remove(files[i]);
+    g_free(db);
     g_rmdir(turn_dir);
-    g_free(turn_pid), g_free(turn_log), g_free(turn_dir);
+    g_free(turn_pid), g_free(turn_log), g_free(turn_dir), g_free(cert), g_free(key);
 }
 
-/* Opens a channel between two peers of `cfg`, sends one message, closes. */
-static void open_pair(const shoal_rtc_config *cfg)
+/* One server, from its URL, with REST credentials for a day. */
+static shoal_ice_servers one_server(const char *fmt, uint16_t port)
+{
+    shoal_ice_servers l = {.n = 1};
+    char *url = g_strdup_printf(fmt, port);
+    CHECK_EQ_ERR(shoal_ice_url_parse(&l.s[0], url, strlen(url)), SHOAL_OK);
+    g_free(url);
+    if (l.s[0].scheme != SHOAL_ICE_STUN)
+        shoal_ice_rest_credentials(&l.s[0], (const uint8_t *)secret, strlen(secret),
+                                   "@FCX/tsDLpubCPKKfIrw4gc+SQkHcaD17s7GI6i/ziWY=.ed25519",
+                                   g_get_real_time() / G_USEC_PER_SEC + 86400);
+    return l;
+}
+
+/* Opens a channel between two peers of `cfg` (or fails to, if !opens), sends one message, reads
+ * each side's path, closes. */
+static void open_pair(const shoal_rtc_config *cfg, bool opens)
 {
     shoal_rtc *rtc;
     CHECK_EQ_ERR(shoal_rtc_new(cfg, &rtc), SHOAL_OK);
@@ -175,19 +245,23 @@ static void open_pair(const shoal_rtc_config *cfg)
                                            on_message,     NULL,         on_closed};
     a = (side){.other = &b, .got = g_string_new(""), .closed = -1};
     b = (side){.other = &a, .got = g_string_new(""), .closed = -1};
-    b.peer = shoal_rtc_peer_new(rtc, false, NULL, &cb, &b);
-    a.peer = shoal_rtc_peer_new(rtc, true, "relayed", &cb, &a);
-    guint guard = g_timeout_add_seconds(30, give_up, NULL);
+    b.peer = shoal_rtc_peer_new(rtc, false, NULL, NULL, &cb, &b);
+    a.peer = shoal_rtc_peer_new(rtc, true, "relayed", NULL, &cb, &a);
+    guard = g_timeout_add_seconds(opens ? 30 : 12, give_up, NULL);
     g_main_loop_run(loop);
-    CHECK(a.open && b.open);
-    CHECK_EQ_STR(b.got->str, "through the relay");
+    CHECK(opens == (a.open && b.open));
+    CHECK_EQ_STR(b.got->str, opens ? "through the relay" : "");
+    a.has_path = a.peer && shoal_rtc_peer_path(a.peer, &a.path);
+    b.has_path = b.peer && shoal_rtc_peer_path(b.peer, &b.path);
     if (a.peer)
         shoal_rtc_peer_close(a.peer);
     if (b.peer)
         shoal_rtc_peer_close(b.peer);
     while (a.closed == -1 || b.closed == -1)
         g_main_loop_run(loop);
-    g_source_remove(guard);
+    if (guard)
+        g_source_remove(guard);
+    guard = 0;
     for (int i = 0; i < 10; i++)
         g_main_context_iteration(NULL, FALSE);
     shoal_rtc_free(rtc);
@@ -197,18 +271,97 @@ static void open_pair(const shoal_rtc_config *cfg)
 
 static const char *const loopback[] = {"127.0.0.1", NULL};
 
-static void a_channel_opens_through_a_turn_relay(void)
+/* Both peers relayed, their relays reached by `transport`: what each path says. */
+static void check_relayed(const char *transport)
 {
-    shoal_rtc_config cfg = {.local_addresses = loopback,
-                            .turn_host = "127.0.0.1",
-                            .turn_port = turn_port,
-                            .turn_user = "shoal",
-                            .turn_password = "relay-secret",
-                            .relay_only = true};
-    open_pair(&cfg);
     CHECK(a.candidates > 0 && b.candidates > 0);
     CHECK_EQ_INT(a.relayed, a.candidates);
     CHECK_EQ_INT(b.relayed, b.candidates);
+    for (side *s = &a; s; s = s == &a ? &b : NULL) {
+        if (!CHECK(s->has_path))
+            continue;
+        CHECK_EQ_STR(s->path.local_type, "relay");
+        CHECK_EQ_STR(s->path.remote_type, "relay");
+        CHECK_EQ_STR(s->path.relay, transport);
+        CHECK(strncmp(s->path.local, "127.0.0.1:", 10) == 0);
+        CHECK(strncmp(s->path.remote, "127.0.0.1:", 10) == 0);
+        CHECK(s->path.bytes_in > 17 && s->path.bytes_out > 17);
+        CHECK(s->path.rtt_ms < 1000);
+    }
+}
+
+static void a_channel_opens_through_a_turn_relay_over_udp(void)
+{
+    shoal_ice_servers ice = one_server("turn:127.0.0.1:%u", turn_port);
+    shoal_rtc_config cfg = {.local_addresses = loopback, .ice = &ice, .relay_only = true};
+    open_pair(&cfg, true);
+    check_relayed("udp");
+}
+
+static void a_channel_opens_through_a_turn_relay_over_tcp(void)
+{
+    shoal_ice_servers ice = one_server("turn:127.0.0.1:%u?transport=tcp", turn_port);
+    shoal_rtc_config cfg = {.local_addresses = loopback, .ice = &ice, .relay_only = true};
+    open_pair(&cfg, true);
+    check_relayed("tcp");
+}
+
+static void a_channel_opens_through_a_turn_relay_over_tls(void)
+{
+    shoal_ice_servers ice = one_server("turns:127.0.0.1:%u", tls_port);
+    shoal_rtc_config cfg = {
+        .local_addresses = loopback, .ice = &ice, .tls_ca_file = cert, .relay_only = true};
+    open_pair(&cfg, true);
+    check_relayed("tls");
+}
+
+/* Several relays: the path names the one taken (the second, the first being unreachable). */
+static void the_path_names_the_relay_taken(void)
+{
+    shoal_ice_servers ice = one_server("turn:127.0.0.1:%u", free_port());
+    shoal_ice_servers tcp = one_server("turn:127.0.0.1:%u?transport=tcp", turn_port);
+    ice.s[ice.n++] = tcp.s[0];
+    shoal_rtc_config cfg = {.local_addresses = loopback, .ice = &ice, .relay_only = true};
+    open_pair(&cfg, true);
+    check_relayed("tcp");
+}
+
+/* A TLS server whose certificate nobody vouches for is not used: nothing is relayed. */
+static void an_untrusted_tls_relay_is_not_used(void)
+{
+    shoal_ice_servers ice = one_server("turns:127.0.0.1:%u", tls_port);
+    shoal_rtc_config cfg = {.local_addresses = loopback, .ice = &ice, .relay_only = true};
+    open_pair(&cfg, false);
+    CHECK_EQ_INT(a.relayed + b.relayed, 0);
+}
+
+/* A peer given servers of its own uses them, not the context's. */
+static void a_peers_own_servers_come_first(void)
+{
+    shoal_ice_servers none = {0}, ice = one_server("turn:127.0.0.1:%u", turn_port);
+    shoal_rtc_config cfg = {.local_addresses = loopback, .ice = &none, .relay_only = true};
+    shoal_rtc *rtc;
+    CHECK_EQ_ERR(shoal_rtc_new(&cfg, &rtc), SHOAL_OK);
+    static const shoal_rtc_callbacks cb = {on_description, on_candidate, on_open,
+                                           on_message,     NULL,         on_closed};
+    a = (side){.other = &b, .got = g_string_new(""), .closed = -1};
+    b = (side){.other = &a, .got = g_string_new(""), .closed = -1};
+    b.peer = shoal_rtc_peer_new(rtc, false, NULL, &ice, &cb, &b);
+    a.peer = shoal_rtc_peer_new(rtc, true, "relayed", &ice, &cb, &a);
+    guard = g_timeout_add_seconds(30, give_up, NULL);
+    g_main_loop_run(loop);
+    CHECK(a.open && b.open);
+    CHECK(a.relayed > 0 && b.relayed > 0);
+    shoal_rtc_peer_close(a.peer);
+    shoal_rtc_peer_close(b.peer);
+    while (a.closed == -1 || b.closed == -1)
+        g_main_loop_run(loop);
+    if (guard)
+        g_source_remove(guard);
+    guard = 0;
+    shoal_rtc_free(rtc);
+    g_string_free(a.got, TRUE);
+    g_string_free(b.got, TRUE);
 }
 
 /* STUN binding requests the server has answered, as its verbose log tells. */
@@ -228,9 +381,12 @@ static void the_configured_stun_server_is_asked(void)
     /* on loopback a reflexive address is the host's own, so libnice keeps none: the server's
      * log shows the binding requests instead */
     int before = bindings_answered();
-    shoal_rtc_config cfg = {
-        .local_addresses = loopback, .stun_host = "127.0.0.1", .stun_port = turn_port};
-    open_pair(&cfg);
+    shoal_ice_servers ice = one_server("stun:127.0.0.1:%u", turn_port);
+    shoal_rtc_config cfg = {.local_addresses = loopback, .ice = &ice};
+    open_pair(&cfg, true);
+    CHECK(a.has_path && b.has_path);
+    CHECK_EQ_STR(a.path.local_type, "host");
+    CHECK(a.path.relay == NULL);
     CHECK(bindings_answered() > before);
     CHECK_EQ_INT(a.relayed + b.relayed, 0);
 }
@@ -239,7 +395,12 @@ int main(void)
 {
     loop = g_main_loop_new(NULL, FALSE);
     if (CHECK(start_turn())) {
-        RUN(a_channel_opens_through_a_turn_relay);
+        RUN(a_channel_opens_through_a_turn_relay_over_udp);
+        RUN(a_channel_opens_through_a_turn_relay_over_tcp);
+        RUN(a_channel_opens_through_a_turn_relay_over_tls);
+        RUN(the_path_names_the_relay_taken);
+        RUN(an_untrusted_tls_relay_is_not_used);
+        RUN(a_peers_own_servers_come_first);
         RUN(the_configured_stun_server_is_asked);
         stop_turn();
     }

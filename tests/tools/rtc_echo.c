@@ -109,7 +109,7 @@ int main(int argc, char **argv)
         return 3;
     loop = g_main_loop_new(NULL, FALSE);
     shoal_rtc_callbacks cb = {on_description, on_candidate, on_open, on_message, NULL, on_closed};
-    peer = shoal_rtc_peer_new(rtc, initiator, "shoal", &cb, NULL);
+    peer = shoal_rtc_peer_new(rtc, initiator, "shoal", NULL, &cb, NULL);
     if (!peer)
         return 3;
     GIOChannel *in = g_io_channel_unix_new(0);
