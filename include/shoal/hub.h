@@ -33,6 +33,8 @@ typedef struct shoal_http_request {
     bool expect_continue; /* Expect: 100-continue */
     const char *host;     /* Host's value, borrowed from the parsed buffer; NULL when absent */
     size_t host_len;
+    const char *authorization; /* Authorization's value, the same way */
+    size_t authorization_len;
 } shoal_http_request;
 
 /* Limits of a request head. */
@@ -44,7 +46,8 @@ typedef struct shoal_http_request {
  *   SHOAL_E_AGAIN               the head is not complete yet;
  *   SHOAL_E_HTTP_HEAD_TOO_LARGE more than SHOAL_HTTP_MAX_HEAD bytes or MAX_HEADERS headers (431);
  *   SHOAL_E_HTTP_BAD_REQUEST    anything malformed, or Content-Length and Transfer-Encoding
- *                               together, or conflicting lengths, or two Host headers (400);
+ *                               together, or conflicting lengths, or two Host or two
+ *                               Authorization headers (400);
  *   SHOAL_E_HTTP_VERSION        not HTTP/1.0 or 1.1 (505);
  *   SHOAL_E_HTTP_ENCODING       a transfer coding other than chunked (501). */
 SHOAL_MUST_CHECK long shoal_http_parse_request(const char *buf, size_t len,
@@ -76,6 +79,7 @@ typedef enum shoal_hub_route_kind {
     SHOAL_HUB_SUBSCRIBE, /* GET /v1/<app>/<ch>,<ch>... */
     SHOAL_HUB_BROADCAST, /* POST /v1/<app>/<channel> */
     SHOAL_HUB_PREFLIGHT, /* OPTIONS anything (CORS) */
+    SHOAL_HUB_ICE,       /* GET /v1/ice: the hub's STUN and TURN servers (shoal/ice.h) */
     SHOAL_HUB_NOT_FOUND, /* 404, as signalhub answers everything else */
 } shoal_hub_route_kind;
 

@@ -4,8 +4,9 @@
  * Wire-compatible with signalhub 4.9: GET / (status JSON), GET /v1/<app>/<ch>,... (one event
  * stream subscribed to every channel named), POST /v1/<app>/<channel> (the body goes to every
  * subscriber of that channel), CORS on every answer, 404 outside /v1/. Additions: GET /metrics
- * (Prometheus text), an X-Shoal-Recipients header on each POST's answer, and limits with clear
- * answers (413, 400, 431, 429, 408) instead of unbounded buffering.
+ * (Prometheus text), an X-Shoal-Recipients header on each POST's answer, GET /v1/ice (the
+ * hub's STUN and TURN servers, to peers that sign the request), and limits with clear answers
+ * (413, 400, 431, 429, 408) instead of unbounded buffering.
  *
  * Fan-out: a broadcast is encoded once, into one reference-counted buffer that every subscriber's
  * write queue shares; queued buffers go out with one vectored write per subscriber per main-loop
@@ -18,7 +19,7 @@
 #ifndef SHOAL_HUB_SERVER_H
 #define SHOAL_HUB_SERVER_H
 
-#include "shoal/core.h"
+#include "shoal/ice.h"
 
 typedef struct shoal_hub_server shoal_hub_server;
 
@@ -43,15 +44,23 @@ typedef struct shoal_hub_server_config {
      * (NULL: SHOAL_HUB_REDIS_CHANNEL); hubs of one group name the same. */
     const char *redis;
     const char *redis_channel;
+    /* ICE servers handed to the peers that ask (GET /v1/ice, signed with their feed key:
+     * shoal/ice.h): STUN ones as they are, TURN ones with credentials made for the asking feed
+     * from turn_secret by coturn's REST scheme (use-auth-secret), good for ice_ttl_s (12 h).
+     * NULL (or none listed): the route answers 404. Copied. */
+    const shoal_ice_servers *ice;
+    const uint8_t *turn_secret; /* needed when `ice` names a TURN server */
+    size_t turn_secret_len;
+    uint32_t ice_ttl_s;
 } shoal_hub_server_config;
 
 #define SHOAL_HUB_REDIS_CHANNEL "shoal-hub"
 
 void shoal_hub_server_config_default(shoal_hub_server_config *cfg);
 
-/* Starts listening, on the thread-default GMainContext. Errors: SHOAL_E_INVAL (a bad address or
- * an unusable certificate), SHOAL_E_HUB_LISTEN (cannot bind), with the reason in *why when `why`
- * is not NULL (free it with g_free). */
+/* Starts listening, on the thread-default GMainContext. Errors: SHOAL_E_INVAL (a bad address,
+ * an unusable certificate, TURN servers without a secret), SHOAL_E_HUB_LISTEN (cannot bind), with
+ * the reason in *why when `why` is not NULL (free it with g_free). */
 SHOAL_MUST_CHECK int shoal_hub_server_start(shoal_hub_server **out,
                                             const shoal_hub_server_config *cfg, char **why);
 uint16_t shoal_hub_server_port(const shoal_hub_server *srv);

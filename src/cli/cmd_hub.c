@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <glib.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -32,6 +33,15 @@ static const char help[] =
     "                         through Redis pub/sub (or unix:PATH); without it, the hub runs\n"
     "                         alone. While Redis is away, it serves its own clients alone.\n"
     "  --redis-channel NAME   the Redis channel the group shares (default shoal-hub)\n"
+    "  --stun URL             a STUN server to tell peers of (stun:host[:port]; repeatable)\n"
+    "  --turn URL             a TURN server to tell peers of (turn:host[:port][?transport=tcp]\n"
+    "                         or turns:host[:port]; repeatable), with credentials made for each\n"
+    "                         peer from the secret it shares with the hub (coturn's\n"
+    "                         use-auth-secret and static-auth-secret)\n"
+    "  --turn-secret-file FILE  that secret: the file's first line\n"
+    "  --ice-ttl SECONDS      how long the TURN credentials hold (default 43200)\n"
+    "    Peers ask for them with GET /v1/ice, signed with their feed key; a hub with no\n"
+    "    --stun or --turn answers it 404.\n"
     "\n"
     "SIGTERM or SIGINT: stop accepting, finish writing to every stream, exit 0.\n"
     "exit status: 0 after a clean shutdown, 2 usage error, 3 failure (cannot listen)\n";
@@ -76,6 +86,45 @@ static bool parse_u32(const char *s, size_t lo, uint32_t *out)
     return true;
 }
 
+/* The first line of a file: the secret shared with the TURN servers. */
+static bool read_secret(const char *path, char **out, size_t *len)
+{
+    char *text = NULL;
+    GError *err = NULL;
+    if (!g_file_get_contents(path, &text, NULL, &err)) {
+        fprintf(stderr, "shoal hub: %s\n", err->message);
+        g_error_free(err);
+        return false;
+    }
+    text[strcspn(text, "\r\n")] = '\0';
+    *len = strlen(text);
+    if (*len == 0) {
+        fprintf(stderr, "shoal hub: %s: the first line holds no secret\n", path);
+        g_free(text);
+        return false;
+    }
+    *out = text;
+    return true;
+}
+
+static bool add_ice(shoal_ice_servers *ice, const char *url, bool stun)
+{
+    shoal_ice_server s;
+    int rc = shoal_ice_url_parse(&s, url, strlen(url));
+    if (rc != SHOAL_OK || (s.scheme == SHOAL_ICE_STUN) != stun) {
+        fprintf(stderr, "shoal hub: --%s %s: %s\n", stun ? "stun" : "turn", url,
+                rc != SHOAL_OK ? shoal_strerror(rc)
+                : stun         ? "not a STUN URL (stun:host[:port])"
+                               : "not a TURN URL (turn: or turns:)");
+        return false;
+    }
+    if (!shoal_ice_servers_add(ice, &s)) {
+        fprintf(stderr, "shoal hub: more than %d STUN and TURN servers\n", SHOAL_ICE_MAX_SERVERS);
+        return false;
+    }
+    return true;
+}
+
 static GMainLoop *loop;
 static shoal_hub_server *server;
 
@@ -96,18 +145,20 @@ int shoal_cmd_hub(int argc, char **argv)
 {
     shoal_hub_server_config cfg;
     shoal_hub_server_config_default(&cfg);
-    char *host = NULL;
+    char *host = NULL, *secret = NULL;
+    shoal_ice_servers ice = {0};
+    cfg.ice = &ice;
+    int status = SHOAL_EXIT_USAGE;
     for (int i = 1; i < argc; i += 2) {
         const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
             fputs(help, stdout);
-            g_free(host);
-            return SHOAL_EXIT_OK;
+            status = SHOAL_EXIT_OK;
+            goto done;
         }
         if (!val) {
             fprintf(stderr, "shoal hub: %s needs a value (see --help)\n", opt);
-            g_free(host);
-            return SHOAL_EXIT_USAGE;
+            goto done;
         }
         bool ok = true;
         if (strcmp(opt, "--listen") == 0) {
@@ -136,15 +187,24 @@ int shoal_cmd_hub(int argc, char **argv)
             cfg.redis = val;
         else if (strcmp(opt, "--redis-channel") == 0)
             ok = *(cfg.redis_channel = val) != '\0';
+        else if (strcmp(opt, "--stun") == 0 || strcmp(opt, "--turn") == 0) {
+            if (!add_ice(&ice, val, opt[2] == 's'))
+                goto done;
+        } else if (strcmp(opt, "--turn-secret-file") == 0) {
+            g_free(secret);
+            secret = NULL;
+            if (!read_secret(val, &secret, &cfg.turn_secret_len))
+                goto done;
+            cfg.turn_secret = (const uint8_t *)secret;
+        } else if (strcmp(opt, "--ice-ttl") == 0)
+            ok = parse_u32(val, 60, &cfg.ice_ttl_s) && cfg.ice_ttl_s <= 7 * 86400;
         else {
             fprintf(stderr, "shoal hub: unknown option '%s'\n%s", opt, help);
-            g_free(host);
-            return SHOAL_EXIT_USAGE;
+            goto done;
         }
         if (!ok) {
             fprintf(stderr, "shoal hub: %s needs a valid value, not '%s'\n", opt, val);
-            g_free(host);
-            return SHOAL_EXIT_USAGE;
+            goto done;
         }
     }
     if (host)
@@ -161,8 +221,8 @@ int shoal_cmd_hub(int argc, char **argv)
     if (rc != SHOAL_OK) {
         fprintf(stderr, "shoal hub: %s: %s\n", shoal_strerror(rc), why ? why : "");
         g_free(why);
-        g_free(host);
-        return rc == SHOAL_E_INVAL ? SHOAL_EXIT_USAGE : SHOAL_EXIT_FAILURE;
+        status = rc == SHOAL_E_INVAL ? SHOAL_EXIT_USAGE : SHOAL_EXIT_FAILURE;
+        goto done;
     }
     bool v6 = strchr(cfg.host, ':') != NULL;
     printf("listening on %s://%s%s%s:%u\n", cfg.cert_file ? "https" : "http", v6 ? "[" : "",
@@ -174,6 +234,11 @@ int shoal_cmd_hub(int argc, char **argv)
     g_main_loop_run(loop);
     g_main_loop_unref(loop);
     shoal_hub_server_free(server);
+    status = SHOAL_EXIT_OK;
+done:
+    if (secret)
+        sodium_memzero(secret, strlen(secret));
+    g_free(secret);
     g_free(host);
-    return SHOAL_EXIT_OK;
+    return status;
 }

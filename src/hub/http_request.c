@@ -151,6 +151,11 @@ static int parse_header(const char *line, size_t n, shoal_http_request *req)
             return SHOAL_E_HTTP_BAD_REQUEST;
         req->host = v;
         req->host_len = vn;
+    } else if (equals_nocase(name, name_len, "authorization")) {
+        if (req->authorization) /* one credential per request (RFC 9110 11.6.2) */
+            return SHOAL_E_HTTP_BAD_REQUEST;
+        req->authorization = v;
+        req->authorization_len = vn;
     }
     return SHOAL_OK;
 }

@@ -49,6 +49,10 @@ int shoal_hub_route_request(const shoal_http_request *req, shoal_hub_route *out)
         out->kind = get ? SHOAL_HUB_METRICS : SHOAL_HUB_NOT_FOUND;
         return SHOAL_OK;
     }
+    if (path_is(path, len, "/v1/ice")) { /* no app is named so: an app's path has a channel */
+        out->kind = get ? SHOAL_HUB_ICE : SHOAL_HUB_NOT_FOUND;
+        return SHOAL_OK;
+    }
     if (len < 4 || memcmp(path, "/v1/", 4) != 0 ||
         (req->method != SHOAL_HTTP_GET && req->method != SHOAL_HTTP_POST))
         return SHOAL_OK;

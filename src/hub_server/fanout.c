@@ -281,6 +281,10 @@ char *shoal__hub_metrics(shoal_hub_server *srv)
         {"shoal_hub_accept_errors_total", "counter",
          "Failed accepts (out of file descriptors: accepting pauses 100 ms).",
          srv->stats.accept_errors},
+        {"shoal_hub_ice_answered_total", "counter",
+         "ICE servers handed out (GET /v1/ice, signed requests).", srv->stats.ice_answered},
+        {"shoal_hub_ice_refused_total", "counter",
+         "GET /v1/ice refused: unsigned, badly signed, or out of time.", srv->stats.ice_refused},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(rows); i++)
         g_string_append_printf(m, "# HELP %s %s\n# TYPE %s %s\n%s %" G_GUINT64_FORMAT "\n",

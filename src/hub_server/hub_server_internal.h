@@ -56,7 +56,9 @@ struct hub_conn {
     shoal_http_request req;
     char *target; /* the request's target, owned (req.target points here) */
     shoal_hub_route route;
-    uint64_t remaining; /* of a Content-Length body */
+    int ice_auth;         /* GET /v1/ice: the signature's check, made while the head is here */
+    uint8_t ice_feed[32]; /* ... and who signed it */
+    uint64_t remaining;   /* of a Content-Length body */
     shoal_http_chunked chunked;
     gint64 request_started, last_activity;
 
@@ -94,9 +96,12 @@ struct shoal_hub_server {
     void *done_ud;
     gint64 shutdown_deadline;
     uint64_t subscriptions, streams;
+    shoal_ice_servers ice; /* handed out on GET /v1/ice; n == 0: none */
+    uint8_t *turn_secret;  /* owned */
     struct {
         uint64_t connections, messages_in, bytes_in, events_out, bytes_out, heartbeats;
         uint64_t accept_errors, throttled;
+        uint64_t ice_answered, ice_refused; /* GET /v1/ice signed well, or not */
         uint64_t responses[6];
         uint64_t drops[DROP_COUNT];
     } stats;

@@ -79,6 +79,48 @@ static void answer_metrics(hub_conn *c)
     g_free(body);
 }
 
+/* GET /v1/ice: the hub's STUN and TURN servers, TURN ones with credentials for the feed that
+ * signed the request. */
+static void answer_ice(hub_conn *c)
+{
+    shoal_hub_server *srv = c->srv;
+    if (srv->ice.n == 0) {
+        respond(c, 404, "Not Found", NULL, NULL, "", 0);
+        return;
+    }
+    if (c->ice_auth != SHOAL_OK) {
+        srv->stats.ice_refused++;
+        const char *why =
+            c->ice_auth == SHOAL_E_SWARM_STALE
+                ? "the request's time is more than five minutes from the hub's: check the clock\n"
+                : "sign the request with a feed key: Authorization: SSB-Ed25519 <feed id> "
+                  "<unix seconds> <signature of shoal-ice:<Host>:<unix seconds>>\n";
+        respond(c, 401, "Unauthorized", "text/plain; charset=utf-8",
+                "WWW-Authenticate: SSB-Ed25519\r\n", why, strlen(why));
+        return;
+    }
+    shoal_ref who = {.kind = SHOAL_REF_FEED};
+    memcpy(who.key, c->ice_feed, 32);
+    char feed[SHOAL_REF_STRSIZE];
+    shoal_ref_format(&who, feed);
+    int64_t expires = g_get_real_time() / G_USEC_PER_SEC + srv->cfg.ice_ttl_s;
+    shoal_ice_servers answer = srv->ice;
+    for (size_t i = 0; i < answer.n; i++)
+        if (answer.s[i].scheme != SHOAL_ICE_STUN)
+            shoal_ice_rest_credentials(&answer.s[i], srv->turn_secret, srv->cfg.turn_secret_len,
+                                       feed, expires);
+    shoal_buf body = SHOAL_BUF_INIT;
+    if (shoal_ice_servers_write(&answer, srv->cfg.ice_ttl_s, &body) != SHOAL_OK) {
+        shoal_buf_free(&body);
+        respond(c, 503, "Service Unavailable", NULL, NULL, "", 0);
+        return;
+    }
+    srv->stats.ice_answered++;
+    respond(c, 200, "OK", "application/json; charset=utf-8", "Cache-Control: no-store\r\n",
+            body.data, body.len);
+    shoal_buf_free(&body);
+}
+
 static void start_stream(hub_conn *c, const shoal_hub_route *r)
 {
     static const char head[] = "HTTP/1.1 200 OK\r\n"
@@ -116,6 +158,9 @@ static void handle(hub_conn *c)
     case SHOAL_HUB_PREFLIGHT:
         respond(c, 200, "OK", NULL, NULL, "", 0);
         break;
+    case SHOAL_HUB_ICE:
+        answer_ice(c);
+        break;
     case SHOAL_HUB_SUBSCRIBE:
         start_stream(c, &c->route);
         return;
@@ -147,6 +192,18 @@ static void begin(hub_conn *c, const shoal_http_request *req)
     if (rc != SHOAL_OK) {
         shoal__hub_fail(c, 400, "Bad Request", shoal_strerror(rc));
         return;
+    }
+    if (c->route.kind == SHOAL_HUB_ICE && c->srv->ice.n > 0) {
+        /* the headers live as long as the read buffer holds them: checked now */
+        char host[256];
+        if (req->host && req->host_len < sizeof host) {
+            memcpy(host, req->host, req->host_len);
+            host[req->host_len] = '\0';
+        }
+        c->ice_auth = req->authorization && req->host && req->host_len < sizeof host
+                          ? shoal_ice_auth_check(req->authorization, req->authorization_len, host,
+                                                 g_get_real_time() / G_USEC_PER_SEC, c->ice_feed)
+                          : SHOAL_E_ICE_AUTH;
     }
     g_byte_array_set_size(c->body, 0);
     c->chunked = (shoal_http_chunked)SHOAL_HTTP_CHUNKED_INIT;

@@ -2,6 +2,8 @@
  * requests.c, the channel registry and the fan-out in fanout.c. (See shoal/hub_server.h.) */
 #include "hub_server_internal.h"
 
+#include <sodium.h>
+
 #include <errno.h>
 #include <glib-unix.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@ void shoal_hub_server_config_default(shoal_hub_server_config *cfg)
         .request_ms = 10000,
         .idle_ms = 60000,
         .max_rate = 200,
+        .ice_ttl_s = 12 * 3600,
     };
 }
 
@@ -363,6 +366,12 @@ int shoal_hub_server_start(shoal_hub_server **out, const shoal_hub_server_config
 {
     GError *err = NULL;
     GTlsCertificate *tls = NULL;
+    for (size_t i = 0; cfg->ice && i < cfg->ice->n; i++)
+        if (cfg->ice->s[i].scheme != SHOAL_ICE_STUN && !cfg->turn_secret_len) {
+            if (why)
+                *why = g_strdup("TURN servers need the secret shared with them (use-auth-secret)");
+            return SHOAL_E_INVAL;
+        }
     if (cfg->cert_file || cfg->key_file) {
         if (!cfg->cert_file || !cfg->key_file) {
             if (why)
@@ -408,6 +417,13 @@ int shoal_hub_server_start(shoal_hub_server **out, const shoal_hub_server_config
     }
     shoal_hub_server *srv = g_new0(shoal_hub_server, 1);
     srv->cfg = *cfg;
+    srv->cfg.ice = NULL;
+    srv->cfg.turn_secret = NULL;
+    if (cfg->ice)
+        srv->ice = *cfg->ice;
+    srv->turn_secret = g_memdup2(cfg->turn_secret, cfg->turn_secret_len);
+    if (!srv->cfg.ice_ttl_s)
+        srv->cfg.ice_ttl_s = 12 * 3600;
     srv->tls = tls;
     srv->listener = listener;
     srv->port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
@@ -518,5 +534,8 @@ void shoal_hub_server_free(shoal_hub_server *srv)
     g_ptr_array_unref(srv->closed);
     g_object_unref(srv->listener);
     g_clear_object(&srv->tls);
+    if (srv->turn_secret)
+        sodium_memzero(srv->turn_secret, srv->cfg.turn_secret_len);
+    g_free(srv->turn_secret);
     g_free(srv);
 }

@@ -37,6 +37,13 @@ static void clients_requests_parse(void)
     CHECK(req.keep_alive);
     CHECK(!req.has_length);
     CHECK_EQ_MEM(req.host, req.host_len, "127.0.0.1:9000", 14);
+    CHECK(!req.authorization);
+
+    const char *signed_get = "GET /v1/ice HTTP/1.1\r\nAuthorization:  SSB-Ed25519 x 1 y \r\n\r\n";
+    char *g = harness_guarded(signed_get, strlen(signed_get));
+    CHECK_EQ_INT(shoal_http_parse_request(g, strlen(signed_get), &req), strlen(signed_get));
+    CHECK_EQ_MEM(req.authorization, req.authorization_len, "SSB-Ed25519 x 1 y", 17);
+    free(g);
 
     const char *post = "POST /v1/app/abc HTTP/1.1\r\ncontent-type: application/json\r\n"
                        "Content-Length:  12 \r\nConnection: close\r\n\r\n{\"a\":\"b\"}   ";
@@ -92,6 +99,7 @@ static void malformed_heads_are_bad_requests(void)
         "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
         "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n\r\n",
+        "GET /v1/ice HTTP/1.1\r\nAuthorization: a\r\nauthorization: b\r\n\r\n",
     };
     shoal_http_request req;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

@@ -25,6 +25,10 @@ static void the_routes_of_signalhub(void)
     CHECK_EQ_INT(r.kind, SHOAL_HUB_STATUS);
     CHECK_EQ_ERR(route(SHOAL_HTTP_GET, "/metrics", &r), SHOAL_OK);
     CHECK_EQ_INT(r.kind, SHOAL_HUB_METRICS);
+    CHECK_EQ_ERR(route(SHOAL_HTTP_GET, "/v1/ice", &r), SHOAL_OK);
+    CHECK_EQ_INT(r.kind, SHOAL_HUB_ICE);
+    CHECK_EQ_ERR(route(SHOAL_HTTP_HEAD, "/v1/ice?x", &r), SHOAL_OK);
+    CHECK_EQ_INT(r.kind, SHOAL_HUB_ICE);
     CHECK_EQ_ERR(route(SHOAL_HTTP_OPTIONS, "/v1/app/x", &r), SHOAL_OK);
     CHECK_EQ_INT(r.kind, SHOAL_HUB_PREFLIGHT);
 
@@ -50,6 +54,7 @@ static void everything_else_is_not_found(void)
         {SHOAL_HTTP_PUT, "/v1/app/x"},   {SHOAL_HTTP_DELETE, "/v1/app/x"},
         {SHOAL_HTTP_POST, "/"},          {SHOAL_HTTP_OTHER, "/v1/app/x"},
         {SHOAL_HTTP_GET, "/v1"},         {SHOAL_HTTP_POST, "/metrics"},
+        {SHOAL_HTTP_POST, "/v1/ice"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         shoal_hub_route r;

@@ -100,6 +100,31 @@ def limits_answer_with_their_status():
     eq(code(URL + "/"), b"200")
 
 
+@case
+def ice_options_are_checked_before_the_hub_starts():
+    """--stun and --turn take URLs of their kind; TURN needs the secret shared with it; and a
+    hub without them answers GET /v1/ice 404."""
+    eq(curl("-o", "/dev/null", "-w", "%{http_code}", URL + "/v1/ice")[1], b"404")
+    secret = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"shoal-turn-secret-{os.getpid()}")
+    with open(secret, "w") as f:
+        f.write("s3cret\nignored\n")
+    try:
+        for args, why in [
+            (["--stun", "turn:10.0.0.1"], "not a STUN URL"),
+            (["--turn", "stun:10.0.0.1"], "not a TURN URL"),
+            (["--turn", "turn:10.0.0.1?transport=sctp"], "not a STUN or TURN URL"),
+            (["--turn", "turn:10.0.0.1"], "TURN servers need the secret"),
+            (["--turn-secret-file", secret + ".missing"], "No such file"),
+            (["--ice-ttl", "10", "--turn-secret-file", secret], "--ice-ttl needs a valid value"),
+        ]:
+            p = subprocess.run([SHOAL, "hub", "--listen", "127.0.0.1:0", *args],
+                               capture_output=True, timeout=20)
+            eq(p.returncode, 2)
+            assert why in p.stderr.decode(), p.stderr.decode()
+    finally:
+        os.remove(secret)
+
+
 if __name__ == "__main__":
     HUB = subprocess.Popen([SHOAL, "hub", "--listen", "127.0.0.1:0", "--heartbeat", "1000",
                             "--max-body", "1024"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
