@@ -28,6 +28,23 @@ static void on_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data)
     g_free(line);
 }
 
+/* Every RTC_HEARTBEAT_MS: a peer that sent nothing for RTC_SILENT_MS is gone. A watch that
+ * comes late (our own loop was busy) looks again before it judges: what came meanwhile may be
+ * waiting to be read. */
+static gboolean watch_peer(gpointer data)
+{
+    shoal_rtc_peer *p = data;
+    gint64 now = g_get_monotonic_time();
+    bool late = now - p->watched > 2 * RTC_HEARTBEAT_MS * 1000;
+    p->watched = now;
+    if (!late && !p->failing && now - p->last_in > RTC_SILENT_MS * (gint64)1000) {
+        p->watch = 0;
+        shoal__rtc_fail(p, SHOAL_E_RTC_GONE);
+        return G_SOURCE_REMOVE;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
 static void on_state(NiceAgent *agent, guint stream, guint component, guint state, gpointer data)
 {
     (void)agent, (void)stream, (void)component;
@@ -40,6 +57,8 @@ static void on_state(NiceAgent *agent, guint stream, guint component, guint stat
         /* start DTLS at CONNECTED, not READY: READY waits for the controlling side's
          * nomination, which can take seconds */
         p->ice_connected = true;
+        p->last_in = p->watched = g_get_monotonic_time();
+        p->watch = g_timeout_add(RTC_HEARTBEAT_MS, watch_peer, p);
         /* the kernel's default UDP buffers (208 KiB) drop datagrams under load, even on
          * loopback: 4 MiB each way */
         GSocket *sock = nice_agent_get_selected_socket(p->agent, p->stream, 1);
@@ -73,6 +92,7 @@ static void on_recv(NiceAgent *agent, guint stream, guint component, guint len, 
     if (len == 0 || (uint8_t)buf[0] < 20 || (uint8_t)buf[0] > 63 || p->failing)
         return;
     p->path.bytes_in += len;
+    p->last_in = g_get_monotonic_time();
     shoal__rtc_ref(p);
     if (!p->dtls_started && p->have_remote) /* their DTLS arrived before our CONNECTED */
         shoal__dtls_start(p);
@@ -126,15 +146,15 @@ static void on_selected_pair(NiceAgent *agent, guint stream, guint component, Ni
 bool shoal__ice_start(shoal_rtc_peer *p, const shoal_ice_servers *ice)
 {
     shoal_rtc *rtc = p->rtc;
-    /* RFC 7675 consent freshness: a peer that stops answering (killed, or its path gone) fails
-     * the component after 30 s, where SCTP alone would hold a dead channel much longer */
+    /* keepalive checks on the selected pair (libnice gives up after 50 s without an answer);
+     * a peer that stops answering is noticed sooner by watch_peer (RTC_SILENT_MS) */
     p->agent =
-        nice_agent_new_full(rtc->ctx, NICE_COMPATIBILITY_RFC5245,
-                            NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+        nice_agent_new_full(rtc->ctx, NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_ICE_TRICKLE);
     if (!p->agent)
         return false;
-    g_object_set(p->agent, "controlling-mode", p->initiator, "upnp", FALSE, "ice-tcp", FALSE,
-                 "stun-pacing-timer", 5, "force-relay", rtc->cfg.relay_only, NULL);
+    g_object_set(p->agent, "keepalive-conncheck", TRUE, "controlling-mode", p->initiator, "upnp",
+                 FALSE, "ice-tcp", FALSE, "stun-pacing-timer", 5, "force-relay",
+                 rtc->cfg.relay_only, NULL);
     for (size_t i = 0; i < ice->n; i++)
         if (ice->s[i].scheme == SHOAL_ICE_STUN) { /* libnice asks one: the first */
             g_object_set(p->agent, "stun-server", ice->s[i].host.name, "stun-server-port",
@@ -230,6 +250,9 @@ void shoal__ice_send(shoal_rtc_peer *p, const uint8_t *data, size_t len)
 
 void shoal__ice_stop(shoal_rtc_peer *p)
 {
+    if (p->watch)
+        g_source_remove(p->watch);
+    p->watch = 0;
     g_queue_clear_full(&p->early, (GDestroyNotify)g_bytes_unref);
     if (!p->agent)
         return;

@@ -22,6 +22,12 @@
 #define RTC_MAX_EARLY 64   /* datagrams queued before ICE connects */
 #define RTC_CLOSE_MS  2000 /* a clean close gets this long, after the last of its queue went out */
 #define RTC_CLOSE_MAX 15   /* times a close's deadline moves on while its queue drains */
+/* RFC 7675: a peer from which nothing came for this long is gone. libnice 0.1.21's own consent
+ * freshness gives up after 10 s, short enough that a busy peer (or our own loop, busy) lost
+ * connections that were alive: its keepalive checks go on (and give up at 50 s), and this
+ * watch, fed by SCTP's heartbeats every RTC_HEARTBEAT_MS on an idle channel, says when. */
+#define RTC_SILENT_MS    30000
+#define RTC_HEARTBEAT_MS 5000
 
 typedef struct tls_relay tls_relay;
 
@@ -66,9 +72,11 @@ struct shoal_rtc_peer {
     NiceAgent *agent;
     guint stream;
     bool ice_connected;
-    GQueue early; /* GBytes datagrams waiting for ICE */
-    const char
-        *relays[8];      /* each TURN relay's transport ("udp", "tcp", "tls"), in libnice's order */
+    GQueue early;            /* GBytes datagrams waiting for ICE */
+    gint64 last_in, watched; /* when a datagram last came; when the watch last looked (µs) */
+    guint watch;             /* RTC_SILENT_MS's timer, once ICE connects */
+    /* each TURN relay's transport ("udp", "tcp", "tls"), in libnice's order */
+    const char *relays[8];
     shoal_rtc_path path; /* local_type NULL until a pair is selected; rtt_ms unused */
 
     /* DTLS */

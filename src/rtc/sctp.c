@@ -326,11 +326,12 @@ void shoal__sctp_start(shoal_rtc_peer *p)
         shoal__rtc_fail(p, SHOAL_E_RTC_SCTP);
         return;
     }
-    /* packets near the path MTU, once there is a path */
+    /* packets near the path MTU, once there is a path; heartbeats often */
     struct sctp_paddrparams pp = {0};
     memcpy(&pp.spp_address, &remote, sizeof remote);
-    pp.spp_flags = SPP_PMTUD_DISABLE;
-    pp.spp_pathmtu = RTC_MTU - 60; /* SCTP and DTLS headers come on top */
+    pp.spp_flags = SPP_PMTUD_DISABLE | SPP_HB_ENABLE;
+    pp.spp_pathmtu = RTC_MTU - 60;        /* SCTP and DTLS headers come on top */
+    pp.spp_hbinterval = RTC_HEARTBEAT_MS; /* an idle channel still says it is alive */
     set(p, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof pp);
 }
 

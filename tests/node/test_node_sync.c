@@ -38,7 +38,8 @@ static void on_progress(shoal_node *node, shoal_node_peer *peer, const uint8_t f
 
 static void on_disconnected(shoal_node *node, const uint8_t feed[32], int err, void *ud)
 {
-    (void)node, (void)feed, (void)err, (void)ud;
+    (void)feed, (void)ud;
+    printf("# %s lost its connection: %s\n", node == a_node ? "A" : "B", shoal_strerror(err));
     disconnects++;
 }
 
