@@ -145,6 +145,8 @@ typedef struct shoal_conn_peer {
     shoal_time downloading_until; /* downloading from it while now < this */
     uint32_t successes, total_failures;
     shoal_time connected_total; /* time spent connected, over finished connections */
+    int last_error; /* why the last attempt failed, or the last connection broke (SHOAL_OK: none
+                       told); kept while this process runs */
 } shoal_conn_peer;
 
 /* ---- Actions ------------------------------------------------------------------------------ */
@@ -197,6 +199,7 @@ typedef struct shoal_conn_action {
     const shoal_conn_config *config;    /* borrowed for the call */
     const shoal_conn_hub *hub_record;   /* HUB_RESTORED: borrowed for the call */
     const shoal_conn_peer *peer_record; /* PEER_RESTORED: borrowed for the call */
+    int err; /* REMOTE_PEER_CONNECTION_FAILED, _DID_DISCONNECT: why (SHOAL_OK: not told) */
 } shoal_conn_action;
 
 /* ---- Effects ------------------------------------------------------------------------------ */

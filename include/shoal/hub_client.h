@@ -11,6 +11,7 @@
 #ifndef SHOAL_HUB_CLIENT_H
 #define SHOAL_HUB_CLIENT_H
 
+#include "shoal/ice.h"
 #include "shoal/ref.h"
 
 typedef struct shoal_hub_client shoal_hub_client;
@@ -65,5 +66,14 @@ typedef void shoal_hub_sent_fn(size_t hub, unsigned status, long recipients, voi
 /* POSTs data to `channel` on one hub; done (may be NULL) is called once with the outcome. */
 void shoal_hub_client_broadcast(shoal_hub_client *cl, size_t hub, const char *channel,
                                 const void *data, size_t len, shoal_hub_sent_fn *done, void *ud);
+
+/* The hub's ICE servers: GET /v1/ice, signed with `keys` for the Host the hub is reached by
+ * (shoal/ice.h). done (not NULL) is called once with the HTTP status (0 if none came back in
+ * 15 s) and, for a 200, the answer's body (borrowed for the call; at most 64 KiB), else NULL. */
+typedef void shoal_hub_ice_fn(size_t hub, unsigned status, const char *body, size_t len, void *ud);
+void shoal_hub_client_get_ice(shoal_hub_client *cl, size_t hub, const shoal_keypair *keys,
+                              shoal_hub_ice_fn *done, void *ud);
+/* The Host header a request to the hub carries ("host" or "host:port", "[v6]:port"). */
+char *shoal_hub_client_host(const shoal_hub_client *cl, size_t hub);
 
 #endif

@@ -25,9 +25,12 @@ typedef struct shoal_node shoal_node;
 typedef struct shoal_node_peer shoal_node_peer;
 
 typedef struct shoal_node_config {
-    const shoal_keypair *keys;     /* our identity; copied */
-    const char *app;               /* NULL: SHOAL_NODE_APP */
-    const shoal_rtc_config *rtc;   /* candidates, STUN, TURN; NULL: every interface */
+    const shoal_keypair *keys;   /* our identity; copied */
+    const char *app;             /* NULL: SHOAL_NODE_APP */
+    const shoal_rtc_config *rtc; /* candidates, STUN, TURN; NULL: every interface */
+    /* Each hub joined is asked for its STUN and TURN servers (GET /v1/ice, signed), and a peer
+     * met through it uses them before rtc's own; no_stun, no_turn: none of that kind at all. */
+    bool no_stun, no_turn;
     const shoal_conn_config *conn; /* NULL: the defaults; its timeout_rtc is every WebRTC
                                       negotiation's deadline */
     /* Compatibility mode: plain webrtc-swarm peers (unsigned announces, random channel ids, no
@@ -168,6 +171,9 @@ void shoal_node_network_changed(shoal_node *node, bool woke);
  * transports to share: what one publishes reaches every live stream. */
 shoal_repl *shoal_node_repl(shoal_node *node);
 const uint8_t *shoal_node_peer_feed(const shoal_node_peer *peer);
+/* The path of the WebRTC channel we hold to `feed` (its handshake done): false when there is
+ * none, or ICE has not told yet. */
+bool shoal_node_peer_path(shoal_node *node, const uint8_t feed[32], shoal_rtc_path *out);
 /* The peer's RPC session; NULL for a plain webrtc-swarm peer. */
 shoal_rpc *shoal_node_peer_rpc(shoal_node_peer *peer);
 /* Sends a raw message to a plain webrtc-swarm peer (SHOAL_E_RTC_STATE for any other). */

@@ -142,14 +142,42 @@ static bool options(ctl *c, int *argc, char **argv, const char *help)
     return true;
 }
 
+static json_int_t num(const json_t *v, const char *key)
+{
+    return json_integer_value(json_object_get(v, key));
+}
+
+/* "relay (tcp) 10.200.0.1:49152, 12 ms" */
+static void show_path(const json_t *path)
+{
+    const char *relay = json_string_value(json_object_get(path, "relay"));
+    printf(", %s", str(path, "kind"));
+    if (relay)
+        printf(" (%s)", relay);
+    printf(" %s, %lld ms", str(path, "remoteAddress"), (long long)num(path, "rttMs"));
+}
+
 static void show_peers(const json_t *r)
 {
     size_t i;
     json_t *v;
     printf("PEER%-53s STATE         VIA\n", "");
     json_array_foreach(json_object_get(r, "peers"), i, v)
-        printf("%-57s %-13s %s%s\n", str(v, "id"), str(v, "state"), str(v, "transport"),
+    {
+        printf("%-57s %-13s %s%s", str(v, "id"), str(v, "state"), str(v, "transport"),
                json_is_true(json_object_get(v, "inbound")) ? " (dialled us)" : "");
+        const json_t *path = json_object_get(v, "path");
+        if (path)
+            show_path(path);
+        const char *why = json_string_value(json_object_get(v, "lastError"));
+        if (num(v, "failures") > 0)
+            printf("; %lld failed", (long long)num(v, "failures"));
+        if (why)
+            printf("; %s", why);
+        if (num(v, "backoffIn") > 0)
+            printf("; next try in %lld s", (long long)(num(v, "backoffIn") + 999) / 1000);
+        putchar('\n');
+    }
 }
 
 static void show_status(const json_t *r)

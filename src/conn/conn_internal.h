@@ -125,7 +125,8 @@ void shoal__conn_forget_by(shoal_conn *c, shoal_time when);
 void shoal__conn_flush(shoal_conn *c);
 
 /* schedule.c */
-void shoal__conn_peer_failed(shoal_conn *c, size_t pos, shoal_time now);
+/* An attempt failed (`err` why, SHOAL_OK when not told): backoff, and forgetting past too many. */
+void shoal__conn_peer_failed(shoal_conn *c, size_t pos, shoal_time now, int err);
 void shoal__conn_hub_failed(shoal_conn *c, uint32_t id, shoal_time now);
 bool shoal__conn_try_dial(shoal_conn *c, size_t pos, shoal_time now);
 /* Cuts the connection most past its lifetime for a waiting candidate, if the rules allow. */

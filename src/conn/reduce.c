@@ -261,6 +261,7 @@ static void connected(shoal_conn *c, size_t pos, shoal_time now)
     shoal_conn_peer *p = &c->peers[pos];
     shoal__conn_touch_peer(c, pos);
     p->failures = 0;
+    p->last_error = SHOAL_OK;
     p->successes++;
     c->stats.successes++;
     p->connected_since = now;
@@ -283,16 +284,17 @@ static void client_connected(shoal_conn *c, size_t pos, const shoal_conn_action 
     connected(c, pos, now);
 }
 
-static void did_disconnect(shoal_conn *c, size_t pos, shoal_time now)
+static void did_disconnect(shoal_conn *c, size_t pos, shoal_time now, int err)
 {
     shoal_conn_peer *p = &c->peers[pos];
     switch (p->state) {
     case SHOAL_PEER_CONNECTING:
-        shoal__conn_peer_failed(c, pos, now);
+        shoal__conn_peer_failed(c, pos, now, err);
         break;
     case SHOAL_PEER_CONNECTED:
         /* The other side closed a working connection: give it a moment before dialling back. */
         shoal__conn_touch_peer(c, pos);
+        p->last_error = err;
         if (p->backoff_until < now + c->cfg.reconnect_delay)
             p->backoff_until = now + c->cfg.reconnect_delay;
         shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTED, now);
@@ -469,7 +471,7 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
     case SHOAL_ACT_REMOTE_PEER_CONNECTION_FAILED:
         if ((pos = peer(c, a->feed, false, now)) != SIZE_MAX &&
             c->peers[pos].state == SHOAL_PEER_CONNECTING)
-            shoal__conn_peer_failed(c, pos, now);
+            shoal__conn_peer_failed(c, pos, now, a->err);
         break;
     case SHOAL_ACT_REMOTE_PEER_BUSY:
         /* full, not failing: another candidate gets the slot now, this one its next chance
@@ -494,7 +496,7 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
         break;
     case SHOAL_ACT_REMOTE_PEER_DID_DISCONNECT:
         if ((pos = peer(c, a->feed, false, now)) != SIZE_MAX)
-            did_disconnect(c, pos, now);
+            did_disconnect(c, pos, now, a->err);
         break;
     case SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT:
         if ((pos = inbound_peer(c, a->feed, false, now)) != SIZE_MAX)

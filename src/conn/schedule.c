@@ -5,10 +5,11 @@
 
 #include <string.h>
 
-void shoal__conn_peer_failed(shoal_conn *c, size_t pos, shoal_time now)
+void shoal__conn_peer_failed(shoal_conn *c, size_t pos, shoal_time now, int err)
 {
     shoal_conn_peer *p = &c->peers[pos];
     shoal__conn_touch_peer(c, pos);
+    p->last_error = err;
     p->failures++;
     p->total_failures++;
     c->stats.failures++;
@@ -222,7 +223,7 @@ static void expire_attempts(shoal_conn *c, shoal_time now)
         if (c->peers[pos].state == SHOAL_PEER_CONNECTING && c->peers[pos].deadline <= now) {
             shoal__conn_close(c, pos, SHOAL_CLOSE_TIMEOUT);
             c->stats.timeouts++;
-            shoal__conn_peer_failed(c, pos, now);
+            shoal__conn_peer_failed(c, pos, now, SHOAL_E_CONN_TIMEOUT);
         }
     }
 }

@@ -82,7 +82,24 @@ static json_t *hub_json(const shoal_hub_addr *addr, const shoal_conn_hub *h)
     return j;
 }
 
-static json_t *peer_json(const shoal_conn_peer *p, shoal_time now)
+/* The path a WebRTC channel takes: "relay" when either end is a TURN relay, "srflx" through a
+ * NAT (either end reflexive), "host" between the hosts' own addresses. */
+static json_t *path_json(const shoal_rtc_path *path)
+{
+    bool relay = strcmp(path->local_type, "relay") == 0 || strcmp(path->remote_type, "relay") == 0;
+    bool nat =
+        !relay && (strcmp(path->local_type, "host") != 0 || strcmp(path->remote_type, "host") != 0);
+    return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:I, s:I, s:I}", "kind",
+                     relay ? "relay"
+                     : nat ? "srflx"
+                           : "host",
+                     "local", path->local_type, "remote", path->remote_type, "relay", path->relay,
+                     "localAddress", path->local, "remoteAddress", path->remote, "rttMs",
+                     (json_int_t)path->rtt_ms, "bytesIn", (json_int_t)path->bytes_in, "bytesOut",
+                     (json_int_t)path->bytes_out);
+}
+
+static json_t *peer_json(shoal_daemon *d, const shoal_conn_peer *p, shoal_time now)
 {
     char id[SHOAL_REF_STRSIZE];
     shoal_identity_feed_id(p->feed, id);
@@ -95,6 +112,12 @@ static json_t *peer_json(const shoal_conn_peer *p, shoal_time now)
     json_object_set_new(j, "failures", json_integer(p->failures)); /* in a row */
     if (p->backoff_until > now) /* not dialled for this many ms */
         json_object_set_new(j, "backoffIn", json_integer((json_int_t)(p->backoff_until - now)));
+    if (p->last_error != SHOAL_OK)
+        json_object_set_new(j, "lastError", json_string(shoal_strerror(p->last_error)));
+    shoal_rtc_path path;
+    if (p->state == SHOAL_PEER_CONNECTED && p->transport == SHOAL_TRANSPORT_RTC &&
+        shoal_node_peer_path(d->node, p->feed, &path))
+        json_object_set_new(j, "path", path_json(&path));
     return j;
 }
 
@@ -140,7 +163,7 @@ static json_t *status(shoal_control *c)
         json_array_append_new(blocked, json_string(g_ptr_array_index(d->blocked, i)));
     for (size_t i = 0; i < shoal_conn_peer_count(conn); i++)
         json_array_append_new(peers,
-                              peer_json(shoal_conn_peer_at(conn, i), shoal_node_now(d->node)));
+                              peer_json(d, shoal_conn_peer_at(conn, i), shoal_node_now(d->node)));
     json_t *feeds = daemon_feeds_json(d);
     json_t *follows = json_array();
     size_t nfollows;
@@ -474,7 +497,7 @@ void shoal_control_changed(shoal_control *c, const shoal_conn_fx *event)
         return;
     json_t *j = NULL;
     if (event->type == SHOAL_FX_PEER_CHANGED || event->type == SHOAL_FX_PEER_FORGOTTEN) {
-        j = peer_json(event->peer_record, shoal_node_now(c->d->node));
+        j = peer_json(c->d, event->peer_record, shoal_node_now(c->d->node));
         json_object_set_new(j, "event", json_string("peer"));
         json_object_set_new(j, "forgotten", json_boolean(event->type == SHOAL_FX_PEER_FORGOTTEN));
     } else if (event->type == SHOAL_FX_HUB_CHANGED || event->type == SHOAL_FX_HUB_REMOVED) {

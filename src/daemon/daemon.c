@@ -157,6 +157,7 @@ static void on_changed(shoal_node *node, const shoal_conn_fx *event, void *ud)
     (void)node;
     shoal_daemon *d = ud;
     daemon_tables_note(d, event);
+    daemon_reach_note(d, event);
     shoal_control_changed(d->control, event);
 }
 
@@ -232,6 +233,8 @@ static int start_node(shoal_daemon *d)
     shoal_net_config net = daemon_net_config(d); /* its links' limits, for the channels' too */
     shoal_node_config ncfg = {.keys = &d->keys,
                               .rtc = &rtc,
+                              .no_stun = d->cfg.no_stun,
+                              .no_turn = d->cfg.no_turn,
                               .conn = &d->cfg.conn,
                               .store = d->store,
                               .follows = (const uint8_t(*)[32])d->cfg.follows,
@@ -268,6 +271,7 @@ static int start(shoal_daemon *d)
     d->account.max_queued = d->cfg.limits.queued_total;
     daemon_progress_init(d);
     daemon_feeds_init(d);
+    daemon_reach_init(d);
     if ((rc = start_node(d)) != SHOAL_OK) {
         fprintf(stderr, "shoal run: %s\n", shoal_strerror(rc));
         return SHOAL_DAEMON_FAILED;
@@ -383,6 +387,7 @@ int shoal_daemon_run(const char *home)
     shoal_feed_store_close(d.store);
     daemon_hubs_free(&d);
     daemon_feeds_free(&d);
+    daemon_reach_free(&d);
     daemon_progress_free(&d);
     shoal_config_free(&d.cfg);
     if (d.loop)

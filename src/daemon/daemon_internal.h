@@ -69,10 +69,17 @@ typedef struct shoal_daemon {
     GPtrArray *blocked; /* char*: canonical hub URLs never to join */
     char *blocked_path; /* <home>/blocked-hubs.json */
     GHashTable *feeds;  /* feed (32 bytes) → daemon_feed: the feeds we hold or are fetching */
+    GHashTable *unreachable; /* feed (32 bytes): peers we warned of (reach.c) */
     daemon_progress progress;
     daemon_watch watch;
     bool stopping, node_stopped;
 } shoal_daemon;
+
+/* ---- reach.c ---- */
+void daemon_reach_init(shoal_daemon *d);
+void daemon_reach_free(shoal_daemon *d);
+/* A peer's record changed: one that keeps failing is told of once, at warn level, with why. */
+void daemon_reach_note(shoal_daemon *d, const shoal_conn_fx *event);
 
 /* ---- resources.c ---- */
 /* {"limits": {...}, "queued": bytes, "refused": {...}} for status (see shoal/daemon.h). */
@@ -121,6 +128,9 @@ bool daemon_hubs_block(shoal_daemon *d, const shoal_hub_addr *addr);
 char *daemon_hub_url(const shoal_hub_addr *addr);
 
 /* ---- feeds.c ---- */
+/* Tables keyed by a feed's 32 bytes. */
+guint daemon_feed_hash(gconstpointer key);
+gboolean daemon_feed_equal(gconstpointer a, gconstpointer b);
 void daemon_feeds_init(shoal_daemon *d);
 void daemon_feeds_free(shoal_daemon *d);
 /* Messages of `feed` were appended (replicated, published, or stored by an earlier run): each

@@ -16,21 +16,21 @@ typedef struct daemon_feed {
     int64_t theirs; /* latestSequence a peer told; 0 until one does */
 } daemon_feed;
 
-static guint feed_hash(gconstpointer key)
+guint daemon_feed_hash(gconstpointer key)
 {
     guint h;
     memcpy(&h, key, sizeof h); /* a public key: its bytes are as good as a hash */
     return h;
 }
 
-static gboolean feed_equal(gconstpointer a, gconstpointer b)
+gboolean daemon_feed_equal(gconstpointer a, gconstpointer b)
 {
     return memcmp(a, b, 32) == 0;
 }
 
 void daemon_feeds_init(shoal_daemon *d)
 {
-    d->feeds = g_hash_table_new_full(feed_hash, feed_equal, g_free, g_free);
+    d->feeds = g_hash_table_new_full(daemon_feed_hash, daemon_feed_equal, g_free, g_free);
 }
 
 void daemon_feeds_free(shoal_daemon *d)

@@ -370,3 +370,100 @@ void shoal_hub_client_broadcast(shoal_hub_client *cl, size_t hub, const char *ch
     soup_session_send_and_read_async(cl->session, msg, G_PRIORITY_DEFAULT, NULL, on_posted, s);
     g_object_unref(msg);
 }
+
+/* ---- ICE servers ------------------------------------------------------------------------------
+ */
+
+#define ICE_TIMEOUT_S 15
+#define ICE_MAX_BODY  (64 * 1024)
+
+typedef struct asking {
+    size_t hub;
+    shoal_hub_ice_fn *done;
+    void *ud;
+    GCancellable *cancel;
+    guint timer;
+    bool late;
+} asking;
+
+static gboolean ice_too_late(gpointer data)
+{
+    asking *a = data;
+    a->timer = 0;
+    a->late = true;
+    g_cancellable_cancel(a->cancel);
+    return G_SOURCE_REMOVE;
+}
+
+static void on_ice(GObject *source, GAsyncResult *res, gpointer data)
+{
+    asking *a = data;
+    GError *err = NULL;
+    GBytes *answer = soup_session_send_and_read_finish(SOUP_SESSION(source), res, &err);
+    /* cancelled by the client's end (not our timeout): its owner is gone, nobody to tell */
+    bool gone = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED) && !a->late;
+    g_clear_error(&err);
+    SoupMessage *msg = soup_session_get_async_result_message(SOUP_SESSION(source), res);
+    unsigned status = answer && msg ? soup_message_get_status(msg) : 0;
+    gsize len = 0;
+    const char *body = answer ? g_bytes_get_data(answer, &len) : NULL;
+    if (status != 200 || len > ICE_MAX_BODY)
+        body = NULL, len = 0;
+    char *text = body ? g_strndup(body, len) : NULL;
+    if (!gone)
+        a->done(a->hub, status, text, len, a->ud);
+    g_free(text);
+    if (answer)
+        g_bytes_unref(answer);
+    g_clear_handle_id(&a->timer, g_source_remove);
+    g_object_unref(a->cancel);
+    g_free(a);
+}
+
+char *shoal_hub_client_host(const shoal_hub_client *cl, size_t hub)
+{
+    if (hub >= cl->hubs->len)
+        return NULL;
+    const hub_stream *h = cl->hubs->pdata[hub];
+    GUri *uri = g_uri_parse(h->base, G_URI_FLAGS_NONE, NULL);
+    if (!uri)
+        return NULL;
+    /* as libsoup writes it: the port unless it is the scheme's own, an IPv6 host bracketed */
+    const char *host = g_uri_get_host(uri);
+    int port = g_uri_get_port(uri);
+    bool tls = g_strcmp0(g_uri_get_scheme(uri), "https") == 0;
+    bool v6 = strchr(host, ':') != NULL;
+    char *text = port < 0 || port == (tls ? 443 : 80)
+                     ? g_strdup_printf("%s%s%s", v6 ? "[" : "", host, v6 ? "]" : "")
+                     : g_strdup_printf("%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    g_uri_unref(uri);
+    return text;
+}
+
+void shoal_hub_client_get_ice(shoal_hub_client *cl, size_t hub, const shoal_keypair *keys,
+                              shoal_hub_ice_fn *done, void *ud)
+{
+    char *host = shoal_hub_client_host(cl, hub);
+    SoupMessage *msg = NULL;
+    if (host) {
+        char *url = g_strdup_printf("%s/v1/ice", ((hub_stream *)cl->hubs->pdata[hub])->base);
+        msg = soup_message_new("GET", url);
+        g_free(url);
+    }
+    if (!msg) {
+        g_free(host);
+        done(hub, 0, NULL, 0, ud);
+        return;
+    }
+    char auth[SHOAL_ICE_AUTH_SIZE];
+    shoal_ice_auth_sign(keys, host, g_get_real_time() / G_USEC_PER_SEC, auth);
+    g_free(host);
+    SoupMessageHeaders *headers = soup_message_get_request_headers(msg);
+    soup_message_headers_replace(headers, "Authorization", auth);
+    soup_message_headers_replace(headers, "Accept", "application/json");
+    asking *a = g_new(asking, 1);
+    *a = (asking){hub, done, ud, g_cancellable_new(), 0, false};
+    a->timer = g_timeout_add_seconds(ICE_TIMEOUT_S, ice_too_late, a);
+    soup_session_send_and_read_async(cl->session, msg, G_PRIORITY_DEFAULT, a->cancel, on_ice, a);
+    g_object_unref(msg);
+}

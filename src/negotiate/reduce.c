@@ -64,10 +64,11 @@ static int compose(const shoal_negotiate *n, const char *session, const char *ty
     return SHOAL_OK;
 }
 
-static void report(shoal_negotiate *n, const rec *r, shoal_conn_act_type type)
+static void report(shoal_negotiate *n, const rec *r, shoal_conn_act_type type, int err)
 {
     shoal_negotiate_fx *fx = emit(n, SHOAL_NEG_FX_REPORT, r, NULL);
     fx->report.type = type;
+    fx->report.err = err;
     fx->report.hub = r->pub.hub;
     fx->report.transport = SHOAL_TRANSPORT_RTC;
     memcpy(fx->report.feed, r->pub.feed, 32);
@@ -164,7 +165,8 @@ static void finish(shoal_negotiate *n, rec *r, int err)
         report(n, r,
                established  ? SHOAL_ACT_REMOTE_PEER_DID_DISCONNECT
                : p->dialled ? SHOAL_ACT_REMOTE_PEER_CONNECTION_FAILED
-                            : SHOAL_ACT_REMOTE_PEER_DID_DISCONNECT);
+                            : SHOAL_ACT_REMOTE_PEER_DID_DISCONNECT,
+               err);
     if (established)
         emit(n, SHOAL_NEG_FX_DISCONNECTED, r, NULL)->err = err;
     shoal__neg_release(n, r);
@@ -197,7 +199,8 @@ static void connection_up(shoal_negotiate *n, rec *r, shoal_time now)
     else
         report(n, r,
                r->pub.dialled ? SHOAL_ACT_REMOTE_PEER_CONNECTION_SUCCEEDED
-                              : SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT);
+                              : SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT,
+               SHOAL_OK);
     emit(n, SHOAL_NEG_FX_CONNECTED, r, NULL);
 }
 
@@ -223,7 +226,7 @@ static int on_dial(shoal_negotiate *n, const shoal_negotiate_event *ev, shoal_ti
         say(n, "cannot dial %.8s…: too many negotiations under way", ev->channel);
         shoal__neg_rec stand_in = {.pub = {.hub = ev->hub}};
         memcpy(stand_in.pub.feed, ev->feed, 32);
-        report(n, &stand_in, SHOAL_ACT_REMOTE_PEER_CONNECTION_FAILED);
+        report(n, &stand_in, SHOAL_ACT_REMOTE_PEER_CONNECTION_FAILED, SHOAL_OK);
         return SHOAL_OK;
     }
     rec *r = shoal__neg_create(n, ev->channel, ev->feed, ev->hub, ev->plain, true, NULL, now);
@@ -385,7 +388,7 @@ static void on_busy(shoal_negotiate *n, rec *p, const shoal_swarm_msg *m, shoal_
     say(n, "%.8s… has every slot taken: another candidate gets ours", m->from);
     p->pub.busy = true;
     if (p->pub.dialled)
-        report(n, p, SHOAL_ACT_REMOTE_PEER_BUSY);
+        report(n, p, SHOAL_ACT_REMOTE_PEER_BUSY, SHOAL_OK);
     close_rtc(n, p, SHOAL_NEG_CLOSE_NOW, now);
 }
 

@@ -200,7 +200,9 @@ static void create_rtc(shoal_node *n, const shoal_negotiate_fx *fx)
     p->plain = rec && rec->plain;
     if (rec)
         memcpy(p->feed, rec->feed, 32);
-    p->rtc = shoal_rtc_peer_new(n->rtc, fx->initiator, "shoal", NULL, &rtc_callbacks, p);
+    shoal_ice_servers ice;
+    p->rtc = shoal_rtc_peer_new(n->rtc, fx->initiator, "shoal",
+                                node_ice_for(n, rec ? rec->hub : fx->hub, &ice), &rtc_callbacks, p);
     if (!p->rtc) {
         g_free(p);
         node_say(n, "no WebRTC negotiation could start (no usable interface?)");
@@ -369,4 +371,19 @@ int shoal_node_peer_send_plain(shoal_node_peer *p, const uint8_t *data, size_t l
     if (!p->plain || !p->rtc)
         return SHOAL_E_RTC_STATE;
     return shoal_rtc_peer_send(p->rtc, data, len, binary);
+}
+
+bool shoal_node_peer_path(shoal_node *n, const uint8_t feed[32], shoal_rtc_path *out)
+{
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, n->peers);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        shoal_node_peer *p = value;
+        const shoal_negotiate_record *rec = shoal_negotiate_get(n->negotiate, p->id);
+        if (p->rtc && !p->plain && memcmp(p->feed, feed, 32) == 0 && rec &&
+            rec->phase == SHOAL_NEG_ESTABLISHED && shoal_rtc_peer_path(p->rtc, out))
+            return true;
+    }
+    return false;
 }

@@ -107,7 +107,8 @@ void shoal_node_net_down(shoal_node *n, void *conn, int err)
         return;
     shoal_conn_action a = {.type = gone.rpc || !gone.dialled
                                        ? SHOAL_ACT_REMOTE_PEER_DID_DISCONNECT
-                                       : SHOAL_ACT_REMOTE_PEER_CONNECTION_FAILED};
+                                       : SHOAL_ACT_REMOTE_PEER_CONNECTION_FAILED,
+                           .err = err};
     memcpy(a.feed, gone.feed, 32);
     node_conn(n, &a);
     if (gone.rpc && n->cb.disconnected)

@@ -42,7 +42,7 @@ hub *node_hub_by_id(shoal_node *n, uint32_t id)
     return NULL;
 }
 
-static hub *hub_by_index(shoal_node *n, size_t index)
+hub *node_hub_by_index(shoal_node *n, size_t index)
 {
     for (guint i = 0; i < n->hubs->len; i++) {
         hub *h = &g_array_index(n->hubs, hub, i);
@@ -315,7 +315,7 @@ static void carry_out(shoal_node *n, const shoal_conn_fx *fx, size_t count)
 static void on_hub_state(size_t index, shoal_hub_stream_state st, void *ud)
 {
     shoal_node *n = ud;
-    hub *h = hub_by_index(n, index);
+    hub *h = node_hub_by_index(n, index);
     if (!h || !h->known)
         return;
     node_say(n, "hub %zu: %s", index,
@@ -327,6 +327,8 @@ static void on_hub_state(size_t index, shoal_hub_stream_state st, void *ud)
              : st == SHOAL_HUB_STREAM_FAILED  ? SHOAL_ACT_HUB_CONNECTION_FAILED
                                               : SHOAL_ACT_HUB_DID_DISCONNECT;
     node_conn(n, &a);
+    if (st == SHOAL_HUB_STREAM_CONNECTED && (h = node_hub_by_index(n, index)) != NULL)
+        node_ice_joined(n, h);
 }
 
 /* An announce is news only if newer than the last one of that channel: old ones replayed are
@@ -347,7 +349,7 @@ static bool fresh(shoal_node *n, const shoal_swarm_msg *m)
 static void on_hub_message(size_t index, const char *data, size_t len, void *ud)
 {
     shoal_node *n = ud;
-    hub *h = hub_by_index(n, index);
+    hub *h = node_hub_by_index(n, index);
     shoal_swarm_msg m;
     if (!h || !h->known || n->stopping)
         return;
@@ -544,7 +546,7 @@ static int take_hub(shoal_node *n, const shoal_hub_addr *addr, const shoal_conn_
         restored ? *restored
                  : (shoal_conn_action){.type = SHOAL_ACT_HUB_ADDRESS_ADDED, .addr = addr};
     node_conn(n, &a);
-    if (hub_by_index(n, h.index)->known)
+    if (node_hub_by_index(n, h.index)->known)
         return SHOAL_OK;
     g_array_remove_index(n->hubs, n->hubs->len - 1); /* the hub client's slot stays, silent */
     return SHOAL_E_CONN_TOO_MANY_HUBS;
@@ -603,6 +605,10 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
     n->keys = *cfg->keys;
     n->app = g_strdup(cfg->app ? cfg->app : SHOAL_NODE_APP);
     n->compat = cfg->compat;
+    n->no_stun = cfg->no_stun;
+    n->no_turn = cfg->no_turn;
+    if (cfg->rtc && cfg->rtc->ice)
+        n->own_ice = *cfg->rtc->ice;
     if (cfg->limits)
         n->limits = *cfg->limits;
     if (cfg->store) {

@@ -29,6 +29,10 @@ typedef struct hub {
     size_t index; /* the hub client's */
     shoal_hub_addr addr;
     bool known; /* id learnt */
+    /* its ICE servers (ice.c): good until ice_until, asked again from ice_renew (monotonic µs) */
+    shoal_ice_servers ice;
+    gint64 ice_until, ice_renew;
+    bool ice_asking;
 } hub;
 
 /* One negotiation's WebRTC peer and the link over its channel: the shell's side of a record of
@@ -102,10 +106,12 @@ struct shoal_node {
     guint conn_tick, negotiate_tick;
     shoal_node_callbacks cb;
     void *ud;
-    shoal_node_stats stats;   /* the node's own counts; the core's are added when read */
-    uint64_t net_turned_away; /* net: peers turned away, every slot taken */
-    uint64_t signals_dropped; /* signals the node dropped before the core saw them */
-    shoal_link_limits limits; /* of every data channel's link */
+    shoal_node_stats stats;    /* the node's own counts; the core's are added when read */
+    uint64_t net_turned_away;  /* net: peers turned away, every slot taken */
+    uint64_t signals_dropped;  /* signals the node dropped before the core saw them */
+    shoal_link_limits limits;  /* of every data channel's link */
+    shoal_ice_servers own_ice; /* the configuration's STUN and TURN servers */
+    bool no_stun, no_turn;     /* none at all: a hub's neither */
     bool stopping;
     void (*stopped)(void *ud);
     void *stopped_ud;
@@ -115,6 +121,7 @@ struct shoal_node {
 void node_say(shoal_node *n, const char *fmt, ...) SHOAL_PRINTF(2, 3);
 shoal_time node_now(void);
 hub *node_hub_by_id(shoal_node *n, uint32_t id);
+hub *node_hub_by_index(shoal_node *n, size_t index);
 /* Feeds the state manager an action, or the core an event (its pointers borrowed for the call:
  * copied into the queue if it must wait), and drains the queue. */
 void node_conn(shoal_node *n, const shoal_conn_action *a);
@@ -134,6 +141,12 @@ void node_reask_progress(shoal_node *n, shoal_rpc *rpc, const uint8_t feed[32]);
 /* The session is gone: nothing is asked of it again. */
 void node_reask_forget(shoal_node *n, shoal_rpc *rpc);
 void node_reask_free(gpointer reask); /* the reasks array's free function */
+
+/* ice.c: the hub we joined is asked for its ICE servers (unless asked lately). */
+void node_ice_joined(shoal_node *n, hub *h);
+/* The STUN and TURN servers for a peer met through hub `hub_id`: that hub's, then our own, in
+ * *out; NULL when the hub gave none (the WebRTC context's own are used). */
+const shoal_ice_servers *node_ice_for(shoal_node *n, uint32_t hub_id, shoal_ice_servers *out);
 
 /* channels.c */
 void channels_carry_out(shoal_node *n, const shoal_negotiate_fx *fx, size_t count);

@@ -147,6 +147,15 @@ def what_a_publishes_the_follower_holds():
     eq([line.split(None, 1)[0] for line in out.splitlines()], ["2", "3"])
     peers = ask(b, "status")["peers"]
     assert any(p["id"] == a_id and p["state"] == "connected" for p in peers), peers
+    # the path it takes: host to host on the namespace's link, the bytes it carried, its RTT
+    path = next(p for p in peers if p["id"] == a_id)["path"]
+    eq((path["kind"], path["local"], path["remote"], path["relay"]), ("host", "host", "host", None))
+    assert path["localAddress"].startswith("10.99.0.") and \
+        path["remoteAddress"].startswith("10.99.0."), path
+    assert path["bytesIn"] > 0 and path["bytesOut"] > 0 and 0 <= path["rttMs"] < 1000, path
+    rc, out, err = shoal("peers", "--home", b)
+    eq(rc, 0, err)
+    assert f", host {path['remoteAddress']}, " in out, out
     b_id = ask(b, "status")["id"]
     states = []
     while "connected" not in states:
