@@ -69,7 +69,8 @@ void shoal_hub_client_broadcast(shoal_hub_client *cl, size_t hub, const char *ch
 
 /* The hub's ICE servers: GET /v1/ice, signed with `keys` for the Host the hub is reached by
  * (shoal/ice.h). done (not NULL) is called once with the HTTP status (0 if none came back in
- * 15 s) and, for a 200, the answer's body (borrowed for the call; at most 64 KiB), else NULL. */
+ * 5 s) and, for a 200 with a JSON body, the body (borrowed for the call; at most 64 KiB), else
+ * NULL (a plain signalhub answers 200 with an event stream, cut at once). */
 typedef void shoal_hub_ice_fn(size_t hub, unsigned status, const char *body, size_t len, void *ud);
 void shoal_hub_client_get_ice(shoal_hub_client *cl, size_t hub, const shoal_keypair *keys,
                               shoal_hub_ice_fn *done, void *ud);

@@ -55,6 +55,10 @@ void shoal_ice_url_format(const shoal_ice_server *server, shoal_buf *out);
 const char *shoal_ice_transport_name(const shoal_ice_server *server);
 /* Whether two entries name the same server with the same credentials. */
 bool shoal_ice_server_equal(const shoal_ice_server *a, const shoal_ice_server *b);
+/* Whether the server is named by an address no remote party should send us to: loopback,
+ * unspecified, link-local or multicast, or a localhost name (RFC 6761); other names are not
+ * judged (they are looked up later). */
+bool shoal_ice_server_is_local(const shoal_ice_server *server);
 /* Appends a server unless the list holds it already; false when the list is full. */
 bool shoal_ice_servers_add(shoal_ice_servers *list, const shoal_ice_server *server);
 

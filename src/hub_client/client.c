@@ -374,7 +374,7 @@ void shoal_hub_client_broadcast(shoal_hub_client *cl, size_t hub, const char *ch
 /* ---- ICE servers ------------------------------------------------------------------------------
  */
 
-#define ICE_TIMEOUT_S 15
+#define ICE_TIMEOUT_S 5 /* the hub just answered its stream: a join waits for this */
 #define ICE_MAX_BODY  (64 * 1024)
 
 typedef struct asking {
@@ -383,7 +383,9 @@ typedef struct asking {
     void *ud;
     GCancellable *cancel;
     guint timer;
-    bool late;
+    bool late;       /* our timeout cancelled it */
+    bool not_json;   /* the answer is something else (a plain signalhub's event stream) */
+    unsigned status; /* as the head said */
 } asking;
 
 static gboolean ice_too_late(gpointer data)
@@ -395,19 +397,33 @@ static gboolean ice_too_late(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* A plain signalhub answers GET /v1/ice with an event stream (it takes "ice" for an app), which
+ * would never end: an answer that is not JSON is cut at its head. */
+static void on_ice_head(SoupMessage *msg, gpointer data)
+{
+    asking *a = data;
+    a->status = soup_message_get_status(msg);
+    const char *type =
+        soup_message_headers_get_content_type(soup_message_get_response_headers(msg), NULL);
+    if (a->status == 200 && g_strcmp0(type, "application/json") != 0) {
+        a->not_json = true;
+        g_cancellable_cancel(a->cancel);
+    }
+}
+
 static void on_ice(GObject *source, GAsyncResult *res, gpointer data)
 {
     asking *a = data;
     GError *err = NULL;
     GBytes *answer = soup_session_send_and_read_finish(SOUP_SESSION(source), res, &err);
-    /* cancelled by the client's end (not our timeout): its owner is gone, nobody to tell */
-    bool gone = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED) && !a->late;
+    /* cancelled by the client's end (not by us): its owner is gone, nobody to tell */
+    bool gone = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED) && !a->late && !a->not_json;
     g_clear_error(&err);
     SoupMessage *msg = soup_session_get_async_result_message(SOUP_SESSION(source), res);
-    unsigned status = answer && msg ? soup_message_get_status(msg) : 0;
+    unsigned status = answer && msg ? soup_message_get_status(msg) : a->not_json ? a->status : 0;
     gsize len = 0;
     const char *body = answer ? g_bytes_get_data(answer, &len) : NULL;
-    if (status != 200 || len > ICE_MAX_BODY)
+    if (status != 200 || len > ICE_MAX_BODY || a->not_json)
         body = NULL, len = 0;
     char *text = body ? g_strndup(body, len) : NULL;
     if (!gone)
@@ -462,8 +478,9 @@ void shoal_hub_client_get_ice(shoal_hub_client *cl, size_t hub, const shoal_keyp
     soup_message_headers_replace(headers, "Authorization", auth);
     soup_message_headers_replace(headers, "Accept", "application/json");
     asking *a = g_new(asking, 1);
-    *a = (asking){hub, done, ud, g_cancellable_new(), 0, false};
+    *a = (asking){.hub = hub, .done = done, .ud = ud, .cancel = g_cancellable_new()};
     a->timer = g_timeout_add_seconds(ICE_TIMEOUT_S, ice_too_late, a);
+    g_signal_connect(msg, "got-headers", G_CALLBACK(on_ice_head), a);
     soup_session_send_and_read_async(cl->session, msg, G_PRIORITY_DEFAULT, a->cancel, on_ice, a);
     g_object_unref(msg);
 }

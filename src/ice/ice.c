@@ -79,6 +79,24 @@ bool shoal_ice_server_equal(const shoal_ice_server *a, const shoal_ice_server *b
            strcmp(a->credential, b->credential) == 0;
 }
 
+bool shoal_ice_server_is_local(const shoal_ice_server *server)
+{
+    const char *h = server->host.name;
+    if (server->host.kind == SHOAL_HOST_IPV4) {
+        unsigned a = 0, b = 0;
+        if (sscanf(h, "%u.%u", &a, &b) != 2)
+            return true;
+        return a == 127 || a == 0 || (a == 169 && b == 254) || a >= 224;
+    }
+    if (server->host.kind == SHOAL_HOST_IPV6) /* RFC 5952 text: lowercase, shortest */
+        return strcmp(h, "::1") == 0 || strcmp(h, "::") == 0 || strncmp(h, "fe8", 3) == 0 ||
+               strncmp(h, "fe9", 3) == 0 || strncmp(h, "fea", 3) == 0 ||
+               strncmp(h, "feb", 3) == 0 || strncmp(h, "ff", 2) == 0 ||
+               strncmp(h, "::ffff:", 7) == 0;
+    size_t len = strlen(h); /* RFC 6761: localhost names are this machine's */
+    return strcmp(h, "localhost") == 0 || (len > 10 && strcmp(h + len - 10, ".localhost") == 0);
+}
+
 bool shoal_ice_servers_add(shoal_ice_servers *list, const shoal_ice_server *server)
 {
     for (size_t i = 0; i < list->n; i++)

@@ -322,13 +322,18 @@ static void on_hub_state(size_t index, shoal_hub_stream_state st, void *ud)
              st == SHOAL_HUB_STREAM_CONNECTED ? "joined"
              : st == SHOAL_HUB_STREAM_FAILED  ? "unreachable"
                                               : "gone");
+    /* joined: the state manager hears of it once the hub's ICE servers are known (ice.c), so
+     * that no peer is dialled, nor told we are here, before they can be used */
+    if (st == SHOAL_HUB_STREAM_CONNECTED && node_ice_joined(n, h)) {
+        h->join_held = true;
+        return;
+    }
     shoal_conn_action a = {.hub = h->id};
-    a.type = st == SHOAL_HUB_STREAM_CONNECTED ? SHOAL_ACT_HUB_CONNECTION_SUCCEEDED
-             : st == SHOAL_HUB_STREAM_FAILED  ? SHOAL_ACT_HUB_CONNECTION_FAILED
-                                              : SHOAL_ACT_HUB_DID_DISCONNECT;
+    a.type = st == SHOAL_HUB_STREAM_CONNECTED                ? SHOAL_ACT_HUB_CONNECTION_SUCCEEDED
+             : st == SHOAL_HUB_STREAM_FAILED || h->join_held ? SHOAL_ACT_HUB_CONNECTION_FAILED
+                                                             : SHOAL_ACT_HUB_DID_DISCONNECT;
+    h->join_held = false;
     node_conn(n, &a);
-    if (st == SHOAL_HUB_STREAM_CONNECTED && (h = node_hub_by_index(n, index)) != NULL)
-        node_ice_joined(n, h);
 }
 
 /* An announce is news only if newer than the last one of that channel: old ones replayed are

@@ -33,6 +33,7 @@ typedef struct hub {
     shoal_ice_servers ice;
     gint64 ice_until, ice_renew;
     bool ice_asking;
+    bool join_held; /* its stream is open; the state manager hears so once ICE is asked */
 } hub;
 
 /* One negotiation's WebRTC peer and the link over its channel: the shell's side of a record of
@@ -142,8 +143,9 @@ void node_reask_progress(shoal_node *n, shoal_rpc *rpc, const uint8_t feed[32]);
 void node_reask_forget(shoal_node *n, shoal_rpc *rpc);
 void node_reask_free(gpointer reask); /* the reasks array's free function */
 
-/* ice.c: the hub we joined is asked for its ICE servers (unless asked lately). */
-void node_ice_joined(shoal_node *n, hub *h);
+/* ice.c: the hub we joined is asked for its ICE servers, unless asked lately: true when the
+ * question is out (the hub's join is told to the state manager when it is answered). */
+bool node_ice_joined(shoal_node *n, hub *h);
 /* The STUN and TURN servers for a peer met through hub `hub_id`: that hub's, then our own, in
  * *out; NULL when the hub gave none (the WebRTC context's own are used). */
 const shoal_ice_servers *node_ice_for(shoal_node *n, uint32_t hub_id, shoal_ice_servers *out);

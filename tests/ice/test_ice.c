@@ -84,6 +84,26 @@ static void what_is_not_such_a_url_is_refused(void)
     }
 }
 
+static void local_addresses_are_told_apart(void)
+{
+    static const char *const local[] = {"stun:127.0.0.1",   "turn:127.8.9.1",
+                                        "stun:0.0.0.0",     "turn:169.254.1.1",
+                                        "turn:224.0.0.251", "turn:[::1]",
+                                        "stun:[::]",        "turn:[fe80::1]",
+                                        "turn:[ff02::fb]",  "turn:[::ffff:127.0.0.1]",
+                                        "turn:localhost",   "stun:a.localhost"};
+    static const char *const remote[] = {"stun:10.0.0.1",     "turn:192.168.1.1",
+                                         "turn:8.8.8.8",      "turn:[2001:db8::1]",
+                                         "turn:notlocalhost", "turn:[fd00::1]"};
+    shoal_ice_server s;
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
+        if (CHECK_EQ_ERR(parse(local[i], &s), SHOAL_OK) && !CHECK(shoal_ice_server_is_local(&s)))
+            fprintf(stderr, "  for %s\n", local[i]);
+    for (size_t i = 0; i < sizeof remote / sizeof remote[0]; i++)
+        if (CHECK_EQ_ERR(parse(remote[i], &s), SHOAL_OK) && !CHECK(!shoal_ice_server_is_local(&s)))
+            fprintf(stderr, "  for %s\n", remote[i]);
+}
+
 static void a_hubs_answer_keeps_what_shoal_can_use(void)
 {
     const char *answer =
@@ -261,6 +281,7 @@ int main(void)
 {
     RUN(urls_read_as_the_rfcs_write_them);
     RUN(what_is_not_such_a_url_is_refused);
+    RUN(local_addresses_are_told_apart);
     RUN(a_hubs_answer_keeps_what_shoal_can_use);
     RUN(a_long_answer_is_cut_at_the_bound);
     RUN(a_malformed_answer_is_refused);

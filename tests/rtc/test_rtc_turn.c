@@ -4,15 +4,12 @@
  * through the relay, reached over UDP, over TCP, and over TLS (the server's certificate checked),
  * every candidate signalled a relay one, and the path each peer reports says so. STUN: the server
  * is asked for the peers' reflexive addresses. */
+#include "coturn.h"
 #include "harness.h"
 #include "shoal/rtc.h"
 
 #include <gio/gio.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <glib/gstdio.h>
 
 typedef struct side {
     shoal_rtc_peer *peer;
@@ -82,144 +79,8 @@ static gboolean give_up(gpointer ud)
     return G_SOURCE_REMOVE;
 }
 
-static uint16_t free_port(void)
-{
-    GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, 0, NULL);
-    GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
-    GSocketAddress *addr = g_inet_socket_address_new(lo, 0);
-    g_socket_bind(s, addr, TRUE, NULL);
-    GSocketAddress *bound = g_socket_get_local_address(s, NULL);
-    uint16_t port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
-    g_object_unref(bound), g_object_unref(addr), g_object_unref(lo), g_object_unref(s);
-    return port;
-}
-
-/* Waits until something accepts TCP connections on 127.0.0.1:port. */
-static bool listening(uint16_t port)
-{
-    for (int i = 0; i < 100; i++) {
-        GSocketClient *c = g_socket_client_new();
-        g_socket_client_set_enable_proxy(c, FALSE);
-        GSocketConnection *conn = g_socket_client_connect_to_host(c, "127.0.0.1", port, NULL, NULL);
-        g_object_unref(c);
-        if (conn) {
-            g_object_unref(conn);
-            return true;
-        }
-        g_usleep(50000);
-    }
-    return false;
-}
-
-static uint16_t turn_port, tls_port;
-static GPid turn;
-static char *turn_dir, *turn_pid, *turn_log, *cert, *key;
+static test_coturn turn;
 static const char secret[] = "shared-with-the-hub";
-
-/* A certificate for 127.0.0.1, made here with the openssl command. */
-static bool make_certificate(void)
-{
-    cert = g_build_filename(turn_dir, "cert.pem", NULL);
-    key = g_build_filename(turn_dir, "key.pem", NULL);
-    char *argv[] = {"openssl",
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1",
-                    "-nodes",
-                    "-days",
-                    "2",
-                    "-subj",
-                    "/CN=127.0.0.1",
-                    "-addext",
-                    "subjectAltName=IP:127.0.0.1",
-                    "-keyout",
-                    key,
-                    "-out",
-                    cert,
-                    NULL};
-    int status = -1;
-    bool ran =
-        g_spawn_sync(NULL, argv, NULL,
-                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                     NULL, NULL, NULL, NULL, &status, NULL);
-    g_chmod(key, 0644); /* coturn may read it as its own user */
-    return ran && g_spawn_check_wait_status(status, NULL);
-}
-
-/* Debian's coturn on 127.0.0.1: TURN over UDP and TCP on one port and over TLS on another, with
- * REST credentials (use-auth-secret), and STUN on the first. */
-static bool start_turn(void)
-{
-    turn_port = free_port();
-    tls_port = free_port();
-    turn_dir = g_dir_make_tmp("shoal-turn-XXXXXX", NULL);
-    g_chmod(turn_dir, 0777); /* coturn may drop root for its own user before it logs */
-    if (!make_certificate())
-        return false;
-    turn_pid = g_build_filename(turn_dir, "pid", NULL);
-    turn_log = g_build_filename(turn_dir, "log", NULL);
-    char *port_arg = g_strdup_printf("--listening-port=%u", turn_port);
-    char *tls_arg = g_strdup_printf("--tls-listening-port=%u", tls_port);
-    char *log_arg = g_strdup_printf("--log-file=%s", turn_log);
-    char *secret_arg = g_strdup_printf("--static-auth-secret=%s", secret);
-    char *cert_arg = g_strdup_printf("--cert=%s", cert);
-    char *key_arg = g_strdup_printf("--pkey=%s", key);
-    char *db_arg = g_strdup_printf("--userdb=%s/turndb", turn_dir);
-    char *argv[] = {"turnserver",
-                    "-n",
-                    "--listening-ip=127.0.0.1",
-                    "--relay-ip=127.0.0.1",
-                    port_arg,
-                    tls_arg,
-                    "--allow-loopback-peers",
-                    "--use-auth-secret",
-                    secret_arg,
-                    "--realm=shoal.test",
-                    cert_arg,
-                    key_arg,
-                    db_arg,
-                    "--no-dtls",
-                    "--no-cli",
-                    "--min-port=49200",
-                    "--max-port=49400",
-                    "--pidfile",
-                    turn_pid,
-                    log_arg,
-                    "--simple-log",
-                    "-V",
-                    NULL};
-    GError *err = NULL;
-    bool started = g_spawn_async(NULL, argv, NULL,
-                                 G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
-                                     G_SPAWN_STDERR_TO_DEV_NULL | G_SPAWN_DO_NOT_REAP_CHILD,
-                                 NULL, NULL, &turn, &err);
-    g_free(port_arg), g_free(tls_arg), g_free(log_arg), g_free(secret_arg);
-    g_free(cert_arg), g_free(key_arg), g_free(db_arg);
-    if (!started) {
-        fprintf(stderr, "turnserver: %s (scripts/setup-debian installs coturn)\n",
-                err ? err->message : "?");
-        g_clear_error(&err);
-        return false;
-    }
-    return listening(turn_port) && listening(tls_port);
-}
-
-static void stop_turn(void)
-{
-    kill(turn, SIGTERM);
-    waitpid(turn, NULL, 0);
-    g_spawn_close_pid(turn);
-    char *db = g_build_filename(turn_dir, "turndb", NULL);
-    const char *files[] = {turn_pid, turn_log, cert, key, db};
-    for (size_t i = 0; i < G_N_ELEMENTS(files); i++)
-        remove(files[i]);
-    g_free(db);
-    g_rmdir(turn_dir);
-    g_free(turn_pid), g_free(turn_log), g_free(turn_dir), g_free(cert), g_free(key);
-}
 
 /* One server, from its URL, with REST credentials for a day. */
 static shoal_ice_servers one_server(const char *fmt, uint16_t port)
@@ -292,7 +153,7 @@ static void check_relayed(const char *transport)
 
 static void a_channel_opens_through_a_turn_relay_over_udp(void)
 {
-    shoal_ice_servers ice = one_server("turn:127.0.0.1:%u", turn_port);
+    shoal_ice_servers ice = one_server("turn:127.0.0.1:%u", turn.port);
     shoal_rtc_config cfg = {.local_addresses = loopback, .ice = &ice, .relay_only = true};
     open_pair(&cfg, true);
     check_relayed("udp");
@@ -300,7 +161,7 @@ static void a_channel_opens_through_a_turn_relay_over_udp(void)
 
 static void a_channel_opens_through_a_turn_relay_over_tcp(void)
 {
-    shoal_ice_servers ice = one_server("turn:127.0.0.1:%u?transport=tcp", turn_port);
+    shoal_ice_servers ice = one_server("turn:127.0.0.1:%u?transport=tcp", turn.port);
     shoal_rtc_config cfg = {.local_addresses = loopback, .ice = &ice, .relay_only = true};
     open_pair(&cfg, true);
     check_relayed("tcp");
@@ -308,9 +169,9 @@ static void a_channel_opens_through_a_turn_relay_over_tcp(void)
 
 static void a_channel_opens_through_a_turn_relay_over_tls(void)
 {
-    shoal_ice_servers ice = one_server("turns:127.0.0.1:%u", tls_port);
+    shoal_ice_servers ice = one_server("turns:127.0.0.1:%u", turn.tls_port);
     shoal_rtc_config cfg = {
-        .local_addresses = loopback, .ice = &ice, .tls_ca_file = cert, .relay_only = true};
+        .local_addresses = loopback, .ice = &ice, .tls_ca_file = turn.cert, .relay_only = true};
     open_pair(&cfg, true);
     check_relayed("tls");
 }
@@ -318,8 +179,8 @@ static void a_channel_opens_through_a_turn_relay_over_tls(void)
 /* Several relays: the path names the one taken (the second, the first being unreachable). */
 static void the_path_names_the_relay_taken(void)
 {
-    shoal_ice_servers ice = one_server("turn:127.0.0.1:%u", free_port());
-    shoal_ice_servers tcp = one_server("turn:127.0.0.1:%u?transport=tcp", turn_port);
+    shoal_ice_servers ice = one_server("turn:127.0.0.1:%u", test_free_port());
+    shoal_ice_servers tcp = one_server("turn:127.0.0.1:%u?transport=tcp", turn.port);
     ice.s[ice.n++] = tcp.s[0];
     shoal_rtc_config cfg = {.local_addresses = loopback, .ice = &ice, .relay_only = true};
     open_pair(&cfg, true);
@@ -329,7 +190,7 @@ static void the_path_names_the_relay_taken(void)
 /* A TLS server whose certificate nobody vouches for is not used: nothing is relayed. */
 static void an_untrusted_tls_relay_is_not_used(void)
 {
-    shoal_ice_servers ice = one_server("turns:127.0.0.1:%u", tls_port);
+    shoal_ice_servers ice = one_server("turns:127.0.0.1:%u", turn.tls_port);
     shoal_rtc_config cfg = {.local_addresses = loopback, .ice = &ice, .relay_only = true};
     open_pair(&cfg, false);
     CHECK_EQ_INT(a.relayed + b.relayed, 0);
@@ -338,7 +199,7 @@ static void an_untrusted_tls_relay_is_not_used(void)
 /* A peer given servers of its own uses them, not the context's. */
 static void a_peers_own_servers_come_first(void)
 {
-    shoal_ice_servers none = {0}, ice = one_server("turn:127.0.0.1:%u", turn_port);
+    shoal_ice_servers none = {0}, ice = one_server("turn:127.0.0.1:%u", turn.port);
     shoal_rtc_config cfg = {.local_addresses = loopback, .ice = &none, .relay_only = true};
     shoal_rtc *rtc;
     CHECK_EQ_ERR(shoal_rtc_new(&cfg, &rtc), SHOAL_OK);
@@ -369,7 +230,7 @@ static int bindings_answered(void)
 {
     gchar *text = NULL;
     int n = 0;
-    if (g_file_get_contents(turn_log, &text, NULL, NULL))
+    if (g_file_get_contents(turn.log, &text, NULL, NULL))
         for (const char *at = text; (at = strstr(at, "handle_turn_binding:")) != NULL; at++)
             n++;
     g_free(text);
@@ -381,7 +242,7 @@ static void the_configured_stun_server_is_asked(void)
     /* on loopback a reflexive address is the host's own, so libnice keeps none: the server's
      * log shows the binding requests instead */
     int before = bindings_answered();
-    shoal_ice_servers ice = one_server("stun:127.0.0.1:%u", turn_port);
+    shoal_ice_servers ice = one_server("stun:127.0.0.1:%u", turn.port);
     shoal_rtc_config cfg = {.local_addresses = loopback, .ice = &ice};
     open_pair(&cfg, true);
     CHECK(a.has_path && b.has_path);
@@ -394,7 +255,7 @@ static void the_configured_stun_server_is_asked(void)
 int main(void)
 {
     loop = g_main_loop_new(NULL, FALSE);
-    if (CHECK(start_turn())) {
+    if (CHECK(test_coturn_start(&turn, secret))) {
         RUN(a_channel_opens_through_a_turn_relay_over_udp);
         RUN(a_channel_opens_through_a_turn_relay_over_tcp);
         RUN(a_channel_opens_through_a_turn_relay_over_tls);
@@ -402,7 +263,7 @@ int main(void)
         RUN(an_untrusted_tls_relay_is_not_used);
         RUN(a_peers_own_servers_come_first);
         RUN(the_configured_stun_server_is_asked);
-        stop_turn();
+        test_coturn_stop(&turn);
     }
     g_main_loop_unref(loop);
     return harness_finish();
