@@ -22,7 +22,13 @@
  *                       rtc:HUB~shs:KEY per hub joined), "hubs": [{"address","state","failures"}],
  *                       "follows": [feed id, ...],
  *                       "peers": [{"id","state","transport","inbound","downloading",
- *                       "deadlineIn" (connecting: ms until the attempt counts as failed)}],
+ *                       "deadlineIn" (connecting: ms until the attempt counts as failed),
+ *                       "failures" (in a row), "backoffIn" (ms until it may be dialled again),
+ *                       "lastError" (why the last attempt failed or connection broke), and for
+ *                       a connected WebRTC peer "path": {"kind" ("host", "srflx" through a NAT,
+ *                       "relay" through TURN), "local", "remote" (candidate types), "relay"
+ *                       ("udp", "tcp", "tls" or null), "localAddress", "remoteAddress",
+ *                       "rttMs", "bytesIn", "bytesOut"}}],
  *                       "feeds": [{"id","sequence","peerSequence"}]: every feed we hold or fetch,
  *                       how far we hold it, and how far a peer said it holds it (null: none said),
  *                       "limits": the resource manager's (config.json's "limits", sizes in
