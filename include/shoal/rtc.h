@@ -19,9 +19,10 @@ typedef struct shoal_rtc_config {
      * on loopback), or every interface when NULL. */
     const char *const *local_addresses;
     /* STUN and TURN servers (copied) for every peer that names none of its own; NULL: none.
-     * libnice asks one STUN server: the first listed. Host names are looked up as gathering
-     * starts. TURN over TLS (turns:) is reached through a TLS connection of shoal's own, the
-     * server's certificate checked against the system's CAs (or tls_ca_file). */
+     * libnice asks one STUN server: the first listed. STUN and TURN servers over UDP or TCP
+     * must be named by address (libnice 0.1.21 takes no names; the node looks them up). TURN
+     * over TLS (turns:) is reached through a TLS connection of shoal's own, which looks its name
+     * up and checks the server's certificate against the system's CAs (or tls_ca_file). */
     const shoal_ice_servers *ice;
     const char *tls_ca_file; /* NULL: the system's CAs; else only these (PEM) */
     bool relay_only;         /* only relayed candidates (tests of the TURN path) */

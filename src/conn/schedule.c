@@ -9,7 +9,8 @@ void shoal__conn_peer_failed(shoal_conn *c, size_t pos, shoal_time now, int err)
 {
     shoal_conn_peer *p = &c->peers[pos];
     shoal__conn_touch_peer(c, pos);
-    p->last_error = err;
+    if (err != SHOAL_OK) /* a reason not told keeps the last one told */
+        p->last_error = err;
     p->failures++;
     p->total_failures++;
     c->stats.failures++;

@@ -10,6 +10,9 @@
 #define READ_CHUNK   16384
 #define DEDUPE_SLOTS 512
 
+typedef struct asking asking;
+static void orphan_asking(shoal_hub_client *cl);
+
 typedef struct hub_stream {
     shoal_hub_client *cl;
     size_t index;
@@ -28,8 +31,9 @@ struct shoal_hub_client {
     shoal_hub_client_config cfg;
     shoal_hub_client_callbacks cb;
     SoupSession *session;
-    GPtrArray *hubs; /* hub_stream* */
-    char *path;      /* "/v1/<app>/<ch>,<ch>" */
+    GPtrArray *hubs;   /* hub_stream* */
+    GPtrArray *asking; /* asking*: the ICE questions out (get_ice) */
+    char *path;        /* "/v1/<app>/<ch>,<ch>" */
     /* Recently seen messages: a hash and when. */
     struct {
         guint64 hash;
@@ -77,6 +81,7 @@ int shoal_hub_client_new(shoal_hub_client **out, const shoal_hub_client_config *
         g_object_unref(cas);
     }
     cl->hubs = g_ptr_array_new();
+    cl->asking = g_ptr_array_new();
     cl->rand = g_rand_new();
     *out = cl;
     return SHOAL_OK;
@@ -106,6 +111,8 @@ void shoal_hub_client_free(shoal_hub_client *cl)
         g_free(h);
     }
     g_ptr_array_unref(cl->hubs);
+    orphan_asking(cl);
+    g_ptr_array_unref(cl->asking);
     soup_session_abort(cl->session);
     g_object_unref(cl->session);
     g_rand_free(cl->rand);
@@ -377,63 +384,94 @@ void shoal_hub_client_broadcast(shoal_hub_client *cl, size_t hub, const char *ch
 #define ICE_TIMEOUT_S 5 /* the hub just answered its stream: a join waits for this */
 #define ICE_MAX_BODY  (64 * 1024)
 
-typedef struct asking {
+struct asking {
+    shoal_hub_client *cl;
     size_t hub;
-    shoal_hub_ice_fn *done;
+    shoal_hub_ice_fn *done; /* NULL once the client is gone: nobody to tell */
     void *ud;
     GCancellable *cancel;
     guint timer;
-    bool late;       /* our timeout cancelled it */
-    bool not_json;   /* the answer is something else (a plain signalhub's event stream) */
-    unsigned status; /* as the head said */
-} asking;
+    unsigned status;
+    SoupMessage *msg;
+    GInputStream *body;
+    GByteArray *got; /* the answer so far, at most ICE_MAX_BODY + 1 bytes */
+};
+
+/* Tells the outcome (once), and lets the question go. */
+static void ice_finish(asking *a, unsigned status, bool with_body)
+{
+    if (a->done) {
+        char *text = with_body ? g_strndup((const char *)a->got->data, a->got->len) : NULL;
+        a->done(a->hub, status, text, with_body ? a->got->len : 0, a->ud);
+        g_free(text);
+        g_ptr_array_remove_fast(a->cl->asking, a);
+    }
+    g_clear_handle_id(&a->timer, g_source_remove);
+    g_clear_object(&a->body);
+    g_clear_object(&a->msg);
+    g_object_unref(a->cancel);
+    g_byte_array_unref(a->got);
+    g_free(a);
+}
 
 static gboolean ice_too_late(gpointer data)
 {
     asking *a = data;
     a->timer = 0;
-    a->late = true;
-    g_cancellable_cancel(a->cancel);
+    g_cancellable_cancel(a->cancel); /* the read in flight ends, and tells */
     return G_SOURCE_REMOVE;
 }
 
-/* A plain signalhub answers GET /v1/ice with an event stream (it takes "ice" for an app), which
- * would never end: an answer that is not JSON is cut at its head. */
-static void on_ice_head(SoupMessage *msg, gpointer data)
+static gboolean ice_unsent(gpointer data)
 {
     asking *a = data;
-    a->status = soup_message_get_status(msg);
-    const char *type =
-        soup_message_headers_get_content_type(soup_message_get_response_headers(msg), NULL);
-    if (a->status == 200 && g_strcmp0(type, "application/json") != 0) {
-        a->not_json = true;
-        g_cancellable_cancel(a->cancel);
-    }
+    a->timer = 0;
+    ice_finish(a, 0, false);
+    return G_SOURCE_REMOVE;
 }
 
-static void on_ice(GObject *source, GAsyncResult *res, gpointer data)
+static void on_ice_read(GObject *source, GAsyncResult *res, gpointer data)
 {
     asking *a = data;
-    GError *err = NULL;
-    GBytes *answer = soup_session_send_and_read_finish(SOUP_SESSION(source), res, &err);
-    /* cancelled by the client's end (not by us): its owner is gone, nobody to tell */
-    bool gone = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED) && !a->late && !a->not_json;
-    g_clear_error(&err);
-    SoupMessage *msg = soup_session_get_async_result_message(SOUP_SESSION(source), res);
-    unsigned status = answer && msg ? soup_message_get_status(msg) : a->not_json ? a->status : 0;
-    gsize len = 0;
-    const char *body = answer ? g_bytes_get_data(answer, &len) : NULL;
-    if (status != 200 || len > ICE_MAX_BODY || a->not_json)
-        body = NULL, len = 0;
-    char *text = body ? g_strndup(body, len) : NULL;
-    if (!gone)
-        a->done(a->hub, status, text, len, a->ud);
-    g_free(text);
-    if (answer)
-        g_bytes_unref(answer);
-    g_clear_handle_id(&a->timer, g_source_remove);
-    g_object_unref(a->cancel);
-    g_free(a);
+    GBytes *chunk = g_input_stream_read_bytes_finish(G_INPUT_STREAM(source), res, NULL);
+    gsize n = chunk ? g_bytes_get_size(chunk) : 0;
+    if (chunk)
+        g_byte_array_append(a->got, g_bytes_get_data(chunk, NULL), (guint)n);
+    if (chunk)
+        g_bytes_unref(chunk);
+    if (!chunk || !a->done) { /* failed, cut by our timeout, or nobody to tell: no answer */
+        ice_finish(a, 0, false);
+        return;
+    }
+    if (n > 0 && a->got->len <= ICE_MAX_BODY) {
+        g_input_stream_read_bytes_async(a->body, ICE_MAX_BODY + 1 - a->got->len, G_PRIORITY_DEFAULT,
+                                        a->cancel, on_ice_read, a);
+        return;
+    }
+    /* the end, or more than an answer holds: then no answer */
+    ice_finish(a, a->status, n == 0);
+}
+
+/* The head is here. A plain signalhub answers GET /v1/ice with an event stream (it takes "ice"
+ * for an app), which would never end: only a JSON answer is read, and at most ICE_MAX_BODY of
+ * it (a hostile hub could stream for as long as we wait). */
+static void on_ice_sent(GObject *source, GAsyncResult *res, gpointer data)
+{
+    asking *a = data;
+    a->body = soup_session_send_finish(SOUP_SESSION(source), res, NULL);
+    if (!a->body || !a->done) {
+        ice_finish(a, 0, false);
+        return;
+    }
+    a->status = soup_message_get_status(a->msg);
+    const char *type =
+        soup_message_headers_get_content_type(soup_message_get_response_headers(a->msg), NULL);
+    if (a->status != 200 || g_strcmp0(type, "application/json") != 0) {
+        ice_finish(a, a->status, false);
+        return;
+    }
+    g_input_stream_read_bytes_async(a->body, ICE_MAX_BODY + 1, G_PRIORITY_DEFAULT, a->cancel,
+                                    on_ice_read, a);
 }
 
 char *shoal_hub_client_host(const shoal_hub_client *cl, size_t hub)
@@ -459,28 +497,42 @@ char *shoal_hub_client_host(const shoal_hub_client *cl, size_t hub)
 void shoal_hub_client_get_ice(shoal_hub_client *cl, size_t hub, const shoal_keypair *keys,
                               shoal_hub_ice_fn *done, void *ud)
 {
+    asking *a = g_new0(asking, 1);
+    *a = (asking){.cl = cl,
+                  .hub = hub,
+                  .done = done,
+                  .ud = ud,
+                  .cancel = g_cancellable_new(),
+                  .got = g_byte_array_new()};
+    g_ptr_array_add(cl->asking, a);
+    a->timer = g_timeout_add_seconds(ICE_TIMEOUT_S, ice_too_late, a);
     char *host = shoal_hub_client_host(cl, hub);
-    SoupMessage *msg = NULL;
     if (host) {
         char *url = g_strdup_printf("%s/v1/ice", ((hub_stream *)cl->hubs->pdata[hub])->base);
-        msg = soup_message_new("GET", url);
+        a->msg = soup_message_new("GET", url);
         g_free(url);
     }
-    if (!msg) {
+    if (!a->msg) { /* told from the loop, as every answer is, never from inside this call */
         g_free(host);
-        done(hub, 0, NULL, 0, ud);
+        g_clear_handle_id(&a->timer, g_source_remove);
+        a->timer = g_idle_add(ice_unsent, a);
         return;
     }
     char auth[SHOAL_ICE_AUTH_SIZE];
     shoal_ice_auth_sign(keys, host, g_get_real_time() / G_USEC_PER_SEC, auth);
     g_free(host);
-    SoupMessageHeaders *headers = soup_message_get_request_headers(msg);
+    SoupMessageHeaders *headers = soup_message_get_request_headers(a->msg);
     soup_message_headers_replace(headers, "Authorization", auth);
     soup_message_headers_replace(headers, "Accept", "application/json");
-    asking *a = g_new(asking, 1);
-    *a = (asking){.hub = hub, .done = done, .ud = ud, .cancel = g_cancellable_new()};
-    a->timer = g_timeout_add_seconds(ICE_TIMEOUT_S, ice_too_late, a);
-    g_signal_connect(msg, "got-headers", G_CALLBACK(on_ice_head), a);
-    soup_session_send_and_read_async(cl->session, msg, G_PRIORITY_DEFAULT, a->cancel, on_ice, a);
-    g_object_unref(msg);
+    soup_session_send_async(cl->session, a->msg, G_PRIORITY_DEFAULT, a->cancel, on_ice_sent, a);
+}
+
+/* The client is going: the questions out end on their own, telling nobody. */
+static void orphan_asking(shoal_hub_client *cl)
+{
+    for (guint i = 0; i < cl->asking->len; i++) {
+        asking *a = cl->asking->pdata[i];
+        a->done = NULL;
+        g_cancellable_cancel(a->cancel);
+    }
 }

@@ -211,8 +211,11 @@ void shoal_ice_rest_credentials(shoal_ice_server *turn, const uint8_t *secret, s
     snprintf(turn->username, sizeof turn->username, "%lld:%s", (long long)expires, who);
     uint8_t mac[EVP_MAX_MD_SIZE];
     unsigned mac_len = 0;
-    HMAC(EVP_sha1(), secret, (int)secret_len, (const uint8_t *)turn->username,
-         strlen(turn->username), mac, &mac_len);
+    if (!HMAC(EVP_sha1(), secret, (int)secret_len, (const uint8_t *)turn->username,
+              strlen(turn->username), mac, &mac_len)) {
+        turn->credential[0] = '\0'; /* none: the TURN server refuses, nobody is misled */
+        return;
+    }
     sodium_bin2base64(turn->credential, sizeof turn->credential, mac, mac_len,
                       sodium_base64_VARIANT_ORIGINAL);
 }

@@ -272,11 +272,13 @@ static void carry_out(shoal_node *n, const shoal_conn_fx *fx, size_t count)
         hub *h = node_hub_by_id(n, fx[i].hub);
         switch (fx[i].type) {
         case SHOAL_FX_CONNECT_TO_HUB:
-            if (h)
-                shoal_hub_client_connect(n->client, h->index);
-            break;
         case SHOAL_FX_DISCONNECT_HUB:
-            if (h)
+            if (!h)
+                break;
+            h->join_held = false; /* the stream it was for is gone: its answer joins nothing */
+            if (fx[i].type == SHOAL_FX_CONNECT_TO_HUB)
+                shoal_hub_client_connect(n->client, h->index);
+            else
                 shoal_hub_client_disconnect(n->client, h->index);
             break;
         case SHOAL_FX_ANNOUNCE_TO_HUB:
@@ -324,9 +326,11 @@ static void on_hub_state(size_t index, shoal_hub_stream_state st, void *ud)
                                               : "gone");
     /* joined: the state manager hears of it once the hub's ICE servers are known (ice.c), so
      * that no peer is dialled, nor told we are here, before they can be used */
-    if (st == SHOAL_HUB_STREAM_CONNECTED && node_ice_joined(n, h)) {
+    if (st == SHOAL_HUB_STREAM_CONNECTED) {
         h->join_held = true;
-        return;
+        if (node_ice_joined(n, h))
+            return; /* held (or told already, if the answer came at once) */
+        h->join_held = false;
     }
     shoal_conn_action a = {.hub = h->id};
     a.type = st == SHOAL_HUB_STREAM_CONNECTED                ? SHOAL_ACT_HUB_CONNECTION_SUCCEEDED
@@ -676,6 +680,8 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
         shoal_node_free(n);
         return rc_;
     }
+    n->ice_cancel = g_cancellable_new();
+    node_ice_start(n);
     *out = n;
     return SHOAL_OK;
 }
@@ -702,6 +708,9 @@ void shoal_node_free(shoal_node *n)
         return;
     g_clear_handle_id(&n->conn_tick, g_source_remove);
     g_clear_handle_id(&n->negotiate_tick, g_source_remove);
+    if (n->ice_cancel) /* names still looked up end telling nobody */
+        g_cancellable_cancel(n->ice_cancel);
+    g_clear_object(&n->ice_cancel);
     shoal_hub_client_free(n->client); /* no POST calls back after this */
     if (n->peers) {
         channels_abandon_all(n); /* a node freed without stopping: its peers hear nothing */

@@ -22,7 +22,7 @@
 #include "shoal/node.h"
 #include "shoal/swarm.h"
 
-#include <glib.h>
+#include <gio/gio.h>
 
 typedef struct hub {
     uint32_t id;  /* the state manager's */
@@ -112,6 +112,7 @@ struct shoal_node {
     uint64_t signals_dropped;  /* signals the node dropped before the core saw them */
     shoal_link_limits limits;  /* of every data channel's link */
     shoal_ice_servers own_ice; /* the configuration's STUN and TURN servers */
+    GCancellable *ice_cancel;  /* the names being looked up (ice.c) */
     bool no_stun, no_turn;     /* none at all: a hub's neither */
     bool stopping;
     void (*stopped)(void *ud);
@@ -143,11 +144,13 @@ void node_reask_progress(shoal_node *n, shoal_rpc *rpc, const uint8_t feed[32]);
 void node_reask_forget(shoal_node *n, shoal_rpc *rpc);
 void node_reask_free(gpointer reask); /* the reasks array's free function */
 
-/* ice.c: the hub we joined is asked for its ICE servers, unless asked lately: true when the
+/* ice.c: the configuration's servers' names are looked up (libnice takes addresses alone). */
+void node_ice_start(shoal_node *n);
+/* The hub we joined is asked for its ICE servers, unless asked lately: true when the
  * question is out (the hub's join is told to the state manager when it is answered). */
 bool node_ice_joined(shoal_node *n, hub *h);
 /* The STUN and TURN servers for a peer met through hub `hub_id`: that hub's, then our own, in
- * *out; NULL when the hub gave none (the WebRTC context's own are used). */
+ * *out; NULL when there are none. */
 const shoal_ice_servers *node_ice_for(shoal_node *n, uint32_t hub_id, shoal_ice_servers *out);
 
 /* channels.c */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define TLS_RELAY_MAX_CARRIED 256 /* connections carried at once, per server */
+#define TLS_RELAY_MAX         16  /* servers: past them (hubs that name ever more), none more */
 
 struct tls_relay {
     int refs; /* the context's, and one per connection being carried */
@@ -66,6 +67,8 @@ static void on_connected(GObject *src, GAsyncResult *res, gpointer data)
         carried_free(c); /* libnice sees its TCP connection close: that relay gathers nothing */
         return;
     }
+    /* the client's timeout was for connecting: a TURN server may well say nothing for longer */
+    g_socket_set_timeout(g_socket_connection_get_socket(tls), 0);
     g_io_stream_splice_async(G_IO_STREAM(c->local), G_IO_STREAM(tls),
                              G_IO_STREAM_SPLICE_CLOSE_STREAM1 | G_IO_STREAM_SPLICE_CLOSE_STREAM2,
                              G_PRIORITY_DEFAULT, c->relay->cancel, on_spliced, c);
@@ -146,6 +149,11 @@ uint16_t shoal__tls_relay_port(shoal_rtc *rtc, const shoal_ice_server *server)
         tls_relay *r = g_ptr_array_index(rtc->tls_relays, i);
         if (r->server_port == server->port && strcmp(r->host, server->host.name) == 0)
             return r->port;
+    }
+    if (rtc->tls_relays->len >= TLS_RELAY_MAX) {
+        shoal_log(SHOAL_LOG_INFO, "rtc", "TURN over TLS to %s:%u: %d servers in use already",
+                  server->host.name, server->port, TLS_RELAY_MAX);
+        return 0;
     }
     tls_relay *r = relay_new(rtc, server);
     if (!r)
