@@ -14,15 +14,17 @@ hands them (GET /v1/ice, coturn's REST credentials made from the secret hub and 
   by each router while they replicate, and coturn's relay ports carry nothing then; their path
   says srflx, to the other router's WAN address;
 - symmetric NATs on both sides (a new port for every destination): they connect and replicate
-  through TURN over UDP: coturn's relay ports carry their data, and no UDP from one router is
-  ever let in by the other; their path says relay, over UDP;
+  through TURN: coturn's relay ports carry their data, and no UDP from one router is ever let in
+  by the other; their path says relay, over UDP or TCP (the hub offers both, and libnice keeps
+  the relay candidate of the allocation that came first), as the counters saw;
 - UDP blocked by both routers: they connect and replicate through TURN over TCP (port 3478),
   each on its own relay; their path says relay, over TCP;
 - two hosts on the same LAN, behind one router: they connect directly (their path says host,
   192.168.1.x on both ends), and while they replicate no UDP of theirs crosses the router's WAN
   side but to TURN's own port 3478, and coturn relays nothing;
 - symmetric NATs and a hub with STUN but no TURN: they do not connect; each one's record of the
-  other counts failures, with the last error and when it is dialled again (backoffIn).
+  other counts failures, with the last error and when it is dialled again (backoffIn), and each
+  daemon says once, at warn level, that the other cannot be reached, why, and what to try.
 Packets are counted by nftables counters in the routers and in pub; the bytes a path says came
 in while one side published are at most what the counters of that way saw. AddressSanitizer's (or
 LeakSanitizer's) "ERROR:" in any daemon's or the hub's standard error fails the case, as does a
@@ -163,9 +165,10 @@ class World:
     (none: the defaults)."""
 
     def __init__(self, name, hosts=("a", "b"), nat="cone", block_udp=False, turn=True,
-                 peers=None):
+                 peers=None, turn_tcp=True):
         self.name, self.hosts, self.nat, self.block_udp, self.turn = (
             name, hosts, nat, block_udp, turn)
+        self.turn_tcp = turn_tcp  # the hub offers TURN over TCP too
         self.peers = peers
         self.routers = sorted({HOSTS[h][0] for h in hosts})
         self.dir = os.path.join(ROOT, name)
@@ -327,8 +330,9 @@ table inet shoalnat {{
             f.write(secret + "\n")
         args = [SHOAL, "hub", "--listen", f"{PUB}:0", "--stun", f"stun:{PUB}:3478"]
         if self.turn:
-            args += ["--turn", f"turn:{PUB}:3478", "--turn", f"turn:{PUB}:3478?transport=tcp",
-                     "--turn-secret-file", secret_file]
+            args += ["--turn", f"turn:{PUB}:3478", "--turn-secret-file", secret_file]
+            if self.turn_tcp:
+                args += ["--turn", f"turn:{PUB}:3478?transport=tcp"]
         # coturn answers STUN even for the case without TURN: the hub just names no TURN server
         turn_dir = os.path.join(self.dir, "coturn")
         os.makedirs(turn_dir)

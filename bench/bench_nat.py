@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Time to connect per path: two `shoal run` daemons in network namespaces (tests/nat's
+topology: NAT routers with nftables, a hub handing out coturn's STUN and TURN on the public
+side), reconnected N times per path; each time one daemon restarts on its home, and the other's
+watch stream (`shoal peers --follow --json`) times its record of it from "connecting" to
+"connected": the negotiation (ICE, DTLS, SCTP) and the secret handshake, no announce period.
+Paths: host (one LAN), srflx (cone NATs, STUN from the hub), relay over UDP (symmetric NATs, the
+hub offering TURN over UDP only) and relay over TCP (UDP blocked by the routers). Prints p50 and
+p95 per path, and each as a ratio to the host path's p50 (the anchor) measured in the same run.
+
+    python3 bench/bench_nat.py build-bench/src/cli/shoal [N]     (root; N defaults to 10)
+"""
+import json
+import os
+import queue
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHOAL = os.path.abspath(sys.argv[1])
+N = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+sys.argv = [sys.argv[0], SHOAL]
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "nat"))
+import test_nat as nat  # noqa: E402
+
+
+def watch(home):
+    """A's watch stream: a queue of (arrival time, change)."""
+    w = subprocess.Popen([SHOAL, "peers", "--follow", "--json", "--home", home], env=nat.ENV,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    q = queue.Queue()
+    threading.Thread(target=lambda: [q.put((time.monotonic(), json.loads(line)))
+                                     for line in w.stdout], daemon=True).start()
+    return w, q
+
+
+def restart(w, h):
+    """Stops h's daemon (SIGTERM: it leaves, and says goodbye) and starts it on its home."""
+    p = w.procs[h]
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=30)
+    d, log = w.spawn(h, h, [SHOAL, "run", "--home", w.homes[h]], stdout=subprocess.PIPE)
+    nat.readline(d, f"shoal run ({h})", rest=log + ".out")
+
+
+def samples(w, stay, again, kind, relay):
+    """N connect times (s) of `again` as `stay` sees them, each checked to take the path."""
+    w.connected()
+    watcher, q = watch(w.homes[stay])
+    q.get(timeout=30)  # the table first
+    other = nat.STATE["ids"][again]
+    got = []
+    try:
+        while len(got) < N:
+            restart(w, again)
+            began = None
+            deadline = time.monotonic() + 60
+            while True:
+                at, e = q.get(timeout=max(0.1, deadline - time.monotonic()))
+                if e.get("event") != "peer" or e.get("id") != other:
+                    continue
+                if e["state"] == "connecting":
+                    began = at
+                elif e["state"] == "connected" and began is not None:
+                    break
+            p = w.peer(stay, again)["path"]
+            assert p["kind"] == kind and (relay is None or p["relay"] == relay), p
+            got.append(at - began)
+    finally:
+        watcher.kill()
+        watcher.communicate()
+    return got
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def main():
+    missing = nat.prerequisites()
+    if missing:
+        sys.exit("bench_nat: " + "; ".join(missing))
+    nat.identities()
+    cases = [("host", dict(hosts=("a", "a2")), "a", "a2", "host", None),
+             ("srflx", dict(nat="cone"), "a", "b", "srflx", None),
+             ("relay udp", dict(nat="symmetric", turn_tcp=False), "a", "b", "relay", "udp"),
+             ("relay tcp", dict(nat="cone", block_udp=True), "a", "b", "relay", "tcp")]
+    results = {}
+    try:
+        for name, world, stay, again, kind, relay in cases:
+            with nat.World("bench-" + name.replace(" ", "-"), **world) as w:
+                results[name] = samples(w, stay, again, kind, relay)
+    finally:
+        shutil.rmtree(nat.ROOT, ignore_errors=True)
+    anchor = statistics.median(results["host"])
+    print(f"time to connect ({N} reconnections per path; from the record's 'connecting' to "
+          f"'connected')")
+    print(f"{'path':<10} {'p50 ms':>8} {'p95 ms':>8} {'p50 / host p50':>15}")
+    for name, xs in results.items():
+        p50, p95 = statistics.median(xs), pct(xs, 0.95)
+        print(f"{name:<10} {p50 * 1000:8.0f} {p95 * 1000:8.0f} {p50 / anchor:15.2f}")
+
+
+if __name__ == "__main__":
+    main()
