@@ -606,6 +606,10 @@ def on_one_lan_peers_meet_directly():
               f"all {total['ra']['wan_udp']}, while connected 0")
 
 
+def other_of(h):
+    return {"a": "b", "b": "a"}[h]
+
+
 @case
 def behind_symmetric_nats_without_turn_peers_fail_and_say_why():
     # attempts come back quickly here, so that the third failure (told at warn level) comes soon
@@ -641,6 +645,14 @@ def behind_symmetric_nats_without_turn_peers_fail_and_say_why():
                 f"{h}'s record of the other has no \"lastError\": {p}"
             assert isinstance(p.get("backoffIn"), int) and p["backoffIn"] > 0, \
                 f"{h}'s record of the other has no \"backoffIn\": {p}"
+        # `shoal peers` tells the same: how many failed, why, when it is tried again
+        for h in w.hosts:
+            p = subprocess.run([SHOAL, "peers", "--home", w.homes[h]], env=ENV,
+                               capture_output=True, timeout=30)
+            eq(p.returncode, 0, p.stderr.decode())
+            line = next((l for l in p.stdout.decode().splitlines()
+                         if l.startswith(STATE["ids"][other_of(h)])), "")
+            assert "failed; ICE found no working path to the peer" in line, p.stdout.decode()
         # a peer failing three times in a row is said once, at warn level, with what to try
         other = {"a": "b", "b": "a"}
         warned = {h: f"peer {STATE['ids'][other[h]]} cannot be reached (3 attempts): ICE found "
