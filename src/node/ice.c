@@ -124,9 +124,9 @@ static void lookup_done(lookup *l)
 
 void node_ice_start(shoal_node *n)
 {
-    for (size_t i = 0; i < n->own_ice.n; i++)
-        if (needs_lookup(&n->own_ice.s[i])) {
-            look_up(n, &n->own_ice, true, 0);
+    for (size_t i = 0; i < n->own_named.n; i++)
+        if (needs_lookup(&n->own_named.s[i])) {
+            look_up(n, &n->own_named, true, 0);
             return;
         }
 }
@@ -159,18 +159,16 @@ static void on_ice(size_t index, unsigned status, const char *body, size_t len, 
         if (refused)
             node_say(n, "hub %zu: %zu of its ICE servers name local addresses: not used", index,
                      refused);
+        h->ice_until = now + (gint64)ttl * G_USEC_PER_SEC;
+        h->ice_renew = now + (gint64)ttl * G_USEC_PER_SEC / 2;
+        node_say(n, "hub %zu: %zu ICE servers, for %u s", index, h->ice.n, ttl);
         for (size_t i = 0; i < h->ice.n; i++)
             if (needs_lookup(&h->ice.s[i])) { /* told once their names are looked up */
                 shoal_ice_servers named = h->ice;
                 h->ice.n = 0;
-                h->ice_until = now + (gint64)ttl * G_USEC_PER_SEC;
-                h->ice_renew = now + (gint64)ttl * G_USEC_PER_SEC / 2;
                 look_up(n, &named, false, index);
                 return;
             }
-        h->ice_until = now + (gint64)ttl * G_USEC_PER_SEC;
-        h->ice_renew = now + (gint64)ttl * G_USEC_PER_SEC / 2;
-        node_say(n, "hub %zu: %zu ICE servers, for %u s", index, h->ice.n, ttl);
         release_join(n, h);
         return;
     }

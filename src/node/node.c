@@ -598,6 +598,7 @@ void shoal_node_network_changed(shoal_node *n, bool woke)
     shoal_conn_action a = {.type =
                                woke ? SHOAL_ACT_SYSTEM_DID_WAKE : SHOAL_ACT_NETWORK_DID_RECONNECT};
     node_conn(n, &a);
+    node_ice_start(n);
 }
 
 /* ---- life cycle ------------------------------------------------------------------------------ */
@@ -617,7 +618,7 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
     n->no_stun = cfg->no_stun;
     n->no_turn = cfg->no_turn;
     if (cfg->rtc && cfg->rtc->ice)
-        n->own_ice = *cfg->rtc->ice;
+        n->own_ice = n->own_named = *cfg->rtc->ice;
     if (cfg->limits)
         n->limits = *cfg->limits;
     if (cfg->store) {

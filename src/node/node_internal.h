@@ -107,13 +107,14 @@ struct shoal_node {
     guint conn_tick, negotiate_tick;
     shoal_node_callbacks cb;
     void *ud;
-    shoal_node_stats stats;    /* the node's own counts; the core's are added when read */
-    uint64_t net_turned_away;  /* net: peers turned away, every slot taken */
-    uint64_t signals_dropped;  /* signals the node dropped before the core saw them */
-    shoal_link_limits limits;  /* of every data channel's link */
-    shoal_ice_servers own_ice; /* the configuration's STUN and TURN servers */
-    GCancellable *ice_cancel;  /* the names being looked up (ice.c) */
-    bool no_stun, no_turn;     /* none at all: a hub's neither */
+    shoal_node_stats stats;      /* the node's own counts; the core's are added when read */
+    uint64_t net_turned_away;    /* net: peers turned away, every slot taken */
+    uint64_t signals_dropped;    /* signals the node dropped before the core saw them */
+    shoal_link_limits limits;    /* of every data channel's link */
+    shoal_ice_servers own_named; /* the configuration's STUN and TURN servers, as it names them */
+    shoal_ice_servers own_ice;   /* ... their names looked up (ice.c) */
+    GCancellable *ice_cancel;    /* the names being looked up (ice.c) */
+    bool no_stun, no_turn;       /* none at all: a hub's neither */
     bool stopping;
     void (*stopped)(void *ud);
     void *stopped_ud;
@@ -144,7 +145,8 @@ void node_reask_progress(shoal_node *n, shoal_rpc *rpc, const uint8_t feed[32]);
 void node_reask_forget(shoal_node *n, shoal_rpc *rpc);
 void node_reask_free(gpointer reask); /* the reasks array's free function */
 
-/* ice.c: the configuration's servers' names are looked up (libnice takes addresses alone). */
+/* ice.c: the configuration's servers' names are looked up (libnice takes addresses alone): at
+ * the start, and again after a network change (a name that did not resolve then may now). */
 void node_ice_start(shoal_node *n);
 /* The hub we joined is asked for its ICE servers, unless asked lately: true when the
  * question is out (the hub's join is told to the state manager when it is answered). */
