@@ -120,7 +120,8 @@
     X(ICE_AUTH, "the request is not signed by a feed key for this hub (Authorization: "            \
                 "SSB-Ed25519)")                                                                    \
     X(RTC_GONE, "the peer stopped answering: nothing came from it for 30 s (RFC 7675)")            \
-    X(CONN_TIMEOUT, "the connection attempt did not complete in time")
+    X(CONN_TIMEOUT, "the connection attempt did not complete in time")                             \
+    X(MDNS, "not a multicast DNS message that can be read")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,
