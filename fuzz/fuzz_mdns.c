@@ -45,8 +45,8 @@ static void candidate(const uint8_t *data, size_t size)
     if (shoal_mdns_name_valid(text, size)) {
         uint8_t q[128];
         shoal_mdns_message m;
-        size_t len = shoal_mdns_query_write(text, q, sizeof q);
-        if (len == 0 || shoal_mdns_parse(q, len, &m) != SHOAL_OK || m.nquestions != 2)
+        size_t len = shoal_mdns_query_write(text, SHOAL_MDNS_A, q, sizeof q);
+        if (len == 0 || shoal_mdns_parse(q, len, &m) != SHOAL_OK || m.nquestions != 1)
             abort();
     }
 }

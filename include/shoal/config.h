@@ -17,6 +17,10 @@
  *               "username": "…",             urls: one or a list of turn:/turns: URLs
  *               "credential": "…"}],         (shoal/ice.h), as WebRTC's RTCIceServer
  *     "tlsCaFile": "/path/ca.pem",          CAs for TURN over TLS (default: the system's)
+ *     "mdns": "resolve",                    the <uuid>.local candidates browsers send: looked
+ *                                           up on the LAN ("resolve"); that, and our own host
+ *                                           addresses signalled as such names ("hide"); or
+ *                                           neither ("off")
  *     "peers": {                            the peer state manager's policy (shoal/conn.h):
  *       "maxPeers": 4, "heartbeat": "60s", "announceAlone": "3s", "announcePeered": "13s",
  *       "announceJitter": "2s", "timeoutRtc": "30s", "timeoutNet": "10s", "hubTimeout": "15s",
@@ -72,6 +76,12 @@ typedef struct shoal_config_limits {
                                   WebRTC peer); an offer past it is dropped */
 } shoal_config_limits;
 
+typedef enum shoal_config_mdns {
+    SHOAL_CONFIG_MDNS_RESOLVE,
+    SHOAL_CONFIG_MDNS_HIDE,
+    SHOAL_CONFIG_MDNS_OFF,
+} shoal_config_mdns;
+
 typedef struct shoal_config {
     shoal_conn_config conn;
     shoal_config_limits limits;
@@ -85,6 +95,7 @@ typedef struct shoal_config {
     shoal_ice_servers ice;  /* STUN and TURN servers of its own */
     bool no_stun, no_turn;  /* "stun": [], "turn": []: none, a hub's neither */
     char tls_ca_file[4096]; /* "" for the system's CAs */
+    shoal_config_mdns mdns; /* default: resolve */
 } shoal_config;
 
 /* The defaults: listening on 0.0.0.0:8008, the status page on 127.0.0.1:8009, no hubs, no

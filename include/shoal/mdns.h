@@ -62,9 +62,10 @@ bool shoal_mdns_name_valid(const char *name, size_t len);
  * point backwards, or more than SHOAL_MDNS_MAX_ENTRIES questions and records. */
 SHOAL_MUST_CHECK int shoal_mdns_parse(const uint8_t *msg, size_t len, shoal_mdns_message *out);
 
-/* A query (id 0, multicast answers asked) for the A and AAAA records of `name` (valid), into
- * out[0..cap). The length written; 0 when the name is not valid or cap too small (64 is enough). */
-size_t shoal_mdns_query_write(const char *name, uint8_t *out, size_t cap);
+/* A query (id 0, multicast answers asked) with one question, for the A or AAAA (`type`) records
+ * of `name` (valid), into out[0..cap). The length written; 0 when the name is not valid or cap
+ * too small (96 is enough). */
+size_t shoal_mdns_query_write(const char *name, shoal_mdns_type type, uint8_t *out, size_t cap);
 
 /* An answer with `records` (at most SHOAL_MDNS_MAX_RECORDS, each name valid), into out[0..cap): for
  * a multicast answer, id 0 and the cache-flush bit set (RFC 6762 10.2); for a legacy unicast one

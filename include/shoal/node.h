@@ -171,8 +171,9 @@ void shoal_node_network_changed(shoal_node *node, bool woke);
  * transports to share: what one publishes reaches every live stream. */
 shoal_repl *shoal_node_repl(shoal_node *node);
 const uint8_t *shoal_node_peer_feed(const shoal_node_peer *peer);
-/* The path of the WebRTC channel we hold to `feed` (its handshake done): false when there is
- * none, or ICE has not told yet. */
+/* The path of the WebRTC channel we hold to `feed` (its handshake done; for a plain webrtc-swarm
+ * peer, its stand-in feed and its channel open): false when there is none, or ICE has not told
+ * yet. */
 bool shoal_node_peer_path(shoal_node *node, const uint8_t feed[32], shoal_rtc_path *out);
 /* The peer's RPC session; NULL for a plain webrtc-swarm peer. */
 shoal_rpc *shoal_node_peer_rpc(shoal_node_peer *peer);

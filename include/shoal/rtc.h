@@ -14,6 +14,15 @@
 typedef struct shoal_rtc shoal_rtc;
 typedef struct shoal_rtc_peer shoal_rtc_peer;
 
+/* mDNS candidates (draft-ietf-mmusic-mdns-ice-candidates), as browsers send them: */
+typedef enum shoal_rtc_mdns {
+    SHOAL_RTC_MDNS_RESOLVE, /* the other side's `<uuid>.local` candidates are looked up with
+                               multicast DNS on the LAN (the default) */
+    SHOAL_RTC_MDNS_HIDE,    /* ... and our host addresses are signalled as such names too,
+                               answered on the LAN (port 5353), never as addresses */
+    SHOAL_RTC_MDNS_OFF,     /* neither: .local candidates are ignored */
+} shoal_rtc_mdns;
+
 typedef struct shoal_rtc_config {
     /* Where candidates are gathered: the addresses listed (e.g. {"127.0.0.1", NULL} for tests
      * on loopback), or every interface when NULL. */
@@ -26,9 +35,10 @@ typedef struct shoal_rtc_config {
     const shoal_ice_servers *ice;
     const char *tls_ca_file; /* NULL: the system's CAs; else only these (PEM) */
     bool relay_only;         /* only relayed candidates (tests of the TURN path) */
-    uint32_t max_message;    /* largest message accepted; 0: 262,144 */
-    size_t max_buffered;     /* sends beyond this are refused; 0: 16 MiB */
-    size_t low_water;        /* `writable` fires when the buffer drains below it; 0: 1 MiB */
+    shoal_rtc_mdns mdns;
+    uint32_t max_message; /* largest message accepted; 0: 262,144 */
+    size_t max_buffered;  /* sends beyond this are refused; 0: 16 MiB */
+    size_t low_water;     /* `writable` fires when the buffer drains below it; 0: 1 MiB */
 } shoal_rtc_config;
 
 /* The process's WebRTC context: its DTLS certificate (ECDSA P-256, fresh per context) and
@@ -68,7 +78,8 @@ SHOAL_MUST_CHECK int shoal_rtc_peer_set_remote(shoal_rtc_peer *p, bool offer, co
                                                size_t len);
 /* One of the other side's candidates (`candidate:…`, with or without `a=`); an empty string
  * means the end of its candidates. SHOAL_E_RTC_CANDIDATE when it cannot be read; an ICE-TCP
- * candidate (RFC 6544) is ignored: SHOAL_OK. */
+ * candidate (RFC 6544) is ignored: SHOAL_OK. One whose address is an mDNS name is looked up
+ * (shoal_rtc_mdns) and taken when the LAN answers; the end of the candidates waits for it. */
 SHOAL_MUST_CHECK int shoal_rtc_peer_add_candidate(shoal_rtc_peer *p, const char *candidate);
 /* Sends one message on the open channel. SHOAL_E_RTC_STATE before `open` or after close,
  * SHOAL_E_RTC_TOO_LARGE past the remote's largest message, SHOAL_E_RTC_BUFFER_FULL when the

@@ -449,6 +449,17 @@ static int read_turn(reader *rd, const json_t *v, shoal_config *cfg)
     return SHOAL_OK;
 }
 
+static int read_mdns(reader *rd, const json_t *v, shoal_config_mdns *out)
+{
+    static const char *const names[] = {"resolve", "hide", "off"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (json_is_string(v) && strcmp(json_string_value(v), names[i]) == 0) {
+            *out = (shoal_config_mdns)i;
+            return SHOAL_OK;
+        }
+    return fail(rd, "mdns", "\"resolve\", \"hide\" or \"off\" is expected");
+}
+
 static int read_all(reader *rd, const json_t *root, shoal_config *cfg)
 {
     if (!json_is_object(root))
@@ -477,6 +488,8 @@ static int read_all(reader *rd, const json_t *root, shoal_config *cfg)
             rc = read_string(rd, "tlsCaFile", v, cfg->tls_ca_file, sizeof cfg->tls_ca_file);
         else if (strcmp(key, "turn") == 0)
             rc = read_turn(rd, v, cfg);
+        else if (strcmp(key, "mdns") == 0)
+            rc = read_mdns(rd, v, &cfg->mdns);
         else if (strcmp(key, "peers") == 0)
             rc = read_peers(rd, v, &cfg->conn);
         else if (strcmp(key, "limits") == 0)

@@ -229,7 +229,11 @@ static bool load_identity(const char *home, shoal_keypair *keys)
 static int start_node(shoal_daemon *d)
 {
     shoal_rtc_config rtc = {.ice = &d->cfg.ice,
-                            .tls_ca_file = d->cfg.tls_ca_file[0] ? d->cfg.tls_ca_file : NULL};
+                            .tls_ca_file = d->cfg.tls_ca_file[0] ? d->cfg.tls_ca_file : NULL,
+                            .mdns = d->cfg.mdns == SHOAL_CONFIG_MDNS_HIDE ? SHOAL_RTC_MDNS_HIDE
+                                    : d->cfg.mdns == SHOAL_CONFIG_MDNS_OFF
+                                        ? SHOAL_RTC_MDNS_OFF
+                                        : SHOAL_RTC_MDNS_RESOLVE};
     shoal_net_config net = daemon_net_config(d); /* its links' limits, for the channels' too */
     shoal_node_config ncfg = {.keys = &d->keys,
                               .rtc = &rtc,

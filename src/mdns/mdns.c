@@ -207,18 +207,15 @@ static void put_header(writer *w, uint16_t id, unsigned flags, size_t nq, size_t
     put16(w, 0);
 }
 
-size_t shoal_mdns_query_write(const char *name, uint8_t *out, size_t cap)
+size_t shoal_mdns_query_write(const char *name, shoal_mdns_type type, uint8_t *out, size_t cap)
 {
     if (!shoal_mdns_name_valid(name, strlen(name)))
         return 0;
     writer w = {out, cap, 0, false};
     size_t first = 0;
-    put_header(&w, 0, 0, 2, 0);
+    put_header(&w, 0, 0, 1, 0);
     put_name(&w, name, &first);
-    put16(&w, SHOAL_MDNS_A);
-    put16(&w, CLASS_IN);
-    put_name(&w, name, &first);
-    put16(&w, SHOAL_MDNS_AAAA);
+    put16(&w, type);
     put16(&w, CLASS_IN);
     return w.full ? 0 : w.len;
 }

@@ -381,7 +381,7 @@ bool shoal_node_peer_path(shoal_node *n, const uint8_t feed[32], shoal_rtc_path 
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         shoal_node_peer *p = value;
         const shoal_negotiate_record *rec = shoal_negotiate_get(n->negotiate, p->id);
-        if (p->rtc && !p->plain && memcmp(p->feed, feed, 32) == 0 && rec &&
+        if (p->rtc && memcmp(p->feed, feed, 32) == 0 && rec &&
             rec->phase == SHOAL_NEG_ESTABLISHED && shoal_rtc_peer_path(p->rtc, out))
             return true;
     }

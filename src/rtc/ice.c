@@ -2,6 +2,8 @@
  * component connects (the controlled side cannot send before it does). */
 #include "rtc_internal.h"
 
+#include "shoal/mdns.h"
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +19,19 @@ static void on_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data)
         return;
     /* libnice writes "a=candidate:…"; signalling carries "candidate:…" */
     const char *text = strncmp(line, "a=", 2) == 0 ? line + 2 : line;
+    char hidden[SHOAL_SDP_MAX_TEXT + 64];
+    if (p->rtc->cfg.mdns == SHOAL_RTC_MDNS_HIDE) {
+        /* a host address goes behind its name; a reflexive or relayed candidate keeps its own
+         * address (public already) but not the host address it came from */
+        bool host = cand->type == NICE_CANDIDATE_TYPE_HOST;
+        const char *name = host ? shoal__mdns_own_name(p->rtc, &cand->addr) : NULL;
+        if ((host && !name) ||
+            shoal_mdns_candidate_rewrite(text, name, true, hidden, sizeof hidden) != SHOAL_OK) {
+            g_free(line);
+            return;
+        }
+        text = hidden;
+    }
     if (!p->described) {
         /* a candidate must not overtake the description it belongs to */
         g_ptr_array_add(p->held, g_strdup(text));
@@ -212,11 +227,18 @@ int shoal__ice_add_candidate(shoal_rtc_peer *p, const char *candidate)
     if (strncmp(candidate, "a=", 2) == 0)
         candidate += 2;
     if (*candidate == '\0') {
-        nice_agent_peer_candidate_gathering_done(p->agent, p->stream);
+        /* libnice fails a stream whose checks all failed once the last candidate came: one
+         * still being looked up must come first */
+        p->remote_done_waiting = shoal__mdns_pending(p);
+        if (!p->remote_done_waiting)
+            nice_agent_peer_candidate_gathering_done(p->agent, p->stream);
         return SHOAL_OK;
     }
     if (strncmp(candidate, "candidate:", 10) != 0 || strlen(candidate) > 1024)
         return SHOAL_E_RTC_CANDIDATE;
+    char name[SHOAL_MDNS_NAME_SIZE];
+    if (shoal_mdns_candidate_name(candidate, name))
+        return shoal__mdns_resolve(p, name, candidate);
     gchar *line = g_strconcat("a=", candidate, NULL);
     NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(p->agent, p->stream, line);
     g_free(line);
@@ -233,6 +255,13 @@ int shoal__ice_add_candidate(shoal_rtc_peer *p, const char *candidate)
     int added = nice_agent_set_remote_candidates(p->agent, p->stream, 1, list);
     g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
     return added == 1 ? SHOAL_OK : SHOAL_E_RTC_CANDIDATE;
+}
+
+void shoal__ice_lookups_done(shoal_rtc_peer *p)
+{
+    if (p->remote_done_waiting && p->agent && !p->failing)
+        nice_agent_peer_candidate_gathering_done(p->agent, p->stream);
+    p->remote_done_waiting = false;
 }
 
 void shoal__ice_send(shoal_rtc_peer *p, const uint8_t *data, size_t len)
@@ -254,6 +283,7 @@ void shoal__ice_stop(shoal_rtc_peer *p)
         g_source_remove(p->watch);
     p->watch = 0;
     g_queue_clear_full(&p->early, (GDestroyNotify)g_bytes_unref);
+    shoal__mdns_forget_peer(p);
     if (!p->agent)
         return;
     g_signal_handlers_disconnect_by_data(p->agent, p);

@@ -37,6 +37,7 @@ void shoal_rtc_free(shoal_rtc *rtc)
     if (!rtc)
         return;
     SSL_CTX_free(rtc->ssl_ctx);
+    shoal__mdns_free(rtc);
     g_strfreev(rtc->addresses);
     shoal__tls_relays_free(rtc);
     g_free(rtc->tls_ca_file);

@@ -30,6 +30,7 @@
 #define RTC_HEARTBEAT_MS 5000
 
 typedef struct tls_relay tls_relay;
+struct rtc_mdns;
 
 struct shoal_rtc {
     shoal_rtc_config cfg;
@@ -40,6 +41,8 @@ struct shoal_rtc {
     GMainContext *ctx;
     SSL_CTX *ssl_ctx;
     uint8_t fingerprint[32];
+    struct rtc_mdns *mdns; /* mdns.c's socket and lookups, made when first needed */
+    bool mdns_failed;      /* ... and not to be tried again */
 };
 
 typedef struct out_msg {
@@ -72,9 +75,11 @@ struct shoal_rtc_peer {
     NiceAgent *agent;
     guint stream;
     bool ice_connected;
-    GQueue early;            /* GBytes datagrams waiting for ICE */
-    gint64 last_in, watched; /* when a datagram last came; when the watch last looked (µs) */
-    guint watch;             /* RTC_SILENT_MS's timer, once ICE connects */
+    GQueue early;             /* GBytes datagrams waiting for ICE */
+    gint64 last_in, watched;  /* when a datagram last came; when the watch last looked (µs) */
+    guint watch;              /* RTC_SILENT_MS's timer, once ICE connects */
+    unsigned mdns_lookups;    /* .local names of theirs looked up, in all */
+    bool remote_done_waiting; /* their last candidate came, lookups did not end yet */
     /* each TURN relay's transport ("udp", "tcp", "tls"), in libnice's order */
     const char *relays[8];
     shoal_rtc_path path; /* local_type NULL until a pair is selected; rtt_ms unused */
@@ -112,6 +117,8 @@ bool shoal__ice_start(shoal_rtc_peer *p, const shoal_ice_servers *ice);
 void shoal__ice_credentials(shoal_rtc_peer *p, char **ufrag, char **pwd);
 void shoal__ice_set_remote(shoal_rtc_peer *p);
 int shoal__ice_add_candidate(shoal_rtc_peer *p, const char *candidate);
+/* The peer's mDNS lookups are over: the end of its candidates, if it came, goes to libnice. */
+void shoal__ice_lookups_done(shoal_rtc_peer *p);
 void shoal__ice_send(shoal_rtc_peer *p, const uint8_t *data, size_t len);
 void shoal__ice_stop(shoal_rtc_peer *p);
 
@@ -132,6 +139,19 @@ void shoal__sctp_close(shoal_rtc_peer *p);
 void shoal__sctp_stop(shoal_rtc_peer *p);
 /* SCTP's smoothed round-trip time in ms; 0 before the association is up. */
 uint32_t shoal__sctp_rtt(const shoal_rtc_peer *p);
+
+/* mdns.c: mDNS candidates. */
+/* Looks `name` up; when it answers, `candidate` (borrowed) with the address in its place goes to
+ * shoal__ice_add_candidate. Past the bounds, or with mDNS off, the candidate is ignored. */
+int shoal__mdns_resolve(shoal_rtc_peer *p, const char *name, const char *candidate);
+/* Whether lookups of the peer are under way. */
+bool shoal__mdns_pending(const shoal_rtc_peer *p);
+/* The name our address hides behind (made the first time, answered from then on); NULL when
+ * no more can be made or mDNS cannot listen. */
+const char *shoal__mdns_own_name(shoal_rtc *rtc, const NiceAddress *addr);
+/* Drops the peer's lookups without a word. */
+void shoal__mdns_forget_peer(shoal_rtc_peer *p);
+void shoal__mdns_free(shoal_rtc *rtc);
 
 /* tls_relay.c: TURN over TLS. libnice's own TURN-TLS speaks plain TCP to the server (0.1.21,
  * RFC 5245 mode), so a turns: server is given to libnice as TURN over TCP to a listener of

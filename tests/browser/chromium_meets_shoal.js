@@ -1,7 +1,8 @@
 // Drives Debian's Chromium (headless, through playwright-core) to a page that joins shoal's hub
 // app with stock webrtc-swarm, and waits until the shoal peer's "hello from shoal" and its echo
 // of "hello from chromium" have arrived over the data channel. Prints one JSON line.
-// Usage: node chromium_meets_shoal.js MODULES PAGE_URL HUB_URL
+// Usage: node chromium_meets_shoal.js MODULES PAGE_URL HUB_URL [mdns]
+// With mdns, Chromium keeps its default: local addresses hidden behind <uuid>.local names.
 const path = require('path')
 const fs = require('fs')
 const os = require('os')
@@ -13,8 +14,8 @@ async function main () {
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync',
-      '--disable-features=WebRtcHideLocalIpsWithMdns']
+      '--disable-component-update', '--disable-sync'].concat(
+      process.argv[5] === 'mdns' ? [] : ['--disable-features=WebRtcHideLocalIpsWithMdns'])
   })
   const page = await browser.newPage()
   const logs = []
@@ -33,6 +34,7 @@ async function main () {
   }
   await browser.close()
   fs.rmSync(profile, { recursive: true, force: true })
-  console.log(JSON.stringify({ received: result.received.sort(), errors: result.errors, logs }))
+  console.log(JSON.stringify({ received: result.received.sort(), errors: result.errors,
+    signals: result.signals, logs }))
 }
 main().catch((e) => { console.error(e); process.exit(1) })

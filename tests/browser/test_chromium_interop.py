@@ -44,12 +44,12 @@ def bundle_page():
     return f"http://127.0.0.1:{server.server_address[1]}/index.html"
 
 
-def start_shoal(hub):
+def start_shoal(hub, *flags):
     home = tempfile.mkdtemp(prefix="shoal-chromium-")
     # unbuffered: readline takes no more than its line, so communicate() (which reads the pipes
     # directly) later gets everything after it, instead of losing what a buffer had taken
     p = subprocess.Popen([NODE_PEER, "--secret", os.path.join(home, "secret"), "--compat",
-                          "--address", "10.99.0.2", hub], stdout=subprocess.PIPE,
+                          "--address", "10.99.0.2", *flags, hub], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, bufsize=0)
     p.early = []  # what it said before it had joined: all of it is kept for stop_shoal
     while not p.early or p.early[-1].get("line") != "hub 0: joined":
@@ -64,9 +64,10 @@ def stop_shoal(p):
     return p.early + [json.loads(l) for l in out.decode().splitlines()]
 
 
-def run_chromium(hub):
+def run_chromium(hub, *flags):
     return subprocess.Popen(["node", os.path.join(HERE, "chromium_meets_shoal.js"), MODULES,
-                             PAGE["url"], hub], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             PAGE["url"], hub, *flags], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
 
 
 def chromium_result(p):
@@ -100,6 +101,56 @@ def chromium_dials_shoal_and_messages_cross():
     # yielded (a plain peer never yields)
     assert any(e.get("line", "").endswith(("dials us", "at once: answering theirs"))
                for e in events), events
+
+
+def path_of(events):
+    """The path shoal reported for the channel to Chromium."""
+    paths = [e for e in events if e.get("event") == "plain-path"]
+    assert paths, events
+    return paths[0]
+
+
+def looked_up(events):
+    """The addresses shoal found for Chromium's mDNS names ("mDNS: <name> is <address>")."""
+    lines = [e["line"] for e in events if e.get("event") == "shoal-log" and
+             e["line"].startswith("mDNS: ") and " is " in e["line"]]
+    return [l.split(" is ")[1] for l in lines]
+
+
+@case
+def chromium_hiding_its_addresses_meets_shoal_on_the_lan():
+    """Chromium as it ships: its host candidates are <uuid>.local names, which shoal looks up
+    with multicast DNS (no STUN anywhere). (Chromium's own checks may reach shoal first, so the
+    pair ICE picks may be one learnt from them, prflx: either is a direct path on the LAN.)"""
+    with ShoalHub(SHOAL) as hub:
+        shoal = start_shoal(hub.url, "--verbose")
+        r = chromium_result(run_chromium(hub.url, "mdns"))
+        events = stop_shoal(shoal)
+    eq(r["received"], ["echo: hello from chromium", "hello from shoal"], r)
+    found = looked_up(events)
+    assert found and all(a.startswith("10.99.0.") for a in found), events
+    path = path_of(events)
+    assert path["local"] == "host" and path["remote"] in ("host", "prflx"), path
+
+
+@case
+def both_hiding_their_addresses_meet_on_the_lan():
+    """shoal hides its own host addresses too: Chromium, dialling, looks up shoal's name (shoal
+    answers on port 5353) and shoal looks up Chromium's; the hub carries no address of shoal's,
+    only its name."""
+    with ShoalHub(SHOAL) as hub:
+        browser = run_chromium(hub.url, "mdns")
+        hub.wait_for_subscribers(2)
+        shoal = start_shoal(hub.url, "--mdns", "hide", "--verbose")
+        r = chromium_result(browser)
+        events = stop_shoal(shoal)
+    eq(r["received"], ["echo: hello from chromium", "hello from shoal"], r)
+    assert looked_up(events), events
+    path = path_of(events)
+    assert path["local"] == "host" and path["remote"] in ("host", "prflx"), path
+    # what the hub carried from shoal to the page: a name, never shoal's address
+    signals = "\n".join(r["signals"])
+    assert ".local " in signals and "10.99.0.2" not in signals, signals
 
 
 if __name__ == "__main__":

@@ -142,6 +142,8 @@ static void mistakes_are_refused_with_where_they_are(void)
          "\"stun:g\", \"stun:h\", \"stun:i\"]}",
          "stun[8]: more than 8 STUN and TURN servers"},
         {"{\"tlsCaFile\": 1}", "tlsCaFile: a string is expected"},
+        {"{\"mdns\": true}", "mdns: \"resolve\", \"hide\" or \"off\" is expected"},
+        {"{\"mdns\": \"Hide\"}", "mdns: \"resolve\", \"hide\" or \"off\" is expected"},
         {"{\"hubs\": [\"ftp://x\"]}", "hubs[0]: \"ftp://x\": "},
         {"{\"hubs\": \"https://hub.example\"}", "hubs: an array of hub addresses is expected"},
         {"{\"follow\": [\"@abc.ed25519\"]}", "follow[0]: a feed id"},
@@ -224,7 +226,16 @@ static void ice_servers_are_read_as_webrtc_writes_them(void)
     CHECK_EQ_STR(cfg.ice.s[4].credential, "d");
     CHECK_EQ_STR(cfg.tls_ca_file, "/etc/ssl/mine.pem");
     CHECK(!cfg.no_stun && !cfg.no_turn);
+    CHECK_EQ_INT(cfg.mdns, SHOAL_CONFIG_MDNS_RESOLVE);
     shoal_config_free(&cfg);
+
+    static const char *const mdns[] = {"{\"mdns\": \"resolve\"}", "{\"mdns\": \"hide\"}",
+                                       "{\"mdns\": \"off\"}"};
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_ERR(parse(&cfg, mdns[i], why), SHOAL_OK);
+        CHECK_EQ_INT(cfg.mdns, i);
+        shoal_config_free(&cfg);
+    }
 
     /* [] means none, not even a hub's */
     const char *none = "{\"stun\": [], \"turn\": []}";

@@ -2,11 +2,15 @@
  * named, tells every log line, connection and disconnection as a JSON line on standard output,
  * and on SIGTERM stops cleanly and prints its counters ({"event":"stats",...}). With --compat
  * it also meets plain webrtc-swarm peers: it says "hello from shoal" when a plain channel opens
- * and answers each message with "echo: " and the message.
+ * and answers each message with "echo: " and the message, telling the channel's path
+ * ({"event":"plain-path",...}). With --mdns hide|off, its host candidates are signalled as
+ * mDNS names (or .local candidates ignored): see shoal_rtc_mdns. With --verbose, the library's
+ * own log lines from info up are told too ({"event":"shoal-log",...}).
  * Candidates are gathered on 127.0.0.1, or on the addresses given with --address. With --db it
  * replicates: it serves the feeds of that store and asks every peer for each --follow feed,
  * telling each message appended as {"event":"progress","feed","head"}.
- * Usage: node-peer --secret FILE [--negotiation-ms N] [--compat] [--address IP]...
+ * Usage: node-peer --secret FILE [--negotiation-ms N] [--compat] [--mdns hide|off] [--address
+ * IP]...
  *                  [--db FILE [--follow FEED_ID]...] HUB_URL... */
 #include "say.h"
 #include "shoal/identity.h"
@@ -51,11 +55,24 @@ static void on_plain_open(shoal_node *node, shoal_node_peer *peer, void *ud)
         say(json_pack("{s:s}", "event", "plain-send-failed"));
 }
 
+/* What the library itself logs (--verbose: from info up), as {"event":"shoal-log",...}. */
+static void on_shoal_log(shoal_log_level level, const char *module, const char *msg, void *ud)
+{
+    (void)ud;
+    say(json_pack("{s:s, s:s, s:s, s:s}", "event", "shoal-log", "level",
+                  shoal_log_level_name(level), "module", module, "line", msg));
+}
+
 static void on_plain_message(shoal_node *node, shoal_node_peer *peer, const uint8_t *data,
                              size_t len, void *ud)
 {
-    (void)node, (void)ud;
+    (void)ud;
     say(json_pack("{s:s, s:s%}", "event", "plain-message", "data", (const char *)data, len));
+    shoal_rtc_path path;
+    if (shoal_node_peer_path(node, shoal_node_peer_feed(peer), &path))
+        say(json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", "plain-path", "local", path.local_type,
+                      "remote", path.remote_type, "localAddress", path.local, "remoteAddress",
+                      path.remote));
     GString *echo = g_string_new("echo: ");
     g_string_append_len(echo, (const char *)data, (gssize)len);
     if (shoal_node_peer_send_plain(peer, (const uint8_t *)echo->str, echo->len, false) != SHOAL_OK)
@@ -89,6 +106,7 @@ int main(int argc, char **argv)
     const char *secret = NULL;
     uint32_t negotiation_ms = 0;
     bool compat = false;
+    shoal_rtc_mdns mdns = SHOAL_RTC_MDNS_RESOLVE;
     const char *addresses[8] = {NULL};
     int naddresses = 0;
     const char *db = NULL;
@@ -102,6 +120,13 @@ int main(int argc, char **argv)
             negotiation_ms = (uint32_t)atoi(argv[++i]);
         else if (strcmp(argv[i], "--compat") == 0)
             compat = true;
+        else if (strcmp(argv[i], "--verbose") == 0) {
+            shoal_log_set_level(SHOAL_LOG_INFO);
+            shoal_log_set_sink(on_shoal_log, NULL);
+        } else if (strcmp(argv[i], "--mdns") == 0 && i + 1 < argc)
+            mdns = strcmp(argv[++i], "hide") == 0 ? SHOAL_RTC_MDNS_HIDE
+                   : strcmp(argv[i], "off") == 0  ? SHOAL_RTC_MDNS_OFF
+                                                  : SHOAL_RTC_MDNS_RESOLVE;
         else if (strcmp(argv[i], "--address") == 0 && i + 1 < argc && naddresses < 7)
             addresses[naddresses++] = argv[++i];
         else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
@@ -124,7 +149,7 @@ int main(int argc, char **argv)
         (db && shoal_feed_store_open(db, &store) != SHOAL_OK))
         return 2;
     static const char *const loopback[] = {"127.0.0.1", NULL};
-    shoal_rtc_config rtc = {.local_addresses = naddresses ? addresses : loopback};
+    shoal_rtc_config rtc = {.local_addresses = naddresses ? addresses : loopback, .mdns = mdns};
     shoal_conn_config conn;
     shoal_conn_config_default(&conn);
     if (negotiation_ms)
