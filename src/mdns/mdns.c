@@ -44,6 +44,7 @@ static uint16_t get16(const uint8_t *p)
 }
 
 /* The name at *pos, its labels joined by dots in lowercase into out (NUL ended; "" for the root),
+ * each byte that is not a letter, digit, '-' or '_' written as \1,
  * *pos moved past it. Pointers must go strictly backwards of every place read before in this
  * name, so each jump lands earlier than the last and the walk ends. */
 static int read_name(const uint8_t *msg, size_t len, size_t *pos, char out[256])
@@ -75,8 +76,10 @@ static int read_name(const uint8_t *msg, size_t len, size_t *pos, char out[256])
             return SHOAL_E_MDNS;
         if (n > 0)
             out[n++] = '.';
+        /* a byte no name of ours holds (a dot or a NUL inside a label, say) becomes one that
+         * fails shoal_mdns_name_valid, so no label passes for two, nor a name for a shorter one */
         for (size_t i = 0; i < b; i++)
-            out[n++] = lower((char)msg[at + i]);
+            out[n++] = label_char((char)msg[at + i]) ? lower((char)msg[at + i]) : '\1';
         at += b;
     }
     out[n] = '\0';

@@ -178,6 +178,23 @@ static void only_what_resolves_a_name_is_kept(void)
     CHECK_EQ_INT(m.nrecords, 0);
 }
 
+static void labels_never_pass_for_other_labels(void)
+{
+    /* one label "a.local" under the root; "a" then "local" then a label holding a NUL: neither
+     * is the name a.local, and neither is kept */
+    static const uint8_t dotted[] = {0, 0,   0x84, 0,   0,   0,   0,   1,   0, 0, 0, 0,
+                                     7, 'a', '.',  'l', 'o', 'c', 'a', 'l', 0, 0, 1, 0,
+                                     1, 0,   0,    0,   9,   0,   4,   1,   2, 3, 4};
+    static const uint8_t nul[] = {0,   0, 0x84, 0,   0,   0,   0,   1, 0, 0, 0, 0, 1,
+                                  'a', 5, 'l',  'o', 'c', 'a', 'l', 1, 0, 0, 0, 1, 0,
+                                  1,   0, 0,    0,   9,   0,   4,   1, 2, 3, 4};
+    shoal_mdns_message m;
+    CHECK_EQ_ERR(parse(dotted, sizeof dotted, &m), SHOAL_OK);
+    CHECK_EQ_INT(m.nrecords, 0);
+    CHECK_EQ_ERR(parse(nul, sizeof nul, &m), SHOAL_OK);
+    CHECK_EQ_INT(m.nrecords, 0);
+}
+
 static void candidates_with_mdns_names(void)
 {
     char name[SHOAL_MDNS_NAME_SIZE], out[256];
@@ -217,6 +234,7 @@ int main(void)
     RUN(names_that_loop_or_point_forward_are_refused);
     RUN(overlong_names_and_counts_are_refused);
     RUN(only_what_resolves_a_name_is_kept);
+    RUN(labels_never_pass_for_other_labels);
     RUN(candidates_with_mdns_names);
     return harness_finish();
 }
