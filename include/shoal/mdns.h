@@ -59,7 +59,8 @@ bool shoal_mdns_name_valid(const char *name, size_t len);
 
 /* Reads one datagram. SHOAL_E_MDNS when it is not a DNS message: too short, a count or length
  * past its end, a label over 63 bytes, a name over 255, a compression pointer that does not
- * point backwards, or more than SHOAL_MDNS_MAX_ENTRIES questions and records. */
+ * point backwards (or more than 16 in one name), more than SHOAL_MDNS_MAX_ENTRIES questions and
+ * records, or an opcode or response code not 0 (RFC 6762 18.3, 18.11). */
 SHOAL_MUST_CHECK int shoal_mdns_parse(const uint8_t *msg, size_t len, shoal_mdns_message *out);
 
 /* A query (id 0, multicast answers asked) with one question, for the A or AAAA (`type`) records

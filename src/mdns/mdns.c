@@ -7,6 +7,9 @@
 #define CLASS_IN     1
 #define CACHE_FLUSH  0x8000 /* in a record's class: this set replaces what caches hold */
 #define FLAGS_ANSWER 0x8400 /* QR and AA */
+/* Pointers followed in one name: a name of ours needs one; a chain of thousands, which a 9 KB
+ * datagram can hold, would cost the main loop for nothing */
+#define MAX_JUMPS 16
 
 static char lower(char c)
 {
@@ -49,7 +52,7 @@ static uint16_t get16(const uint8_t *p)
  * name, so each jump lands earlier than the last and the walk ends. */
 static int read_name(const uint8_t *msg, size_t len, size_t *pos, char out[256])
 {
-    size_t at = *pos, floor = *pos, n = 0;
+    size_t at = *pos, floor = *pos, n = 0, jumps = 0;
     bool jumped = false;
     for (;;) {
         if (at >= len)
@@ -59,7 +62,7 @@ static int read_name(const uint8_t *msg, size_t len, size_t *pos, char out[256])
             if (at + 1 >= len)
                 return SHOAL_E_MDNS;
             size_t target = (size_t)(b & 0x3F) << 8 | msg[at + 1];
-            if (target >= floor)
+            if (target >= floor || ++jumps > MAX_JUMPS)
                 return SHOAL_E_MDNS;
             if (!jumped)
                 *pos = at + 2;
@@ -104,6 +107,8 @@ int shoal_mdns_parse(const uint8_t *msg, size_t len, shoal_mdns_message *out)
         return SHOAL_E_MDNS;
     out->id = get16(msg);
     out->response = (msg[2] & 0x80) != 0;
+    if ((msg[2] & 0x78) != 0 || (msg[3] & 0x0F) != 0)
+        return SHOAL_E_MDNS; /* an opcode or a response code not 0: ignored (RFC 6762 18.3) */
     size_t nq = get16(msg + 4), nr = (size_t)get16(msg + 6) + get16(msg + 8) + get16(msg + 10);
     if (nq + nr > SHOAL_MDNS_MAX_ENTRIES)
         return SHOAL_E_MDNS;

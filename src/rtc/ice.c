@@ -27,6 +27,8 @@ static void on_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data)
         const char *name = host ? shoal__mdns_own_name(p->rtc, &cand->addr) : NULL;
         if ((host && !name) ||
             shoal_mdns_candidate_rewrite(text, name, true, hidden, sizeof hidden) != SHOAL_OK) {
+            shoal_log(SHOAL_LOG_INFO, "rtc", "a candidate not signalled: it cannot be hidden (%s)",
+                      host ? "no mDNS name left for its address" : "unreadable");
             g_free(line);
             return;
         }
@@ -222,6 +224,15 @@ void shoal__ice_set_remote(shoal_rtc_peer *p)
         (void)shoal__ice_add_candidate(p, p->remote.candidates[i]);
 }
 
+/* Whether the candidate's transport (its third field) is UDP: an ICE-TCP one is not worth a
+ * lookup, since it is ignored anyway (below). */
+static bool candidate_is_udp(const char *candidate)
+{
+    const char *f = strchr(candidate, ' ');
+    f = f ? strchr(f + 1, ' ') : NULL;
+    return f && g_ascii_strncasecmp(f + 1, "udp ", 4) == 0;
+}
+
 int shoal__ice_add_candidate(shoal_rtc_peer *p, const char *candidate)
 {
     if (strncmp(candidate, "a=", 2) == 0)
@@ -237,7 +248,7 @@ int shoal__ice_add_candidate(shoal_rtc_peer *p, const char *candidate)
     if (strncmp(candidate, "candidate:", 10) != 0 || strlen(candidate) > 1024)
         return SHOAL_E_RTC_CANDIDATE;
     char name[SHOAL_MDNS_NAME_SIZE];
-    if (shoal_mdns_candidate_name(candidate, name))
+    if (shoal_mdns_candidate_name(candidate, name) && candidate_is_udp(candidate))
         return shoal__mdns_resolve(p, name, candidate);
     gchar *line = g_strconcat("a=", candidate, NULL);
     NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(p->agent, p->stream, line);

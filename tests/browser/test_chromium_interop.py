@@ -118,7 +118,8 @@ def path_of(events):
 def looked_up(events):
     """The addresses shoal found for Chromium's mDNS names ("mDNS: <name> is <address>")."""
     lines = [e["line"] for e in events if e.get("event") == "shoal-log" and
-             e["line"].startswith("mDNS: ") and " is " in e["line"]]
+             e["line"].startswith("mDNS: ") and " is " in e["line"] and
+             not e["line"].endswith("(not taken)")]
     return [l.split(" is ")[1] for l in lines]
 
 
@@ -151,6 +152,9 @@ def both_hiding_their_addresses_meet_on_the_lan():
         events = stop_shoal(shoal)
     eq(r["received"], ["echo: hello from chromium", "hello from shoal"], (r, events))
     assert looked_up(events), events
+    # Chromium asked for shoal's name, and shoal answered
+    assert any(e.get("event") == "shoal-log" and e["line"].startswith("mDNS: answered ") and
+               " for 10.99.0." in e["line"] for e in events), events
     path = path_of(events)
     assert path["local"] == "host" and path["remote"] in ("host", "prflx"), path
     # what the hub carried from shoal to the page: a name, never shoal's address

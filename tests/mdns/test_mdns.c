@@ -134,6 +134,48 @@ static void names_that_loop_or_point_forward_are_refused(void)
     CHECK_EQ_STR(m.questions[1].name, "a.local");
 }
 
+/* A message whose second record's name enters a chain of `k` pointers, each to the one before
+ * it, laid in the first record's (skipped) data and ending at the root: k + 1 jumps. */
+static size_t pointer_chain(uint8_t *msg, int k)
+{
+    static const uint8_t head[] = {0, 0, 0x84, 0,  0, 0, 0, 2, 0, 0, 0,
+                                   0, 0, 0,    16, 0, 1, 0, 0, 0, 9};
+    memcpy(msg, head, sizeof head);
+    size_t n = sizeof head;
+    msg[n++] = 0, msg[n++] = (uint8_t)(1 + 2 * k); /* rdlength */
+    size_t root = n;
+    msg[n++] = 0;
+    for (int i = 0; i < k; i++) {
+        size_t target = i == 0 ? root : n - 2;
+        msg[n++] = 0xC0, msg[n++] = (uint8_t)target;
+    }
+    size_t last = n - 2;
+    msg[n++] = 0xC0, msg[n++] = (uint8_t)last;
+    static const uint8_t tail[] = {0, 1, 0, 1, 0, 0, 0, 9, 0, 4, 1, 2, 3, 4};
+    memcpy(msg + n, tail, sizeof tail);
+    return n + sizeof tail;
+}
+
+static void long_pointer_chains_are_refused(void)
+{
+    uint8_t msg[128];
+    shoal_mdns_message m;
+    CHECK_EQ_ERR(parse(msg, pointer_chain(msg, 15), &m), SHOAL_OK); /* 16 jumps */
+    CHECK_EQ_ERR(parse(msg, pointer_chain(msg, 16), &m), SHOAL_E_MDNS);
+}
+
+static void other_opcodes_and_errors_are_refused(void)
+{
+    uint8_t msg[sizeof browser_answer];
+    memcpy(msg, browser_answer, sizeof msg);
+    shoal_mdns_message m;
+    msg[2] = 0x84 | 0x20; /* opcode 4, NOTIFY */
+    CHECK_EQ_ERR(parse(msg, sizeof msg, &m), SHOAL_E_MDNS);
+    msg[2] = 0x84;
+    msg[3] = 3; /* NXDOMAIN */
+    CHECK_EQ_ERR(parse(msg, sizeof msg, &m), SHOAL_E_MDNS);
+}
+
 static void overlong_names_and_counts_are_refused(void)
 {
     /* five labels of 63 bytes: 320 bytes, past DNS's 255 */
@@ -233,6 +275,8 @@ int main(void)
     RUN(every_shorter_message_is_refused);
     RUN(names_that_loop_or_point_forward_are_refused);
     RUN(overlong_names_and_counts_are_refused);
+    RUN(long_pointer_chains_are_refused);
+    RUN(other_opcodes_and_errors_are_refused);
     RUN(only_what_resolves_a_name_is_kept);
     RUN(labels_never_pass_for_other_labels);
     RUN(candidates_with_mdns_names);
