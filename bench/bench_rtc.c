@@ -251,8 +251,8 @@ static gboolean on_signal_line(GIOChannel *ch, GIOCondition cond, gpointer ud)
 /* One side of the throughput run; returns the seconds from open to the receiver's last byte. */
 static double throughput_side(int fd, bool sender, size_t total)
 {
-    static const shoal_rtc_callbacks cb = {tp_description, tp_candidate, tp_open,
-                                           tp_message,     tp_writable,  tp_closed};
+    static const shoal_rtc_callbacks cb = {tp_description, tp_candidate, tp_open, tp_message,
+                                           tp_writable,    tp_closed,    NULL};
     shoal_rtc_config cfg = {.local_addresses = loopback};
     shoal_rtc *rtc;
     if (shoal_rtc_new(&cfg, &rtc) != SHOAL_OK)
@@ -360,7 +360,7 @@ static long heap_bytes(void)
 static void bench_memory(int connections)
 {
     static const shoal_rtc_callbacks cb = {mem_description, mem_candidate, mem_open, NULL, NULL,
-                                           mem_closed};
+                                           mem_closed,      NULL};
     shoal_rtc_config cfg = {.local_addresses = loopback};
     shoal_rtc *rtc;
     if (shoal_rtc_new(&cfg, &rtc) != SHOAL_OK)

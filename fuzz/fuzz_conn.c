@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     for (size_t i = 0; i + 4 <= size; i += 4) {
         shoal_conn_action a;
         memset(&a, 0, sizeof a);
-        a.type = (shoal_conn_act_type)(data[i] % (SHOAL_ACT_PEER_DIAL + 2));
+        a.type = (shoal_conn_act_type)(data[i] % (SHOAL_ACT_REMOTE_PEER_RESTARTED + 2));
         memset(a.feed, data[i + 1] % 8 == 7 ? 'S' : 'a' + data[i + 1] % 8, 32);
         a.hub = data[i + 2] % 5;
         a.transport = data[i + 2] & 0x80 ? SHOAL_TRANSPORT_NET : SHOAL_TRANSPORT_RTC;

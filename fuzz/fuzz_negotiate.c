@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 static const char *const peers[] = {
     "B", "C", "N", "Z",
     "p", "q", "M", "0123456789012345678901234567890123456789012345678901234567890123"};
-static const char *const kinds[] = {"offer", "answer", "candidate", "busy", "renegotiate"};
+static const char *const kinds[] = {"offer",       "answer",  "candidate", "busy",
+                                    "renegotiate", "restart", "restarted"};
 
 static void check(bool ok)
 {
@@ -168,6 +169,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         case 11:
             ev.type = op[2] == 0xff ? SHOAL_NEG_EV_STOP : SHOAL_NEG_EV_TICK;
             break;
+        case 12:
+            ev.type = op[2] & 0x20 ? SHOAL_NEG_EV_RTC_RESTARTED : SHOAL_NEG_EV_RESTART;
+            break;
         default: { /* a signal: from any peer, of any kind, for some session */
             ev.type = SHOAL_NEG_EV_SIGNAL;
             m.kind = SHOAL_SWARM_SIGNAL;
@@ -192,6 +196,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             } else {
                 json_object_set_new(m.signal, "sdp", value);
             }
+            if (strncmp(kind, "restart", 7) == 0) /* numbered around the ones held */
+                json_object_set_new(m.signal, "restart", json_integer((op[3] & 7) - 1));
             ev.msg = &m;
             break;
         }

@@ -52,6 +52,10 @@ typedef struct shoal_conn_config {
     shoal_time timeout_rtc;         /* 30 s: a WebRTC negotiation that takes longer has failed */
     shoal_time timeout_net;         /* 10 s: likewise for a direct TCP connection */
     shoal_time hub_timeout;         /* 15 s: likewise for a hub subscription */
+    shoal_time timeout_restart;     /* 15 s: after a network change a WebRTC connection is kept
+                                       and its ICE restarted (RESTART_PEER, once its hub is back);
+                                       a restart not done by then is closed as the change's
+                                       (network-reset). 0: no restarts, every connection closed */
     shoal_backoff_kind backoff;     /* SHOAL_BACKOFF_SHOAL */
     shoal_time backoff_base;        /* 10 s (chosen with shoal sim: bench/README.md) */
     shoal_time backoff_cap;         /* 10 min */
@@ -147,6 +151,9 @@ typedef struct shoal_conn_peer {
     shoal_time connected_total; /* time spent connected, over finished connections */
     int last_error; /* why the last attempt failed, or the last connection broke (SHOAL_OK: none
                        told); kept while this process runs */
+    shoal_time restart_by; /* CONNECTED, after a network change: its ICE restart must be done by
+                              then (REMOTE_PEER_RESTARTED), or it is closed; 0: none under way */
+    bool restart_asked;    /* ... and RESTART_PEER went out (its hub was back) */
 } shoal_conn_peer;
 
 /* ---- Actions ------------------------------------------------------------------------------ */
@@ -167,11 +174,13 @@ typedef enum shoal_conn_act_type {
     SHOAL_ACT_REMOTE_PEER_CLIENT_DID_CONNECT,   /* feed, transport: an inbound connection is up */
     SHOAL_ACT_DOWNLOAD_PROGRESS,                /* feed */
     SHOAL_ACT_PEER_CONNECTION_TIMER_TICKED,
-    SHOAL_ACT_NETWORK_DID_RECONNECT,
-    SHOAL_ACT_SYSTEM_DID_WAKE,
-    SHOAL_ACT_CONFIG_CHANGED,   /* config */
-    SHOAL_ACT_PEER_PROTECT,     /* feed */
-    SHOAL_ACT_PEER_UNPROTECT,   /* feed */
+    SHOAL_ACT_NETWORK_DID_RECONNECT, /* an address or route changed: connections through hubs
+                                        are kept and restarted (timeout_restart), the rest closed,
+                                        the old network's failures forgiven, every hub dialled */
+    SHOAL_ACT_SYSTEM_DID_WAKE,       /* likewise, but every connection is closed */
+    SHOAL_ACT_CONFIG_CHANGED,        /* config */
+    SHOAL_ACT_PEER_PROTECT,          /* feed */
+    SHOAL_ACT_PEER_UNPROTECT,        /* feed */
     SHOAL_ACT_HUB_RESTORED,     /* hub_record: a hub saved by an earlier run (address, stats, and
                                    next_attempt on this run's clock: dialled then, or at once if
                                    that is past, never later than hub_backoff_cap from now) */
@@ -188,6 +197,7 @@ typedef enum shoal_conn_act_type {
                                    With every slot taken it is turned away as a peer that dials
                                    us would be (CLOSE_PEER "full"); a peer connecting or
                                    connected already is left as it is */
+    SHOAL_ACT_REMOTE_PEER_RESTARTED, /* feed: its connection took a path on the new network */
 } shoal_conn_act_type;
 
 typedef struct shoal_conn_action {
@@ -218,6 +228,8 @@ typedef enum shoal_conn_fx_type {
     SHOAL_FX_HUB_REMOVED,     /* hub_record: its last state */
     SHOAL_FX_PEER_CHANGED,    /* peer_record */
     SHOAL_FX_PEER_FORGOTTEN,  /* peer_record: its last state */
+    SHOAL_FX_RESTART_PEER,    /* feed, hub: after a network change, restart the connection's
+                                 ICE, signalling through the hub (connected again) */
 } shoal_conn_fx_type;
 
 typedef enum shoal_close_reason {
@@ -246,7 +258,8 @@ typedef struct shoal_conn shoal_conn;
 /* Counters since creation. */
 typedef struct shoal_conn_stats {
     uint64_t dials, successes, failures, timeouts, rotations, trims, forgotten, resets;
-    uint64_t busy; /* dials answered "busy" */
+    uint64_t busy;     /* dials answered "busy" */
+    uint64_t restarts; /* connections kept through a network change (REMOTE_PEER_RESTARTED) */
 } shoal_conn_stats;
 
 /* A state manager for the feed `self` (never dialled), its jitter seeded by `seed`.

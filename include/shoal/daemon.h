@@ -23,12 +23,17 @@
  *                       "follows": [feed id, ...],
  *                       "peers": [{"id","state","transport","inbound","downloading",
  *                       "deadlineIn" (connecting: ms until the attempt counts as failed),
+ *                       "restartIn" (connected, its ICE restarting after a network change: ms
+ *                       until the restart counts as failed and the connection is closed),
  *                       "failures" (in a row), "backoffIn" (ms until it may be dialled again),
  *                       "lastError" (why the last attempt failed or connection broke), and for
  *                       a connected WebRTC peer "path": {"kind" ("host", "srflx" through a NAT,
  *                       "relay" through TURN), "local", "remote" (candidate types), "relay"
  *                       ("udp", "tcp", "tls" or null), "localAddress", "remoteAddress",
  *                       "rttMs", "bytesIn", "bytesOut"}}],
+ *                       "connections": {"made" (handshakes completed over data channels),
+ *                       "networkChanges" (network changes and wake-ups), "keptByRestart"
+ *                       (connections an ICE restart kept through a network change)},
  *                       "feeds": [{"id","sequence","peerSequence"}]: every feed we hold or fetch,
  *                       how far we hold it, and how far a peer said it holds it (null: none said),
  *                       "limits": the resource manager's (config.json's "limits", sizes in

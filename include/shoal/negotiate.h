@@ -32,6 +32,15 @@
  * SHOAL_NEGOTIATE_MAX_SDP is refused. A record whose close takes longer than the deadline is
  * abandoned, so a close that never completes cannot hold a record forever.
  *
+ * A connection may move to a new network with an ICE restart, either side offering it (RESTART,
+ * after the state manager's RESTART_PEER): the offer and the answer are signals of their own
+ * ("restart" and "restarted", numbered so a repeat or an old one is dropped), through the
+ * connection's hub and session; candidates follow as usual. When both offer at once, the side
+ * shoal_swarm_we_lead names keeps its own. A restart that connects is reported as
+ * REMOTE_PEER_RESTARTED; one that fails leaves the connection as it was, to the state manager's
+ * deadline and the WebRTC stack's own watch. A peer's restarts are taken at most one per
+ * SHOAL_NEGOTIATE_RESTART_GAP.
+ *
  * Plain webrtc-swarm peers (compatibility mode: no feed id, no sessions) negotiate the same way,
  * but their channel carries raw messages (no handshake: the connection is up once the channel
  * opens), they never yield in glare, never hear "busy", and a connected plain peer's new offer
@@ -49,6 +58,9 @@
 #include "shoal/conn.h"
 #include "shoal/swarm.h"
 
+/* A connected peer may restart ICE at most once in this long (ms): each restart costs us an ICE
+ * agent's sockets, gathering and TURN allocations. */
+#define SHOAL_NEGOTIATE_RESTART_GAP 2000
 /* The longest offer or answer SDP taken from a remote (the original signalhub caps bodies at
  * 64 KiB, and a real one is a few KiB). */
 #define SHOAL_NEGOTIATE_MAX_SDP 65536
@@ -92,8 +104,10 @@ typedef enum shoal_negotiate_ev_type {
                                       CLOSE_RTC, the remote, a link or send failure the shell met,
                                       or a CREATE_RTC that failed: SHOAL_E_RTC_INIT) */
     SHOAL_NEG_EV_TICK,             /* a SCHEDULE_TICK's time has come */
-    SHOAL_NEG_EV_STOP, /* we leave: every peer is closed (goodbyes first), nothing more is
-                          reported to the state manager, and STOPPED comes once all are */
+    SHOAL_NEG_EV_STOP,    /* we leave: every peer is closed (goodbyes first), nothing more is
+                             reported to the state manager, and STOPPED comes once all are */
+    SHOAL_NEG_EV_RESTART, /* feed: the state manager's RESTART_PEER (after a network change) */
+    SHOAL_NEG_EV_RTC_RESTARTED, /* id: an ICE restart connected (shoal_rtc's `restarted`) */
 } shoal_negotiate_ev_type;
 
 typedef struct shoal_negotiate_event {
@@ -147,6 +161,8 @@ typedef enum shoal_negotiate_fx_type {
     SHOAL_NEG_FX_SCHEDULE_TICK, /* at: deliver TICK then (replaces any earlier schedule;
                                    SHOAL_TIME_NEVER: none is needed) */
     SHOAL_NEG_FX_LOG,           /* line: what happened, for the curious */
+    SHOAL_NEG_FX_RESTART_RTC,   /* id: restart the connection's ICE (shoal_rtc_peer_restart); its
+                                   offer comes back as a LOCAL_SIGNAL */
 } shoal_negotiate_fx_type;
 
 typedef struct shoal_negotiate_fx {
@@ -201,6 +217,11 @@ typedef struct shoal_negotiate_record {
                             established and not closing */
     uint32_t queued;     /* signals waiting for the POST out to complete */
     bool posting;        /* a POST_SIGNAL is out */
+    /* ICE restarts of an established connection (never a plain peer's) */
+    uint32_t restarts;        /* restarts we offered: the last one's number */
+    uint32_t remote_restarts; /* the number of the last restart of theirs we took */
+    bool restarting;          /* our restart waits for its answer */
+    shoal_time restart_quiet; /* a restart of theirs before this is dropped */
 } shoal_negotiate_record;
 
 /* ---- The reducer -------------------------------------------------------------------------- */
@@ -216,6 +237,7 @@ typedef struct shoal_negotiate_stats {
     uint64_t connections;         /* connections up */
     uint64_t offers_over_cap;     /* offers refused with max_records held */
     uint64_t outbox_overflows;    /* negotiations closed for queueing more than max_outbox */
+    uint64_t restarts;            /* ICE restarts that connected */
 } shoal_negotiate_stats;
 
 /* Negotiations for the peer whose channel is `self` (borrowed for the call, 1 to

@@ -63,6 +63,8 @@ typedef struct shoal_rtc_callbacks {
     /* The connection is over: SHOAL_OK after a clean close by either side, else why. The peer
      * is freed when this returns. */
     void (*closed)(shoal_rtc_peer *p, int err, void *ud);
+    /* An ICE restart connected: the association goes on over its new path. */
+    void (*restarted)(shoal_rtc_peer *p, void *ud);
 } shoal_rtc_callbacks;
 
 /* A peer connection. The initiator offers at once (its `description` fires before this returns
@@ -73,13 +75,26 @@ shoal_rtc_peer *shoal_rtc_peer_new(shoal_rtc *rtc, bool initiator, const char *l
                                    const shoal_ice_servers *ice, const shoal_rtc_callbacks *cb,
                                    void *ud);
 /* The other side's offer (we answer through `description`) or answer. Errors: SHOAL_E_SDP_*,
- * SHOAL_E_RTC_STATE (an offer to the initiator, an answer to the other side, or a second one). */
+ * SHOAL_E_RTC_STATE (an offer to the initiator, an answer to the other side, or a second one
+ * that is not an ICE restart's, below). */
 SHOAL_MUST_CHECK int shoal_rtc_peer_set_remote(shoal_rtc_peer *p, bool offer, const char *sdp,
                                                size_t len);
+/* ICE restart (RFC 8445 9), for a peer whose channel is open, after a network change: a fresh
+ * ICE agent gathers on the network as it is now, and its credentials go out as an offer through
+ * `description` (offer true), its candidates after. Either side may offer one, whoever first
+ * offered the connection; the other side's description of a restart (new ICE credentials, the
+ * same certificate) is taken with shoal_rtc_peer_set_remote, and an offer answered through
+ * `description`. DTLS and SCTP go on over the old path meanwhile, and move to the new one when
+ * it connects (`restarted`); the old path failing meanwhile does not end the connection. A
+ * restart offered or answered while one is under way replaces it (an offer of ours that the
+ * other side's crosses is answered with the same agent). Errors: SHOAL_E_RTC_STATE (the channel
+ * is not open, or the peer closes), SHOAL_E_RTC_INIT (ICE cannot start). */
+SHOAL_MUST_CHECK int shoal_rtc_peer_restart(shoal_rtc_peer *p);
 /* One of the other side's candidates (`candidate:…`, with or without `a=`); an empty string
  * means the end of its candidates. SHOAL_E_RTC_CANDIDATE when it cannot be read; an ICE-TCP
  * candidate (RFC 6544) is ignored: SHOAL_OK. One whose address is an mDNS name is looked up
- * (shoal_rtc_mdns) and taken when the LAN answers; the end of the candidates waits for it. */
+ * (shoal_rtc_mdns) and taken when the LAN answers; the end of the candidates waits for it. While
+ * an ICE restart is under way, candidates are the restart's. */
 SHOAL_MUST_CHECK int shoal_rtc_peer_add_candidate(shoal_rtc_peer *p, const char *candidate);
 /* Sends one message on the open channel. SHOAL_E_RTC_STATE before `open` or after close,
  * SHOAL_E_RTC_TOO_LARGE past the remote's largest message, SHOAL_E_RTC_BUFFER_FULL when the

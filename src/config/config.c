@@ -34,6 +34,7 @@ static const knob peer_knobs[] = {
     KNOB("timeoutRtc", KNOB_DURATION, timeout_rtc),
     KNOB("timeoutNet", KNOB_DURATION, timeout_net),
     KNOB("hubTimeout", KNOB_DURATION, hub_timeout),
+    KNOB("timeoutRestart", KNOB_DURATION, timeout_restart),
     KNOB("backoff", KNOB_BACKOFF, backoff),
     KNOB("backoffBase", KNOB_DURATION, backoff_base),
     KNOB("backoffCap", KNOB_DURATION, backoff_cap),

@@ -71,7 +71,8 @@ bool shoal_conn_peer_equal(const shoal_conn_peer *a, const shoal_conn_peer *b)
         a->backoff_until != b->backoff_until || a->deadline != b->deadline ||
         a->connected_since != b->connected_since || a->rotate_at != b->rotate_at ||
         a->downloading_until != b->downloading_until || a->successes != b->successes ||
-        a->total_failures != b->total_failures || a->connected_total != b->connected_total)
+        a->total_failures != b->total_failures || a->connected_total != b->connected_total ||
+        a->restart_by != b->restart_by || a->restart_asked != b->restart_asked)
         return false;
     for (uint32_t i = 0; i < a->nroutes; i++)
         if (a->routes[i].hub != b->routes[i].hub ||
@@ -118,8 +119,11 @@ void shoal__conn_set_state(shoal_conn *c, size_t pos, shoal_peer_state state, sh
     c->slots_used += (uint32_t)holds_slot(state) - (uint32_t)holds_slot(old);
     c->connected +=
         (uint32_t)(state == SHOAL_PEER_CONNECTED) - (uint32_t)(old == SHOAL_PEER_CONNECTED);
-    if (old == SHOAL_PEER_CONNECTED)
+    if (old == SHOAL_PEER_CONNECTED) {
         p->connected_total += now - p->connected_since;
+        p->restart_by = 0;
+        p->restart_asked = false;
+    }
     if (holds_slot(old) && !holds_slot(state))
         c->fill_dirty = true;
     if (state == SHOAL_PEER_DISCONNECTED) {

@@ -14,6 +14,7 @@ void shoal_conn_config_default(shoal_conn_config *cfg)
         .timeout_rtc = SHOAL_SECONDS(30),
         .timeout_net = SHOAL_SECONDS(10),
         .hub_timeout = SHOAL_SECONDS(15),
+        .timeout_restart = SHOAL_SECONDS(15),
         .backoff = SHOAL_BACKOFF_SHOAL,
         .backoff_base = SHOAL_SECONDS(10),
         .backoff_cap = SHOAL_MINUTES(10),
@@ -42,7 +43,7 @@ int shoal_conn_config_check(const shoal_conn_config *cfg)
         if (positive[i] <= 0 || positive[i] > 30 * day)
             return SHOAL_E_CONN_CONFIG;
     const shoal_time non_negative[] = {cfg->announce_jitter, cfg->reconnect_delay, cfg->grace,
-                                       cfg->rest_after_rotation};
+                                       cfg->rest_after_rotation, cfg->timeout_restart};
     for (size_t i = 0; i < sizeof non_negative / sizeof non_negative[0]; i++)
         if (non_negative[i] < 0 || non_negative[i] > 30 * day)
             return SHOAL_E_CONN_CONFIG;
@@ -118,6 +119,7 @@ const char *shoal_conn_act_name(shoal_conn_act_type type)
         "PEER_RESTORED",
         "REMOTE_PEER_BUSY",
         "PEER_DIAL",
+        "REMOTE_PEER_RESTARTED",
     };
     return (unsigned)type < sizeof names / sizeof names[0] ? names[type] : "UNKNOWN";
 }
@@ -125,8 +127,9 @@ const char *shoal_conn_act_name(shoal_conn_act_type type)
 const char *shoal_conn_fx_name(shoal_conn_fx_type type)
 {
     static const char *const names[] = {
-        "CONNECT_TO_HUB", "DISCONNECT_HUB", "ANNOUNCE_TO_HUB", "DIAL_PEER",    "CLOSE_PEER",
-        "SCHEDULE_TICK",  "HUB_CHANGED",    "HUB_REMOVED",     "PEER_CHANGED", "PEER_FORGOTTEN",
+        "CONNECT_TO_HUB", "DISCONNECT_HUB", "ANNOUNCE_TO_HUB", "DIAL_PEER",
+        "CLOSE_PEER",     "SCHEDULE_TICK",  "HUB_CHANGED",     "HUB_REMOVED",
+        "PEER_CHANGED",   "PEER_FORGOTTEN", "RESTART_PEER",
     };
     return (unsigned)type < sizeof names / sizeof names[0] ? names[type] : "UNKNOWN";
 }

@@ -95,6 +95,20 @@ static void hub_removed(shoal_conn *c, shoal_conn_hub *h)
     }
 }
 
+/* Connections kept through a network change restart through their hub once it is back. */
+static void ask_restarts(shoal_conn *c, uint32_t hub)
+{
+    for (size_t i = 0; i < c->nactive; i++) {
+        size_t pos = c->active[i];
+        shoal_conn_peer *p = &c->peers[pos];
+        if (p->restart_by == 0 || p->restart_asked || p->route != hub)
+            continue;
+        shoal__conn_touch_peer(c, pos);
+        p->restart_asked = true;
+        shoal__conn_fx_push(c, SHOAL_FX_RESTART_PEER, hub, p->feed);
+    }
+}
+
 static void hub_succeeded(shoal_conn *c, shoal_conn_hub *h, shoal_time now)
 {
     if (h->state == SHOAL_HUB_CONNECTED)
@@ -109,6 +123,7 @@ static void hub_succeeded(shoal_conn *c, shoal_conn_hub *h, shoal_time now)
     if (c->next_announce == SHOAL_TIME_NEVER)
         shoal__conn_next_announce(c, now);
     c->fill_dirty = true;
+    ask_restarts(c, h->id);
 }
 
 static void hub_disconnected(shoal_conn *c, shoal_conn_hub *h, shoal_time now)
@@ -307,14 +322,31 @@ static void did_disconnect(shoal_conn *c, size_t pos, shoal_time now, int err)
     }
 }
 
-/* A network change or a wake-up: every connection is stale. Close them all, forgive the
- * failures the old network caused, and dial every hub at once. */
-static void network_reset(shoal_conn *c, shoal_time now)
+/* Whether a connection may outlive a network change: a WebRTC one can move to the new network
+ * with an ICE restart (RFC 8445 9), signalled through the hub it was made through. */
+static bool restartable(const shoal_conn *c, const shoal_conn_peer *p)
+{
+    return c->cfg.timeout_restart > 0 && p->state == SHOAL_PEER_CONNECTED &&
+           p->transport == SHOAL_TRANSPORT_RTC && p->route != SHOAL_CONN_NO_HUB &&
+           p->route < c->nhub_slots && c->hub_live[p->route];
+}
+
+/* A network change or a wake-up: every connection is stale. Close them all (after a network
+ * change, WebRTC connections get timeout_restart to restart ICE first), forgive the failures
+ * the old network caused, and dial every hub at once. */
+static void network_reset(shoal_conn *c, bool woke, shoal_time now)
 {
     c->stats.resets++;
     for (size_t i = c->nactive; i-- > 0;) {
         size_t pos = c->active[i];
-        if (c->peers[pos].state != SHOAL_PEER_DISCONNECTING)
+        shoal_conn_peer *p = &c->peers[pos];
+        if (!woke && restartable(c, p)) {
+            shoal__conn_touch_peer(c, pos);
+            p->restart_by = now + c->cfg.timeout_restart;
+            p->restart_asked = false;
+            continue;
+        }
+        if (p->state != SHOAL_PEER_DISCONNECTING)
             shoal__conn_close(c, pos, SHOAL_CLOSE_NETWORK_RESET);
         shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTED, now);
     }
@@ -361,6 +393,9 @@ static void needs(const shoal_conn *c, const shoal_conn_action *a, size_t *event
     case SHOAL_ACT_NETWORK_DID_RECONNECT:
     case SHOAL_ACT_SYSTEM_DID_WAKE:
         *events = c->npeers;
+        break;
+    case SHOAL_ACT_HUB_CONNECTION_SUCCEEDED: /* restarts asked of every connection */
+        *events += c->nactive;
         break;
     case SHOAL_ACT_CONFIG_CHANGED: /* a larger max_peers may dial more at once */
         if (a->config && a->config->max_peers > c->cfg.max_peers)
@@ -421,7 +456,7 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
             return rc;
         break;
     default:
-        if ((unsigned)a->type > SHOAL_ACT_PEER_DIAL)
+        if ((unsigned)a->type > SHOAL_ACT_REMOTE_PEER_RESTARTED)
             return SHOAL_E_INVAL;
         break;
     }
@@ -518,7 +553,15 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
         break;
     case SHOAL_ACT_NETWORK_DID_RECONNECT:
     case SHOAL_ACT_SYSTEM_DID_WAKE:
-        network_reset(c, now);
+        network_reset(c, a->type == SHOAL_ACT_SYSTEM_DID_WAKE, now);
+        break;
+    case SHOAL_ACT_REMOTE_PEER_RESTARTED:
+        if ((pos = peer(c, a->feed, false, now)) != SIZE_MAX && c->peers[pos].restart_by != 0) {
+            shoal__conn_touch_peer(c, pos);
+            c->peers[pos].restart_by = 0;
+            c->peers[pos].restart_asked = false;
+            c->stats.restarts++;
+        }
         break;
     case SHOAL_ACT_CONFIG_CHANGED:
         c->cfg = *a->config;

@@ -216,15 +216,18 @@ static void service_hubs(shoal_conn *c, shoal_time now)
 
 static void expire_attempts(shoal_conn *c, shoal_time now)
 {
-    if (c->slots_used == c->connected)
-        return; /* nobody is connecting */
     /* Backwards: leaving the active list moves its last entry into the hole. */
     for (size_t i = c->nactive; i-- > 0;) {
         size_t pos = c->active[i];
-        if (c->peers[pos].state == SHOAL_PEER_CONNECTING && c->peers[pos].deadline <= now) {
+        shoal_conn_peer *p = &c->peers[pos];
+        if (p->state == SHOAL_PEER_CONNECTING && p->deadline <= now) {
             shoal__conn_close(c, pos, SHOAL_CLOSE_TIMEOUT);
             c->stats.timeouts++;
             shoal__conn_peer_failed(c, pos, now, SHOAL_E_CONN_TIMEOUT);
+        } else if (p->restart_by != 0 && p->restart_by <= now) {
+            /* the network change's close, late: no failure, no rest */
+            shoal__conn_close(c, pos, SHOAL_CLOSE_NETWORK_RESET);
+            shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTED, now);
         }
     }
 }
@@ -399,11 +402,12 @@ static shoal_time next_cut(const shoal_conn *c, shoal_time now)
 static void schedule_tick(shoal_conn *c, shoal_time now)
 {
     shoal_time at = earliest(earliest(c->heartbeat, c->next_announce), c->hub_next);
-    /* Connecting peers hold slots that connected ones do not account for. */
-    for (size_t i = 0; c->slots_used > c->connected && i < c->nactive; i++) {
+    for (size_t i = 0; i < c->nactive; i++) {
         const shoal_conn_peer *p = &c->peers[c->active[i]];
         if (p->state == SHOAL_PEER_CONNECTING)
             at = earliest(at, p->deadline);
+        else if (p->restart_by != 0)
+            at = earliest(at, p->restart_by);
     }
     if (c->slots_used < c->cfg.max_peers)
         at = earliest(at, c->fill_next);

@@ -109,6 +109,8 @@ static json_t *peer_json(shoal_daemon *d, const shoal_conn_peer *p, shoal_time n
                   now < p->downloading_until);
     if (p->state == SHOAL_PEER_CONNECTING) /* the attempt counts as failed in this many ms */
         json_object_set_new(j, "deadlineIn", json_integer((json_int_t)(p->deadline - now)));
+    if (p->restart_by > now) /* an ICE restart after a network change: it fails in this many ms */
+        json_object_set_new(j, "restartIn", json_integer((json_int_t)(p->restart_by - now)));
     json_object_set_new(j, "failures", json_integer(p->failures)); /* in a row */
     if (p->backoff_until > now) /* not dialled for this many ms */
         json_object_set_new(j, "backoffIn", json_integer((json_int_t)(p->backoff_until - now)));
@@ -177,6 +179,12 @@ static json_t *status(shoal_control *c)
                           id, "sequence", (json_int_t)head.sequence, "net", net, "addresses",
                           addresses, "page", shoal_status_page_url(d->page), "hubs", hubs,
                           "blocked", blocked, "follows", follows, "peers", peers, "feeds", feeds);
+    const shoal_conn_stats *cs = shoal_conn_get_stats(conn);
+    json_object_set_new(s, "connections",
+                        json_pack("{s:I, s:I, s:I}", "made",
+                                  (json_int_t)shoal_node_get_stats(d->node)->connections,
+                                  "networkChanges", (json_int_t)cs->resets, "keptByRestart",
+                                  (json_int_t)cs->restarts));
     json_t *resources = daemon_resources_json(d);
     if (s && resources)
         json_object_update(s, resources);

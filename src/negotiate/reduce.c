@@ -40,11 +40,14 @@ static void digest(const char *sdp, uint8_t out[DIGEST_SIZE])
 /* Our signal for the record's channel, as shoal_swarm_write_signal writes it, into *out.
  * SHOAL_E_INVAL when jansson cannot carry the text (not UTF-8), SHOAL_E_NOMEM. */
 static int compose(const shoal_negotiate *n, const char *session, const char *type,
-                   const char *text, char **out)
+                   const char *text, uint32_t restart, char **out)
 {
     json_t *signal;
     if (!text)
         signal = json_pack("{s:s}", "type", type);
+    else if (restart)
+        signal =
+            json_pack("{s:s, s:s, s:I}", "type", type, "sdp", text, "restart", (json_int_t)restart);
     else if (strcmp(type, "candidate") == 0)
         signal = json_pack("{s:s, s:{s:s, s:i, s:s}}", "type", "candidate", "candidate",
                            "candidate", text, "sdpMLineIndex", 0, "sdpMid", "0");
@@ -272,7 +275,7 @@ static int on_admission(shoal_negotiate *n, const shoal_negotiate_event *ev)
      * counting a failure. A plain webrtc-swarm peer would not understand, and is left to time
      * out as webrtc-swarm does. */
     char *busy = NULL;
-    int rc = r->pub.plain ? SHOAL_OK : compose(n, r->pub.session, "busy", NULL, &busy);
+    int rc = r->pub.plain ? SHOAL_OK : compose(n, r->pub.session, "busy", NULL, 0, &busy);
     if (rc != SHOAL_OK)
         return rc;
     n->stats.offers_turned_away++;
@@ -282,6 +285,66 @@ static int on_admission(shoal_negotiate *n, const shoal_negotiate_event *ev)
                  r->pub.channel);
     shoal__neg_release(n, r);
     return SHOAL_OK;
+}
+
+/* ---- ICE restarts ---------------------------------------------------------------------------- */
+
+/* The connection a restart is about: established, ours to report, not a plain peer's. */
+static bool restartable(const rec *r)
+{
+    return r && !r->pub.plain && r->pub.role == SHOAL_NEG_CURRENT &&
+           r->pub.phase == SHOAL_NEG_ESTABLISHED && !r->pub.closing;
+}
+
+static void on_restart(shoal_negotiate *n, const shoal_negotiate_event *ev)
+{
+    rec *r = shoal__neg_current_by_feed(n, ev->feed);
+    if (n->stopping || !restartable(r))
+        return;
+    r->pub.restarts++;
+    r->pub.restarting = true;
+    say(n, "restarting ICE with %.8s… on the new network", r->pub.channel);
+    emit(n, SHOAL_NEG_FX_RESTART_RTC, r, NULL);
+}
+
+/* "restart" (their offer) or "restarted" (the answer to ours), numbered `number`. */
+static int on_restart_signal(shoal_negotiate *n, rec *r, const shoal_swarm_msg *m, bool offer,
+                             const char *sdp, json_int_t number, shoal_time now)
+{
+    if (!restartable(r) || strcmp(r->pub.session, m->session) != 0 || number <= 0 ||
+        number > UINT32_MAX || strlen(sdp) > SHOAL_NEGOTIATE_MAX_SDP) {
+        n->stats.signals_dropped++;
+        return SHOAL_OK;
+    }
+    if (offer ? (number <= r->pub.remote_restarts || now < r->pub.restart_quiet ||
+                 (r->pub.restarting && shoal_swarm_we_lead(n->self, m->from)))
+              : (!r->pub.restarting || number != r->pub.restarts)) {
+        /* a repeat, an old one, one too soon, one that crosses ours and yields to it, or an
+         * answer we did not ask for */
+        n->stats.signals_dropped++;
+        return SHOAL_OK;
+    }
+    char *text = copy(sdp);
+    if (!text)
+        return SHOAL_E_NOMEM;
+    r->pub.restarting = false;
+    if (offer) {
+        r->pub.remote_restarts = (uint32_t)number;
+        r->pub.restart_quiet = now + SHOAL_NEGOTIATE_RESTART_GAP;
+        say(n, "%.8s… restarts ICE", r->pub.channel);
+    }
+    set_remote(n, r, offer, text);
+    return SHOAL_OK;
+}
+
+static void on_restarted(shoal_negotiate *n, const shoal_negotiate_event *ev)
+{
+    rec *r = live(n, ev->id);
+    if (!restartable(r))
+        return;
+    n->stats.restarts++;
+    say(n, "the connection with %.8s… moved to a new path", r->pub.channel);
+    report(n, r, SHOAL_ACT_REMOTE_PEER_RESTARTED, SHOAL_OK);
 }
 
 /* ---- what the hubs bring -------------------------------------------------------------------- */
@@ -426,6 +489,9 @@ static int on_signal(shoal_negotiate *n, const shoal_negotiate_event *ev, shoal_
     }
     if (type && sdp && strcmp(type, "offer") == 0)
         return on_offer(n, ev->hub, m, sdp, p, now);
+    if (type && sdp && (strcmp(type, "restart") == 0 || strcmp(type, "restarted") == 0))
+        return on_restart_signal(n, p, m, strcmp(type, "restart") == 0, sdp,
+                                 json_integer_value(json_object_get(m->signal, "restart")), now);
     rec *s = p && p->pub.partner ? by_id(n, p->pub.partner) : NULL;
     if (s && strcmp(s->pub.session, m->session) == 0)
         p = s;
@@ -473,8 +539,18 @@ static int on_local_signal(shoal_negotiate *n, const shoal_negotiate_event *ev, 
     static const char *const types[] = {"offer", "answer", "candidate"};
     if ((unsigned)ev->sig >= sizeof types / sizeof types[0])
         return SHOAL_E_INVAL;
+    const char *type = types[ev->sig];
+    uint32_t restart = 0;
+    if (r->pub.phase == SHOAL_NEG_ESTABLISHED && ev->sig != SHOAL_NEG_SIG_CANDIDATE) {
+        /* an ICE restart's description: ours offered, or our answer to theirs */
+        bool offer = ev->sig == SHOAL_NEG_SIG_OFFER;
+        restart = offer ? r->pub.restarts : r->pub.remote_restarts;
+        if (restart == 0 || (offer && !r->pub.restarting))
+            return SHOAL_OK;
+        type = offer ? "restart" : "restarted";
+    }
     char *text;
-    int rc = compose(n, r->pub.session, types[ev->sig], ev->text, &text);
+    int rc = compose(n, r->pub.session, type, ev->text, restart, &text);
     if (rc != SHOAL_OK)
         return rc;
     if (!r->pub.posting) {
@@ -511,6 +587,11 @@ static void on_refused(shoal_negotiate *n, const shoal_negotiate_event *ev, shoa
     n->stats.signals_refused++;
     if (ev->sig == SHOAL_NEG_SIG_CANDIDATE) {
         say(n, "a candidate from %.8s… could not be read", r->pub.channel);
+        return;
+    }
+    if (r->pub.phase == SHOAL_NEG_ESTABLISHED) { /* a restart's: the connection stays as it is */
+        r->pub.restarting = false;
+        say(n, "an ICE restart with %.8s… could not be taken", r->pub.channel);
         return;
     }
     say(n, "the %s of %.8s… could not be read", ev->sig == SHOAL_NEG_SIG_OFFER ? "offer" : "answer",
@@ -651,6 +732,12 @@ int shoal_negotiate_reduce(shoal_negotiate *n, const shoal_negotiate_event *ev, 
         break;
     case SHOAL_NEG_EV_STOP:
         on_stop(n, now);
+        break;
+    case SHOAL_NEG_EV_RESTART:
+        on_restart(n, ev);
+        break;
+    case SHOAL_NEG_EV_RTC_RESTARTED:
+        on_restarted(n, ev);
         break;
     default:
         rc = SHOAL_E_INVAL;

@@ -253,8 +253,9 @@ const shoal_negotiate_record *shoal_negotiate_find(const shoal_negotiate *n, con
 const char *shoal_negotiate_ev_name(shoal_negotiate_ev_type type)
 {
     static const char *const names[] = {
-        "DIAL",    "CLOSE",    "SIGNAL",           "ADMISSION",  "LOCAL_SIGNAL", "POSTED",
-        "REFUSED", "RTC_OPEN", "LINK_ESTABLISHED", "RTC_CLOSED", "TICK",         "STOP",
+        "DIAL",   "CLOSE",   "SIGNAL",   "ADMISSION",        "LOCAL_SIGNAL",
+        "POSTED", "REFUSED", "RTC_OPEN", "LINK_ESTABLISHED", "RTC_CLOSED",
+        "TICK",   "STOP",    "RESTART",  "RTC_RESTARTED",
     };
     return (unsigned)type < sizeof names / sizeof names[0] ? names[type] : "UNKNOWN";
 }
@@ -264,7 +265,7 @@ const char *shoal_negotiate_fx_name(shoal_negotiate_fx_type type)
     static const char *const names[] = {
         "CREATE_RTC", "SET_REMOTE",    "ADD_CANDIDATE", "POST_SIGNAL", "START_LINK",
         "CLOSE_RTC",  "ADMIT",         "REPORT",        "CONNECTED",   "DISCONNECTED",
-        "STOPPED",    "SCHEDULE_TICK", "LOG",
+        "STOPPED",    "SCHEDULE_TICK", "LOG",           "RESTART_RTC",
     };
     return (unsigned)type < sizeof names / sizeof names[0] ? names[type] : "UNKNOWN";
 }

@@ -141,8 +141,15 @@ static void on_closed(shoal_rtc_peer *r, int err, void *ud)
     node_negotiate(n, &ev);
 }
 
-static const shoal_rtc_callbacks rtc_callbacks = {on_description, on_candidate, on_open,
-                                                  on_message,     on_writable,  on_closed};
+static void on_restarted(shoal_rtc_peer *r, void *ud)
+{
+    (void)r;
+    shoal_node_peer *p = ud;
+    tell(p->node, SHOAL_NEG_EV_RTC_RESTARTED, p->id);
+}
+
+static const shoal_rtc_callbacks rtc_callbacks = {
+    on_description, on_candidate, on_open, on_message, on_writable, on_closed, on_restarted};
 
 /* ---- the core's effects ---------------------------------------------------------------------- */
 
@@ -306,6 +313,13 @@ void channels_carry_out(shoal_node *n, const shoal_negotiate_fx *fx, size_t coun
             if (p && p->rtc)
                 close_rtc(p, fx[i].close);
             break;
+        case SHOAL_NEG_FX_RESTART_RTC: {
+            /* one that cannot start leaves the connection to the state manager's deadline */
+            int rc = p && p->rtc ? shoal_rtc_peer_restart(p->rtc) : SHOAL_E_RTC_STATE;
+            if (rc != SHOAL_OK)
+                node_say(n, "no ICE restart with peer #%u: %s", fx[i].id, shoal_strerror(rc));
+            break;
+        }
         case SHOAL_NEG_FX_ADMIT:
             node_admit(n, fx[i].id, &fx[i].report);
             break;

@@ -237,7 +237,8 @@ static void learn_hub_ids(shoal_node *n, const shoal_conn_fx *fx, size_t count)
     }
 }
 
-/* The manager's DIAL_PEER and CLOSE_PEER, for the core (or the net: shell) to carry out. */
+/* The manager's DIAL_PEER, CLOSE_PEER and RESTART_PEER, for the core (or the net: shell) to
+ * carry out. */
 static void to_negotiate(shoal_node *n, const shoal_conn_fx *fx)
 {
     pending x = {.kind = PENDING_NEGOTIATE};
@@ -252,6 +253,8 @@ static void to_negotiate(shoal_node *n, const shoal_conn_fx *fx)
         }
         x.event.type = SHOAL_NEG_EV_CLOSE;
         x.event.reason = fx->reason;
+    } else if (fx->type == SHOAL_FX_RESTART_PEER) {
+        x.event.type = SHOAL_NEG_EV_RESTART;
     } else {
         const char *plain = plain_id(n, fx->feed);
         x.event.type = SHOAL_NEG_EV_DIAL;
@@ -287,6 +290,7 @@ static void carry_out(shoal_node *n, const shoal_conn_fx *fx, size_t count)
             break;
         case SHOAL_FX_DIAL_PEER:
         case SHOAL_FX_CLOSE_PEER:
+        case SHOAL_FX_RESTART_PEER:
             to_negotiate(n, &fx[i]);
             break;
         case SHOAL_FX_SCHEDULE_TICK: {

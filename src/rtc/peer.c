@@ -97,14 +97,18 @@ void shoal__rtc_fail(shoal_rtc_peer *p, int err)
     p->teardown_source = g_idle_add(teardown, p);
 }
 
-/* Our description: ICE credentials, our certificate's fingerprint, the setup role. */
-static void describe(shoal_rtc_peer *p, bool offer)
+/* Our description: ICE credentials (the restart's when `next`), our certificate's fingerprint,
+ * the setup role (a restart's answer keeps the role DTLS runs in). */
+static void describe(shoal_rtc_peer *p, bool offer, bool next)
 {
     char *ufrag = NULL, *pwd = NULL;
-    shoal__ice_credentials(p, &ufrag, &pwd);
-    shoal_sdp sdp = {.setup = offer ? SHOAL_SDP_ACTPASS : SHOAL_SDP_ACTIVE,
-                     .sctp_port = RTC_SCTP_PORT,
-                     .max_message_size = p->rtc->cfg.max_message};
+    shoal__ice_credentials(p, next, &ufrag, &pwd);
+    shoal_sdp_setup setup = offer          ? SHOAL_SDP_ACTPASS
+                            : !next        ? SHOAL_SDP_ACTIVE
+                            : p->initiator ? SHOAL_SDP_PASSIVE
+                                           : SHOAL_SDP_ACTIVE;
+    shoal_sdp sdp = {
+        .setup = setup, .sctp_port = RTC_SCTP_PORT, .max_message_size = p->rtc->cfg.max_message};
     g_strlcpy(sdp.ice_ufrag, ufrag ? ufrag : "", sizeof sdp.ice_ufrag);
     g_strlcpy(sdp.ice_pwd, pwd ? pwd : "", sizeof sdp.ice_pwd);
     g_strlcpy(sdp.mid, p->have_remote && p->remote.mid[0] ? p->remote.mid : "0", sizeof sdp.mid);
@@ -116,7 +120,10 @@ static void describe(shoal_rtc_peer *p, bool offer)
     if (shoal_buf_status(&text) != SHOAL_OK) {
         shoal__rtc_fail(p, SHOAL_E_NOMEM);
     } else {
-        p->described = true;
+        if (next)
+            p->next_described = true;
+        else
+            p->described = true;
         if (p->cb.description)
             p->cb.description(p, offer, text.data, p->ud);
         for (guint i = 0; i < p->held->len && !p->failing; i++)
@@ -131,7 +138,7 @@ static gboolean offer_soon(gpointer data)
 {
     shoal_rtc_peer *p = data;
     if (!p->failing)
-        describe(p, true);
+        describe(p, true, false);
     shoal__rtc_unref(p);
     return G_SOURCE_REMOVE;
 }
@@ -149,7 +156,8 @@ shoal_rtc_peer *shoal_rtc_peer_new(shoal_rtc *rtc, bool initiator, const char *l
     p->refs = 1;
     p->held = g_ptr_array_new_with_free_func(g_free);
     g_queue_init(&p->early);
-    if (!shoal__ice_start(p, ice ? ice : &rtc->ice)) {
+    p->ice = ice ? *ice : rtc->ice;
+    if (!shoal__ice_start(p)) {
         shoal__ice_stop(p);
         shoal__rtc_unref(p);
         return NULL;
@@ -162,8 +170,55 @@ shoal_rtc_peer *shoal_rtc_peer_new(shoal_rtc *rtc, bool initiator, const char *l
     return p;
 }
 
+static bool restartable(const shoal_rtc_peer *p)
+{
+    return !p->failing && !p->closing && p->channel_open;
+}
+
+int shoal_rtc_peer_restart(shoal_rtc_peer *p)
+{
+    if (!restartable(p))
+        return SHOAL_E_RTC_STATE;
+    if (!shoal__ice_restart(p, true))
+        return SHOAL_E_RTC_INIT;
+    shoal__rtc_ref(p);
+    describe(p, true, true);
+    shoal__rtc_unref(p);
+    return SHOAL_OK;
+}
+
+/* The other side's description of an ICE restart: an offer (a new restart, or one that crosses
+ * ours, answered with our agent) or the answer to ours. */
+static int restart_remote(shoal_rtc_peer *p, bool offer, const char *text, size_t len)
+{
+    if (!restartable(p) || (!offer && (!p->next || !p->next_offered || p->next_has_remote)))
+        return SHOAL_E_RTC_STATE;
+    shoal_sdp *sdp = g_new(shoal_sdp, 1);
+    int rc = shoal_sdp_parse(text, len, sdp);
+    if (rc == SHOAL_OK && (memcmp(sdp->fingerprint, p->remote.fingerprint, 32) != 0 ||
+                           strcmp(sdp->ice_ufrag, p->remote.ice_ufrag) == 0))
+        rc = SHOAL_E_RTC_STATE; /* another certificate, or no new credentials: no restart */
+    if (rc == SHOAL_OK && offer && !(p->next && p->next_offered && !p->next_has_remote) &&
+        !shoal__ice_restart(p, false))
+        rc = SHOAL_E_RTC_INIT;
+    if (rc == SHOAL_OK) {
+        g_strlcpy(p->remote.ice_ufrag, sdp->ice_ufrag, sizeof p->remote.ice_ufrag);
+        g_strlcpy(p->remote.ice_pwd, sdp->ice_pwd, sizeof p->remote.ice_pwd);
+        shoal__ice_restart_remote(p, sdp);
+        if (offer) {
+            shoal__rtc_ref(p);
+            describe(p, false, true);
+            shoal__rtc_unref(p);
+        }
+    }
+    g_free(sdp);
+    return rc;
+}
+
 int shoal_rtc_peer_set_remote(shoal_rtc_peer *p, bool offer, const char *sdp, size_t len)
 {
+    if (p->have_remote && !p->failing)
+        return restart_remote(p, offer, sdp, len);
     if (p->failing || p->have_remote || offer == p->initiator)
         return SHOAL_E_RTC_STATE;
     int rc = shoal_sdp_parse(sdp, len, &p->remote);
@@ -173,7 +228,7 @@ int shoal_rtc_peer_set_remote(shoal_rtc_peer *p, bool offer, const char *sdp, si
     shoal__ice_set_remote(p);
     if (offer) {
         shoal__rtc_ref(p);
-        describe(p, false);
+        describe(p, false, false);
         shoal__rtc_unref(p);
     }
     return SHOAL_OK;

@@ -74,6 +74,7 @@ struct shoal_rtc_peer {
     /* ICE */
     NiceAgent *agent;
     guint stream;
+    shoal_ice_servers ice; /* its STUN and TURN servers, for a restart's agent too */
     bool ice_connected;
     GQueue early;             /* GBytes datagrams waiting for ICE */
     gint64 last_in, watched;  /* when a datagram last came; when the watch last looked (µs) */
@@ -83,6 +84,19 @@ struct shoal_rtc_peer {
     /* each TURN relay's transport ("udp", "tcp", "tls"), in libnice's order */
     const char *relays[8];
     shoal_rtc_path path; /* local_type NULL until a pair is selected; rtt_ms unused */
+
+    /* ICE restart (RFC 8445 9). libnice's own restart never gathers again, and after a network
+     * change the old agent's addresses may be gone: a restart is a second agent, gathering on
+     * today's network, beside the one carrying DTLS. When it connects it takes the old one's
+     * place; until then a failure of the old one is not the peer's end. */
+    NiceAgent *next;
+    guint next_stream;
+    const char *next_relays[8];
+    shoal_rtc_path next_path; /* its selected pair, once it has one */
+    bool next_offered;        /* we offered the restart (else we answer one) */
+    bool next_described;      /* its credentials are out: its candidates may follow */
+    bool next_has_remote;     /* the other side's credentials for it are set */
+    bool old_failed;          /* the agent carrying DTLS failed while the restart runs */
 
     /* DTLS */
     SSL *ssl;
@@ -113,9 +127,14 @@ void shoal__rtc_unref(shoal_rtc_peer *p);
 void shoal__rtc_fail(shoal_rtc_peer *p, int err);
 
 /* ice.c */
-bool shoal__ice_start(shoal_rtc_peer *p, const shoal_ice_servers *ice);
-void shoal__ice_credentials(shoal_rtc_peer *p, char **ufrag, char **pwd);
+bool shoal__ice_start(shoal_rtc_peer *p);
+/* The credentials of the peer's agent, or of its restart's when `next`. */
+void shoal__ice_credentials(shoal_rtc_peer *p, bool next, char **ufrag, char **pwd);
 void shoal__ice_set_remote(shoal_rtc_peer *p);
+/* Starts a restart's agent (replacing one under way); false when it cannot start. */
+bool shoal__ice_restart(shoal_rtc_peer *p, bool offered);
+/* The other side's credentials and candidates for the restart's agent. */
+void shoal__ice_restart_remote(shoal_rtc_peer *p, const shoal_sdp *remote);
 int shoal__ice_add_candidate(shoal_rtc_peer *p, const char *candidate);
 /* The peer's mDNS lookups are over: the end of its candidates, if it came, goes to libnice. */
 void shoal__ice_lookups_done(shoal_rtc_peer *p);

@@ -182,6 +182,14 @@ void shoal__sim_neg_close(sim *s, uint32_t p, const shoal_conn_fx *fx)
     push(s, &x);
 }
 
+void shoal__sim_neg_restart(sim *s, uint32_t p, const shoal_conn_fx *fx)
+{
+    sim_pending x = {.kind = PENDING_NEGOTIATE, .peer = p};
+    x.event.type = SHOAL_NEG_EV_RESTART;
+    memcpy(x.event.feed, fx->feed, 32);
+    push(s, &x);
+}
+
 /* ---- The core's effects ---------------------------------------------------------------------- */
 
 static void schedule_tick(sim *s, uint32_t p, shoal_time at)
@@ -285,6 +293,11 @@ static void carry_out(sim *s, uint32_t p, const shoal_negotiate_fx *fx, size_t n
             break;
         case SHOAL_NEG_FX_SCHEDULE_TICK:
             schedule_tick(s, p, fx[i].at);
+            break;
+        case SHOAL_NEG_FX_RESTART_RTC: /* the path is found again on the new network */
+            if (x != NO_LINK)
+                shoal__sim_at(s, s->now + shoal__sim_between(s, 200, 2000), EV_RTC_RESTARTED, x,
+                              s->rtcs[x].gen, 0);
             break;
         case SHOAL_NEG_FX_DISCONNECTED: /* its rtc is gone already */
         case SHOAL_NEG_FX_STOPPED:

@@ -209,6 +209,7 @@ static void dispatch(sim *s, const sim_event *e)
     case EV_LINKED:
     case EV_RTC_CLOSED:
     case EV_RTC_DOWNLOAD:
+    case EV_RTC_RESTARTED:
         shoal__sim_neg_dispatch(s, e);
         break;
     default:
@@ -246,6 +247,7 @@ static int report(sim *s, shoal_buf *out)
         total.trims += st->trims;
         total.forgotten += st->forgotten;
         total.resets += st->resets;
+        total.restarts += st->restarts;
         if (s->peers[p].first_connected >= 0)
             ttfc[n++] = s->peers[p].first_connected - s->peers[p].first_online;
     }
@@ -277,14 +279,14 @@ static int report(sim *s, shoal_buf *out)
     shoal_buf_appendf(out,
                       "\"totals\":{\"actions\":%llu,\"dials\":%llu,\"successes\":%llu,"
                       "\"failures\":%llu,\"timeouts\":%llu,\"rotations\":%llu,\"trims\":%llu,"
-                      "\"cuts\":%llu,\"forgotten\":%llu,\"resets\":%llu,"
+                      "\"cuts\":%llu,\"forgotten\":%llu,\"resets\":%llu,\"restarts\":%llu,"
                       "\"dials_to_offline\":%llu},",
                       (unsigned long long)s->actions, (unsigned long long)total.dials,
                       (unsigned long long)total.successes, (unsigned long long)total.failures,
                       (unsigned long long)total.timeouts, (unsigned long long)total.rotations,
                       (unsigned long long)total.trims, (unsigned long long)s->cuts,
                       (unsigned long long)total.forgotten, (unsigned long long)total.resets,
-                      (unsigned long long)s->dials_to_offline);
+                      (unsigned long long)total.restarts, (unsigned long long)s->dials_to_offline);
     shoal_buf_appendf(out,
                       "\"time_to_first_connection_ms\":{\"connected\":%zu,\"never\":%zu,"
                       "\"mean\":%.0f,\"p50\":%lld,\"p95\":%lld,\"max\":%lld},",

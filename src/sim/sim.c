@@ -312,6 +312,13 @@ void shoal__sim_conn_effects(sim *s, uint32_t p, const shoal_conn_fx *fx, size_t
             if (fx[i].peer_record->state == SHOAL_PEER_CONNECTED && peer->first_connected < 0)
                 peer->first_connected = s->now;
             break;
+        case SHOAL_FX_RESTART_PEER: /* the path is found again on the new network */
+            if (s->cfg.negotiate)
+                shoal__sim_neg_restart(s, p, &fx[i]);
+            else
+                shoal__sim_at(s, s->now + shoal__sim_between(s, 200, 2000), EV_RESTARTED, p,
+                              shoal__sim_peer_of_feed(fx[i].feed), 0);
+            break;
         case SHOAL_FX_HUB_CHANGED:
         case SHOAL_FX_HUB_REMOVED:
         case SHOAL_FX_PEER_FORGOTTEN:
@@ -324,7 +331,7 @@ void shoal__sim_conn_effects(sim *s, uint32_t p, const shoal_conn_fx *fx, size_t
 /* ---- Peers and hubs coming and going ----------------------------------------------------------
  */
 
-/* Every link of p ends under it (offline, or a network reset); the other ends hear of it. */
+/* Every link of p ends under it (it goes offline); the other ends hear of it. */
 static void drop_links(sim *s, uint32_t p)
 {
     for (uint32_t id = 0; id < s->nlinks; id++) {
@@ -373,7 +380,8 @@ void shoal__sim_reset(sim *s, uint32_t p)
     for (uint32_t h = 0; h < s->cfg.hubs; h++)
         unsubscribe(s, p, h);
     peer->epoch++;
-    drop_links(s, p);
+    /* the peers it is connected to are still reachable: its state manager closes what it will
+     * (attempts under way) and restarts the rest, which RESTART_PEER finds again */
     shoal__sim_act(s, p, action(SHOAL_ACT_NETWORK_DID_RECONNECT, 0));
 }
 
@@ -422,6 +430,12 @@ void shoal__sim_deliver(sim *s, const sim_event *e)
     case EV_CLOSED:
         shoal__sim_act(s, e->a, peer_action(SHOAL_ACT_REMOTE_PEER_DID_DISCONNECT, e->b, 0));
         break;
+    case EV_RESTARTED: {
+        uint32_t id = shoal__sim_link_find(s, e->a, e->b);
+        if (id != NO_LINK && s->links[id].up)
+            shoal__sim_act(s, e->a, peer_action(SHOAL_ACT_REMOTE_PEER_RESTARTED, e->b, 0));
+        break;
+    }
     case EV_FAILED:
         shoal__sim_act(s, e->a, peer_action(SHOAL_ACT_REMOTE_PEER_CONNECTION_FAILED, e->b, 0));
         break;

@@ -29,16 +29,18 @@ enum {
     EV_RESET,      /* a: peer */
     EV_HUB_FLAP,   /* a: hub */
     EV_SAMPLE,
+    EV_RESTARTED, /* a: peer told, b: the other end: an ICE restart after a reset connected */
     /* --negotiate only */
-    EV_NEG_TICK,     /* a: peer, b: tick generation */
-    EV_DESCRIBE,     /* a: rtc, b: rtc generation: its offer or answer is ready */
-    EV_CANDIDATE,    /* a: rtc, b: rtc generation */
-    EV_SIGNAL,       /* a: post: the hub brings it to its recipient */
-    EV_POSTED,       /* a: post: the sender hears how its POST went */
-    EV_RTC_OPEN,     /* a: the offerer's rtc, b: its generation: the channel opens at both ends */
-    EV_LINKED,       /* a: rtc, b: rtc generation: its handshake is done */
-    EV_RTC_CLOSED,   /* a: rtc, b: rtc generation */
-    EV_RTC_DOWNLOAD, /* a: rtc, b: rtc generation */
+    EV_NEG_TICK,      /* a: peer, b: tick generation */
+    EV_DESCRIBE,      /* a: rtc, b: rtc generation: its offer or answer is ready */
+    EV_CANDIDATE,     /* a: rtc, b: rtc generation */
+    EV_SIGNAL,        /* a: post: the hub brings it to its recipient */
+    EV_POSTED,        /* a: post: the sender hears how its POST went */
+    EV_RTC_OPEN,      /* a: the offerer's rtc, b: its generation: the channel opens at both ends */
+    EV_LINKED,        /* a: rtc, b: rtc generation: its handshake is done */
+    EV_RTC_CLOSED,    /* a: rtc, b: rtc generation */
+    EV_RTC_DOWNLOAD,  /* a: rtc, b: rtc generation */
+    EV_RTC_RESTARTED, /* a: rtc, b: rtc generation: its ICE restart connected */
 };
 
 typedef struct sim_event {
@@ -207,6 +209,7 @@ void shoal__sim_neg_teardown(sim *s);
 void shoal__sim_neg_conn(sim *s, uint32_t p, const shoal_conn_action *a);
 void shoal__sim_neg_dial(sim *s, uint32_t p, const shoal_conn_fx *fx);
 void shoal__sim_neg_close(sim *s, uint32_t p, const shoal_conn_fx *fx);
+void shoal__sim_neg_restart(sim *s, uint32_t p, const shoal_conn_fx *fx);
 /* Feeds an event of the loop to p's core (its pointers are borrowed for the call). */
 void shoal__sim_neg_now(sim *s, uint32_t p, const shoal_negotiate_event *ev);
 void shoal__sim_neg_refused(sim *s, uint32_t p, uint32_t id, shoal_negotiate_sig sig);

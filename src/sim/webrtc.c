@@ -254,6 +254,12 @@ void shoal__sim_rtc_dispatch(sim *s, const sim_event *e)
     case EV_RTC_CLOSED:
         closed(s, e->a);
         break;
+    case EV_RTC_RESTARTED:
+        if (s->rtcs[e->a].up && !s->rtcs[e->a].ending) {
+            shoal_negotiate_event ev = {.type = SHOAL_NEG_EV_RTC_RESTARTED, .id = s->rtcs[e->a].id};
+            shoal__sim_neg_now(s, s->rtcs[e->a].owner, &ev);
+        }
+        break;
     default: /* EV_RTC_DOWNLOAD */
         download(s, e->a);
         break;

@@ -45,7 +45,8 @@ static void every_setting_is_read(void)
         " \"turn\": {\"server\": \"10.0.0.1:3478\", \"user\": \"u\", \"password\": \"p\"},"
         " \"peers\": {\"maxPeers\": 7, \"heartbeat\": \"45s\", \"announceAlone\": 2500,"
         " \"announcePeered\": \"12s\", \"announceJitter\": \"1s\", \"timeoutRtc\": \"20s\","
-        " \"timeoutNet\": \"5s\", \"hubTimeout\": \"9s\", \"backoff\": \"libp2p\","
+        " \"timeoutNet\": \"5s\", \"hubTimeout\": \"9s\", \"timeoutRestart\": 0,"
+        " \"backoff\": \"libp2p\","
         " \"backoffBase\": \"4s\", \"backoffCap\": \"5m\", \"hubBackoffBase\": \"2s\","
         " \"hubBackoffCap\": \"1m\", \"reconnectDelay\": \"1.5s\", \"forgetAfter\": \"2m\","
         " \"forgetFailures\": 3, \"grace\": \"30s\", \"lifetime\": \"1h\","
@@ -85,6 +86,7 @@ static void every_setting_is_read(void)
     CHECK_EQ_INT(c->timeout_rtc, 20000);
     CHECK_EQ_INT(c->timeout_net, 5000);
     CHECK_EQ_INT(c->hub_timeout, 9000);
+    CHECK_EQ_INT(c->timeout_restart, 0); /* no restarts */
     CHECK_EQ_INT(c->backoff, SHOAL_BACKOFF_LIBP2P);
     CHECK_EQ_INT(c->backoff_base, 4000);
     CHECK_EQ_INT(c->backoff_cap, 300000);

@@ -60,6 +60,7 @@ const char *script_step(script *s, shoal_time now, shoal_conn_action a)
             append(s->out, sizeof s->out, "%s h%u", name, fx->hub);
             break;
         case SHOAL_FX_DIAL_PEER:
+        case SHOAL_FX_RESTART_PEER:
             append(s->out, sizeof s->out, "%s %c via h%u", name, fx->feed[0], fx->hub);
             break;
         case SHOAL_FX_CLOSE_PEER:

@@ -80,6 +80,9 @@ static void render(script *s, const shoal_negotiate_fx *fx)
     case SHOAL_NEG_FX_STOPPED:
         append(out, cap, "STOPPED");
         break;
+    case SHOAL_NEG_FX_RESTART_RTC:
+        append(out, cap, "RESTART_RTC #%u", fx->id);
+        break;
     case SHOAL_NEG_FX_SCHEDULE_TICK:
         if (s->show_ticks) {
             if (fx->at == SHOAL_TIME_NEVER)

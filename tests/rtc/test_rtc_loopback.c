@@ -1,6 +1,7 @@
 /* Two peer connections in one process on 127.0.0.1, signalled directly: the channel opens,
  * messages of every kind and size cross both ways, a clean close reaches both sides, a wrong
- * fingerprint fails the connection, bad signals are refused, and the send buffer pushes back. */
+ * fingerprint fails the connection, bad signals are refused, the send buffer pushes back, and
+ * an ICE restart (either side's, or both at once) keeps the association. */
 #include "harness.h"
 #include "shoal/rtc.h"
 
@@ -14,8 +15,11 @@ typedef struct side {
     shoal_rtc_peer *peer;
     struct side *other;
     bool open, tamper_fingerprint;
-    int closed;   /* -1 until closed, then the error */
-    GString *got; /* "<b|s><len>:" per message */
+    int opens, restarted;
+    bool hold;       /* signals wait in `held` until delivered */
+    GPtrArray *held; /* "o<sdp>", "a<sdp>" or "c<candidate>" */
+    int closed;      /* -1 until closed, then the error */
+    GString *got;    /* "<b|s><len>:" per message */
     size_t bytes;
     int writable;
 } side;
@@ -32,6 +36,10 @@ static void on_description(shoal_rtc_peer *p, bool offer, const char *sdp, void 
 {
     (void)p;
     side *s = ud;
+    if (s->hold) {
+        g_ptr_array_add(s->held, g_strconcat(offer ? "o" : "a", sdp, NULL));
+        return;
+    }
     GString *text = g_string_new(sdp);
     if (s->tamper_fingerprint) { /* one hex digit of the fingerprint, changed */
         char *fp = strstr(text->str, "sha-256 ") + 8;
@@ -45,8 +53,25 @@ static void on_candidate(shoal_rtc_peer *p, const char *candidate, void *ud)
 {
     (void)p;
     side *s = ud;
-    if (s->other->peer)
+    if (s->hold)
+        g_ptr_array_add(s->held, g_strconcat("c", candidate, NULL));
+    else if (s->other->peer)
         CHECK_EQ_ERR(shoal_rtc_peer_add_candidate(s->other->peer, candidate), SHOAL_OK);
+}
+
+/* What s held goes to the other side, its offers only when `offers`; s holds no more. */
+static void deliver(side *s, bool offers)
+{
+    s->hold = false;
+    for (guint i = 0; i < s->held->len; i++) {
+        const char *x = g_ptr_array_index(s->held, i);
+        if (*x == 'c')
+            CHECK_EQ_ERR(shoal_rtc_peer_add_candidate(s->other->peer, x + 1), SHOAL_OK);
+        else if (*x == 'a' || offers)
+            CHECK_EQ_ERR(shoal_rtc_peer_set_remote(s->other->peer, *x == 'o', x + 1, strlen(x + 1)),
+                         SHOAL_OK);
+    }
+    g_ptr_array_set_size(s->held, 0);
 }
 
 static void on_open(shoal_rtc_peer *p, void *ud)
@@ -54,6 +79,7 @@ static void on_open(shoal_rtc_peer *p, void *ud)
     (void)p;
     side *s = ud;
     s->open = true;
+    s->opens++;
     quit_when(a.open && b.open);
 }
 
@@ -82,8 +108,16 @@ static void on_closed(shoal_rtc_peer *p, int err, void *ud)
     quit_when(a.closed != -1 && b.closed != -1);
 }
 
-static const shoal_rtc_callbacks callbacks = {on_description, on_candidate, on_open,
-                                              on_message,     on_writable,  on_closed};
+static void on_restarted(shoal_rtc_peer *p, void *ud)
+{
+    (void)p;
+    side *s = ud;
+    s->restarted++;
+    quit_when(a.restarted && b.restarted);
+}
+
+static const shoal_rtc_callbacks callbacks = {on_description, on_candidate, on_open,     on_message,
+                                              on_writable,    on_closed,    on_restarted};
 
 static gboolean give_up(gpointer ud)
 {
@@ -104,8 +138,14 @@ static void run(unsigned seconds)
 
 static void start(bool tamper)
 {
-    a = (side){.other = &b, .closed = -1, .got = g_string_new("")};
-    b = (side){.other = &a, .closed = -1, .got = g_string_new(""), .tamper_fingerprint = tamper};
+    a = (side){.other = &b, .closed = -1, .got = g_string_new(""), .held = g_ptr_array_new()};
+    b = (side){.other = &a,
+               .closed = -1,
+               .got = g_string_new(""),
+               .held = g_ptr_array_new(),
+               .tamper_fingerprint = tamper};
+    g_ptr_array_set_free_func(a.held, g_free);
+    g_ptr_array_set_free_func(b.held, g_free);
     b.peer = shoal_rtc_peer_new(rtc, false, NULL, NULL, &callbacks, &b);
     a.peer = shoal_rtc_peer_new(rtc, true, "shoal", NULL, &callbacks, &a);
     CHECK(a.peer && b.peer);
@@ -121,6 +161,8 @@ static void finish(void)
         run(10);
     g_string_free(a.got, TRUE);
     g_string_free(b.got, TRUE);
+    g_ptr_array_free(a.held, TRUE);
+    g_ptr_array_free(b.held, TRUE);
 }
 
 static gboolean when_received(gpointer ud)
@@ -231,6 +273,93 @@ static void bad_signals_are_refused(void)
     finish();
 }
 
+/* Messages sent before, during and after the restart all arrive, in order, over one
+ * association: the channel never opens again. */
+static void check_restart_kept_the_association(const shoal_rtc_path *before)
+{
+    CHECK_EQ_INT(a.restarted, 1);
+    CHECK_EQ_INT(b.restarted, 1);
+    shoal_rtc_path after;
+    CHECK(shoal_rtc_peer_path(a.peer, &after));
+    CHECK(strcmp(after.local, before->local) != 0); /* a new agent's socket */
+    CHECK_EQ_INT(after.local_type ? after.local_type[0] : 0, 'h');
+    CHECK(after.bytes_out >= before->bytes_out); /* the counts go on */
+    CHECK_EQ_ERR(shoal_rtc_peer_send(a.peer, (const uint8_t *)"after", 5, false), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_rtc_peer_send(b.peer, (const uint8_t *)"back", 4, false), SHOAL_OK);
+    size_t want = 6 + 6 + 5 + 4;
+    guint poll = g_timeout_add(5, when_received, &want);
+    run(10);
+    g_source_remove(poll);
+    CHECK_EQ_STR(b.got->str, "s6:s6:s5:");
+    CHECK_EQ_STR(a.got->str, "s4:");
+    CHECK_EQ_INT(a.opens, 1);
+    CHECK_EQ_INT(b.opens, 1);
+    CHECK_EQ_ERR(a.closed, -1);
+    CHECK_EQ_ERR(b.closed, -1);
+}
+
+static void a_restart_keeps_the_association(void)
+{
+    start(false);
+    run(10);
+    CHECK(a.open && b.open);
+    shoal_rtc_path before;
+    CHECK(shoal_rtc_peer_path(a.peer, &before));
+    CHECK_EQ_ERR(shoal_rtc_peer_send(a.peer, (const uint8_t *)"before", 6, false), SHOAL_OK);
+    /* the side that answered the connection restarts it: roles do not matter */
+    CHECK_EQ_ERR(shoal_rtc_peer_restart(b.peer), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_rtc_peer_send(a.peer, (const uint8_t *)"during", 6, false), SHOAL_OK);
+    run(10);
+    check_restart_kept_the_association(&before);
+    finish();
+}
+
+/* Both restart at once: the side that yields (here b, as the negotiation core would decide)
+ * answers the other's offer with its own agent, and the leader ignores the follower's offer. */
+static void crossing_restarts_meet(void)
+{
+    start(false);
+    run(10);
+    CHECK(a.open && b.open);
+    shoal_rtc_path before;
+    CHECK(shoal_rtc_peer_path(a.peer, &before));
+    CHECK_EQ_ERR(shoal_rtc_peer_send(a.peer, (const uint8_t *)"before", 6, false), SHOAL_OK);
+    a.hold = b.hold = true;
+    CHECK_EQ_ERR(shoal_rtc_peer_restart(a.peer), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_rtc_peer_restart(b.peer), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_rtc_peer_send(a.peer, (const uint8_t *)"during", 6, false), SHOAL_OK);
+    deliver(&a, true);  /* b answers a's offer with the agent of its own restart */
+    deliver(&b, false); /* b's offer dropped; its answer and its candidates taken */
+    run(10);
+    check_restart_kept_the_association(&before);
+    finish();
+}
+
+static void restarts_out_of_place_are_refused(void)
+{
+    start(false);
+    CHECK_EQ_ERR(shoal_rtc_peer_restart(a.peer), SHOAL_E_RTC_STATE); /* nothing to restart */
+    run(10);
+    CHECK(a.open && b.open);
+    /* an answer to a restart we never offered; an offer that repeats the credentials, or
+     * claims another certificate */
+    a.hold = true;
+    CHECK_EQ_ERR(shoal_rtc_peer_restart(a.peer), SHOAL_OK);
+    const char *offer = (const char *)g_ptr_array_index(a.held, 0) + 1;
+    CHECK_EQ_ERR(shoal_rtc_peer_set_remote(b.peer, false, offer, strlen(offer)), SHOAL_E_RTC_STATE);
+    CHECK_EQ_ERR(shoal_rtc_peer_set_remote(b.peer, true, offer, strlen(offer)), SHOAL_OK);
+    CHECK_EQ_ERR(shoal_rtc_peer_set_remote(b.peer, true, offer, strlen(offer)), SHOAL_E_RTC_STATE);
+    GString *other = g_string_new(offer);
+    char *fp = strstr(other->str, "sha-256 ") + 8;
+    *fp = *fp == 'A' ? 'B' : 'A';
+    char *ufrag = strstr(other->str, "a=ice-ufrag:") + 12;
+    *ufrag = *ufrag == 'x' ? 'y' : 'x';
+    CHECK_EQ_ERR(shoal_rtc_peer_set_remote(b.peer, true, other->str, other->len),
+                 SHOAL_E_RTC_STATE);
+    g_string_free(other, TRUE);
+    finish();
+}
+
 int main(void)
 {
     static const char *const loopback[] = {"127.0.0.1", NULL};
@@ -243,6 +372,9 @@ int main(void)
     RUN(a_close_sends_what_is_queued_first);
     RUN(a_wrong_fingerprint_fails_the_connection);
     RUN(bad_signals_are_refused);
+    RUN(a_restart_keeps_the_association);
+    RUN(crossing_restarts_meet);
+    RUN(restarts_out_of_place_are_refused);
     /* let the last teardowns run before the context goes */
     for (int i = 0; i < 10; i++)
         g_main_context_iteration(NULL, FALSE);

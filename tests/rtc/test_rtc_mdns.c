@@ -78,8 +78,8 @@ static void on_closed(shoal_rtc_peer *p, int err, void *ud)
         g_main_loop_quit(loop);
 }
 
-static const shoal_rtc_callbacks callbacks = {on_description, on_candidate, on_open,
-                                              on_message,     NULL,         on_closed};
+static const shoal_rtc_callbacks callbacks = {on_description, on_candidate, on_open, on_message,
+                                              NULL,           on_closed,    NULL};
 
 static gboolean give_up(gpointer ud)
 {

@@ -102,8 +102,8 @@ static void open_pair(const shoal_rtc_config *cfg, bool opens)
 {
     shoal_rtc *rtc;
     CHECK_EQ_ERR(shoal_rtc_new(cfg, &rtc), SHOAL_OK);
-    static const shoal_rtc_callbacks cb = {on_description, on_candidate, on_open,
-                                           on_message,     NULL,         on_closed};
+    static const shoal_rtc_callbacks cb = {on_description, on_candidate, on_open, on_message,
+                                           NULL,           on_closed,    NULL};
     a = (side){.other = &b, .got = g_string_new(""), .closed = -1};
     b = (side){.other = &a, .got = g_string_new(""), .closed = -1};
     b.peer = shoal_rtc_peer_new(rtc, false, NULL, NULL, &cb, &b);
@@ -203,8 +203,8 @@ static void a_peers_own_servers_come_first(void)
     shoal_rtc_config cfg = {.local_addresses = loopback, .ice = &none, .relay_only = true};
     shoal_rtc *rtc;
     CHECK_EQ_ERR(shoal_rtc_new(&cfg, &rtc), SHOAL_OK);
-    static const shoal_rtc_callbacks cb = {on_description, on_candidate, on_open,
-                                           on_message,     NULL,         on_closed};
+    static const shoal_rtc_callbacks cb = {on_description, on_candidate, on_open, on_message,
+                                           NULL,           on_closed,    NULL};
     a = (side){.other = &b, .got = g_string_new(""), .closed = -1};
     b = (side){.other = &a, .got = g_string_new(""), .closed = -1};
     b.peer = shoal_rtc_peer_new(rtc, false, NULL, &ice, &cb, &b);

@@ -226,6 +226,8 @@ static void every_fault_keeps_the_negotiation_invariants(void)
         if (!CHECK_EQ_INT(get(r, "invariant_violations", "total"), 0))
             printf("    fault: %s\n", faults[i]);
         CHECK(get(r, "negotiation", "connections") > 0);
+        if (i == 1) /* connections outlive network changes */
+            CHECK(get(r, "totals", "restarts") > 0);
         if (i == 3)
             CHECK(get(r, "negotiation", "negotiations_failed") > 0);
         json_decref(r);

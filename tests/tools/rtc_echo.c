@@ -108,7 +108,8 @@ int main(int argc, char **argv)
     if (shoal_rtc_new(&cfg, &rtc) != SHOAL_OK)
         return 3;
     loop = g_main_loop_new(NULL, FALSE);
-    shoal_rtc_callbacks cb = {on_description, on_candidate, on_open, on_message, NULL, on_closed};
+    shoal_rtc_callbacks cb = {on_description, on_candidate, on_open, on_message,
+                              NULL,           on_closed,    NULL};
     peer = shoal_rtc_peer_new(rtc, initiator, "shoal", NULL, &cb, NULL);
     if (!peer)
         return 3;
