@@ -59,6 +59,11 @@ SHOAL_MUST_CHECK int shoal_hub_client_subscribe(shoal_hub_client *cl, const char
 void shoal_hub_client_connect(shoal_hub_client *cl, size_t hub);
 /* Closes the stream to one hub (and stops reconnecting to it). */
 void shoal_hub_client_disconnect(shoal_hub_client *cl, size_t hub);
+/* The network changed: a connection made on the old one may be dead without a word (TCP from
+ * an address that is gone waits minutes), and the pool would hand it out again. Every request
+ * under way is cancelled (a broadcast's `done` hears status 0, an ICE question gets no answer),
+ * every connection closed, and the streams wanted open again at once, on new connections. */
+void shoal_hub_client_network_changed(shoal_hub_client *cl);
 
 /* The outcome of a broadcast: the HTTP status (0 if none came back) and the number of
  * recipients a shoal hub reports (-1 from a hub that does not say). */

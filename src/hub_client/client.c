@@ -27,6 +27,25 @@ typedef struct hub_stream {
     guint8 buf[READ_CHUNK];
 } hub_stream;
 
+/* A broadcast's answer may come after the client is gone (freeing it cancels them all): it
+ * then tells nobody. Each broadcast out holds a reference. */
+typedef struct life {
+    int refs;
+    bool alive;
+} life;
+
+static life *life_ref(life *l)
+{
+    l->refs++;
+    return l;
+}
+
+static void life_unref(life *l)
+{
+    if (--l->refs == 0)
+        g_free(l);
+}
+
 struct shoal_hub_client {
     shoal_hub_client_config cfg;
     shoal_hub_client_callbacks cb;
@@ -40,6 +59,7 @@ struct shoal_hub_client {
         gint64 at;
     } seen[DEDUPE_SLOTS];
     GRand *rand;
+    life *life; /* shared with the broadcasts out */
 };
 
 void shoal_hub_client_config_default(shoal_hub_client_config *cfg)
@@ -83,6 +103,8 @@ int shoal_hub_client_new(shoal_hub_client **out, const shoal_hub_client_config *
     cl->hubs = g_ptr_array_new();
     cl->asking = g_ptr_array_new();
     cl->rand = g_rand_new();
+    cl->life = g_new(life, 1);
+    *cl->life = (life){.refs = 1, .alive = true};
     *out = cl;
     return SHOAL_OK;
 }
@@ -113,6 +135,8 @@ void shoal_hub_client_free(shoal_hub_client *cl)
     g_ptr_array_unref(cl->hubs);
     orphan_asking(cl);
     g_ptr_array_unref(cl->asking);
+    cl->life->alive = false;
+    life_unref(cl->life);
     soup_session_abort(cl->session);
     g_object_unref(cl->session);
     g_rand_free(cl->rand);
@@ -313,6 +337,18 @@ void shoal_hub_client_connect(shoal_hub_client *cl, size_t hub)
     open_stream(h);
 }
 
+void shoal_hub_client_network_changed(shoal_hub_client *cl)
+{
+    for (guint i = 0; i < cl->hubs->len; i++)
+        stop_stream(cl->hubs->pdata[i]);
+    soup_session_abort(cl->session); /* every request cancelled, every connection closed */
+    for (guint i = 0; i < cl->hubs->len; i++) {
+        hub_stream *h = cl->hubs->pdata[i];
+        if (h->wanted)
+            shoal_hub_client_connect(cl, h->index);
+    }
+}
+
 void shoal_hub_client_disconnect(shoal_hub_client *cl, size_t hub)
 {
     if (hub >= cl->hubs->len)
@@ -327,6 +363,7 @@ void shoal_hub_client_disconnect(shoal_hub_client *cl, size_t hub)
  */
 
 typedef struct sending {
+    life *life;
     size_t hub;
     shoal_hub_sent_fn *done;
     void *ud;
@@ -345,12 +382,12 @@ static void on_posted(GObject *source, GAsyncResult *res, gpointer data)
                              : NULL;
     if (header)
         recipients = strtol(header, NULL, 10);
-    bool cancelled = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED);
     g_clear_error(&err);
     if (answer)
         g_bytes_unref(answer);
-    if (s->done && !cancelled)
+    if (s->done && s->life->alive) /* cancelled by a network change: status 0 */
         s->done(s->hub, status, recipients, s->ud);
+    life_unref(s->life);
     g_free(s);
 }
 
@@ -373,7 +410,7 @@ void shoal_hub_client_broadcast(shoal_hub_client *cl, size_t hub, const char *ch
     soup_message_set_request_body_from_bytes(msg, "application/json", body);
     g_bytes_unref(body);
     sending *s = g_new(sending, 1);
-    *s = (sending){hub, done, ud};
+    *s = (sending){life_ref(cl->life), hub, done, ud};
     soup_session_send_and_read_async(cl->session, msg, G_PRIORITY_DEFAULT, NULL, on_posted, s);
     g_object_unref(msg);
 }

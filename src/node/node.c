@@ -598,7 +598,9 @@ int shoal_node_remove_hub(shoal_node *n, const shoal_hub_addr *addr)
 void shoal_node_network_changed(shoal_node *n, bool woke)
 {
     node_say(n, woke ? "the system woke: every connection is renewed"
-                     : "the network changed: every connection is renewed");
+                     : "the network changed: hubs are joined anew, WebRTC connections "
+                       "restart ICE, the rest are renewed");
+    shoal_hub_client_network_changed(n->client); /* nothing more over the old network's */
     shoal_conn_action a = {.type =
                                woke ? SHOAL_ACT_SYSTEM_DID_WAKE : SHOAL_ACT_NETWORK_DID_RECONNECT};
     node_conn(n, &a);

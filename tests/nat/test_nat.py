@@ -22,6 +22,10 @@ hands them (GET /v1/ice, coturn's REST credentials made from the secret hub and 
 - two hosts on the same LAN, behind one router: they connect directly (their path says host,
   192.168.1.x on both ends), and while they replicate no UDP of theirs crosses the router's WAN
   side but to TURN's own port 3478, and coturn relays nothing;
+- cone NATs, and A's address changes (the old one goes, a new one comes) while connected: A's
+  daemon sees the change and restarts ICE with B through the hub; the connection goes on (no
+  new handshake on either side, counted as kept by a restart), over a new direct path, and
+  messages cross both ways after;
 - symmetric NATs and a hub with STUN but no TURN: they do not connect; each one's record of the
   other counts failures, with the last error and when it is dialled again (backoffIn), and each
   daemon says once, at warn level, that the other cannot be reached, why, and what to try.
@@ -621,6 +625,45 @@ def on_one_lan_peers_meet_directly():
                 for k in ("localAddress", "remoteAddress")])
         print(f"# same LAN: connected in {took:.1f} s ({told(paths)}); UDP across the WAN in "
               f"all {total['ra']['wan_udp']}, while connected 0")
+
+
+@case
+def a_new_address_keeps_the_connection():
+    with World("new-address") as w:
+        w.connected()
+        w.replicates("a", "b", "before A moves")
+        made = {h: ask(w.homes[h], "status")["connections"]["made"] for h in w.hosts}
+        before = w.path("a", "b")
+        # A's address changes, as with a new DHCP lease: the old one goes, a new one comes
+        hip = ["ip", "-n", ns("a")]
+        sh(*hip, "addr", "del", "192.168.1.2/24", "dev", "eth0")
+        sh(*hip, "addr", "add", "192.168.1.12/24", "dev", "eth0")
+        sh(*hip, "route", "add", "default", "via", ROUTERS["ra"]["lan"])
+        moved = time.time()
+        try:
+            wait_for("A's connection to B kept by an ICE restart", lambda: ask(
+                w.homes["a"], "status")["connections"]["keptByRestart"] == 1, seconds=20)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{w.diagnose()}") from None
+        took = time.time() - moved
+        status = {h: ask(w.homes[h], "status") for h in w.hosts}
+        eq(status["a"]["connections"]["networkChanges"], 1, status["a"]["connections"])
+        for h in w.hosts:  # the same connection: no handshake again on either side
+            eq(status[h]["connections"]["made"], made[h], f"{h}: {status[h]['connections']}")
+            eq(w.peer(h, other_of(h))["state"], "connected")
+        assert "restartIn" not in w.peer("a", "b"), w.peer("a", "b")
+        for h in w.hosts:
+            assert "ICE restarted" in tail(os.path.join(w.dir, h + ".log"), None), w.log(h)
+        # the new path: still direct through the routers, from a new mapping of A's
+        after = check_path(w, "a", "b", "srflx", lambda p: eq(
+            address_ip(p["remoteAddress"]), "10.202.0.2", p))
+        assert after["localAddress"] != before["localAddress"], (before, after)
+        assert after["bytesOut"] >= before["bytesOut"], (before, after)  # counted on
+        w.replicates("a", "b", "after A moved")
+        w.replicates("b", "a", "and back after A moved")
+        print(f"# new address: A's connection restarted in {took:.1f} s after the change "
+              f"(the daemon waits 1 s for a burst of changes to settle); path "
+              f"{before['localAddress']} -> {after['localAddress']}")
 
 
 def other_of(h):
