@@ -59,8 +59,27 @@ struct shoal_hub_client {
         gint64 at;
     } seen[DEDUPE_SLOTS];
     GRand *rand;
-    life *life; /* shared with the broadcasts out */
+    life *life;          /* shared with the broadcasts out */
+    GPtrArray *sendings; /* sending*: the broadcasts out */
 };
+
+/* A broadcast out. */
+typedef struct sending {
+    life *life;
+    shoal_hub_client *cl; /* while life->alive */
+    GCancellable *cancel;
+    size_t hub;
+    shoal_hub_sent_fn *done;
+    void *ud;
+} sending;
+
+/* Every broadcast out is cancelled: its `done` hears status 0 (or nothing, once the client is
+ * gone). */
+static void cancel_sendings(shoal_hub_client *cl)
+{
+    for (guint i = cl->sendings->len; i-- > 0;) /* backwards: one may leave the list at once */
+        g_cancellable_cancel(((sending *)cl->sendings->pdata[i])->cancel);
+}
 
 void shoal_hub_client_config_default(shoal_hub_client_config *cfg)
 {
@@ -105,6 +124,7 @@ int shoal_hub_client_new(shoal_hub_client **out, const shoal_hub_client_config *
     cl->rand = g_rand_new();
     cl->life = g_new(life, 1);
     *cl->life = (life){.refs = 1, .alive = true};
+    cl->sendings = g_ptr_array_new();
     *out = cl;
     return SHOAL_OK;
 }
@@ -137,6 +157,8 @@ void shoal_hub_client_free(shoal_hub_client *cl)
     g_ptr_array_unref(cl->asking);
     cl->life->alive = false;
     life_unref(cl->life);
+    cancel_sendings(cl);
+    g_ptr_array_unref(cl->sendings);
     soup_session_abort(cl->session);
     g_object_unref(cl->session);
     g_rand_free(cl->rand);
@@ -341,6 +363,7 @@ void shoal_hub_client_network_changed(shoal_hub_client *cl)
 {
     for (guint i = 0; i < cl->hubs->len; i++)
         stop_stream(cl->hubs->pdata[i]);
+    cancel_sendings(cl); /* their answers may be read already: abort would not reach them */
     soup_session_abort(cl->session); /* every request cancelled, every connection closed */
     for (guint i = 0; i < cl->hubs->len; i++) {
         hub_stream *h = cl->hubs->pdata[i];
@@ -362,13 +385,6 @@ void shoal_hub_client_disconnect(shoal_hub_client *cl, size_t hub)
 /* ---- Broadcasts -------------------------------------------------------------------------------
  */
 
-typedef struct sending {
-    life *life;
-    size_t hub;
-    shoal_hub_sent_fn *done;
-    void *ud;
-} sending;
-
 static void on_posted(GObject *source, GAsyncResult *res, gpointer data)
 {
     sending *s = data;
@@ -385,9 +401,13 @@ static void on_posted(GObject *source, GAsyncResult *res, gpointer data)
     g_clear_error(&err);
     if (answer)
         g_bytes_unref(answer);
-    if (s->done && s->life->alive) /* cancelled by a network change: status 0 */
-        s->done(s->hub, status, recipients, s->ud);
+    if (s->life->alive) {
+        g_ptr_array_remove_fast(s->cl->sendings, s);
+        if (s->done) /* cancelled by a network change: status 0 */
+            s->done(s->hub, status, recipients, s->ud);
+    }
     life_unref(s->life);
+    g_object_unref(s->cancel);
     g_free(s);
 }
 
@@ -410,8 +430,9 @@ void shoal_hub_client_broadcast(shoal_hub_client *cl, size_t hub, const char *ch
     soup_message_set_request_body_from_bytes(msg, "application/json", body);
     g_bytes_unref(body);
     sending *s = g_new(sending, 1);
-    *s = (sending){life_ref(cl->life), hub, done, ud};
-    soup_session_send_and_read_async(cl->session, msg, G_PRIORITY_DEFAULT, NULL, on_posted, s);
+    *s = (sending){life_ref(cl->life), cl, g_cancellable_new(), hub, done, ud};
+    g_ptr_array_add(cl->sendings, s);
+    soup_session_send_and_read_async(cl->session, msg, G_PRIORITY_DEFAULT, s->cancel, on_posted, s);
     g_object_unref(msg);
 }
 

@@ -255,6 +255,46 @@ static void a_silent_stream_is_dropped_and_retried(void)
     g_ptr_array_unref(held);
 }
 
+/* After a network change nothing waits on a connection of the old network: a broadcast hanging
+ * on one hears status 0, and the stream comes back on a new connection. */
+static void a_network_change_drops_what_hangs(void)
+{
+    GSocketService *service = g_socket_service_new();
+    guint16 port = g_socket_listener_add_any_inet_port(G_SOCKET_LISTENER(service), NULL, NULL);
+    GPtrArray *held = g_ptr_array_new_with_free_func(g_object_unref);
+    g_signal_connect(service, "incoming", G_CALLBACK(silent_incoming), held);
+    g_socket_service_start(service);
+
+    seen s = {0};
+    shoal_hub_client_config cfg;
+    shoal_hub_client_config_default(&cfg);
+    shoal_hub_client_callbacks cb = {on_state, on_message, &s};
+    shoal_hub_client *cl = NULL;
+    CHECK_EQ_ERR(shoal_hub_client_new(&cl, &cfg, &cb), SHOAL_OK);
+    shoal_hub_addr a = hub_at(port);
+    shoal_hub_client_add_hub(cl, &a);
+    const char *channels[] = {"all"};
+    CHECK_EQ_ERR(shoal_hub_client_subscribe(cl, channels, 1), SHOAL_OK);
+    shoal_hub_client_connect(cl, 0);
+    CHECK(wait_for(&s.connected[0], 1, 3000));
+    shoal_hub_client_broadcast(cl, 0, "all", "{}", 2, on_sent, &s); /* its answer never ends */
+    int conns = 0;
+    while (held->len < 2 && conns++ < 3000)
+        run_for(1);
+    CHECK_EQ_INT(held->len, 2);
+    CHECK_EQ_INT(s.sent, 0);
+    shoal_hub_client_network_changed(cl);
+    CHECK(wait_for(&s.sent, 1, 3000));
+    CHECK_EQ_INT(s.status, 0);
+    CHECK(wait_for(&s.connected[0], 2, 3000)); /* reopened ... */
+    CHECK_EQ_INT(held->len, 3);                /* ... on a connection of its own */
+    CHECK_EQ_INT(s.disconnected[0] + s.failed[0], 0);
+    shoal_hub_client_free(cl);
+    g_socket_service_stop(service);
+    g_object_unref(service);
+    g_ptr_array_unref(held);
+}
+
 static void a_hub_that_is_not_there_fails(void)
 {
     seen s = {0};
@@ -336,6 +376,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     RUN(messages_arrive_once_through_both_hubs);
     RUN(a_silent_stream_is_dropped_and_retried);
+    RUN(a_network_change_drops_what_hangs);
     RUN(a_hub_that_is_not_there_fails);
     RUN(asking_hubs_without_ice_servers_ends_at_once);
     return harness_finish();
