@@ -8,6 +8,12 @@ Paths: host (one LAN), srflx (cone NATs, STUN from the hub), relay over UDP (sym
 hub offering TURN over UDP only) and relay over TCP (UDP blocked by the routers). Prints p50 and
 p95 per path, and each as a ratio to the host path's p50 (the anchor) measured in the same run.
 
+Then a network change, N times, behind cone NATs: A's address changes (the old one goes, a new
+one comes) while it is connected to B, and the time is taken from the change to A's connection
+to B carrying on: kept by an ICE restart (the default), or, with the restart turned off
+(timeoutRestart 0, as every network change was handled before), made anew. The second is the
+anchor. Both include the daemon's wait of 1 s for a burst of network changes to settle.
+
     python3 bench/bench_nat.py build-bench/src/cli/shoal [N]     (root; N defaults to 10)
 """
 import json
@@ -77,6 +83,25 @@ def samples(w, stay, again, kind, relay):
     return got
 
 
+def moves(w, key):
+    """N changes of A's address; the time from each to A's connection to B carrying on, as
+    A's status counts it under "connections" (key: "keptByRestart" or "made")."""
+    w.connected()
+    addresses = [nat.HOSTS["a"][1], "192.168.1.12"]
+    got = []
+    for i in range(N):
+        before = nat.ask(w.homes["a"], "status")["connections"][key]
+        old, new = addresses[i % 2], addresses[(i + 1) % 2]
+        began = time.monotonic()
+        nat.move_address("a", old, new)
+        nat.wait_for(f"A's connection carrying on ({key})", lambda: (
+            nat.ask(w.homes["a"], "status")["connections"][key] > before and
+            (w.peer("a", "b") or {}).get("state") == "connected"), seconds=60, every=0.02)
+        got.append(time.monotonic() - began)
+        time.sleep(3)  # past the restart gap, and B settled
+    return got
+
+
 def pct(xs, q):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
@@ -91,11 +116,15 @@ def main():
              ("srflx", dict(nat="cone"), "a", "b", "srflx", None),
              ("relay udp", dict(nat="symmetric", turn_tcp=False), "a", "b", "relay", "udp"),
              ("relay tcp", dict(nat="cone", block_udp=True), "a", "b", "relay", "tcp")]
-    results = {}
+    results, changes = {}, {}
     try:
         for name, world, stay, again, kind, relay in cases:
             with nat.World("bench-" + name.replace(" ", "-"), **world) as w:
                 results[name] = samples(w, stay, again, kind, relay)
+        for name, peers, key in (("ICE restart", None, "keptByRestart"),
+                                 ("made anew", {"timeoutRestart": 0}, "made")):
+            with nat.World("bench-move-" + key, peers=peers) as w:
+                changes[name] = moves(w, key)
     finally:
         shutil.rmtree(nat.ROOT, ignore_errors=True)
     anchor = statistics.median(results["host"])
@@ -105,6 +134,13 @@ def main():
     for name, xs in results.items():
         p50, p95 = statistics.median(xs), pct(xs, 0.95)
         print(f"{name:<10} {p50 * 1000:8.0f} {p95 * 1000:8.0f} {p50 / anchor:15.2f}")
+    anchor = statistics.median(changes["made anew"])
+    print(f"\nA's address changes ({N} times, cone NATs); from the change to the connection "
+          f"carrying on")
+    print(f"{'how':<12} {'p50 ms':>8} {'p95 ms':>8} {'p50 / made anew p50':>20}")
+    for name, xs in changes.items():
+        p50, p95 = statistics.median(xs), pct(xs, 0.95)
+        print(f"{name:<12} {p50 * 1000:8.0f} {p95 * 1000:8.0f} {p50 / anchor:20.2f}")
 
 
 if __name__ == "__main__":

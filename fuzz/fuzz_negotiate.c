@@ -37,6 +37,9 @@ static void check_records(const shoal_negotiate *n)
         check(!r->closing || r->queued == 0);
         check(!r->busy || (r->closing && r->initiator && !r->plain));
         check(!r->plain || (r->session[0] == '\0' && r->partner == 0));
+        /* only an established shoal connection restarts */
+        check(!r->restarting || (r->phase == SHOAL_NEG_ESTABLISHED && !r->plain));
+        check(!r->plain || (r->restarts == 0 && r->remote_restarts == 0));
         check((r->phase == SHOAL_NEG_ESTABLISHED && !r->closing) ==
               (r->deadline == SHOAL_TIME_NEVER));
         if (r->phase == SHOAL_NEG_ADMITTING)

@@ -61,8 +61,9 @@ void shoal_hub_client_connect(shoal_hub_client *cl, size_t hub);
 void shoal_hub_client_disconnect(shoal_hub_client *cl, size_t hub);
 /* The network changed: a connection made on the old one may be dead without a word (TCP from
  * an address that is gone waits minutes), and the pool would hand it out again. Every request
- * under way is cancelled (a broadcast's `done` hears status 0, an ICE question gets no answer),
- * every connection closed, and the streams wanted open again at once, on new connections. */
+ * under way is cancelled (a broadcast's `done` hears status 0, maybe before this returns; an ICE
+ * question gets no answer), every connection closed, and every stream closed without a word and
+ * not retried: connect each again (shoal_hub_client_connect), on a new connection. */
 void shoal_hub_client_network_changed(shoal_hub_client *cl);
 
 /* The outcome of a broadcast: the HTTP status (0 if none came back) and the number of

@@ -39,7 +39,8 @@
  * shoal_swarm_we_lead names keeps its own. A restart that connects is reported as
  * REMOTE_PEER_RESTARTED; one that fails leaves the connection as it was, to the state manager's
  * deadline and the WebRTC stack's own watch. A peer's restarts are taken at most one per
- * SHOAL_NEGOTIATE_RESTART_GAP.
+ * SHOAL_NEGOTIATE_RESTART_GAP. A connection that cannot restart (a plain peer's) is closed as a
+ * network change closes it (abandoned, reported with SHOAL_E_NETWORK_RESET).
  *
  * Plain webrtc-swarm peers (compatibility mode: no feed id, no sessions) negotiate the same way,
  * but their channel carries raw messages (no handshake: the connection is up once the channel
@@ -61,6 +62,9 @@
 /* A connected peer may restart ICE at most once in this long (ms): each restart costs us an ICE
  * agent's sockets, gathering and TURN allocations. */
 #define SHOAL_NEGOTIATE_RESTART_GAP 2000
+/* Our restart's offer wins over one of theirs that crosses it for this long (ms); an offer of
+ * ours that was lost (a hub down, a peer that drops it) then stops holding theirs back. */
+#define SHOAL_NEGOTIATE_RESTART_WAIT 5000
 /* The longest offer or answer SDP taken from a remote (the original signalhub caps bodies at
  * 64 KiB, and a real one is a few KiB). */
 #define SHOAL_NEGOTIATE_MAX_SDP 65536
@@ -220,7 +224,8 @@ typedef struct shoal_negotiate_record {
     /* ICE restarts of an established connection (never a plain peer's) */
     uint32_t restarts;        /* restarts we offered: the last one's number */
     uint32_t remote_restarts; /* the number of the last restart of theirs we took */
-    bool restarting;          /* our restart waits for its answer */
+    bool restarting;          /* our restart waits for its answer ... */
+    shoal_time restart_until; /* ... and wins over a crossing one of theirs until then */
     shoal_time restart_quiet; /* a restart of theirs before this is dropped */
 } shoal_negotiate_record;
 

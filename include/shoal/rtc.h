@@ -87,9 +87,14 @@ SHOAL_MUST_CHECK int shoal_rtc_peer_set_remote(shoal_rtc_peer *p, bool offer, co
  * `description`. DTLS and SCTP go on over the old path meanwhile, and move to the new one when
  * it connects (`restarted`); the old path failing meanwhile does not end the connection. A
  * restart offered or answered while one is under way replaces it (an offer of ours that the
- * other side's crosses is answered with the same agent). Errors: SHOAL_E_RTC_STATE (the channel
+ * other side's crosses is answered with the same agent). A restart not connected within
+ * RTC_RESTART_MS (10 s) is given up, and the connection with it if its old path failed meanwhile.
+ * Errors: SHOAL_E_RTC_STATE (the channel
  * is not open, or the peer closes), SHOAL_E_RTC_INIT (ICE cannot start). */
 SHOAL_MUST_CHECK int shoal_rtc_peer_restart(shoal_rtc_peer *p);
+/* The STUN and TURN servers (copied; NULL: the context's) a restart's agent uses from now on, as
+ * TURN credentials handed out by a hub expire. */
+void shoal_rtc_peer_set_ice(shoal_rtc_peer *p, const shoal_ice_servers *ice);
 /* One of the other side's candidates (`candidate:…`, with or without `a=`); an empty string
  * means the end of its candidates. SHOAL_E_RTC_CANDIDATE when it cannot be read; an ICE-TCP
  * candidate (RFC 6544) is ignored: SHOAL_OK. One whose address is an mDNS name is looked up

@@ -68,6 +68,7 @@ struct shoal_conn {
     size_t nactive, active_cap;
     uint32_t slots_used; /* connecting + connected */
     uint32_t connected;
+    uint32_t restarting; /* connected peers with a restart_by */
 
     /* One call's output. */
     shoal_conn_fx *fx;
@@ -118,6 +119,8 @@ void shoal__conn_close(shoal_conn *c, size_t pos, shoal_close_reason reason);
 void shoal__conn_touch_peer(shoal_conn *c, size_t pos);
 void shoal__conn_touch_hub(shoal_conn *c, uint32_t id);
 void shoal__conn_forget_peer(shoal_conn *c, size_t pos);
+/* The peer's ICE restart is over (done, or its connection gone): restart_by cleared. */
+void shoal__conn_restart_done(shoal_conn *c, size_t pos);
 void shoal__conn_drop_hub(shoal_conn *c, uint32_t id);
 void shoal__conn_set_state(shoal_conn *c, size_t pos, shoal_peer_state state, shoal_time now);
 /* The peer may become forgettable: bring forget_next forward to when. */

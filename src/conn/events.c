@@ -121,18 +121,30 @@ void shoal__conn_set_state(shoal_conn *c, size_t pos, shoal_peer_state state, sh
         (uint32_t)(state == SHOAL_PEER_CONNECTED) - (uint32_t)(old == SHOAL_PEER_CONNECTED);
     if (old == SHOAL_PEER_CONNECTED) {
         p->connected_total += now - p->connected_since;
-        p->restart_by = 0;
-        p->restart_asked = false;
+        shoal__conn_restart_done(c, pos);
     }
     if (holds_slot(old) && !holds_slot(state))
         c->fill_dirty = true;
     if (state == SHOAL_PEER_DISCONNECTED) {
         shoal__conn_forget_by(c, p->last_announce + c->cfg.forget_after);
+        if (old == SHOAL_PEER_DISCONNECTING && p->backoff_until <= now)
+            c->fill_dirty = true; /* closed with no rest (a restart that failed): a candidate */
         shoal_time dialable = p->backoff_until > now ? p->backoff_until : now;
         if (dialable < c->candidate_next)
             c->candidate_next = dialable;
     }
     p->state = state;
+}
+
+void shoal__conn_restart_done(shoal_conn *c, size_t pos)
+{
+    shoal_conn_peer *p = &c->peers[pos];
+    if (p->restart_by == 0)
+        return;
+    shoal__conn_touch_peer(c, pos);
+    p->restart_by = 0;
+    p->restart_asked = false;
+    c->restarting--;
 }
 
 void shoal__conn_forget_by(shoal_conn *c, shoal_time when)

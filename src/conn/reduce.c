@@ -98,7 +98,7 @@ static void hub_removed(shoal_conn *c, shoal_conn_hub *h)
 /* Connections kept through a network change restart through their hub once it is back. */
 static void ask_restarts(shoal_conn *c, uint32_t hub)
 {
-    for (size_t i = 0; i < c->nactive; i++) {
+    for (size_t i = 0; c->restarting && i < c->nactive; i++) {
         size_t pos = c->active[i];
         shoal_conn_peer *p = &c->peers[pos];
         if (p->restart_by == 0 || p->restart_asked || p->route != hub)
@@ -307,10 +307,11 @@ static void did_disconnect(shoal_conn *c, size_t pos, shoal_time now, int err)
         shoal__conn_peer_failed(c, pos, now, err);
         break;
     case SHOAL_PEER_CONNECTED:
-        /* The other side closed a working connection: give it a moment before dialling back. */
+        /* The other side closed a working connection: give it a moment before dialling back
+         * (unless the network change closed it: a connection that could not restart). */
         shoal__conn_touch_peer(c, pos);
         p->last_error = err;
-        if (p->backoff_until < now + c->cfg.reconnect_delay)
+        if (err != SHOAL_E_NETWORK_RESET && p->backoff_until < now + c->cfg.reconnect_delay)
             p->backoff_until = now + c->cfg.reconnect_delay;
         shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTED, now);
         break;
@@ -342,6 +343,7 @@ static void network_reset(shoal_conn *c, bool woke, shoal_time now)
         shoal_conn_peer *p = &c->peers[pos];
         if (!woke && restartable(c, p)) {
             shoal__conn_touch_peer(c, pos);
+            c->restarting += p->restart_by == 0;
             p->restart_by = now + c->cfg.timeout_restart;
             p->restart_asked = false;
             continue;
@@ -557,9 +559,7 @@ int shoal_conn_reduce(shoal_conn *c, const shoal_conn_action *a, shoal_time now,
         break;
     case SHOAL_ACT_REMOTE_PEER_RESTARTED:
         if ((pos = peer(c, a->feed, false, now)) != SIZE_MAX && c->peers[pos].restart_by != 0) {
-            shoal__conn_touch_peer(c, pos);
-            c->peers[pos].restart_by = 0;
-            c->peers[pos].restart_asked = false;
+            shoal__conn_restart_done(c, pos);
             c->stats.restarts++;
         }
         break;

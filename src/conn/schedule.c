@@ -216,6 +216,8 @@ static void service_hubs(shoal_conn *c, shoal_time now)
 
 static void expire_attempts(shoal_conn *c, shoal_time now)
 {
+    if (c->slots_used == c->connected && c->restarting == 0)
+        return; /* nobody is connecting or restarting */
     /* Backwards: leaving the active list moves its last entry into the hole. */
     for (size_t i = c->nactive; i-- > 0;) {
         size_t pos = c->active[i];
@@ -225,9 +227,10 @@ static void expire_attempts(shoal_conn *c, shoal_time now)
             c->stats.timeouts++;
             shoal__conn_peer_failed(c, pos, now, SHOAL_E_CONN_TIMEOUT);
         } else if (p->restart_by != 0 && p->restart_by <= now) {
-            /* the network change's close, late: no failure, no rest */
+            /* the network change's close, late: no failure, no rest; dialled again once its
+             * close is told (a dial now would hear the old connection's end as its own) */
             shoal__conn_close(c, pos, SHOAL_CLOSE_NETWORK_RESET);
-            shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTED, now);
+            shoal__conn_set_state(c, pos, SHOAL_PEER_DISCONNECTING, now);
         }
     }
 }
@@ -402,7 +405,8 @@ static shoal_time next_cut(const shoal_conn *c, shoal_time now)
 static void schedule_tick(shoal_conn *c, shoal_time now)
 {
     shoal_time at = earliest(earliest(c->heartbeat, c->next_announce), c->hub_next);
-    for (size_t i = 0; i < c->nactive; i++) {
+    /* Connecting and restarting peers have deadlines that connected ones do not. */
+    for (size_t i = 0; (c->slots_used > c->connected || c->restarting) && i < c->nactive; i++) {
         const shoal_conn_peer *p = &c->peers[c->active[i]];
         if (p->state == SHOAL_PEER_CONNECTING)
             at = earliest(at, p->deadline);

@@ -74,7 +74,7 @@ typedef struct sending {
 } sending;
 
 /* Every broadcast out is cancelled: its `done` hears status 0 (or nothing, once the client is
- * gone). */
+ * gone), maybe before this returns, and may broadcast again (a new one is not cancelled). */
 static void cancel_sendings(shoal_hub_client *cl)
 {
     for (guint i = cl->sendings->len; i-- > 0;) /* backwards: one may leave the list at once */
@@ -361,15 +361,13 @@ void shoal_hub_client_connect(shoal_hub_client *cl, size_t hub)
 
 void shoal_hub_client_network_changed(shoal_hub_client *cl)
 {
-    for (guint i = 0; i < cl->hubs->len; i++)
-        stop_stream(cl->hubs->pdata[i]);
-    cancel_sendings(cl); /* their answers may be read already: abort would not reach them */
-    soup_session_abort(cl->session); /* every request cancelled, every connection closed */
     for (guint i = 0; i < cl->hubs->len; i++) {
         hub_stream *h = cl->hubs->pdata[i];
-        if (h->wanted)
-            shoal_hub_client_connect(cl, h->index);
+        stop_stream(h);
+        g_clear_handle_id(&h->retry_id, g_source_remove);
     }
+    cancel_sendings(cl); /* their answers may be read already: abort would not reach them */
+    soup_session_abort(cl->session); /* every request cancelled, every connection closed */
 }
 
 void shoal_hub_client_disconnect(shoal_hub_client *cl, size_t hub)

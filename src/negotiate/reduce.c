@@ -239,6 +239,16 @@ static int on_dial(shoal_negotiate *n, const shoal_negotiate_event *ev, shoal_ti
     return SHOAL_OK;
 }
 
+/* A network change's close: the path it used may be gone, so there are no goodbyes to wait for,
+ * and the record goes at once, leaving room to dial anew. */
+static void reset_close(shoal_negotiate *n, rec *r, shoal_time now)
+{
+    drop_successor(n, r, now);
+    if (r->pub.phase != SHOAL_NEG_ADMITTING)
+        emit(n, SHOAL_NEG_FX_CLOSE_RTC, r, NULL)->close = SHOAL_NEG_CLOSE_ABANDON;
+    finish(n, r, SHOAL_E_NETWORK_RESET);
+}
+
 static void on_close(shoal_negotiate *n, const shoal_negotiate_event *ev, shoal_time now)
 {
     rec *r = shoal__neg_current_by_feed(n, ev->feed);
@@ -246,11 +256,7 @@ static void on_close(shoal_negotiate *n, const shoal_negotiate_event *ev, shoal_
         return;
     say(n, "closing %.8s… (%s)", r->pub.channel, shoal_close_reason_name(ev->reason));
     if (ev->reason == SHOAL_CLOSE_NETWORK_RESET) {
-        /* the path it used may be gone: no goodbyes to wait for, and room to dial anew */
-        drop_successor(n, r, now);
-        if (r->pub.phase != SHOAL_NEG_ADMITTING)
-            emit(n, SHOAL_NEG_FX_CLOSE_RTC, r, NULL)->close = SHOAL_NEG_CLOSE_ABANDON;
-        finish(n, r, SHOAL_E_NETWORK_RESET);
+        reset_close(n, r, now);
     } else if (r->pub.phase == SHOAL_NEG_ADMITTING) {
         finish(n, r, SHOAL_OK);
     } else {
@@ -296,13 +302,19 @@ static bool restartable(const rec *r)
            r->pub.phase == SHOAL_NEG_ESTABLISHED && !r->pub.closing;
 }
 
-static void on_restart(shoal_negotiate *n, const shoal_negotiate_event *ev)
+static void on_restart(shoal_negotiate *n, const shoal_negotiate_event *ev, shoal_time now)
 {
     rec *r = shoal__neg_current_by_feed(n, ev->feed);
-    if (n->stopping || !restartable(r))
+    if (n->stopping || !r || r->pub.closing || r->pub.phase != SHOAL_NEG_ESTABLISHED)
         return;
+    if (r->pub.plain) { /* no restarts: closed as the network change closes the rest */
+        say(n, "%.8s… cannot restart ICE: closed (network-reset)", r->pub.channel);
+        reset_close(n, r, now);
+        return;
+    }
     r->pub.restarts++;
     r->pub.restarting = true;
+    r->pub.restart_until = now + SHOAL_NEGOTIATE_RESTART_WAIT;
     say(n, "restarting ICE with %.8s… on the new network", r->pub.channel);
     emit(n, SHOAL_NEG_FX_RESTART_RTC, r, NULL);
 }
@@ -317,7 +329,8 @@ static int on_restart_signal(shoal_negotiate *n, rec *r, const shoal_swarm_msg *
         return SHOAL_OK;
     }
     if (offer ? (number <= r->pub.remote_restarts || now < r->pub.restart_quiet ||
-                 (r->pub.restarting && shoal_swarm_we_lead(n->self, m->from)))
+                 (r->pub.restarting && now < r->pub.restart_until &&
+                  shoal_swarm_we_lead(n->self, m->from)))
               : (!r->pub.restarting || number != r->pub.restarts)) {
         /* a repeat, an old one, one too soon, one that crosses ours and yields to it, or an
          * answer we did not ask for */
@@ -734,7 +747,7 @@ int shoal_negotiate_reduce(shoal_negotiate *n, const shoal_negotiate_event *ev, 
         on_stop(n, now);
         break;
     case SHOAL_NEG_EV_RESTART:
-        on_restart(n, ev);
+        on_restart(n, ev, now);
         break;
     case SHOAL_NEG_EV_RTC_RESTARTED:
         on_restarted(n, ev);

@@ -222,22 +222,49 @@ static void create_rtc(shoal_node *n, const shoal_negotiate_fx *fx)
     g_hash_table_insert(n->peers, GUINT_TO_POINTER(p->id), p);
 }
 
-/* The other side's description or candidate; what the stack cannot take, the core hears of. */
-static void take_remote(shoal_node *n, shoal_node_peer *p, const shoal_negotiate_fx *fx)
+/* What the stack cannot take (a description, a candidate, a restart), the core hears of. */
+static void refused(shoal_node *n, shoal_node_peer *p, const shoal_negotiate_fx *fx)
 {
-    int rc = fx->type == SHOAL_NEG_FX_SET_REMOTE
-                 ? shoal_rtc_peer_set_remote(p->rtc, fx->offer, fx->text, strlen(fx->text))
-                 : shoal_rtc_peer_add_candidate(p->rtc, fx->text);
-    if (rc == SHOAL_OK)
-        return;
     pending later = {.kind = PENDING_NEGOTIATE,
                      .event = {.type = SHOAL_NEG_EV_REFUSED,
                                .id = p->id,
                                .sig = fx->type == SHOAL_NEG_FX_ADD_CANDIDATE
                                           ? SHOAL_NEG_SIG_CANDIDATE
-                                      : fx->offer ? SHOAL_NEG_SIG_OFFER
-                                                  : SHOAL_NEG_SIG_ANSWER}};
+                                      : fx->offer || fx->type == SHOAL_NEG_FX_RESTART_RTC
+                                          ? SHOAL_NEG_SIG_OFFER
+                                          : SHOAL_NEG_SIG_ANSWER}};
     g_array_append_val(n->queue, later);
+}
+
+/* The servers a restart's agent takes are the hub's as they are now (its TURN credentials
+ * expire): set before our restart, and before a description that may be theirs. */
+static void fresh_ice(shoal_node *n, shoal_node_peer *p, const shoal_negotiate_fx *fx)
+{
+    shoal_ice_servers ice;
+    shoal_rtc_peer_set_ice(p->rtc, node_ice_for(n, fx->hub, &ice));
+}
+
+/* The other side's description or candidate. */
+static void take_remote(shoal_node *n, shoal_node_peer *p, const shoal_negotiate_fx *fx)
+{
+    if (fx->type == SHOAL_NEG_FX_SET_REMOTE && fx->offer)
+        fresh_ice(n, p, fx);
+    int rc = fx->type == SHOAL_NEG_FX_SET_REMOTE
+                 ? shoal_rtc_peer_set_remote(p->rtc, fx->offer, fx->text, strlen(fx->text))
+                 : shoal_rtc_peer_add_candidate(p->rtc, fx->text);
+    if (rc != SHOAL_OK)
+        refused(n, p, fx);
+}
+
+/* Our ICE restart; one that cannot start is told as refused (our restart is then over). */
+static void restart_rtc(shoal_node *n, shoal_node_peer *p, const shoal_negotiate_fx *fx)
+{
+    fresh_ice(n, p, fx);
+    int rc = shoal_rtc_peer_restart(p->rtc);
+    if (rc == SHOAL_OK)
+        return;
+    node_say(n, "no ICE restart with peer #%u: %s", p->id, shoal_strerror(rc));
+    refused(n, p, fx);
 }
 
 static void start_link(shoal_node *n, shoal_node_peer *p, const shoal_negotiate_fx *fx)
@@ -313,13 +340,10 @@ void channels_carry_out(shoal_node *n, const shoal_negotiate_fx *fx, size_t coun
             if (p && p->rtc)
                 close_rtc(p, fx[i].close);
             break;
-        case SHOAL_NEG_FX_RESTART_RTC: {
-            /* one that cannot start leaves the connection to the state manager's deadline */
-            int rc = p && p->rtc ? shoal_rtc_peer_restart(p->rtc) : SHOAL_E_RTC_STATE;
-            if (rc != SHOAL_OK)
-                node_say(n, "no ICE restart with peer #%u: %s", fx[i].id, shoal_strerror(rc));
+        case SHOAL_NEG_FX_RESTART_RTC:
+            if (p && p->rtc)
+                restart_rtc(n, p, &fx[i]);
             break;
-        }
         case SHOAL_NEG_FX_ADMIT:
             node_admit(n, fx[i].id, &fx[i].report);
             break;

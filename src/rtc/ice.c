@@ -109,11 +109,15 @@ static void free_agent(shoal_rtc_peer *p, NiceAgent *agent, guint stream, bool l
     dead_agent *d = g_new(dead_agent, 1);
     d->agent = agent;
     d->stream = stream;
-    g_idle_add(bury_later, d);
+    GSource *idle = g_idle_source_new(); /* on the peer's context, as all its work is */
+    g_source_set_callback(idle, bury_later, d, NULL);
+    g_source_attach(idle, p->rtc->ctx);
+    g_source_unref(idle);
 }
 
 static void drop_next(shoal_rtc_peer *p, bool later)
 {
+    g_clear_handle_id(&p->next_timer, g_source_remove);
     if (!p->next)
         return;
     free_agent(p, p->next, p->next_stream, later);
@@ -124,6 +128,7 @@ static void drop_next(shoal_rtc_peer *p, bool later)
 /* The restart's agent connected: DTLS moves to it, and the old agent goes. */
 static void promote(shoal_rtc_peer *p)
 {
+    g_clear_handle_id(&p->next_timer, g_source_remove);
     free_agent(p, p->agent, p->stream, true);
     p->agent = p->next;
     p->stream = p->next_stream;
@@ -321,17 +326,35 @@ bool shoal__ice_start(shoal_rtc_peer *p)
     return p->agent && nice_agent_gather_candidates(p->agent, p->stream);
 }
 
+/* RTC_RESTART_MS passed and the restart's agent did not connect: it goes, and the peer with it
+ * when the old path failed too. */
+static gboolean restart_too_late(gpointer data)
+{
+    shoal_rtc_peer *p = data;
+    p->next_timer = 0;
+    shoal_log(SHOAL_LOG_INFO, "rtc", "ICE restart given up: no path within %d s",
+              RTC_RESTART_MS / 1000);
+    drop_next(p, false);
+    if (p->old_failed)
+        shoal__rtc_fail(p, SHOAL_E_RTC_ICE_FAILED);
+    return G_SOURCE_REMOVE;
+}
+
 bool shoal__ice_restart(shoal_rtc_peer *p, bool offered)
 {
-    drop_next(p, true); /* a signal of its may be what brought the new restart */
+    drop_next(p, true);         /* a signal of its may be what brought the new restart */
+    shoal__mdns_forget_peer(p); /* the old agent's lookups, and its budget: the new one's own */
+    p->mdns_lookups = 0;
     p->next_path = (shoal_rtc_path){0};
     p->next_offered = offered;
     p->next_described = false;
     p->next_has_remote = false;
     p->remote_done_waiting = false;
     p->next = make_agent(p, &p->next_stream, p->next_relays);
-    if (p->next && nice_agent_gather_candidates(p->next, p->next_stream))
+    if (p->next && nice_agent_gather_candidates(p->next, p->next_stream)) {
+        p->next_timer = g_timeout_add(RTC_RESTART_MS, restart_too_late, p);
         return true;
+    }
     drop_next(p, false);
     return false;
 }

@@ -187,6 +187,11 @@ int shoal_rtc_peer_restart(shoal_rtc_peer *p)
     return SHOAL_OK;
 }
 
+void shoal_rtc_peer_set_ice(shoal_rtc_peer *p, const shoal_ice_servers *ice)
+{
+    p->ice = ice ? *ice : p->rtc->ice;
+}
+
 /* The other side's description of an ICE restart: an offer (a new restart, or one that crosses
  * ours, answered with our agent) or the answer to ours. */
 static int restart_remote(shoal_rtc_peer *p, bool offer, const char *text, size_t len)

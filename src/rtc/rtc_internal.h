@@ -26,6 +26,7 @@
  * freshness gives up after 10 s, short enough that a busy peer (or our own loop, busy) lost
  * connections that were alive: its keepalive checks go on (and give up at 50 s), and this
  * watch, fed by SCTP's heartbeats every RTC_HEARTBEAT_MS on an idle channel, says when. */
+#define RTC_RESTART_MS   10000 /* an ICE restart not connected by then is given up */
 #define RTC_SILENT_MS    30000
 #define RTC_HEARTBEAT_MS 5000
 
@@ -91,6 +92,7 @@ struct shoal_rtc_peer {
      * place; until then a failure of the old one is not the peer's end. */
     NiceAgent *next;
     guint next_stream;
+    guint next_timer; /* RTC_RESTART_MS */
     const char *next_relays[8];
     shoal_rtc_path next_path; /* its selected pair, once it has one */
     bool next_offered;        /* we offered the restart (else we answer one) */

@@ -111,12 +111,16 @@ static void a_restart_not_done_in_time_closes(void)
     CHECK_LACKS(&s, "CLOSE_PEER");
     script_step(&s, 60 + SHOAL_SECONDS(15), TICK);
     CHECK_HAS(&s, "CLOSE_PEER B network-reset");
+    CHECK_LACKS(&s, "DIAL_PEER B");
+    CHECK_EQ_INT(peer_of(&s, 'B')->state, SHOAL_PEER_DISCONNECTING);
     CHECK_EQ_INT(peer_of(&s, 'B')->failures, 0); /* the network's doing, not the peer's */
     CHECK_EQ_INT(peer_of(&s, 'B')->restart_by, 0);
     CHECK_EQ_INT(shoal_conn_get_stats(s.c)->restarts, 0);
-    /* ... and it is dialled again at once, afresh */
+    /* ... and once its close is told, it is dialled again at once, afresh */
+    script_step(&s, 60 + SHOAL_SECONDS(15) + 5, PEER_ACT(REMOTE_PEER_DID_DISCONNECT, 'B'));
     CHECK_HAS(&s, "DIAL_PEER B via h0");
     CHECK_EQ_INT(peer_of(&s, 'B')->state, SHOAL_PEER_CONNECTING);
+    CHECK_EQ_INT(peer_of(&s, 'B')->failures, 0);
     script_free(&s);
 }
 
@@ -129,6 +133,20 @@ static void a_connection_that_ends_drops_its_restart(void)
     CHECK_EQ_INT(peer_of(&s, 'B')->restart_by, 0);
     CHECK(!peer_of(&s, 'B')->restart_asked);
     EXPECT_STEP(&s, 300, PEER_ACT(REMOTE_PEER_RESTARTED, 'B'), "");
+    script_free(&s);
+}
+
+/* A connection that cannot restart (a plain webrtc-swarm peer's) is closed by the negotiation
+ * core as the network change's: it is dialled again at once, not after reconnect_delay. */
+static void a_connection_that_cannot_restart_is_dialled_again(void)
+{
+    script s;
+    kept_and_restarted_through_its_hub(&s);
+    shoal_conn_action gone = PEER_ACT(REMOTE_PEER_DID_DISCONNECT, 'B');
+    gone.err = SHOAL_E_NETWORK_RESET;
+    script_step(&s, 200, gone);
+    CHECK_HAS(&s, "DIAL_PEER B via h0");
+    CHECK_EQ_INT(peer_of(&s, 'B')->failures, 0);
     script_free(&s);
 }
 
@@ -169,6 +187,7 @@ int main(void)
     RUN(a_restart_keeps_the_connection);
     RUN(a_restart_not_done_in_time_closes);
     RUN(a_connection_that_ends_drops_its_restart);
+    RUN(a_connection_that_cannot_restart_is_dialled_again);
     RUN(direct_connections_are_closed);
     RUN(a_second_change_restarts_again);
     return harness_finish();

@@ -62,7 +62,8 @@ static shoal_conn_action random_action(script *s)
     case 11:
         return PEER_ACT(REMOTE_PEER_DISCONNECT, p);
     case 12:
-        return PEER_ACT(REMOTE_PEER_DID_DISCONNECT, p);
+        return rnd(2) ? PEER_ACT(REMOTE_PEER_DID_DISCONNECT, p)
+                      : PEER_ACT(REMOTE_PEER_RESTARTED, p);
     case 13:
         return PEER_ACT(REMOTE_PEER_CLIENT_DID_CONNECT, p);
     case 14:
@@ -200,6 +201,12 @@ static void check_step(script *s, const snapshot *before, shoal_time now)
             continue;
         if (p->state == SHOAL_PEER_CONNECTING)
             CHECK(s->tick_at <= (p->deadline > now ? p->deadline : now + 1));
+        /* only a connection through a hub restarts, and it is judged at its time */
+        if (p->restart_by != 0) {
+            CHECK(p->state == SHOAL_PEER_CONNECTED && p->transport == SHOAL_TRANSPORT_RTC);
+            CHECK(s->tick_at <= (p->restart_by > now ? p->restart_by : now + 1));
+        }
+        CHECK(p->restart_by != 0 || !p->restart_asked);
     }
     for (uint32_t id = 0; id <= NHUBS; id++) {
         const shoal_conn_hub *h = &after.hubs[id];

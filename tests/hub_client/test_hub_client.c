@@ -256,7 +256,7 @@ static void a_silent_stream_is_dropped_and_retried(void)
 }
 
 /* After a network change nothing waits on a connection of the old network: a broadcast hanging
- * on one hears status 0, and the stream comes back on a new connection. */
+ * on one hears status 0, and the stream, connected again, comes back on a new connection. */
 static void a_network_change_drops_what_hangs(void)
 {
     GSocketService *service = g_socket_service_new();
@@ -286,6 +286,9 @@ static void a_network_change_drops_what_hangs(void)
     shoal_hub_client_network_changed(cl);
     CHECK(wait_for(&s.sent, 1, 3000));
     CHECK_EQ_INT(s.status, 0);
+    run_for(300);
+    CHECK_EQ_INT(held->len, 2); /* the stream is closed, not retried on its own */
+    shoal_hub_client_connect(cl, 0);
     CHECK(wait_for(&s.connected[0], 2, 3000)); /* reopened ... */
     CHECK_EQ_INT(held->len, 3);                /* ... on a connection of its own */
     CHECK_EQ_INT(s.disconnected[0] + s.failed[0], 0);

@@ -627,6 +627,15 @@ def on_one_lan_peers_meet_directly():
               f"all {total['ra']['wan_udp']}, while connected 0")
 
 
+def move_address(h, old, new):
+    """h's LAN address changes from old to new, its default route put back."""
+    r = HOSTS[h][0]
+    sh("ip", "-n", ns(h), "-batch", "-", stdin=f"""addr del {old}/24 dev eth0
+addr add {new}/24 dev eth0
+route add default via {ROUTERS[r]['lan']}
+""")
+
+
 @case
 def a_new_address_keeps_the_connection():
     with World("new-address") as w:
@@ -634,20 +643,18 @@ def a_new_address_keeps_the_connection():
         w.replicates("a", "b", "before A moves")
         made = {h: ask(w.homes[h], "status")["connections"]["made"] for h in w.hosts}
         before = w.path("a", "b")
-        # A's address changes, as with a new DHCP lease: the old one goes, a new one comes
-        hip = ["ip", "-n", ns("a")]
-        sh(*hip, "addr", "del", "192.168.1.2/24", "dev", "eth0")
-        sh(*hip, "addr", "add", "192.168.1.12/24", "dev", "eth0")
-        sh(*hip, "route", "add", "default", "via", ROUTERS["ra"]["lan"])
+        # A's address changes, as with a new DHCP lease: the old one goes, a new one comes (in
+        # one batch: the daemon hears one change, most likely; two are fine too)
+        move_address("a", "192.168.1.2", "192.168.1.12")
         moved = time.time()
         try:
             wait_for("A's connection to B kept by an ICE restart", lambda: ask(
-                w.homes["a"], "status")["connections"]["keptByRestart"] == 1, seconds=20)
+                w.homes["a"], "status")["connections"]["keptByRestart"] >= 1, seconds=20)
         except AssertionError as e:
             raise AssertionError(f"{e}\n{w.diagnose()}") from None
         took = time.time() - moved
         status = {h: ask(w.homes[h], "status") for h in w.hosts}
-        eq(status["a"]["connections"]["networkChanges"], 1, status["a"]["connections"])
+        assert status["a"]["connections"]["networkChanges"] >= 1, status["a"]["connections"]
         for h in w.hosts:  # the same connection: no handshake again on either side
             eq(status[h]["connections"]["made"], made[h], f"{h}: {status[h]['connections']}")
             eq(w.peer(h, other_of(h))["state"], "connected")

@@ -84,7 +84,8 @@ static void their_restart_is_answered_at_most_once_a_gap(void)
 }
 
 /* Both restart at once: B leads ("B" < "M"), so we answer theirs and drop its answer's
- * expectation; against N we lead, and its offer is dropped while we wait for its answer. */
+ * expectation; against N we lead, and its offer is dropped while we wait for its answer, but
+ * not once our offer has waited SHOAL_NEGOTIATE_RESTART_WAIT (it may be lost). */
 static void crossing_restarts_are_settled_by_who_leads(void)
 {
     script s;
@@ -102,6 +103,15 @@ static void crossing_restarts_are_settled_by_who_leads(void)
     EXPECT_SIGNAL(&s, 11, "N", 0, S1, RESTART("on", 1), "");
     EXPECT_SIGNAL(&s, 12, "N", 0, S1, RESTARTED("an", 1), "SET_REMOTE #1 answer an");
     script_free(&s);
+
+    script_init(&s, NULL);
+    connect(&s, "N");
+    script_step(&s, 10, ev_restart('N'));
+    EXPECT_SIGNAL(&s, 10 + SHOAL_NEGOTIATE_RESTART_WAIT - 1, "N", 0, S1, RESTART("on", 1), "");
+    EXPECT_SIGNAL(&s, 10 + SHOAL_NEGOTIATE_RESTART_WAIT, "N", 0, S1, RESTART("on", 1),
+                  "SET_REMOTE #1 offer on");
+    CHECK(!record_of(&s, 1)->restarting);
+    script_free(&s);
 }
 
 static void only_established_connections_of_shoal_peers_restart(void)
@@ -112,12 +122,14 @@ static void only_established_connections_of_shoal_peers_restart(void)
     script_step(&s, 1, ev_dial("B", 0));
     EXPECT_STEP(&s, 2, ev_restart('B'), ""); /* still negotiating */
     EXPECT_SIGNAL(&s, 3, "B", 0, S1, RESTART("o", 1), "");
-    /* a plain webrtc-swarm peer has no restarts */
+    /* a plain webrtc-swarm peer has no restarts: its connection is closed as a network change
+     * closes those that cannot restart */
     script_step(&s, 4, ev_dial("p", 0));
     script_signal(&s, 5, "p", 0, "", ANSWER("a"));
     script_step(&s, 6, ev_open(2));
-    EXPECT_STEP(&s, 7, ev_restart('p'), "");
-    EXPECT_SIGNAL(&s, 8, "p", 0, "", RESTART("o", 1), "");
+    EXPECT_SIGNAL(&s, 7, "p", 0, "", RESTART("o", 1), "");
+    EXPECT_STEP(&s, 8, ev_restart('p'),
+                "CLOSE_RTC #2 abandon; REPORT DID_DISCONNECT p; DISCONNECTED #2 p NETWORK_RESET");
     script_free(&s);
 }
 

@@ -335,6 +335,32 @@ static void crossing_restarts_meet(void)
     finish();
 }
 
+/* A restart whose offer is never answered is given up after RTC_RESTART_MS (10 s): the
+ * connection goes on over the path it had. */
+static void an_unanswered_restart_is_given_up(void)
+{
+    start(false);
+    run(10);
+    CHECK(a.open && b.open);
+    a.hold = true; /* the offer and its candidates go nowhere */
+    CHECK_EQ_ERR(shoal_rtc_peer_restart(a.peer), SHOAL_OK);
+    run(12); /* nothing quits the loop: the whole 12 s */
+    CHECK_EQ_INT(a.restarted + b.restarted, 0);
+    a.hold = false;
+    CHECK_EQ_ERR(shoal_rtc_peer_send(a.peer, (const uint8_t *)"still", 5, false), SHOAL_OK);
+    size_t want = 5;
+    guint poll = g_timeout_add(5, when_received, &want);
+    run(10);
+    g_source_remove(poll);
+    CHECK_EQ_STR(b.got->str, "s5:");
+    CHECK_EQ_ERR(a.closed, -1);
+    /* its agent is gone: a late answer is no answer */
+    const char *offer = (const char *)g_ptr_array_index(a.held, 0) + 1;
+    CHECK_EQ_ERR(shoal_rtc_peer_set_remote(a.peer, false, offer, strlen(offer)),
+                 SHOAL_E_RTC_STATE);
+    finish();
+}
+
 static void restarts_out_of_place_are_refused(void)
 {
     start(false);
@@ -375,6 +401,7 @@ int main(void)
     RUN(a_restart_keeps_the_association);
     RUN(crossing_restarts_meet);
     RUN(restarts_out_of_place_are_refused);
+    RUN(an_unanswered_restart_is_given_up);
     /* let the last teardowns run before the context goes */
     for (int i = 0; i < 10; i++)
         g_main_context_iteration(NULL, FALSE);
