@@ -356,8 +356,7 @@ static void an_unanswered_restart_is_given_up(void)
     CHECK_EQ_ERR(a.closed, -1);
     /* its agent is gone: a late answer is no answer */
     const char *offer = (const char *)g_ptr_array_index(a.held, 0) + 1;
-    CHECK_EQ_ERR(shoal_rtc_peer_set_remote(a.peer, false, offer, strlen(offer)),
-                 SHOAL_E_RTC_STATE);
+    CHECK_EQ_ERR(shoal_rtc_peer_set_remote(a.peer, false, offer, strlen(offer)), SHOAL_E_RTC_STATE);
     finish();
 }
 
