@@ -35,8 +35,10 @@
  * A connection may move to a new network with an ICE restart, either side offering it (RESTART,
  * after the state manager's RESTART_PEER): the offer and the answer are signals of their own
  * ("restart" and "restarted", numbered so a repeat or an old one is dropped), through the
- * connection's hub and session; candidates follow as usual. When both offer at once, the side
- * shoal_swarm_we_lead names keeps its own. A restart that connects is reported as
+ * connection's hub and session; candidates follow as usual. When both offer at once (both saw
+ * the change), each takes the other's offer and answers it with the agent of its own restart,
+ * so neither waits on an offer that was lost (one sent before the other had joined the hub
+ * again): one of the two always arrives. A restart that connects is reported as
  * REMOTE_PEER_RESTARTED; one that fails leaves the connection as it was, to the state manager's
  * deadline and the WebRTC stack's own watch. A peer's restarts are taken at most one per
  * SHOAL_NEGOTIATE_RESTART_GAP. A connection that cannot restart (a plain peer's) is closed as a
@@ -62,9 +64,6 @@
 /* A connected peer may restart ICE at most once in this long (ms): each restart costs us an ICE
  * agent's sockets, gathering and TURN allocations. */
 #define SHOAL_NEGOTIATE_RESTART_GAP 2000
-/* Our restart's offer wins over one of theirs that crosses it for this long (ms); an offer of
- * ours that was lost (a hub down, a peer that drops it) then stops holding theirs back. */
-#define SHOAL_NEGOTIATE_RESTART_WAIT 5000
 /* The longest offer or answer SDP taken from a remote (the original signalhub caps bodies at
  * 64 KiB, and a real one is a few KiB). */
 #define SHOAL_NEGOTIATE_MAX_SDP 65536
@@ -224,8 +223,7 @@ typedef struct shoal_negotiate_record {
     /* ICE restarts of an established connection (never a plain peer's) */
     uint32_t restarts;        /* restarts we offered: the last one's number */
     uint32_t remote_restarts; /* the number of the last restart of theirs we took */
-    bool restarting;          /* our restart waits for its answer ... */
-    shoal_time restart_until; /* ... and wins over a crossing one of theirs until then */
+    bool restarting;          /* our restart waits for its answer */
     shoal_time restart_quiet; /* a restart of theirs before this is dropped */
 } shoal_negotiate_record;
 

@@ -314,7 +314,6 @@ static void on_restart(shoal_negotiate *n, const shoal_negotiate_event *ev, shoa
     }
     r->pub.restarts++;
     r->pub.restarting = true;
-    r->pub.restart_until = now + SHOAL_NEGOTIATE_RESTART_WAIT;
     say(n, "restarting ICE with %.8s… on the new network", r->pub.channel);
     emit(n, SHOAL_NEG_FX_RESTART_RTC, r, NULL);
 }
@@ -328,12 +327,10 @@ static int on_restart_signal(shoal_negotiate *n, rec *r, const shoal_swarm_msg *
         n->stats.signals_dropped++;
         return SHOAL_OK;
     }
-    if (offer ? (number <= r->pub.remote_restarts || now < r->pub.restart_quiet ||
-                 (r->pub.restarting && now < r->pub.restart_until &&
-                  shoal_swarm_we_lead(n->self, m->from)))
+    if (offer ? (number <= r->pub.remote_restarts || now < r->pub.restart_quiet)
               : (!r->pub.restarting || number != r->pub.restarts)) {
-        /* a repeat, an old one, one too soon, one that crosses ours and yields to it, or an
-         * answer we did not ask for */
+        /* a repeat, an old one, one too soon, or an answer we did not ask for (or no longer
+         * wait for: a crossing offer of theirs was taken instead) */
         n->stats.signals_dropped++;
         return SHOAL_OK;
     }

@@ -59,15 +59,15 @@ static void on_candidate(shoal_rtc_peer *p, const char *candidate, void *ud)
         CHECK_EQ_ERR(shoal_rtc_peer_add_candidate(s->other->peer, candidate), SHOAL_OK);
 }
 
-/* What s held goes to the other side, its offers only when `offers`; s holds no more. */
-static void deliver(side *s, bool offers)
+/* What s held goes to the other side, but its answers only when `answers`; s holds no more. */
+static void deliver(side *s, bool answers)
 {
     s->hold = false;
     for (guint i = 0; i < s->held->len; i++) {
         const char *x = g_ptr_array_index(s->held, i);
         if (*x == 'c')
             CHECK_EQ_ERR(shoal_rtc_peer_add_candidate(s->other->peer, x + 1), SHOAL_OK);
-        else if (*x == 'a' || offers)
+        else if (*x == 'o' || answers)
             CHECK_EQ_ERR(shoal_rtc_peer_set_remote(s->other->peer, *x == 'o', x + 1, strlen(x + 1)),
                          SHOAL_OK);
     }
@@ -314,8 +314,8 @@ static void a_restart_keeps_the_association(void)
     finish();
 }
 
-/* Both restart at once: the side that yields (here b, as the negotiation core would decide)
- * answers the other's offer with its own agent, and the leader ignores the follower's offer. */
+/* Both restart at once: each takes the other's offer and answers it with its own restart's
+ * agent (the negotiation core then drops the answers that cross, as neither waits for one). */
 static void crossing_restarts_meet(void)
 {
     start(false);
@@ -328,8 +328,10 @@ static void crossing_restarts_meet(void)
     CHECK_EQ_ERR(shoal_rtc_peer_restart(a.peer), SHOAL_OK);
     CHECK_EQ_ERR(shoal_rtc_peer_restart(b.peer), SHOAL_OK);
     CHECK_EQ_ERR(shoal_rtc_peer_send(a.peer, (const uint8_t *)"during", 6, false), SHOAL_OK);
-    deliver(&a, true);  /* b answers a's offer with the agent of its own restart */
-    deliver(&b, false); /* b's offer dropped; its answer and its candidates taken */
+    deliver(&a, false); /* b takes a's offer, and answers (held) */
+    a.hold = true;
+    deliver(&b, false); /* a takes b's offer, and answers (held); b's answer is dropped */
+    deliver(&a, false); /* a's candidates since; its answer is dropped */
     run(10);
     check_restart_kept_the_association(&before);
     finish();
