@@ -121,7 +121,8 @@
                 "SSB-Ed25519)")                                                                    \
     X(RTC_GONE, "the peer stopped answering: nothing came from it for 30 s (RFC 7675)")            \
     X(CONN_TIMEOUT, "the connection attempt did not complete in time")                             \
-    X(MDNS, "not a multicast DNS message that can be read")
+    X(MDNS, "not a multicast DNS message that can be read")                                        \
+    X(EBT_FULL, "replication holds as many feeds as it may")
 
 enum shoal__err_index {
     SHOAL__ERR_INDEX_NONE,
