@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     shoal_ebt *e;
     if (shoal_ebt_new(&e, &cfg, self) != SHOAL_OK)
         return 0;
-    bool live[5] = {false};
+    bool live[5] = {false}, client[5] = {false}, spoke[5] = {false};
+    int64_t last[5][NFEEDS]; /* the last note each session gave of each feed */
     shoal_time now = 0;
     shoal_ebt_entry entries[8];
     for (size_t i = 0; i + 5 <= size;) {
@@ -54,9 +55,12 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         if (ev.type == SHOAL_EBT_EV_NOTES || ev.type == SHOAL_EBT_EV_CONNECT) {
             size_t n = op[3] % 8;
             for (size_t k = 0; k < n && i + 2 <= size; k++, i += 2) {
-                memset(entries[k].feed, 'A' + data[i] % NFEEDS, 32);
-                entries[k].value = (int8_t)data[i + 1];
-                ev.nentries = k + 1;
+                memset(entries[ev.nentries].feed, 'A' + data[i] % NFEEDS, 32);
+                entries[ev.nentries].value = (int8_t)data[i + 1];
+                bool again = false; /* an object's keys: each feed once */
+                for (size_t m = 0; m < ev.nentries; m++)
+                    again |= entries[m].feed[0] == entries[ev.nentries].feed[0];
+                ev.nentries += !again;
             }
             ev.entries = entries;
         }
@@ -66,23 +70,44 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         check(rc == SHOAL_OK || rc == SHOAL_E_INVAL || rc == SHOAL_E_EBT_FULL);
         if (rc != SHOAL_OK)
             continue;
-        if (ev.type == SHOAL_EBT_EV_CONNECT)
+        if (ev.type == SHOAL_EBT_EV_CONNECT) {
             live[ev.peer] = true;
+            client[ev.peer] = ev.client;
+            spoke[ev.peer] = false;
+            for (size_t k = 0; k < NFEEDS; k++)
+                last[ev.peer][k] = SHOAL_EBT_UNKNOWN;
+        }
+        if (ev.type == SHOAL_EBT_EV_NOTES && live[ev.peer]) {
+            spoke[ev.peer] = true;
+            for (size_t k = 0; k < ev.nentries; k++) {
+                int64_t seq;
+                bool rx;
+                if (shoal_ebt_note_read(ev.entries[k].value, &seq, &rx)) /* else dropped */
+                    last[ev.peer][ev.entries[k].feed[0] - 'A'] = ev.entries[k].value;
+            }
+        }
         for (size_t k = 0; k < nfx; k++) {
             const shoal_ebt_fx *f = &fx[k];
             switch (f->type) {
             case SHOAL_EBT_FX_NOTES:
+                /* to a session under way (a client only once it spoke), each feed once */
                 check(f->peer < 5 && live[f->peer] && f->nentries > 0);
+                check(!client[f->peer] || spoke[f->peer]);
                 for (size_t j = 0; j < f->nentries; j++) {
                     int64_t seq;
                     bool rx;
                     check(shoal_ebt_note_read(f->entries[j].value, &seq, &rx));
+                    for (size_t m = 0; m < j; m++)
+                        check(memcmp(f->entries[m].feed, f->entries[j].feed, 32) != 0);
                 }
                 break;
             case SHOAL_EBT_FX_SEND: {
                 check(f->peer < 5 && live[f->peer]);
                 int64_t have = shoal_ebt_have(e, f->feed);
                 check(f->from >= 1 && f->from <= f->to && f->to <= have);
+                /* only what it asked for: its last note of the feed was even */
+                int64_t asked = last[f->peer][f->feed[0] - 'A'];
+                check(asked >= 0 && asked % 2 == 0 && f->from > asked / 2);
                 break;
             }
             case SHOAL_EBT_FX_CLOCK:

@@ -34,9 +34,10 @@
 
 #include "shoal/core.h"
 
-#define SHOAL_EBT_NOTE_NONE (-1)        /* "I do not replicate this feed" */
-#define SHOAL_EBT_MAX_SEQ   (1LL << 52) /* notes stay exact in JSON's doubles */
-#define SHOAL_EBT_UNKNOWN   (-2)        /* a sequence nobody told */
+#define SHOAL_EBT_NOTE_NONE   (-1)        /* "I do not replicate this feed" */
+#define SHOAL_EBT_MAX_SEQ     (1LL << 52) /* notes stay exact in JSON's doubles */
+#define SHOAL_EBT_UNKNOWN     (-2)        /* a sequence nobody told */
+#define SHOAL_EBT_MAX_ENTRIES 1000000     /* entries one event may carry */
 
 /* seq << 1 | !rx for 0 <= seq <= SHOAL_EBT_MAX_SEQ; SHOAL_EBT_NOTE_NONE for seq < 0. */
 int64_t shoal_ebt_note(int64_t seq, bool rx);
@@ -46,9 +47,10 @@ bool shoal_ebt_note_read(int64_t value, int64_t *seq, bool *rx);
 
 typedef struct shoal_ebt_config {
     shoal_time stall;   /* 6 s: an rx peer that sent nothing of a feed it is ahead on for this
-                           long gives the feed up to a peer ahead */
+                           long (looked at every stall / 2) gives the feed up to a peer ahead,
+                           and is not believed ahead again until it delivers */
     uint32_t max_feeds; /* 200,000 */
-    uint32_t max_peers; /* 64 */
+    uint32_t max_peers; /* 16: each holds 80 bytes per feed */
 } shoal_ebt_config;
 
 void shoal_ebt_config_default(shoal_ebt_config *cfg);
@@ -66,10 +68,12 @@ typedef enum shoal_ebt_ev_type {
     SHOAL_EBT_EV_CONNECT,    /* peer, client, entries (the peer's clock kept from last time:
                                 values are sequences; may be none): a session begins. As its
                                 server we note first; as its client we wait for its notes */
-    SHOAL_EBT_EV_NOTES,      /* peer, entries (values are notes): a notes object came */
-    SHOAL_EBT_EV_RECEIVED,   /* peer, feed, seq, stored: a message of the feed came from the
-                                peer; stored false when it did not follow what we hold (or was
-                                refused): then it is asked again from our head */
+    SHOAL_EBT_EV_NOTES,      /* peer, entries (values are notes; each feed once, as an
+                                object's keys are): a notes object came */
+    SHOAL_EBT_EV_RECEIVED,   /* peer, feed, seq (>= 1), stored: a message of the feed came from
+                                the peer; not stored, it is a duplicate (ignored), one past a gap
+                                (asked again from our head, once at each head), or the next one
+                                refused (a bad signature: the feed is asked of another peer) */
     SHOAL_EBT_EV_DISCONNECT, /* peer: the session ended (its clock comes out as CLOCK) */
     SHOAL_EBT_EV_TICK,       /* a SCHEDULE_TICK's time has come */
 } shoal_ebt_ev_type;
@@ -106,7 +110,8 @@ typedef struct shoal_ebt_fx {
 typedef struct shoal_ebt_stats {
     uint64_t notes_in, notes_out; /* entries */
     uint64_t refused_notes;       /* entries no peer may send, or for feeds we do not follow */
-    uint64_t out_of_order;        /* messages asked again */
+    uint64_t out_of_order;        /* messages past a gap: asked again from our head */
+    uint64_t refused_messages;    /* the next message, refused: its sender is asked no more */
     uint64_t switches;            /* feeds given to another rx peer */
 } shoal_ebt_stats;
 

@@ -11,6 +11,7 @@
  * session), so running out of memory leaves the state as it was. */
 #include "shoal/ebt.h"
 
+#include <sodium.h>
 #include <string.h>
 
 #define NO_SLOT UINT32_MAX
@@ -24,13 +25,17 @@ typedef struct feed {
 } feed;
 
 typedef struct pfeed {
-    int64_t remote; /* how far the peer said it holds the feed: UNKNOWN, -1 (not with us) */
-    int64_t sent;   /* how far it holds it as far as we know (what it said, what we sent) */
-    int64_t kept;   /* its clock kept from the last session: UNKNOWN none */
-    int64_t told;   /* the sequence in our last note to it: UNKNOWN never */
-    bool rx;        /* we asked it to send (our last note was even) */
-    bool tx;        /* it asked us to send (its last note was even) */
-    uint32_t out;   /* its note's place in the session's out list this call, or NO_SLOT */
+    int64_t remote;      /* how far the peer said it holds the feed: UNKNOWN, -1 (not with us) */
+    int64_t sent;        /* how far it holds it as far as we know (what it said, what we sent) */
+    int64_t kept;        /* its clock kept from the last session: UNKNOWN none */
+    int64_t told;        /* the sequence in our last note to it: UNKNOWN never */
+    int64_t reasked;     /* our head when we last asked it again past a gap: UNKNOWN never */
+    shoal_time reask_at; /* it may ask again below what we sent it from then on */
+    bool rx;             /* we asked it to send (our last note was even) */
+    bool tx;             /* it asked us to send (its last note was even) */
+    bool stalled;        /* it held rx and sent nothing for a stall: not asked again until it
+                            brings a message of the feed */
+    uint32_t out;        /* its note's place in the session's out list this call, or NO_SLOT */
 } pfeed;
 
 typedef struct peer {
@@ -49,6 +54,7 @@ struct shoal_ebt {
     size_t nfeeds, feed_cap, pf_cap; /* every session's pf holds pf_cap */
     uint32_t *index;                 /* feed positions */
     size_t index_cap;
+    uint8_t hash_key[crypto_shorthash_KEYBYTES]; /* remotes name keys we look up */
     peer *peers;
     size_t npeers;
     shoal_ebt_fx *fx;
@@ -82,29 +88,31 @@ bool shoal_ebt_note_read(int64_t value, int64_t *seq, bool *rx)
 
 void shoal_ebt_config_default(shoal_ebt_config *cfg)
 {
-    *cfg = (shoal_ebt_config){.stall = SHOAL_SECONDS(6), .max_feeds = 200000, .max_peers = 64};
+    *cfg = (shoal_ebt_config){.stall = SHOAL_SECONDS(6), .max_feeds = 200000, .max_peers = 16};
 }
 
 /* ---- tables --------------------------------------------------------------------------------- */
 
-static size_t key_home(const uint8_t key[32], size_t cap)
+/* Feed keys are chosen by their authors, and a remote names the ones we look up: a keyed hash
+ * (its key random: where a feed sits in the table changes no effect). */
+static size_t key_home(const shoal_ebt *e, const uint8_t key[32])
 {
-    uint64_t h;
-    memcpy(&h, key, sizeof h); /* keys are the shell's own feeds: no one picks them to collide */
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ull;
-    return (size_t)(h ^ (h >> 32)) & (cap - 1);
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, key, 32, e->hash_key);
+    uint64_t v;
+    memcpy(&v, h, sizeof v);
+    return (size_t)v & (e->index_cap - 1);
 }
 
 static size_t slot_home(uint32_t entry, const void *ctx)
 {
     const shoal_ebt *e = ctx;
-    return key_home(e->feeds[entry].key, e->index_cap);
+    return key_home(e, e->feeds[entry].key);
 }
 
 static feed *find(const shoal_ebt *e, const uint8_t key[32], uint32_t *pos)
 {
-    for (size_t i = key_home(key, e->index_cap);; i = (i + 1) & (e->index_cap - 1)) {
+    for (size_t i = key_home(e, key);; i = (i + 1) & (e->index_cap - 1)) {
         uint32_t at = e->index[i];
         if (at == SHOAL_SLOT_EMPTY)
             return NULL;
@@ -129,8 +137,11 @@ static bool grow(void **p, size_t *cap, size_t want, size_t size)
     if (want <= *cap)
         return true;
     size_t n = *cap ? *cap : 8;
-    while (n < want)
+    while (n < want) {
+        if (n > SIZE_MAX / 2 / size)
+            return false;
         n *= 2;
+    }
     void *q = shoal_realloc(*p, n * size);
     if (!q)
         return false;
@@ -145,6 +156,7 @@ static pfeed fresh_pfeed(void)
                    .sent = SHOAL_EBT_UNKNOWN,
                    .kept = SHOAL_EBT_UNKNOWN,
                    .told = SHOAL_EBT_UNKNOWN,
+                   .reasked = SHOAL_EBT_UNKNOWN,
                    .out = NO_SLOT};
 }
 
@@ -217,6 +229,7 @@ int shoal_ebt_new(shoal_ebt **out, const shoal_ebt_config *cfg, const uint8_t se
         return SHOAL_E_NOMEM;
     e->cfg = *cfg;
     memcpy(e->self, self, 32);
+    randombytes_buf(e->hash_key, sizeof e->hash_key);
     e->index_cap = 64;
     e->index = shoal_slots_new(e->index_cap);
     e->peers = shoal_calloc(cfg->max_peers, sizeof *e->peers);
@@ -291,15 +304,19 @@ static void push(shoal_ebt *e, peer *p, uint32_t pos)
     pf->sent = have;
 }
 
-/* The session that says it holds the feed furthest past us (not `except`), or NULL. */
+/* The session that says it holds the feed furthest past us (not `except`), one that stalled on
+ * it only when no other is ahead; NULL when none is. */
 static peer *furthest(shoal_ebt *e, uint32_t pos, uint32_t except)
 {
     peer *best = NULL;
     int64_t have = e->feeds[pos].have;
     for (size_t i = 0; i < e->npeers; i++) {
         peer *p = &e->peers[i];
-        int64_t r = p->pf[pos].remote;
-        if (p->id != except && r > have && (!best || r > best->pf[pos].remote))
+        const pfeed *pf = &p->pf[pos];
+        if (p->id == except || !p->noted || pf->remote <= have)
+            continue;
+        if (!best || (best->pf[pos].stalled && !pf->stalled) ||
+            (best->pf[pos].stalled == pf->stalled && pf->remote > best->pf[pos].remote))
             best = p;
     }
     return best;
@@ -312,10 +329,15 @@ static void give_rx(shoal_ebt *e, uint32_t pos, peer *to, shoal_time now)
     peer *from = f->rx ? session(e, f->rx) : NULL;
     if (from == to)
         return;
-    if (from && from->pf[pos].rx && from->pf[pos].remote == -1)
-        from->pf[pos].rx = false; /* it said it does not replicate the feed: nothing to say */
-    else if (from && from->pf[pos].rx)
+    if (from && from->pf[pos].rx && from->pf[pos].remote == -1) {
+        /* it said it does not replicate the feed: nothing to ask, and an even note queued for
+         * it this call becomes an odd one */
+        from->pf[pos].rx = false;
+        if (from->pf[pos].out != NO_SLOT)
+            from->out[from->pf[pos].out].value = shoal_ebt_note(e->feeds[pos].have, false);
+    } else if (from && from->pf[pos].rx) {
         tell(e, from, pos, false);
+    }
     if (from && to)
         e->stats.switches++;
     f->rx = to ? to->id : 0;
@@ -395,8 +417,15 @@ static void on_note(shoal_ebt *e, peer *p, const shoal_ebt_entry *n, shoal_time 
             give_rx(e, pos, furthest(e, pos, p->id), now);
         return;
     }
+    bool was_tx = pf->tx;
     pf->tx = their_rx;
-    pf->sent = seq; /* what it holds, and where what we send it begins (it may ask again) */
+    /* what it holds, and where what we send it begins: it may ask again for what we sent (it
+     * lost some), but a re-ask is honoured once a stall at most, so notes cannot buy resends */
+    if (!their_rx || !was_tx || seq >= pf->sent || pf->sent < 0 || now >= pf->reask_at) {
+        if (their_rx && was_tx && seq < pf->sent)
+            pf->reask_at = now + e->cfg.stall;
+        pf->sent = seq;
+    }
     if (pf->told == SHOAL_EBT_UNKNOWN) {
         /* its first word on the feed: ours back, asking for what it is ahead by if nobody
          * sends it to us yet */
@@ -404,7 +433,8 @@ static void on_note(shoal_ebt *e, peer *p, const shoal_ebt_entry *n, shoal_time 
             give_rx(e, pos, p, now);
         else
             tell(e, p, pos, f->rx == p->id);
-    } else if (seq > f->have && f->rx != p->id) {
+    }
+    if (seq > f->have && f->rx != p->id && !pf->stalled) {
         /* further ahead than whoever sends it to us: it takes over */
         peer *rx = f->rx ? session(e, f->rx) : NULL;
         if (!rx || rx->pf[pos].remote < seq)
@@ -420,23 +450,36 @@ static void on_received(shoal_ebt *e, peer *p, const shoal_ebt_event *ev, shoal_
 {
     uint32_t pos;
     feed *f = find(e, ev->feed, &pos);
-    if (!f || ev->seq <= 0)
+    if (!f || !p->noted)
         return;
     pfeed *pf = &p->pf[pos];
     if (ev->seq > pf->remote)
         pf->remote = ev->seq;
     if (ev->seq > pf->sent)
         pf->sent = ev->seq;
-    if (!ev->stored) {
-        /* it did not follow what we hold: asked again from our head (what it sends next is
-         * what we need), the rest of the feed not lost */
+    if (ev->stored) {
+        pf->stalled = false;
+        if (f->rx == p->id)
+            f->rx_since = now;
+        have(e, pos, ev->seq);
+    } else if (ev->seq > f->have + 1) {
+        /* a gap (out of order): asked again from our head, once at each head (what it sends
+         * next is what we need), the rest of the feed not lost */
+        if (pf->reasked == f->have)
+            return;
+        pf->reasked = f->have;
         e->stats.out_of_order++;
-        tell(e, p, pos, pf->rx);
-        return;
+        if (f->rx != p->id)
+            give_rx(e, pos, p, now);
+        else
+            tell(e, p, pos, true);
+    } else if (ev->seq == f->have + 1 && f->rx == p->id) {
+        /* the next one, refused (a bad signature, say): not asked of it again */
+        e->stats.refused_messages++;
+        pf->stalled = true;
+        give_rx(e, pos, furthest(e, pos, p->id), now);
     }
-    if (f->rx == p->id)
-        f->rx_since = now;
-    have(e, pos, ev->seq);
+    /* else a duplicate: what follows it is on its way */
 }
 
 static void on_disconnect(shoal_ebt *e, peer *p, shoal_time now)
@@ -474,21 +517,27 @@ static void on_tick(shoal_ebt *e, shoal_time now)
         feed *f = &e->feeds[pos];
         if (!f->rx || now - f->rx_since < e->cfg.stall)
             continue;
+        peer *rx = session(e, f->rx);
+        if (rx && rx->pf[pos].remote <= f->have)
+            continue; /* nothing owed: no stall */
         peer *next = furthest(e, pos, f->rx);
-        if (next)
-            give_rx(e, pos, next, now);
-        else
-            f->rx_since = now; /* nobody better: look again a stall on */
+        if (!next) {
+            f->rx_since = now; /* nobody else: look again a stall on */
+            continue;
+        }
+        if (rx)
+            rx->pf[pos].stalled = true; /* what it claims is not believed until it delivers */
+        give_rx(e, pos, next, now);
     }
 }
 
 /* While sessions run, a tick every `stall` looks for stalled feeds (one pass over the feeds a
  * period, not one a message). */
-static void schedule(shoal_ebt *e, shoal_time now)
+static void schedule(shoal_ebt *e, shoal_time now, bool ticked)
 {
-    shoal_time at = e->npeers == 0                                            ? SHOAL_TIME_NEVER
-                    : e->scheduled == SHOAL_TIME_NEVER || e->scheduled <= now ? now + e->cfg.stall
-                                                                              : e->scheduled;
+    shoal_time at = e->npeers == 0                               ? SHOAL_TIME_NEVER
+                    : e->scheduled == SHOAL_TIME_NEVER || ticked ? now + e->cfg.stall / 2
+                                                                 : e->scheduled;
     if (at == e->scheduled)
         return;
     e->scheduled = at;
@@ -498,13 +547,19 @@ static void schedule(shoal_ebt *e, shoal_time now)
 /* The notes gathered for each session go out, one object each. */
 static void flush_notes(shoal_ebt *e)
 {
+    size_t k = 0;
+    for (size_t i = 0; i < e->npeers; i++)
+        k += e->peers[i].nout > 0;
+    /* before the messages: a session's notes go first (a client's first ones above all) */
+    memmove(e->fx + k, e->fx, e->nfx * sizeof *e->fx);
+    e->nfx += k;
+    k = 0;
     for (size_t i = 0; i < e->npeers; i++) {
         peer *p = &e->peers[i];
         if (!p->nout)
             continue;
-        shoal_ebt_fx *fx = emit(e, SHOAL_EBT_FX_NOTES, p->id);
-        fx->entries = p->out;
-        fx->nentries = p->nout;
+        e->fx[k++] = (shoal_ebt_fx){
+            .type = SHOAL_EBT_FX_NOTES, .peer = p->id, .entries = p->out, .nentries = p->nout};
     }
 }
 
@@ -575,7 +630,8 @@ int shoal_ebt_reduce(shoal_ebt *e, const shoal_ebt_event *ev, shoal_time now,
         (ev->type != SHOAL_EBT_EV_HAVE && ev->type != SHOAL_EBT_EV_FOLLOW &&
          ev->type != SHOAL_EBT_EV_TICK && ev->peer == 0) ||
         (ev->type == SHOAL_EBT_EV_HAVE && (ev->seq < 0 || ev->seq > SHOAL_EBT_MAX_SEQ)) ||
-        (ev->nentries && !ev->entries))
+        (ev->type == SHOAL_EBT_EV_RECEIVED && (ev->seq < 1 || ev->seq > SHOAL_EBT_MAX_SEQ)) ||
+        (ev->nentries && !ev->entries) || ev->nentries > SHOAL_EBT_MAX_ENTRIES)
         return SHOAL_E_INVAL;
     peer *p = ev->peer ? session(e, ev->peer) : NULL;
     if (ev->type == SHOAL_EBT_EV_CONNECT && p)
@@ -639,7 +695,7 @@ int shoal_ebt_reduce(shoal_ebt *e, const shoal_ebt_event *ev, shoal_time now,
     if (rc != SHOAL_OK)
         return rc;
     flush_notes(e);
-    schedule(e, now);
+    schedule(e, now, ev->type == SHOAL_EBT_EV_TICK);
     *fx = e->fx;
     *nfx = e->nfx;
     return SHOAL_OK;
