@@ -104,6 +104,16 @@ def moves(w, key):
     return got
 
 
+def table(title, what, results, anchor_name):
+    """p50 and p95 of each row's samples (s), and its p50 against the anchor row's."""
+    anchor = statistics.median(results[anchor_name])
+    print(title)
+    print(f"{what:<12} {'p50 ms':>8} {'p95 ms':>8} {'p50 / ' + anchor_name + ' p50':>20}")
+    for name, xs in results.items():
+        p50, p95 = statistics.median(xs), pct(xs, 0.95)
+        print(f"{name:<12} {p50 * 1000:8.0f} {p95 * 1000:8.0f} {p50 / anchor:20.2f}")
+
+
 def pct(xs, q):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
@@ -129,21 +139,11 @@ def main():
                 changes[name] = moves(w, key)
     finally:
         shutil.rmtree(nat.ROOT, ignore_errors=True)
-    anchor = statistics.median(results["host"])
-    print(f"time to connect ({N} reconnections per path; from the record's 'connecting' to "
-          f"'connected')")
-    print(f"{'path':<10} {'p50 ms':>8} {'p95 ms':>8} {'p50 / host p50':>15}")
-    for name, xs in results.items():
-        p50, p95 = statistics.median(xs), pct(xs, 0.95)
-        print(f"{name:<10} {p50 * 1000:8.0f} {p95 * 1000:8.0f} {p50 / anchor:15.2f}")
-    anchor = statistics.median(changes["made anew"])
-    print(f"\nA's address changes ({N} times, cone NATs); from the change to the connection "
-          f"carrying on")
-    print(f"{'how':<12} {'p50 ms':>8} {'p95 ms':>8} {'p50 / made anew p50':>20}")
-    for name, xs in changes.items():
-        p50, p95 = statistics.median(xs), pct(xs, 0.95)
-        print(f"{name:<12} {p50 * 1000:8.0f} {p95 * 1000:8.0f} {p50 / anchor:20.2f}")
-
+    table(f"time to connect ({N} reconnections per path; from the record's 'connecting' to "
+          f"'connected')", "path", results, "host")
+    print()
+    table(f"A's address changes ({N} times, cone NATs); from the change to the connection "
+          f"carrying on", "how", changes, "made anew")
 
 if __name__ == "__main__":
     main()

@@ -298,14 +298,20 @@ static void check_restart_kept_the_association(const shoal_rtc_path *before)
     CHECK_EQ_ERR(b.closed, -1);
 }
 
-static void a_restart_keeps_the_association(void)
+/* A connection open, a's path in *before, "before" sent from a. */
+static void connected_before_a_restart(shoal_rtc_path *before)
 {
     start(false);
     run(10);
     CHECK(a.open && b.open);
-    shoal_rtc_path before;
-    CHECK(shoal_rtc_peer_path(a.peer, &before));
+    CHECK(shoal_rtc_peer_path(a.peer, before));
     CHECK_EQ_ERR(shoal_rtc_peer_send(a.peer, (const uint8_t *)"before", 6, false), SHOAL_OK);
+}
+
+static void a_restart_keeps_the_association(void)
+{
+    shoal_rtc_path before;
+    connected_before_a_restart(&before);
     /* the side that answered the connection restarts it: roles do not matter */
     CHECK_EQ_ERR(shoal_rtc_peer_restart(b.peer), SHOAL_OK);
     CHECK_EQ_ERR(shoal_rtc_peer_send(a.peer, (const uint8_t *)"during", 6, false), SHOAL_OK);
@@ -318,12 +324,8 @@ static void a_restart_keeps_the_association(void)
  * agent (the negotiation core then drops the answers that cross, as neither waits for one). */
 static void crossing_restarts_meet(void)
 {
-    start(false);
-    run(10);
-    CHECK(a.open && b.open);
     shoal_rtc_path before;
-    CHECK(shoal_rtc_peer_path(a.peer, &before));
-    CHECK_EQ_ERR(shoal_rtc_peer_send(a.peer, (const uint8_t *)"before", 6, false), SHOAL_OK);
+    connected_before_a_restart(&before);
     a.hold = b.hold = true;
     CHECK_EQ_ERR(shoal_rtc_peer_restart(a.peer), SHOAL_OK);
     CHECK_EQ_ERR(shoal_rtc_peer_restart(b.peer), SHOAL_OK);
