@@ -36,6 +36,9 @@ typedef struct shoal_hub_client_config {
     uint32_t reconnect_base_ms;    /* 3 s (signalhub's own client waits 3 s) ... */
     uint32_t reconnect_cap_ms;     /* 60 s: doubling per failure in a row, with jitter */
     uint32_t dedupe_window_ms;     /* 60 s: a message seen again within this is dropped */
+    uint32_t post_timeout_ms;      /* 15 s: a broadcast not answered by then is given up (its
+                                      `done` hears status 0), so a hub that takes a POST and
+                                      never answers holds up no signal behind it */
     size_t max_event;              /* 64 KiB: a larger event ends the stream */
     const char *ca_file;           /* NULL: trust the system's CAs; else only these (PEM) */
 } shoal_hub_client_config;
@@ -69,7 +72,8 @@ void shoal_hub_client_network_changed(shoal_hub_client *cl);
 /* The outcome of a broadcast: the HTTP status (0 if none came back) and the number of
  * recipients a shoal hub reports (-1 from a hub that does not say). */
 typedef void shoal_hub_sent_fn(size_t hub, unsigned status, long recipients, void *ud);
-/* POSTs data to `channel` on one hub; done (may be NULL) is called once with the outcome. */
+/* POSTs data to `channel` on one hub; done (may be NULL) is called once with the outcome, within
+ * post_timeout_ms. */
 void shoal_hub_client_broadcast(shoal_hub_client *cl, size_t hub, const char *channel,
                                 const void *data, size_t len, shoal_hub_sent_fn *done, void *ud);
 

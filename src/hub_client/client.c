@@ -68,6 +68,7 @@ typedef struct sending {
     life *life;
     shoal_hub_client *cl; /* while life->alive */
     GCancellable *cancel;
+    guint timer; /* post_timeout_ms */
     size_t hub;
     shoal_hub_sent_fn *done;
     void *ud;
@@ -90,6 +91,7 @@ void shoal_hub_client_config_default(shoal_hub_client_config *cfg)
         .reconnect_base_ms = 3000,
         .reconnect_cap_ms = 60000,
         .dedupe_window_ms = 60000,
+        .post_timeout_ms = 15000,
         .max_event = 64 * 1024,
     };
 }
@@ -98,7 +100,7 @@ int shoal_hub_client_new(shoal_hub_client **out, const shoal_hub_client_config *
                          const shoal_hub_client_callbacks *cb)
 {
     if (!cfg->app || !*cfg->app || cfg->heartbeat_timeout_ms == 0 || cfg->reconnect_base_ms == 0 ||
-        cfg->reconnect_cap_ms < cfg->reconnect_base_ms)
+        cfg->reconnect_cap_ms < cfg->reconnect_base_ms || cfg->post_timeout_ms == 0)
         return SHOAL_E_INVAL;
     GTlsDatabase *cas = NULL;
     if (cfg->ca_file && !(cas = g_tls_file_database_new(cfg->ca_file, NULL)))
@@ -383,6 +385,16 @@ void shoal_hub_client_disconnect(shoal_hub_client *cl, size_t hub)
 /* ---- Broadcasts -------------------------------------------------------------------------------
  */
 
+/* No answer in post_timeout_ms: the request is cancelled, and on_posted tells status 0 (maybe
+ * before this returns: s is not touched after). */
+static gboolean post_too_late(gpointer data)
+{
+    sending *s = data;
+    s->timer = 0;
+    g_cancellable_cancel(s->cancel);
+    return G_SOURCE_REMOVE;
+}
+
 static void on_posted(GObject *source, GAsyncResult *res, gpointer data)
 {
     sending *s = data;
@@ -399,9 +411,10 @@ static void on_posted(GObject *source, GAsyncResult *res, gpointer data)
     g_clear_error(&err);
     if (answer)
         g_bytes_unref(answer);
+    g_clear_handle_id(&s->timer, g_source_remove);
     if (s->life->alive) {
         g_ptr_array_remove_fast(s->cl->sendings, s);
-        if (s->done) /* cancelled by a network change: status 0 */
+        if (s->done) /* cancelled by a network change, or too late: status 0 */
             s->done(s->hub, status, recipients, s->ud);
     }
     life_unref(s->life);
@@ -428,8 +441,9 @@ void shoal_hub_client_broadcast(shoal_hub_client *cl, size_t hub, const char *ch
     soup_message_set_request_body_from_bytes(msg, "application/json", body);
     g_bytes_unref(body);
     sending *s = g_new(sending, 1);
-    *s = (sending){life_ref(cl->life), cl, g_cancellable_new(), hub, done, ud};
+    *s = (sending){life_ref(cl->life), cl, g_cancellable_new(), 0, hub, done, ud};
     g_ptr_array_add(cl->sendings, s);
+    s->timer = g_timeout_add(cl->cfg.post_timeout_ms, post_too_late, s);
     soup_session_send_and_read_async(cl->session, msg, G_PRIORITY_DEFAULT, s->cancel, on_posted, s);
     g_object_unref(msg);
 }

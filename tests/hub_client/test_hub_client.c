@@ -298,6 +298,35 @@ static void a_network_change_drops_what_hangs(void)
     g_ptr_array_unref(held);
 }
 
+/* A hub that takes a POST and never answers holds nothing up: the broadcast is given up at
+ * post_timeout_ms, with status 0. */
+static void a_broadcast_never_answered_is_given_up(void)
+{
+    GSocketService *service = g_socket_service_new();
+    guint16 port = g_socket_listener_add_any_inet_port(G_SOCKET_LISTENER(service), NULL, NULL);
+    GPtrArray *held = g_ptr_array_new_with_free_func(g_object_unref);
+    g_signal_connect(service, "incoming", G_CALLBACK(silent_incoming), held);
+    g_socket_service_start(service);
+    seen s = {0};
+    shoal_hub_client_config cfg;
+    shoal_hub_client_config_default(&cfg);
+    cfg.post_timeout_ms = 300;
+    shoal_hub_client_callbacks cb = {on_state, on_message, &s};
+    shoal_hub_client *cl = NULL;
+    CHECK_EQ_ERR(shoal_hub_client_new(&cl, &cfg, &cb), SHOAL_OK);
+    shoal_hub_addr a = hub_at(port);
+    shoal_hub_client_add_hub(cl, &a);
+    gint64 began = g_get_monotonic_time();
+    shoal_hub_client_broadcast(cl, 0, "all", "{}", 2, on_sent, &s); /* its answer never ends */
+    CHECK(wait_for(&s.sent, 1, 3000));
+    CHECK_EQ_INT(s.status, 0);
+    CHECK(g_get_monotonic_time() - began >= 300 * 1000);
+    shoal_hub_client_free(cl);
+    g_socket_service_stop(service);
+    g_object_unref(service);
+    g_ptr_array_unref(held);
+}
+
 static void a_hub_that_is_not_there_fails(void)
 {
     seen s = {0};
@@ -380,6 +409,7 @@ int main(int argc, char **argv)
     RUN(messages_arrive_once_through_both_hubs);
     RUN(a_silent_stream_is_dropped_and_retried);
     RUN(a_network_change_drops_what_hangs);
+    RUN(a_broadcast_never_answered_is_given_up);
     RUN(a_hub_that_is_not_there_fails);
     RUN(asking_hubs_without_ice_servers_ends_at_once);
     return harness_finish();
