@@ -34,7 +34,8 @@ async function main () {
   }
   await browser.close()
   fs.rmSync(profile, { recursive: true, force: true })
+  // the last of the page's log (with SHOAL_BROWSER_DEBUG, simple-peer's debug lines too)
   console.log(JSON.stringify({ received: result.received.sort(), errors: result.errors,
-    signals: result.signals, logs }))
+    signals: result.signals, logs: logs.slice(-150) }))
 }
 main().catch((e) => { console.error(e); process.exit(1) })

@@ -68,9 +68,11 @@ def stop_shoal(p):
 
 
 def run_chromium(hub, *flags):
+    # simple-peer's own debug log is kept in the page's logs: a failure shows what the page saw
+    # (two runs in ten failed with shoal's channel open and the page silent: issue 17's notes)
     return subprocess.Popen(["node", os.path.join(HERE, "chromium_meets_shoal.js"), MODULES,
                              PAGE["url"], hub, *flags], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, env=dict(os.environ, SHOAL_BROWSER_DEBUG="1"))
 
 
 def chromium_result(p):
