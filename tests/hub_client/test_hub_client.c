@@ -224,13 +224,32 @@ static gboolean silent_incoming(GSocketService *service, GSocketConnection *conn
     return TRUE;
 }
 
+/* A listener of such "hubs" on a port of its own; `held` its connections, in order. */
+typedef struct silent_hub {
+    GSocketService *service;
+    GPtrArray *held;
+    guint16 port;
+} silent_hub;
+
+static silent_hub silent_hub_start(void)
+{
+    silent_hub h = {g_socket_service_new(), g_ptr_array_new_with_free_func(g_object_unref), 0};
+    h.port = g_socket_listener_add_any_inet_port(G_SOCKET_LISTENER(h.service), NULL, NULL);
+    g_signal_connect(h.service, "incoming", G_CALLBACK(silent_incoming), h.held);
+    g_socket_service_start(h.service);
+    return h;
+}
+
+static void silent_hub_stop(silent_hub *h)
+{
+    g_socket_service_stop(h->service);
+    g_object_unref(h->service);
+    g_ptr_array_unref(h->held);
+}
+
 static void a_silent_stream_is_dropped_and_retried(void)
 {
-    GSocketService *service = g_socket_service_new();
-    guint16 port = g_socket_listener_add_any_inet_port(G_SOCKET_LISTENER(service), NULL, NULL);
-    GPtrArray *held = g_ptr_array_new_with_free_func(g_object_unref);
-    g_signal_connect(service, "incoming", G_CALLBACK(silent_incoming), held);
-    g_socket_service_start(service);
+    silent_hub hub = silent_hub_start();
 
     seen s = {0};
     shoal_hub_client_config cfg;
@@ -241,7 +260,7 @@ static void a_silent_stream_is_dropped_and_retried(void)
     shoal_hub_client_callbacks cb = {on_state, on_message, &s};
     shoal_hub_client *cl = NULL;
     CHECK_EQ_ERR(shoal_hub_client_new(&cl, &cfg, &cb), SHOAL_OK);
-    shoal_hub_addr a = hub_at(port);
+    shoal_hub_addr a = hub_at(hub.port);
     shoal_hub_client_add_hub(cl, &a);
     const char *channels[] = {"all"};
     CHECK_EQ_ERR(shoal_hub_client_subscribe(cl, channels, 1), SHOAL_OK);
@@ -250,20 +269,14 @@ static void a_silent_stream_is_dropped_and_retried(void)
     CHECK(wait_for(&s.disconnected[0], 1, 3000));
     CHECK(wait_for(&s.connected[0], 2, 3000));
     shoal_hub_client_free(cl);
-    g_socket_service_stop(service);
-    g_object_unref(service);
-    g_ptr_array_unref(held);
+    silent_hub_stop(&hub);
 }
 
 /* After a network change nothing waits on a connection of the old network: a broadcast hanging
  * on one hears status 0, and the stream, connected again, comes back on a new connection. */
 static void a_network_change_drops_what_hangs(void)
 {
-    GSocketService *service = g_socket_service_new();
-    guint16 port = g_socket_listener_add_any_inet_port(G_SOCKET_LISTENER(service), NULL, NULL);
-    GPtrArray *held = g_ptr_array_new_with_free_func(g_object_unref);
-    g_signal_connect(service, "incoming", G_CALLBACK(silent_incoming), held);
-    g_socket_service_start(service);
+    silent_hub hub = silent_hub_start();
 
     seen s = {0};
     shoal_hub_client_config cfg;
@@ -271,7 +284,7 @@ static void a_network_change_drops_what_hangs(void)
     shoal_hub_client_callbacks cb = {on_state, on_message, &s};
     shoal_hub_client *cl = NULL;
     CHECK_EQ_ERR(shoal_hub_client_new(&cl, &cfg, &cb), SHOAL_OK);
-    shoal_hub_addr a = hub_at(port);
+    shoal_hub_addr a = hub_at(hub.port);
     shoal_hub_client_add_hub(cl, &a);
     const char *channels[] = {"all"};
     CHECK_EQ_ERR(shoal_hub_client_subscribe(cl, channels, 1), SHOAL_OK);
@@ -279,34 +292,28 @@ static void a_network_change_drops_what_hangs(void)
     CHECK(wait_for(&s.connected[0], 1, 3000));
     shoal_hub_client_broadcast(cl, 0, "all", "{}", 2, on_sent, &s); /* its answer never ends */
     int conns = 0;
-    while (held->len < 2 && conns++ < 3000)
+    while (hub.held->len < 2 && conns++ < 3000)
         run_for(1);
-    CHECK_EQ_INT(held->len, 2);
+    CHECK_EQ_INT(hub.held->len, 2);
     CHECK_EQ_INT(s.sent, 0);
     shoal_hub_client_network_changed(cl);
     CHECK(wait_for(&s.sent, 1, 3000));
     CHECK_EQ_INT(s.status, 0);
     run_for(300);
-    CHECK_EQ_INT(held->len, 2); /* the stream is closed, not retried on its own */
+    CHECK_EQ_INT(hub.held->len, 2); /* the stream is closed, not retried on its own */
     shoal_hub_client_connect(cl, 0);
     CHECK(wait_for(&s.connected[0], 2, 3000)); /* reopened ... */
-    CHECK_EQ_INT(held->len, 3);                /* ... on a connection of its own */
+    CHECK_EQ_INT(hub.held->len, 3);            /* ... on a connection of its own */
     CHECK_EQ_INT(s.disconnected[0] + s.failed[0], 0);
     shoal_hub_client_free(cl);
-    g_socket_service_stop(service);
-    g_object_unref(service);
-    g_ptr_array_unref(held);
+    silent_hub_stop(&hub);
 }
 
 /* A hub that takes a POST and never answers holds nothing up: the broadcast is given up at
  * post_timeout_ms, with status 0. */
 static void a_broadcast_never_answered_is_given_up(void)
 {
-    GSocketService *service = g_socket_service_new();
-    guint16 port = g_socket_listener_add_any_inet_port(G_SOCKET_LISTENER(service), NULL, NULL);
-    GPtrArray *held = g_ptr_array_new_with_free_func(g_object_unref);
-    g_signal_connect(service, "incoming", G_CALLBACK(silent_incoming), held);
-    g_socket_service_start(service);
+    silent_hub hub = silent_hub_start();
     seen s = {0};
     shoal_hub_client_config cfg;
     shoal_hub_client_config_default(&cfg);
@@ -314,7 +321,7 @@ static void a_broadcast_never_answered_is_given_up(void)
     shoal_hub_client_callbacks cb = {on_state, on_message, &s};
     shoal_hub_client *cl = NULL;
     CHECK_EQ_ERR(shoal_hub_client_new(&cl, &cfg, &cb), SHOAL_OK);
-    shoal_hub_addr a = hub_at(port);
+    shoal_hub_addr a = hub_at(hub.port);
     shoal_hub_client_add_hub(cl, &a);
     gint64 began = g_get_monotonic_time();
     shoal_hub_client_broadcast(cl, 0, "all", "{}", 2, on_sent, &s); /* its answer never ends */
@@ -322,9 +329,7 @@ static void a_broadcast_never_answered_is_given_up(void)
     CHECK_EQ_INT(s.status, 0);
     CHECK(g_get_monotonic_time() - began >= 300 * 1000);
     shoal_hub_client_free(cl);
-    g_socket_service_stop(service);
-    g_object_unref(service);
-    g_ptr_array_unref(held);
+    silent_hub_stop(&hub);
 }
 
 static void a_hub_that_is_not_there_fails(void)
