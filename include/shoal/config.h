@@ -91,6 +91,7 @@ typedef struct shoal_config {
     uint8_t (*follows)[32]; /* owned: shoal_config_free */
     size_t nfollows;
     bool replicate_peers;
+    bool no_ebt;            /* "ebt": false: createHistoryStream with every peer */
     uint16_t status_port;   /* default 8009 */
     shoal_ice_servers ice;  /* STUN and TURN servers of its own */
     bool no_stun, no_turn;  /* "stun": [], "turn": []: none, a hub's neither */

@@ -34,6 +34,9 @@
  *                       "connections": {"made" (handshakes completed over data channels),
  *                       "networkChanges" (network changes and wake-ups), "keptByRestart"
  *                       (connections an ICE restart kept through a network change)},
+ *                       "replication": {"ebt", "legacy" (sessions replicated with EBT, and with
+ *                       createHistoryStream), "notesSent", "notesReceived" (EBT notes, one per
+ *                       feed named)},
  *                       "feeds": [{"id","sequence","peerSequence"}]: every feed we hold or fetch,
  *                       how far we hold it, and how far a peer said it holds it (null: none said),
  *                       "limits": the resource manager's (config.json's "limits", sizes in

@@ -25,7 +25,9 @@
  *   and every later message as it comes (live).
  * - A message that does not follow (a gap, out of order) is not stored by the shell and is
  *   reported so: its sender is asked again from our head, and the rest of the feed is not lost.
- * - Feeds we do not follow get -1, once per notes object that names them.
+ * - Feeds we neither follow nor hold get -1, once per notes object that names them; one we hold
+ *   without following it is sent to a peer that asks for it (as createHistoryStream serves
+ *   what the store holds), never asked for.
  *
  * Bounds: feeds are the ones we follow or hold (max_feeds); a remote's notes never add a feed;
  * peers are the shell's connections (max_peers). */
@@ -133,6 +135,8 @@ SHOAL_MUST_CHECK int shoal_ebt_reduce(shoal_ebt *e, const shoal_ebt_event *ev, s
 
 /* How far we hold a feed (0: nothing; SHOAL_EBT_UNKNOWN: not a feed of ours). */
 int64_t shoal_ebt_have(const shoal_ebt *e, const uint8_t feed[32]);
+/* Whether we replicate the feed (FOLLOW, or our own). */
+bool shoal_ebt_following(const shoal_ebt *e, const uint8_t feed[32]);
 /* The session whose even note the feed's messages come from, or 0. */
 uint32_t shoal_ebt_rx_peer(const shoal_ebt *e, const uint8_t feed[32]);
 const shoal_ebt_stats *shoal_ebt_get_stats(const shoal_ebt *e);

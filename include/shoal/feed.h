@@ -139,6 +139,21 @@ SHOAL_MUST_CHECK int shoal_feed_store_history(shoal_feed_store *st, const uint8_
                                               int64_t from, int64_t limit, shoal_feed_store_fn *fn,
                                               void *ud);
 
+/* Calls fn with a feed and a sequence; it returns false to stop. */
+typedef bool shoal_feed_store_head_fn(const uint8_t author[32], int64_t sequence, void *ud);
+/* Every feed the store holds, with its head's sequence. */
+SHOAL_MUST_CHECK int shoal_feed_store_feeds(shoal_feed_store *st, shoal_feed_store_head_fn *fn,
+                                            void *ud);
+/* An EBT peer's clock as its last session left it: how far it held each feed (-1: it does not
+ * replicate that one with us). Nothing for a peer never met. */
+SHOAL_MUST_CHECK int shoal_feed_store_clock(shoal_feed_store *st, const uint8_t peer[32],
+                                            shoal_feed_store_head_fn *fn, void *ud);
+/* Replaces the peer's clock with these n entries, in one transaction. Call it outside an
+ * append. SHOAL_E_STORE_IO. */
+SHOAL_MUST_CHECK int shoal_feed_store_set_clock(shoal_feed_store *st, const uint8_t peer[32],
+                                                const uint8_t (*feeds)[32], const int64_t *seqs,
+                                                size_t n);
+
 /* The message with this id, appended to `out`; SHOAL_E_STORE_MISSING when there is none. */
 SHOAL_MUST_CHECK int shoal_feed_store_get(shoal_feed_store *st, const uint8_t id[32],
                                           shoal_buf *out);

@@ -37,13 +37,16 @@ typedef struct shoal_node_config {
      * SSB identity) are dialled and answered too. Their channels carry raw messages, no
      * handshake: see plain_open. Off by default. */
     bool compat;
-    /* Replication (NULL: none): the store (borrowed) every connected peer's createHistoryStream
-     * is answered from, and the feeds asked of every peer, live: those followed, our own (a peer
-     * may hold what we lost), and with replicate_peers each peer's own. */
+    /* Replication (NULL: none): the store (borrowed) every connected peer is served from, and
+     * the feeds replicated with every peer, live: those followed, our own (a peer may hold what
+     * we lost), and with replicate_peers each peer's own. With EBT (ssb-ebt's ebt.replicate,
+     * started by whoever dialled) when the peer speaks it, else with createHistoryStream;
+     * no_ebt: always the latter. */
     shoal_feed_store *store;
     const uint8_t (*follows)[32];
     size_t nfollows;
     bool replicate_peers;
+    bool no_ebt;
     /* Bounds: every data channel's link's (NULL: shoal/link_driver.h's defaults; its account,
      * if any, borrowed while the node lives), and the streams of ours a peer may hold open, of
      * all feeds and of one (0: shoal/repl.h's defaults). */
@@ -148,11 +151,12 @@ const shoal_node_stats *shoal_node_get_stats(shoal_node *node);
 const shoal_conn *shoal_node_conn(const shoal_node *node);
 /* The state manager's clock, to read its records' times against (downloading_until, …). */
 shoal_time shoal_node_now(const shoal_node *node);
-/* Replication over a session of another transport (net:, say) as over the node's channels:
- * createHistoryStream is served, and `remote` is asked for what we follow, our own feed, and,
- * with replicate_peers, its own. SHOAL_E_INVAL without a store; else the session's errors. */
+/* Replication over a session of another transport (net:, say) as over the node's channels,
+ * `dialled` when we dialled `remote` (shoal/repl.h's shoal_repl_start): what we follow, our own
+ * feed, and, with replicate_peers, its own. SHOAL_E_INVAL without a store; else the session's
+ * errors. */
 SHOAL_MUST_CHECK int shoal_node_replicate(shoal_node *node, shoal_rpc *rpc,
-                                          const uint8_t remote[32]);
+                                          const uint8_t remote[32], bool dialled);
 
 /* Follows `feed` (every peer connected is asked for it at once, and every peer met later), or
  * stops following it (streams open go on until their connections end; it is not asked for

@@ -18,6 +18,7 @@
 #ifndef SHOAL_REPL_H
 #define SHOAL_REPL_H
 
+#include "shoal/ebt.h"
 #include "shoal/feed.h"
 #include "shoal/muxrpc.h"
 
@@ -44,6 +45,14 @@ typedef struct shoal_repl_callbacks {
     /* Wall-clock time, ms since 1970: when messages were received (the store keeps it, and
      * createHistoryStream's items carry it as "timestamp"). NULL: 0. */
     int64_t (*clock)(void *ud);
+    /* The session's peer replicates the old way (its manifest has no ebt.replicate, it asked us
+     * with createHistoryStream, or it refused our EBT): ask it for feeds with
+     * shoal_repl_request. Without EBT, every session. NULL: nothing is asked. */
+    void (*legacy)(shoal_repl *r, shoal_rpc *rpc, const uint8_t remote[32], void *ud);
+    /* EBT: monotonic time in ms, and when shoal_repl_tick is next wanted (SHOAL_TIME_NEVER:
+     * none; each call replaces the last). */
+    shoal_time (*now)(void *ud);
+    void (*schedule)(shoal_repl *r, shoal_time at, void *ud);
 } shoal_repl_callbacks;
 
 /* `store` is borrowed for the replicator's life; hmac_key (copied) may be NULL. NULL when out of
@@ -67,6 +76,21 @@ SHOAL_MUST_CHECK int shoal_repl_request_everywhere(shoal_repl *r, const uint8_t 
 SHOAL_MUST_CHECK int shoal_repl_publish(shoal_repl *r, const shoal_keypair *keys, double timestamp,
                                         const char *content, size_t len, shoal_msg_info *info,
                                         const char **reason);
+/* EBT (shoal/ebt.h) for our feed `self`, with `cfg` (NULL: the defaults): sessions started
+ * with shoal_repl_start speak it with peers that do. The feeds the store holds are offered.
+ * SHOAL_E_INVAL when EBT is on already, SHOAL_E_NOMEM, SHOAL_E_STORE_IO. */
+SHOAL_MUST_CHECK int shoal_repl_use_ebt(shoal_repl *r, const uint8_t self[32],
+                                        const shoal_ebt_config *cfg);
+/* EBT replicates `feed` with every peer, or no longer (without EBT: nothing to do). */
+SHOAL_MUST_CHECK int shoal_repl_follow(shoal_repl *r, const uint8_t feed[32], bool follow);
+/* The time asked for by the `schedule` callback has come. */
+void shoal_repl_tick(shoal_repl *r);
+/* Replicates on a session that just began with `remote`, which we dialled or which dialled us:
+ * serves it (shoal_repl_serve) and chooses, from its manifest, EBT (the dialler calls
+ * ebt.replicate) or the old way (the `legacy` callback asks for feeds). */
+SHOAL_MUST_CHECK int shoal_repl_start(shoal_repl *r, shoal_rpc *rpc, const uint8_t remote[32],
+                                      bool dialled);
+
 /* Drops what the replicator holds of a session about to be freed. */
 void shoal_repl_forget(shoal_repl *r, shoal_rpc *rpc);
 
@@ -78,6 +102,10 @@ void shoal_repl_set_limits(shoal_repl *r, uint32_t max_streams, uint32_t max_sam
 typedef struct shoal_repl_stats {
     uint64_t streams_refused;  /* createHistoryStream past the bounds */
     uint64_t messages_refused; /* messages that did not follow (their streams ended) */
+    uint64_t ebt_sessions;     /* sessions replicated with EBT */
+    uint64_t legacy_sessions;  /* ... with createHistoryStream */
+    uint64_t ebt_notes_sent, ebt_notes_received; /* entries */
+    uint64_t ebt_notes_refused;                  /* entries that name no feed or hold no integer */
 } shoal_repl_stats;
 
 const shoal_repl_stats *shoal_repl_get_stats(const shoal_repl *r);

@@ -479,6 +479,9 @@ static int read_all(reader *rd, const json_t *root, shoal_config *cfg)
         else if (strcmp(key, "replicatePeers") == 0)
             rc = json_is_boolean(v) ? (cfg->replicate_peers = json_is_true(v), SHOAL_OK)
                                     : fail(rd, "replicatePeers", "true or false is expected");
+        else if (strcmp(key, "ebt") == 0)
+            rc = json_is_boolean(v) ? (cfg->no_ebt = json_is_false(v), SHOAL_OK)
+                                    : fail(rd, "ebt", "true or false is expected");
         else if (strcmp(key, "statusPort") == 0)
             rc = json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 65535
                      ? (cfg->status_port = (uint16_t)json_integer_value(v), SHOAL_OK)

@@ -185,6 +185,15 @@ static json_t *status(shoal_control *c)
                                   (json_int_t)shoal_node_get_stats(d->node)->connections,
                                   "networkChanges", (json_int_t)cs->resets, "keptByRestart",
                                   (json_int_t)cs->restarts));
+    shoal_repl *repl = shoal_node_repl(d->node);
+    if (repl) {
+        const shoal_repl_stats *rs = shoal_repl_get_stats(repl);
+        json_object_set_new(s, "replication",
+                            json_pack("{s:I, s:I, s:I, s:I}", "ebt", (json_int_t)rs->ebt_sessions,
+                                      "legacy", (json_int_t)rs->legacy_sessions, "notesSent",
+                                      (json_int_t)rs->ebt_notes_sent, "notesReceived",
+                                      (json_int_t)rs->ebt_notes_received));
+    }
     json_t *resources = daemon_resources_json(d);
     if (s && resources)
         json_object_update(s, resources);

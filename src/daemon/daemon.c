@@ -244,6 +244,7 @@ static int start_node(shoal_daemon *d)
                               .follows = (const uint8_t(*)[32])d->cfg.follows,
                               .nfollows = d->cfg.nfollows,
                               .replicate_peers = d->cfg.replicate_peers,
+                              .no_ebt = d->cfg.no_ebt,
                               .limits = &net.limits,
                               .max_streams = d->cfg.limits.streams,
                               .max_streams_per_feed = d->cfg.limits.streams_per_feed,

@@ -378,11 +378,12 @@ static void have(shoal_ebt *e, uint32_t pos, int64_t seq)
     for (size_t i = 0; i < e->npeers; i++) {
         peer *p = &e->peers[i];
         pfeed *pf = &p->pf[pos];
-        if (!p->noted || !f->follow || pf->remote == -1)
+        if (!p->noted || pf->remote == -1)
             continue;
         if (pf->tx)
             push(e, p, pos);
-        else if (pf->told == SHOAL_EBT_UNKNOWN || (pf->told <= pf->remote && pf->remote < seq))
+        else if (f->follow &&
+                 (pf->told == SHOAL_EBT_UNKNOWN || (pf->told <= pf->remote && pf->remote < seq)))
             /* a feed left out as in sync, or one we just got ahead of it on: said once (it
              * asks if it wants what follows), not at every message */
             tell(e, p, pos, pf->rx);
@@ -395,9 +396,11 @@ static void on_note(shoal_ebt *e, peer *p, const shoal_ebt_entry *n, shoal_time 
     bool their_rx;
     uint32_t pos;
     feed *f = find(e, n->feed, &pos);
-    if (!shoal_ebt_note_read(n->value, &seq, &their_rx) || !f || !f->follow) {
+    /* a feed we hold but do not replicate is sent to a peer that asks for it, never asked for */
+    bool ours = f && (f->follow || f->have > 0);
+    if (!shoal_ebt_note_read(n->value, &seq, &their_rx) || !ours) {
         e->stats.refused_notes++;
-        if (n->value != SHOAL_EBT_NOTE_NONE && (!f || !f->follow)) {
+        if (n->value != SHOAL_EBT_NOTE_NONE && !ours) {
             /* not a feed we replicate: said once per notes object */
             if (f)
                 note(e, p, pos, SHOAL_EBT_NOTE_NONE);
@@ -429,12 +432,12 @@ static void on_note(shoal_ebt *e, peer *p, const shoal_ebt_entry *n, shoal_time 
     if (pf->told == SHOAL_EBT_UNKNOWN) {
         /* its first word on the feed: ours back, asking for what it is ahead by if nobody
          * sends it to us yet */
-        if (f->rx == 0 && seq > f->have)
+        if (f->follow && f->rx == 0 && seq > f->have)
             give_rx(e, pos, p, now);
         else
             tell(e, p, pos, f->rx == p->id);
     }
-    if (seq > f->have && f->rx != p->id && !pf->stalled) {
+    if (f->follow && seq > f->have && f->rx != p->id && !pf->stalled) {
         /* further ahead than whoever sends it to us: it takes over */
         peer *rx = f->rx ? session(e, f->rx) : NULL;
         if (!rx || rx->pf[pos].remote < seq)
@@ -705,6 +708,12 @@ int64_t shoal_ebt_have(const shoal_ebt *e, const uint8_t feed[32])
 {
     const struct feed *f = find(e, feed, NULL);
     return f ? f->have : SHOAL_EBT_UNKNOWN;
+}
+
+bool shoal_ebt_following(const shoal_ebt *e, const uint8_t feed[32])
+{
+    const struct feed *f = find(e, feed, NULL);
+    return f && f->follow;
 }
 
 uint32_t shoal_ebt_rx_peer(const shoal_ebt *e, const uint8_t feed[32])

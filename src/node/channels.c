@@ -310,7 +310,7 @@ static void connected(shoal_node *n, shoal_node_peer *p, const shoal_negotiate_f
         return;
     }
     shoal_rpc *rpc = shoal_link_rpc(shoal_link_driver_link(p->driver));
-    if (n->repl && shoal_node_replicate(n, rpc, p->feed) != SHOAL_OK)
+    if (n->repl && shoal_node_replicate(n, rpc, p->feed, p->initiator) != SHOAL_OK)
         node_say(n, "replication with peer #%u could not start", p->id);
     if (n->cb.connected)
         n->cb.connected(n, p, n->ud);

@@ -84,7 +84,7 @@ bool shoal_node_net_up(shoal_node *n, void *conn, shoal_rpc *rpc, const uint8_t 
     np->rpc = rpc;
     n->stats.connections++;
     if (shoal_basics_register(rpc, &n->basics) != SHOAL_OK ||
-        (n->repl && shoal_node_replicate(n, rpc, feed) != SHOAL_OK)) {
+        (n->repl && shoal_node_replicate(n, rpc, feed, np->dialled) != SHOAL_OK)) {
         node_say(n, "replication with %.8s… could not start", channel);
         return false; /* the shell closes it: shoal_node_net_down follows */
     }

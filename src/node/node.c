@@ -499,14 +499,14 @@ int shoal_node_publish(shoal_node *n, const char *content, size_t len, shoal_msg
                               info, reason); /* live streams fed by it write on their own */
 }
 
-int shoal_node_replicate(shoal_node *n, shoal_rpc *rpc, const uint8_t remote[32])
+/* A peer that replicates the old way is asked for what we follow, our own feed (a peer may hold
+ * what we lost), and, if we replicate peers, the peer's own. */
+static void on_legacy(shoal_repl *r, shoal_rpc *rpc, const uint8_t remote[32], void *ud)
 {
-    if (!n->repl)
-        return SHOAL_E_INVAL;
-    /* what we follow, our own feed (a peer may hold what we lost), and, if we replicate peers,
-     * the peer's own */
+    (void)r;
+    shoal_node *n = ud;
     bool self_followed = false, remote_followed = false;
-    int rc = shoal_repl_serve(n->repl, rpc);
+    int rc = SHOAL_OK;
     for (size_t i = 0; rc == SHOAL_OK && i < n->nfollows; i++) {
         self_followed |= memcmp(n->follows[i], n->keys.pub, 32) == 0;
         remote_followed |= memcmp(n->follows[i], remote, 32) == 0;
@@ -516,7 +516,41 @@ int shoal_node_replicate(shoal_node *n, shoal_rpc *rpc, const uint8_t remote[32]
         rc = shoal_repl_request(n->repl, rpc, n->keys.pub, true);
     if (rc == SHOAL_OK && n->replicate_peers && !remote_followed)
         rc = shoal_repl_request(n->repl, rpc, remote, true);
-    return rc;
+    if (rc != SHOAL_OK)
+        node_say(n, "feeds could not be asked for: %s", shoal_strerror(rc));
+}
+
+static shoal_time ebt_now(void *ud)
+{
+    (void)ud;
+    return node_now();
+}
+
+static gboolean on_ebt_tick(gpointer ud)
+{
+    shoal_node *n = ud;
+    n->ebt_tick = 0;
+    shoal_repl_tick(n->repl);
+    return G_SOURCE_REMOVE;
+}
+
+static void on_ebt_schedule(shoal_repl *r, shoal_time at, void *ud)
+{
+    (void)r;
+    shoal_node *n = ud;
+    g_clear_handle_id(&n->ebt_tick, g_source_remove);
+    if (at != SHOAL_TIME_NEVER) {
+        shoal_time now = node_now();
+        n->ebt_tick = g_timeout_add(at > now ? (guint)(at - now) : 0, on_ebt_tick, n);
+    }
+}
+
+int shoal_node_replicate(shoal_node *n, shoal_rpc *rpc, const uint8_t remote[32], bool dialled)
+{
+    if (!n->repl)
+        return SHOAL_E_INVAL;
+    int rc = n->replicate_peers ? shoal_repl_follow(n->repl, remote, true) : SHOAL_OK;
+    return rc == SHOAL_OK ? shoal_repl_start(n->repl, rpc, remote, dialled) : rc;
 }
 
 int shoal_node_follow(shoal_node *n, const uint8_t feed[32], bool following)
@@ -527,13 +561,14 @@ int shoal_node_follow(shoal_node *n, const uint8_t feed[32], bool following)
         if (memcmp(n->follows[i], feed, 32) == 0) {
             if (!following)
                 memmove(n->follows[i], n->follows[--n->nfollows], 32);
-            return SHOAL_OK;
+            return following ? SHOAL_OK : shoal_repl_follow(n->repl, feed, false);
         }
     if (!following)
         return SHOAL_OK;
     n->follows = g_realloc_n(n->follows, n->nfollows + 1, 32);
     memcpy(n->follows[n->nfollows++], feed, 32);
-    return shoal_repl_request_everywhere(n->repl, feed);
+    int rc = shoal_repl_follow(n->repl, feed, true);                           /* EBT sessions */
+    return rc == SHOAL_OK ? shoal_repl_request_everywhere(n->repl, feed) : rc; /* the others */
 }
 
 const uint8_t (*shoal_node_follows(const shoal_node *n, size_t *count))[32]
@@ -627,13 +662,22 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
         n->own_ice = n->own_named = *cfg->rtc->ice;
     if (cfg->limits)
         n->limits = *cfg->limits;
+    int erc = SHOAL_OK; /* replication's */
     if (cfg->store) {
         shoal_repl_callbacks rcb = {.progress = on_progress,
                                     .refused = on_refused,
                                     .ended = on_ended,
                                     .head_known = cb->head_known ? on_head_known : NULL,
-                                    .clock = wall_clock};
+                                    .clock = wall_clock,
+                                    .legacy = on_legacy,
+                                    .now = ebt_now,
+                                    .schedule = on_ebt_schedule};
         n->repl = shoal_repl_new(cfg->store, NULL, &rcb, n);
+        erc = n->repl ? SHOAL_OK : SHOAL_E_NOMEM;
+        if (erc == SHOAL_OK && !cfg->no_ebt)
+            erc = shoal_repl_use_ebt(n->repl, cfg->keys->pub, NULL);
+        for (size_t i = 0; erc == SHOAL_OK && !cfg->no_ebt && i < cfg->nfollows; i++)
+            erc = shoal_repl_follow(n->repl, cfg->follows[i], true);
         if (n->repl)
             shoal_repl_set_limits(n->repl, cfg->max_streams, cfg->max_streams_per_feed);
         n->nfollows = cfg->nfollows;
@@ -671,7 +715,9 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
     hc.auto_reconnect = false; /* the state manager decides when to come back */
     shoal_hub_client_callbacks hcb = {on_hub_state, on_hub_message, n};
     const char *channels[] = {"all", n->channel};
-    int rc_ = n->replay ? shoal_rtc_new(cfg->rtc ? cfg->rtc : &rc, &n->rtc) : SHOAL_E_NOMEM;
+    int rc_ = erc != SHOAL_OK ? erc
+              : n->replay     ? shoal_rtc_new(cfg->rtc ? cfg->rtc : &rc, &n->rtc)
+                              : SHOAL_E_NOMEM;
     if (rc_ == SHOAL_OK)
         rc_ = shoal_conn_new(&n->conn, &cc, n->keys.pub, randombytes_random());
     if (rc_ == SHOAL_OK) {
@@ -715,6 +761,7 @@ void shoal_node_free(shoal_node *n)
         return;
     g_clear_handle_id(&n->conn_tick, g_source_remove);
     g_clear_handle_id(&n->negotiate_tick, g_source_remove);
+    g_clear_handle_id(&n->ebt_tick, g_source_remove);
     if (n->ice_cancel) /* names still looked up end telling nobody */
         g_cancellable_cancel(n->ice_cancel);
     g_clear_object(&n->ice_cancel);

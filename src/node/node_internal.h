@@ -104,7 +104,7 @@ struct shoal_node {
     uint8_t (*follows)[32];
     size_t nfollows;
     bool replicate_peers;
-    guint conn_tick, negotiate_tick;
+    guint conn_tick, negotiate_tick, ebt_tick;
     shoal_node_callbacks cb;
     void *ud;
     shoal_node_stats stats;      /* the node's own counts; the core's are added when read */

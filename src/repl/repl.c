@@ -8,10 +8,10 @@
  * that was caught up is marked behind by what is stored, and sends it on that turn too.
  *
  * Messages that arrive wait in a batch, appended in one transaction when the session has
- * dispatched what one input brought (shoal_rpc_on_drained), when MAX_BATCH wait, or before
+ * dispatched what one input brought (shoal_rpc_on_drained), when REPL_MAX_BATCH wait, or before
  * anything that must see the store as it will be (a stream's end, a new request, a session
  * forgotten). A transaction costs more than validating a message; a batch pays it once. */
-#include "shoal/repl.h"
+#include "repl_internal.h"
 
 #include "shoal/ref.h"
 
@@ -19,17 +19,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-typedef struct served {
-    shoal_rpc *rpc;
-    int32_t id;
-    uint8_t feed[32];
-    int64_t next; /* the next sequence to send */
-    int64_t left; /* items still allowed by the limit; -1 without one */
-    bool keys;
-    bool live;   /* it stays open for what comes */
-    bool behind; /* the store holds more than was sent: the next window waits for the peer */
-} served;
 
 /* Messages of one stream sent in one turn: the rest waits until the peer has taken them (the
  * shell's shoal_rpc_writable), so a request for a feed the peer never reads costs a window, not
@@ -40,42 +29,7 @@ typedef struct served {
  * turn's worth, not a thousand windows. */
 #define TURN_BYTES (256u * 1024)
 
-typedef struct requested {
-    shoal_rpc *rpc;
-    int32_t id;
-    uint8_t feed[32];
-} requested;
-
-#define MAX_BATCH 512
-
-/* An item received, waiting for the batch's append; `stream` says whose it is. */
-typedef struct arrived {
-    requested stream;
-    shoal_buf item; /* as it came: a message, keyed or not */
-    bool refused;   /* it, or one before it in its stream, cannot be stored: dropped */
-} arrived;
-
-struct shoal_repl {
-    shoal_feed_store *store;
-    char *hmac_key;
-    shoal_repl_callbacks cb;
-    void *ud;
-    served *serving; /* the streams we serve */
-    size_t nserving, serving_cap;
-    requested *asked;
-    size_t nasked, asked_cap;
-    arrived *batch;
-    size_t nbatch, batch_cap;
-    requested *heads; /* latestSequence calls made, waiting for their answers */
-    size_t nheads, heads_cap;
-    shoal_rpc **sessions; /* those served, until forgotten */
-    size_t nsessions, sessions_cap;
-    unsigned threads;                    /* for checking a batch's signatures */
-    uint32_t max_streams, max_same_feed; /* a session's streams of ours, at most */
-    shoal_repl_stats stats;
-};
-
-static bool grow(void **items, size_t *cap, size_t n, size_t size)
+bool repl_grow(void **items, size_t *cap, size_t n, size_t size)
 {
     if (n < *cap)
         return true;
@@ -131,6 +85,7 @@ void shoal_repl_free(shoal_repl *r)
 {
     if (!r)
         return;
+    repl_ebt_free(r);
     drop_batch(r->batch, r->nbatch);
     shoal_free(r->serving);
     shoal_free(r->asked);
@@ -140,11 +95,10 @@ void shoal_repl_free(shoal_repl *r)
     shoal_free(r);
 }
 
-static void flush(shoal_repl *r);
-
 void shoal_repl_forget(shoal_repl *r, shoal_rpc *rpc)
 {
-    flush(r);
+    repl_flush(r);
+    repl_ebt_forget(r, rpc);
     shoal_rpc_on_writable(rpc, NULL, NULL);
     for (size_t i = 0; i < r->nserving;)
         if (r->serving[i].rpc == rpc)
@@ -213,7 +167,7 @@ static bool send_one(const char *text, size_t len, int64_t sequence, const uint8
 
 /* Sends a window of what the store has of the stream's feed from its next sequence on, and
  * notes whether more waits. */
-static int catch_up(shoal_repl *r, served *s)
+int repl_catch_up(shoal_repl *r, served *s)
 {
     sending x = {s, SHOAL_OK};
     s->behind = false;
@@ -227,6 +181,13 @@ static int catch_up(shoal_repl *r, served *s)
     rc = shoal_feed_store_head(r->store, s->feed, &head);
     s->behind = rc == SHOAL_OK && s->left != 0 && head.sequence >= s->next;
     return rc;
+}
+
+bool repl_turn_spent(shoal_rpc *rpc)
+{
+    size_t queued;
+    shoal_rpc_output(rpc, &queued);
+    return queued >= TURN_BYTES;
 }
 
 static void served_gone(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_rpc_body *body,
@@ -264,6 +225,7 @@ static int64_t count(const json_t *v, int64_t otherwise)
 static void history(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, void *ud)
 {
     shoal_repl *r = ud;
+    repl_ebt_legacy_seen(r, rpc);
     const json_t *opts = json_array_get(req->args, 0);
     const char *feed = json_string_value(json_object_get(opts, "id"));
     shoal_ref ref;
@@ -305,7 +267,7 @@ static void history(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, vo
     shoal_rpc_output(rpc, &queued);
     int rc = SHOAL_OK;
     if (old && queued < TURN_BYTES)
-        rc = catch_up(r, &s);
+        rc = repl_catch_up(r, &s);
     else if (old) /* this turn's budget is spent: its first window waits for the next */
         s.behind = true;
     if (rc != SHOAL_OK) {
@@ -316,7 +278,7 @@ static void history(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, vo
         (void)!shoal_rpc_end(rpc, id);
         return;
     }
-    if (!grow((void **)&r->serving, &r->serving_cap, r->nserving, sizeof *r->serving) ||
+    if (!repl_grow((void **)&r->serving, &r->serving_cap, r->nserving, sizeof *r->serving) ||
         shoal_rpc_listen(rpc, id, served_gone, r) != SHOAL_OK) {
         (void)!shoal_rpc_error(rpc, id, "Error", "out of memory");
         return;
@@ -336,12 +298,13 @@ static void on_writable(shoal_rpc *rpc, void *ud)
             i++;
             continue;
         }
-        int rc = catch_up(r, s);
-        if (rc != SHOAL_OK)
+        int rc = repl_catch_up(r, s);
+        if (rc != SHOAL_OK && !s->ebt)
             (void)!shoal_rpc_error(rpc, s->id, "Error", "cannot read the store");
-        else if (!s->behind && (!s->live || s->left == 0))
-            (void)!shoal_rpc_end(rpc, s->id);
-        else {
+        else if (rc == SHOAL_OK && !s->behind && (!s->live || s->left == 0)) {
+            if (!s->ebt) /* an EBT range sent: its stream goes on */
+                (void)!shoal_rpc_end(rpc, s->id);
+        } else if (rc == SHOAL_OK) {
             i++;
             continue;
         }
@@ -362,7 +325,7 @@ static void latest(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, voi
         (void)!shoal_rpc_error(rpc, id, "Error", "latestSequence needs the id of a feed");
         return;
     }
-    flush(r); /* the head as it will be */
+    repl_flush(r); /* the head as it will be */
     int rc = shoal_feed_store_head(r->store, ref.key, &head);
     if (rc != SHOAL_OK || head.sequence == 0) {
         char why[SHOAL_REF_STRSIZE + 16];
@@ -381,11 +344,13 @@ int shoal_repl_serve(shoal_repl *r, shoal_rpc *rpc)
     for (size_t i = 0; i < r->nsessions; i++)
         if (r->sessions[i] == rpc)
             return SHOAL_OK;
-    if (!grow((void **)&r->sessions, &r->sessions_cap, r->nsessions, sizeof *r->sessions))
+    if (!repl_grow((void **)&r->sessions, &r->sessions_cap, r->nsessions, sizeof *r->sessions))
         return SHOAL_E_NOMEM;
     int rc = shoal_rpc_register(rpc, "createHistoryStream", SHOAL_RPC_SOURCE, history, r);
     if (rc == SHOAL_OK)
         rc = shoal_rpc_register(rpc, "latestSequence", SHOAL_RPC_ASYNC, latest, r);
+    if (rc == SHOAL_OK && r->ebt)
+        rc = repl_ebt_register(r, rpc);
     if (rc == SHOAL_OK) {
         shoal_rpc_on_writable(rpc, on_writable, r);
         r->sessions[r->nsessions++] = rpc;
@@ -422,8 +387,10 @@ int shoal_repl_publish(shoal_repl *r, const shoal_keypair *keys, double timestam
         rc = shoal_feed_store_append(r->store, &ptr, &text.len, NULL, 1, r->hmac_key,
                                      (int64_t)timestamp, &appended, reason);
     shoal_buf_free(&text);
-    if (rc == SHOAL_OK)
+    if (rc == SHOAL_OK) {
         notify(r, keys->pub);
+        repl_ebt_have(r, keys->pub, head.sequence + 1);
+    }
     return rc;
 }
 
@@ -490,21 +457,44 @@ static bool have(shoal_repl *r, const shoal_msg_checked *c, head_memo *memo)
     return stored;
 }
 
-/* Entry `bad` cannot be stored (`why`): neither can the rest of its stream in this batch. */
+/* Entry `bad` cannot be stored (`why`): neither can the rest of its stream in this batch. On an
+ * EBT stream, which carries many feeds and may bring one out of order, only the rest of its feed
+ * past it: one that comes later with a lower sequence may be the one missing. */
 static void reject(arrived *batch, size_t n, size_t bad, const char *why, const char **whys)
 {
+    const arrived *b = &batch[bad];
     whys[bad] = why;
-    for (size_t i = bad; i < n; i++)
-        if (batch[i].stream.rpc == batch[bad].stream.rpc &&
-            batch[i].stream.id == batch[bad].stream.id)
+    batch[bad].refused = true;
+    for (size_t i = bad + 1; i < n; i++)
+        if (batch[i].stream.rpc == b->stream.rpc && batch[i].stream.id == b->stream.id &&
+            (!b->ebt || (memcmp(batch[i].stream.feed, b->stream.feed, 32) == 0 &&
+                         (b->seq == 0 || batch[i].seq == 0 || batch[i].seq > b->seq))))
             batch[i].refused = true;
+}
+
+/* An EBT item that did not pass the precheck: its author and sequence, read as they are written,
+ * for the core (0 when it is not a message we can read). */
+static void identify(arrived *a)
+{
+    json_t *v = json_loadb(a->item.data, a->item.len, 0, NULL);
+    const char *author = json_string_value(json_object_get(v, "author"));
+    const json_t *seq = json_object_get(v, "sequence");
+    shoal_ref ref;
+    if (author && json_is_integer(seq) && json_integer_value(seq) >= 1 &&
+        json_integer_value(seq) <= SHOAL_EBT_MAX_SEQ &&
+        shoal_ref_parse(&ref, author, strlen(author), NULL) == SHOAL_OK &&
+        ref.kind == SHOAL_REF_FEED) {
+        memcpy(a->stream.feed, ref.key, 32);
+        a->seq = json_integer_value(seq);
+    }
+    json_decref(v);
 }
 
 /* The batch, stored: the dear parts of validation on every core (shoal_msg_precheck_batch), then
  * one transaction that checks each message's chain in order (more, past a message that does not
  * follow: its stream's later messages are dropped, everyone else's go on). Then each stream that
  * brought something hears its feed's new head, and live streams of those feeds get the news. */
-static void flush(shoal_repl *r)
+void repl_flush(shoal_repl *r)
 {
     arrived *batch = r->batch;
     const size_t n = r->nbatch;
@@ -533,21 +523,34 @@ static void flush(shoal_repl *r)
                                       canonical, checked);
     head_memo memo = {0}; /* nothing is appended before the next loop */
     for (size_t i = 0; i < n; i++) {
+        if (batch[i].ebt && rc == SHOAL_OK) { /* whose it is: learnt from the message */
+            if (checked[i].ok) {
+                memcpy(batch[i].stream.feed, checked[i].info.author, 32);
+                batch[i].seq = checked[i].info.sequence;
+            } else {
+                identify(&batch[i]);
+            }
+        }
         if (batch[i].refused)
             continue;
         if (rc != SHOAL_OK) /* unstored: the refusal has it asked for again */
             reject(batch, n, i, shoal_strerror(rc), why);
-        else if (canonical[i].len == 0)
+        else if (batch[i].ebt && batch[i].seq == 0)
             reject(batch, n, i, "an item that is not a message", why);
-        else if (checked[i].ok ? memcmp(checked[i].info.author, batch[i].stream.feed, 32) != 0
-                               : !authored_by(&canonical[i], batch[i].stream.feed))
+        else if (batch[i].ebt && !repl_ebt_wanted(r, batch[i].stream.feed))
+            reject(batch, n, i, "a message of a feed we do not replicate", why);
+        else if (!batch[i].ebt && canonical[i].len == 0)
+            reject(batch, n, i, "an item that is not a message", why);
+        else if (!batch[i].ebt &&
+                 (checked[i].ok ? memcmp(checked[i].info.author, batch[i].stream.feed, 32) != 0
+                                : !authored_by(&canonical[i], batch[i].stream.feed)))
             reject(batch, n, i, "a message of another feed", why);
         else if (have(r, &checked[i], &memo)) /* two peers stream it live: this came second */
             batch[i].refused = true;
     }
     for (size_t at = 0; rc == SHOAL_OK && at < n;) {
         size_t k = 0;
-        size_t index[MAX_BATCH];
+        size_t index[REPL_MAX_BATCH];
         for (size_t i = at; i < n; i++)
             if (!batch[i].refused) {
                 index[k] = i;
@@ -574,7 +577,11 @@ static void flush(shoal_repl *r)
         at = bad + 1;
     }
     for (size_t i = 0; i < n; i++) {
-        if (why[i])
+        if (batch[i].ebt) /* the core decides what follows, stored or not */
+            repl_ebt_received(r, &batch[i], stored[i]);
+        if (why[i] && batch[i].ebt)
+            r->stats.messages_refused++;
+        else if (why[i])
             refuse(r, &batch[i].stream, why[i]);
         if (!stored[i])
             continue;
@@ -585,8 +592,11 @@ static void flush(shoal_repl *r)
         if (later)
             continue;
         shoal_feed_state head;
-        if (shoal_feed_store_head(r->store, batch[i].stream.feed, &head) == SHOAL_OK &&
-            r->cb.progress)
+        if (shoal_feed_store_head(r->store, batch[i].stream.feed, &head) != SHOAL_OK)
+            continue;
+        if (!batch[i].ebt) /* EBT's core heard of it above */
+            repl_ebt_have(r, batch[i].stream.feed, head.sequence);
+        if (r->cb.progress)
             r->cb.progress(r, batch[i].stream.rpc, batch[i].stream.feed, head.sequence, r->ud);
         notify(r, batch[i].stream.feed);
     }
@@ -606,7 +616,22 @@ out:
 static void on_drained(shoal_rpc *rpc, void *ud)
 {
     (void)rpc;
-    flush(ud);
+    repl_flush(ud);
+}
+
+bool repl_take(shoal_repl *r, shoal_rpc *rpc, int32_t id, uint32_t ebt, const shoal_rpc_body *body)
+{
+    arrived a = {.stream = {rpc, id, {0}}, .item = SHOAL_BUF_INIT, .ebt = ebt};
+    shoal_buf_append(&a.item, body->data, body->len);
+    if (shoal_buf_status(&a.item) != SHOAL_OK ||
+        !repl_grow((void **)&r->batch, &r->batch_cap, r->nbatch, sizeof *r->batch)) {
+        shoal_buf_free(&a.item);
+        return false;
+    }
+    r->batch[r->nbatch++] = a;
+    if (r->nbatch == REPL_MAX_BATCH)
+        repl_flush(r);
+    return true;
 }
 
 static void on_item(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_rpc_body *body,
@@ -617,7 +642,7 @@ static void on_item(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_
     if (!q)
         return;
     if (ev != SHOAL_RPC_DATA) {
-        flush(r); /* what came before the end is stored before anyone hears of it */
+        repl_flush(r); /* what came before the end is stored before anyone hears of it */
         if ((q = asked_of(r, rpc, id)) == NULL)
             return;
         requested done = *q;
@@ -629,16 +654,16 @@ static void on_item(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_
     arrived a = {.stream = *q, .item = SHOAL_BUF_INIT};
     shoal_buf_append(&a.item, body->data, body->len);
     if (shoal_buf_status(&a.item) != SHOAL_OK ||
-        !grow((void **)&r->batch, &r->batch_cap, r->nbatch, sizeof *r->batch)) {
+        !repl_grow((void **)&r->batch, &r->batch_cap, r->nbatch, sizeof *r->batch)) {
         shoal_buf_free(&a.item);
-        flush(r); /* what came before it first */
+        repl_flush(r); /* what came before it first */
         if (asked_of(r, rpc, id))
             refuse(r, &a.stream, shoal_strerror(SHOAL_E_NOMEM));
         return;
     }
     r->batch[r->nbatch++] = a;
-    if (r->nbatch == MAX_BATCH)
-        flush(r);
+    if (r->nbatch == REPL_MAX_BATCH)
+        repl_flush(r);
 }
 
 /* The answer to latestSequence: how far the peer holds the feed. An error (a peer that does not
@@ -665,7 +690,8 @@ static void on_latest(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoa
 /* Asks the peer how far it holds `feed` (ssb-db's latestSequence), for head_known. */
 static void ask_head(shoal_repl *r, shoal_rpc *rpc, const uint8_t feed[32], const char *id_text)
 {
-    if (!r->cb.head_known || !grow((void **)&r->heads, &r->heads_cap, r->nheads, sizeof *r->heads))
+    if (!r->cb.head_known ||
+        !repl_grow((void **)&r->heads, &r->heads_cap, r->nheads, sizeof *r->heads))
         return;
     json_t *args = json_pack("[s]", id_text);
     int32_t id;
@@ -679,12 +705,12 @@ static void ask_head(shoal_repl *r, shoal_rpc *rpc, const uint8_t feed[32], cons
 
 int shoal_repl_request(shoal_repl *r, shoal_rpc *rpc, const uint8_t feed[32], bool live)
 {
-    flush(r); /* from the head as it will be */
+    repl_flush(r); /* from the head as it will be */
     shoal_feed_state head;
     int rc = shoal_feed_store_head(r->store, feed, &head);
     if (rc != SHOAL_OK)
         return rc;
-    if (!grow((void **)&r->asked, &r->asked_cap, r->nasked, sizeof *r->asked))
+    if (!repl_grow((void **)&r->asked, &r->asked_cap, r->nasked, sizeof *r->asked))
         return SHOAL_E_NOMEM;
     shoal_ref ref = {.kind = SHOAL_REF_FEED};
     memcpy(ref.key, feed, 32);

@@ -5,7 +5,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char schema[] =
     "PRAGMA journal_mode = WAL;"
@@ -16,11 +16,16 @@ static const char schema[] =
     "  sequence INTEGER NOT NULL, timestamp REAL NOT NULL, received INTEGER NOT NULL,"
     "  text TEXT NOT NULL, UNIQUE (author, sequence));"
     "CREATE TABLE IF NOT EXISTS feeds ("
-    "  author BLOB PRIMARY KEY NOT NULL, sequence INTEGER NOT NULL, id BLOB NOT NULL);";
+    "  author BLOB PRIMARY KEY NOT NULL, sequence INTEGER NOT NULL, id BLOB NOT NULL);"
+    /* version 2: how far each EBT peer held each feed when its last session ended */
+    "CREATE TABLE IF NOT EXISTS clocks ("
+    "  peer BLOB NOT NULL CHECK (length(peer) = 32), author BLOB NOT NULL,"
+    "  sequence INTEGER NOT NULL, PRIMARY KEY (peer, author)) WITHOUT ROWID;";
 
 struct shoal_feed_store {
     sqlite3 *db;
-    sqlite3_stmt *head, *insert, *set_head, *history, *by_id;
+    sqlite3_stmt *head, *insert, *set_head, *history, *by_id, *feeds, *clock, *clock_drop,
+        *clock_set;
 };
 
 static int prepare(shoal_feed_store *st)
@@ -34,7 +39,7 @@ static int prepare(shoal_feed_store *st)
     if (version > SCHEMA_VERSION)
         return SHOAL_E_STORE_VERSION;
     if (version < 0 || sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(st->db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(st->db, "PRAGMA user_version = 2", NULL, NULL, NULL) != SQLITE_OK)
         return SHOAL_E_STORE_IO;
     static const char *const sql[] = {
         "SELECT sequence, id FROM feeds WHERE author = ?1",
@@ -44,9 +49,14 @@ static int prepare(shoal_feed_store *st)
         "ON CONFLICT (author) DO UPDATE SET sequence = ?2, id = ?3",
         "SELECT text, sequence, id, received FROM messages WHERE author = ?1 AND sequence >= ?2 "
         "ORDER BY sequence LIMIT ?3",
-        "SELECT text FROM messages WHERE id = ?1"};
-    sqlite3_stmt **stmts[] = {&st->head, &st->insert, &st->set_head, &st->history, &st->by_id};
-    for (size_t i = 0; i < 5; i++)
+        "SELECT text FROM messages WHERE id = ?1",
+        "SELECT author, sequence FROM feeds",
+        "SELECT author, sequence FROM clocks WHERE peer = ?1",
+        "DELETE FROM clocks WHERE peer = ?1",
+        "INSERT INTO clocks (peer, author, sequence) VALUES (?1, ?2, ?3)"};
+    sqlite3_stmt **stmts[] = {&st->head,  &st->insert, &st->set_head,   &st->history,  &st->by_id,
+                              &st->feeds, &st->clock,  &st->clock_drop, &st->clock_set};
+    for (size_t i = 0; i < sizeof stmts / sizeof *stmts; i++)
         if (sqlite3_prepare_v3(st->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, stmts[i], NULL) !=
             SQLITE_OK)
             return SHOAL_E_STORE_IO;
@@ -62,6 +72,10 @@ void shoal_feed_store_close(shoal_feed_store *st)
     sqlite3_finalize(st->set_head);
     sqlite3_finalize(st->history);
     sqlite3_finalize(st->by_id);
+    sqlite3_finalize(st->feeds);
+    sqlite3_finalize(st->clock);
+    sqlite3_finalize(st->clock_drop);
+    sqlite3_finalize(st->clock_set);
     sqlite3_close(st->db);
     shoal_free(st);
 }
@@ -247,4 +261,55 @@ int shoal_feed_store_get(shoal_feed_store *st, const uint8_t id[32], shoal_buf *
     return rc == SQLITE_ROW    ? shoal_buf_status(out)
            : rc == SQLITE_DONE ? SHOAL_E_STORE_MISSING
                                : SHOAL_E_STORE_IO;
+}
+
+int shoal_feed_store_feeds(shoal_feed_store *st, shoal_feed_store_head_fn *fn, void *ud)
+{
+    sqlite3_stmt *s = st->feeds;
+    sqlite3_reset(s);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (sqlite3_column_bytes(s, 0) == 32 &&
+            !fn(sqlite3_column_blob(s, 0), sqlite3_column_int64(s, 1), ud))
+            break;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SHOAL_OK : SHOAL_E_STORE_IO;
+}
+
+int shoal_feed_store_clock(shoal_feed_store *st, const uint8_t peer[32],
+                           shoal_feed_store_head_fn *fn, void *ud)
+{
+    sqlite3_stmt *s = st->clock;
+    sqlite3_reset(s);
+    sqlite3_bind_blob(s, 1, peer, 32, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (sqlite3_column_bytes(s, 0) == 32 &&
+            !fn(sqlite3_column_blob(s, 0), sqlite3_column_int64(s, 1), ud))
+            break;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SHOAL_OK : SHOAL_E_STORE_IO;
+}
+
+int shoal_feed_store_set_clock(shoal_feed_store *st, const uint8_t peer[32],
+                               const uint8_t (*feeds)[32], const int64_t *seqs, size_t n)
+{
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return SHOAL_E_STORE_IO;
+    sqlite3_stmt *s = st->clock_drop;
+    sqlite3_bind_blob(s, 1, peer, 32, SQLITE_STATIC);
+    bool ok = sqlite3_step(s) == SQLITE_DONE;
+    sqlite3_reset(s);
+    s = st->clock_set;
+    for (size_t i = 0; ok && i < n; i++) {
+        sqlite3_bind_blob(s, 1, peer, 32, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 2, feeds[i], 32, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, seqs[i]);
+        ok = sqlite3_step(s) == SQLITE_DONE;
+        sqlite3_reset(s);
+    }
+    if (ok && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return SHOAL_OK;
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return SHOAL_E_STORE_IO;
 }
