@@ -1,10 +1,12 @@
 /* libFuzzer target for replication: the bytes a peer sends (muxrpc packets, split as the first
- * byte says) reach a session on which we serve createHistoryStream from a store holding three
- * messages of alice's feed, and on which we asked the peer for alice's feed (from 4, live) and
- * bob's (from 1). So its requests, with whatever arguments, and its answers, with whatever items,
- * are both taken. Then alice publishes once more, for the live streams. The oracle: the store
- * never holds anything but valid chains (every feed a run of valid messages from 1 to its
- * head), and everything is freed. */
+ * byte says) reach a session on which we serve createHistoryStream and EBT from a store holding
+ * three messages of alice's feed (ours), following bob's. The session began as one we dialled or
+ * not (the first byte says): our manifest call is the peer's to answer (request 1), then we call
+ * ebt.replicate (request 2) or the peer does; a peer that replicates the old way is asked for
+ * alice's feed (from 4, live) and bob's (from 1). So its requests, with whatever arguments, and
+ * its answers, notes and items, are all taken. Then alice publishes once more, for the live
+ * streams. The oracle: the store never holds anything but valid chains (every feed a run of
+ * valid messages from 1 to its head) of the two feeds, and everything is freed. */
 #include "shoal/repl.h"
 
 #include <stdlib.h>
@@ -54,6 +56,22 @@ static void check_chain(shoal_feed_store *st, const uint8_t author[32])
         abort();
 }
 
+static bool only_ours(const uint8_t author[32], int64_t sequence, void *ud)
+{
+    (void)sequence, (void)ud;
+    if (memcmp(author, alice.pub, 32) != 0 && memcmp(author, bob.pub, 32) != 0)
+        abort();
+    return true;
+}
+
+static void legacy(shoal_repl *r, shoal_rpc *rpc, const uint8_t remote[32], void *ud)
+{
+    (void)remote, (void)ud;
+    if (shoal_repl_request(r, rpc, alice.pub, true) != SHOAL_OK ||
+        shoal_repl_request(r, rpc, bob.pub, false) != SHOAL_OK)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     if (size == 0)
@@ -69,17 +87,17 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     shoal_feed_store *st;
     if (shoal_feed_store_open(":memory:", &st) != SHOAL_OK)
         abort();
-    shoal_repl *r = shoal_repl_new(st, NULL, &(shoal_repl_callbacks){0}, NULL);
+    shoal_repl *r = shoal_repl_new(st, NULL, &(shoal_repl_callbacks){.legacy = legacy}, NULL);
     shoal_rpc *rpc = shoal_rpc_new(&(shoal_rpc_config){.max_body = 1 << 16, .max_calls = 64});
     if (!r || !rpc)
         abort();
     for (int64_t s = 1; s <= 3; s++)
         publish(r, s);
-    if (shoal_repl_serve(r, rpc) != SHOAL_OK ||
-        shoal_repl_request(r, rpc, alice.pub, true) != SHOAL_OK ||
-        shoal_repl_request(r, rpc, bob.pub, false) != SHOAL_OK)
+    if (shoal_repl_use_ebt(r, alice.pub, NULL) != SHOAL_OK ||
+        shoal_repl_follow(r, bob.pub, true) != SHOAL_OK ||
+        shoal_repl_start(r, rpc, bob.pub, data[0] & 0x80) != SHOAL_OK)
         abort();
-    size_t step = 1 + data[0] % 97;
+    size_t step = 1 + (data[0] & 0x7f) % 97;
     for (size_t at = 1; at < size; at += step) {
         size_t n = size - at < step ? size - at : step;
         int rc = shoal_rpc_input(rpc, data + at, n);
@@ -95,6 +113,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     publish(r, head.sequence + 1);
     check_chain(st, alice.pub);
     check_chain(st, bob.pub);
+    if (shoal_feed_store_feeds(st, only_ours, NULL) != SHOAL_OK)
+        abort();
     shoal_repl_forget(r, rpc);
     shoal_rpc_free(rpc);
     shoal_repl_free(r);
