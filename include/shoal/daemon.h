@@ -36,7 +36,7 @@
  *                       (connections an ICE restart kept through a network change)},
  *                       "replication": {"ebt", "legacy" (sessions replicated with EBT, and with
  *                       createHistoryStream), "notesSent", "notesReceived" (EBT notes, one per
- *                       feed named)},
+ *                       feed named), "messagesSent" (over EBT)},
  *                       "feeds": [{"id","sequence","peerSequence"}]: every feed we hold or fetch,
  *                       how far we hold it, and how far a peer said it holds it (null: none said),
  *                       "limits": the resource manager's (config.json's "limits", sizes in

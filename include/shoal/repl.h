@@ -105,7 +105,8 @@ typedef struct shoal_repl_stats {
     uint64_t ebt_sessions;     /* sessions replicated with EBT */
     uint64_t legacy_sessions;  /* ... with createHistoryStream */
     uint64_t ebt_notes_sent, ebt_notes_received; /* entries */
-    uint64_t ebt_notes_refused;                  /* entries that name no feed or hold no integer */
+    uint64_t ebt_messages_sent;
+    uint64_t ebt_notes_refused; /* entries that name no feed or hold no integer */
 } shoal_repl_stats;
 
 const shoal_repl_stats *shoal_repl_get_stats(const shoal_repl *r);

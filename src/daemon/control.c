@@ -188,11 +188,12 @@ static json_t *status(shoal_control *c)
     shoal_repl *repl = shoal_node_repl(d->node);
     if (repl) {
         const shoal_repl_stats *rs = shoal_repl_get_stats(repl);
-        json_object_set_new(s, "replication",
-                            json_pack("{s:I, s:I, s:I, s:I}", "ebt", (json_int_t)rs->ebt_sessions,
-                                      "legacy", (json_int_t)rs->legacy_sessions, "notesSent",
-                                      (json_int_t)rs->ebt_notes_sent, "notesReceived",
-                                      (json_int_t)rs->ebt_notes_received));
+        json_object_set_new(
+            s, "replication",
+            json_pack("{s:I, s:I, s:I, s:I, s:I}", "ebt", (json_int_t)rs->ebt_sessions, "legacy",
+                      (json_int_t)rs->legacy_sessions, "notesSent", (json_int_t)rs->ebt_notes_sent,
+                      "notesReceived", (json_int_t)rs->ebt_notes_received, "messagesSent",
+                      (json_int_t)rs->ebt_messages_sent));
     }
     json_t *resources = daemon_resources_json(d);
     if (s && resources)

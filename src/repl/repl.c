@@ -174,7 +174,10 @@ int repl_catch_up(shoal_repl *r, served *s)
     if (s->left == 0)
         return SHOAL_OK;
     int64_t window = s->left > 0 && s->left < WINDOW ? s->left : WINDOW;
+    int64_t first = s->next;
     int rc = shoal_feed_store_history(r->store, s->feed, s->next, window, send_one, &x);
+    if (s->ebt)
+        r->stats.ebt_messages_sent += (uint64_t)(s->next - first);
     if (rc != SHOAL_OK || x.rc != SHOAL_OK)
         return rc != SHOAL_OK ? rc : x.rc;
     shoal_feed_state head;

@@ -4,7 +4,7 @@
  * `feed-writer --check DB` reads every feed back and checks that it is a valid prefix of itself
  * (sequence 1 to its head, each message valid after the one before); it prints
  * {"feeds":[heads...],"ids":[feed ids...],"ok":true} and exits 0, or says what is wrong and
- * exits 1. */
+ * exits 1. `--feeds K` first: K identities instead of three (the first three the same). */
 #include "shoal/feed.h"
 #include "shoal/ref.h"
 
@@ -12,13 +12,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FEEDS 3
 #define BATCH 50
+
+static int feeds = 3;
 
 static void keys_of(int i, shoal_keypair *k)
 {
     uint8_t seed[32];
-    memset(seed, 0x40 + i, sizeof seed);
+    memset(seed, 0x40 + (i < 3 ? i : 0), sizeof seed);
+    if (i >= 3) { /* past the first three: the index in the seed */
+        seed[0] = (uint8_t)i;
+        seed[1] = (uint8_t)(i >> 8);
+        seed[2] = (uint8_t)(i >> 16);
+        seed[3] = 0xEB;
+    }
     shoal_keypair_from_seed(k, seed);
 }
 
@@ -51,7 +58,7 @@ static int check(shoal_feed_store *st)
 {
     printf("{\"feeds\":[");
     bool ok = true;
-    for (int i = 0; i < FEEDS; i++) {
+    for (int i = 0; i < feeds; i++) {
         shoal_keypair k;
         keys_of(i, &k);
         chain c = {.ok = true};
@@ -62,7 +69,7 @@ static int check(shoal_feed_store *st)
         printf("%s%lld", i ? "," : "", (long long)c.count);
     }
     printf("],\"ids\":[");
-    for (int i = 0; i < FEEDS; i++) {
+    for (int i = 0; i < feeds; i++) {
         shoal_keypair k;
         keys_of(i, &k);
         shoal_ref ref = {.kind = SHOAL_REF_FEED};
@@ -79,7 +86,7 @@ static int write_feeds(shoal_feed_store *st, int64_t n)
 {
     for (bool more = true; more;) {
         more = false;
-        for (int i = 0; i < FEEDS; i++) {
+        for (int i = 0; i < feeds; i++) {
             shoal_keypair k;
             keys_of(i, &k);
             shoal_feed_state state;
@@ -125,6 +132,13 @@ static int write_feeds(shoal_feed_store *st, int64_t n)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && strcmp(argv[1], "--feeds") == 0) {
+        feeds = atoi(argv[2]);
+        if (feeds < 1 || feeds > 1000000)
+            return 2;
+        argc -= 2;
+        argv += 2;
+    }
     bool checking = argc == 3 && strcmp(argv[1], "--check") == 0;
     if (argc != 3)
         return 2;
