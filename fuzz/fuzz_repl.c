@@ -66,10 +66,9 @@ static bool only_ours(const uint8_t author[32], int64_t sequence, void *ud)
 
 static void legacy(shoal_repl *r, shoal_rpc *rpc, const uint8_t remote[32], void *ud)
 {
-    (void)remote, (void)ud;
-    if (shoal_repl_request(r, rpc, alice.pub, true) != SHOAL_OK ||
-        shoal_repl_request(r, rpc, bob.pub, false) != SHOAL_OK)
-        abort();
+    (void)remote, (void)ud; /* the peer may have used up the session's calls: then not asked */
+    (void)!shoal_repl_request(r, rpc, alice.pub, true);
+    (void)!shoal_repl_request(r, rpc, bob.pub, false);
 }
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)

@@ -394,8 +394,8 @@ static void on_manifest(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const sh
 {
     shoal_repl *r = ud;
     choice *c = choice_of(r, rpc);
-    if (!c || c->state != CHOICE_ASKING || c->manifest != id)
-        return;
+    if (!c || c->state != CHOICE_ASKING || c->manifest != id || ev == SHOAL_RPC_CLOSED)
+        return; /* closed: the session is going, and nothing is asked on it */
     json_t *m =
         ev == SHOAL_RPC_DATA ? json_loadb((const char *)body->data, body->len, 0, NULL) : NULL;
     const char *kind = json_string_value(json_object_get(json_object_get(m, "ebt"), "replicate"));

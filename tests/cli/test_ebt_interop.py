@@ -4,7 +4,9 @@
 ssb-replication-scheduler 2.0.5, installed from npm by scripts/fetch-test-data) and a shoal
 daemon follow each other; either side dials over net:, whoever dialled starts ebt.replicate, and
 each ends holding the other's whole feed; then a post made on the open connection crosses, both
-ways, within a second. ssb-ebt 9 has no fallback: nothing reaches it but over EBT."""
+ways, within a second. ssb-ebt 9 has no fallback: nothing reaches it but over EBT. And the
+reference server, ssb-server 16.0.1 (ssb-ebt 5.6, which falls back to createHistoryStream when
+EBT is refused: here it never is), replicates with shoal over EBT, either side dialling."""
 import json
 import os
 import queue
@@ -19,7 +21,8 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from clitest import case, commands, eq, main, wait_for  # noqa: E402
 
-SHOAL, MODERN, MODULES = (os.path.abspath(a) for a in sys.argv[1:4])
+SHOAL, MODERN, MODULES, OLD_MODULES = (os.path.abspath(a) for a in sys.argv[1:5])
+SSB_BIN = os.path.join(OLD_MODULES, "ssb-server", "bin.js")
 ROOT = tempfile.mkdtemp(prefix="shoal-ebt-")
 ENV = dict(os.environ, HOME=ROOT, SHOAL_LOG="info")
 POSTS = 20
@@ -147,6 +150,79 @@ def replicate_both_ways(shoal_dials):
     finally:
         m.stop()
         d.stop()
+
+
+class SsbServer:
+    """ssb-server 16 with a home of its own, on 127.0.0.1 only."""
+
+    def __init__(self, name):
+        self.env = dict(os.environ, HOME=os.path.join(ROOT, name))
+        os.makedirs(os.path.join(self.env["HOME"], ".ssb"))
+        self.port = free_port()
+        config = {"connections": {
+            "incoming": {"net": [{"host": "127.0.0.1", "port": self.port,
+                                  "scope": ["device", "local"], "transform": "shs"}]},
+            "outgoing": {"net": [{"transform": "shs"}]}},
+            "gossip": {"local": False, "pub": False, "seed": False}, "local": False}
+        json.dump(config, open(os.path.join(self.env["HOME"], ".ssb", "config"), "w"))
+        self.p = subprocess.Popen(["node", SSB_BIN, "start"], env=self.env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for("ssb-server listening", self.listening, seconds=90)
+        self.id = self.call("whoami")["id"]
+        self.address = f"net:127.0.0.1:{self.port}~shs:{self.id[1:-8]}"
+
+    def listening(self):
+        assert self.p.poll() is None, "ssb-server stopped"
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def call(self, *args):
+        p = subprocess.run(["node", SSB_BIN, *args], env=self.env, capture_output=True,
+                           timeout=60)
+        assert p.returncode == 0, p.stderr.decode()
+        return json.loads(p.stdout.decode() or "null")
+
+    def held(self, feed):
+        return ((self.call("getLatest", feed) or {}).get("value") or {}).get("sequence", 0)
+
+    def stop(self):
+        self.p.kill()
+        self.p.wait()
+
+
+@case
+def ssb_server_16_and_shoal_replicate_over_ebt_either_side_dialling():
+    server = SsbServer("ssb-server")
+    daemons = []
+    try:
+        for dials in ("shoal", "server"):
+            d = Daemon("with-server-" + dials)
+            daemons.append(d)
+            rc, out, err = shoal("follow", server.id, "--home", d.home)
+            eq(rc, 0, err)
+            d.publish(5, dials)  # shoal's feed: 6 messages
+            server.call("publish", "--type", "contact", "--contact", d.id, "--following")
+            for i in range(3):
+                server.call("publish", "--type", "post", "--text", f"server {dials} {i}")
+            ours = server.held(server.id)
+            if dials == "shoal":
+                rc, out, err = shoal("connect", server.address, "--home", d.home)
+                eq(rc, 0, err)
+            else:
+                server.call("gossip.connect", d.net)
+            wait_for(f"shoal holds the server's feed ({dials} dials)",
+                     lambda: d.held(server.id) == ours)
+            wait_for(f"the server holds shoal's feed ({dials} dials)",
+                     lambda: server.held(d.id) == 6)
+            got = ask(d.home, "status")["replication"]
+            assert got["ebt"] >= 1 and got["legacy"] == 0, got
+    finally:
+        for d in daemons:
+            d.stop()
+        server.stop()
 
 
 @case
