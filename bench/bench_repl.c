@@ -1,8 +1,11 @@
-/* Benchmarks of replication against the goal of issue 7: messages per second of an initial sync
- * of 100,000 messages (10 feeds of 10,000), goal >= 10x the reference in the same run:
- *   shoal to shoal over TCP (net:, secret handshake and box stream), two processes;
- *   shoal to shoal over WebRTC, two processes meeting at a `shoal hub` run in the fetcher;
- *   ssb-server 16 to ssb-server 16 (bench/ssb_repl.js: EBT, as the reference replicates).
+/* Benchmarks of replication against the goals of issues 7 and 18: messages per second of an
+ * initial sync of 100,000 messages (10 feeds of 10,000), against the references in the same run:
+ *   shoal to shoal over TCP (net:, secret handshake and box stream), two processes, with
+ *   createHistoryStream and with EBT (issue 18: >= 3x two ssb-ebt 9 nodes, >= 2.5x ssb-server);
+ *   shoal to shoal over WebRTC, two processes meeting at a `shoal hub` run in the fetcher (EBT,
+ *   as the nodes choose it);
+ *   ssb-server 16 to ssb-server 16 (bench/ssb_repl.js: EBT, as the reference replicates);
+ *   two modern nodes, ssb-db2 6 and ssb-ebt 9 (bench/ssb_modern_repl.js).
  * Where the time goes, on the same messages: ed25519 verifications per second on one core (the
  * floor: every message's signature is checked), whole validations in one thread (parse,
  * canonical form, hash, signature), the same minus the chain checks in batches on one thread and
@@ -10,9 +13,11 @@
  * per message and 256 per transaction.
  * Each sync's clock runs from the dial to the fetcher's last message stored, every one validated;
  * the feeds are checked whole afterwards.
- * Usage: bench_repl NODE_MODULES_DIR [--quick | --shoal-only]   (--shoal-only: no reference) */
+ * Usage: bench_repl NODE_MODULES_DIR [--quick | --shoal-only]   (--shoal-only: no reference;
+ * the modern node's packages are read from NODE_MODULES_DIR/../../ssb-modern/node_modules) */
 #include "shoal/hub_server.h"
 #include "shoal/identity.h"
+#include "shoal/link.h"
 #include "shoal/net.h"
 #include "shoal/node.h"
 #include "shoal/repl.h"
@@ -240,6 +245,7 @@ static gboolean on_guard(gpointer ud)
 }
 
 typedef struct fetcher {
+    bool ebt;
     shoal_repl *repl;
     shoal_feed_store *store;
     int done;        /* feeds whole */
@@ -257,10 +263,25 @@ static void fetch_progress(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32
     }
 }
 
+static int64_t wall_clock(void *ud)
+{
+    (void)ud;
+    return g_get_real_time() / 1000;
+}
+
+/* The manifest (shoal_basics), which EBT's choice reads on both sides, as a node's links have. */
+static const shoal_basics basics = {.clock = wall_clock};
+
 static void tcp_established(shoal_net_conn *conn, void *ud)
 {
     fetcher *f = ud;
     shoal_rpc *rpc = shoal_net_conn_rpc(conn);
+    if (f->ebt) {
+        if (shoal_basics_register(rpc, &basics) != SHOAL_OK ||
+            shoal_repl_start(f->repl, rpc, shoal_net_conn_remote(conn), true) != SHOAL_OK)
+            abort();
+        return;
+    }
     for (int i = 0; i < nfeeds; i++)
         if (shoal_repl_request(f->repl, rpc, authors[i].pub, false) != SHOAL_OK)
             abort();
@@ -268,7 +289,9 @@ static void tcp_established(shoal_net_conn *conn, void *ud)
 
 static void tcp_serve_established(shoal_net_conn *conn, void *ud)
 {
-    if (shoal_repl_serve(ud, shoal_net_conn_rpc(conn)) != SHOAL_OK)
+    if (shoal_basics_register(shoal_net_conn_rpc(conn), &basics) != SHOAL_OK ||
+        shoal_repl_start(ud, shoal_net_conn_rpc(conn), shoal_net_conn_remote(conn), false) !=
+            SHOAL_OK)
         abort();
 }
 
@@ -288,13 +311,16 @@ static shoal_feed_store *open_store(const char *name)
     return st;
 }
 
-/* The serving side over TCP, in a child: serves "source.db" until the fetcher hangs up. */
-static void tcp_serve(int ready_fd)
+/* The serving side over TCP, in a child: serves "source.db" until the fetcher hangs up, with EBT
+ * or createHistoryStream, as the fetcher asks. */
+static void tcp_serve(int ready_fd, bool ebt)
 {
     shoal_feed_store *st = open_store("source.db");
     shoal_repl *repl = shoal_repl_new(st, NULL, &(shoal_repl_callbacks){0}, NULL);
     shoal_keypair keys;
     shoal_keypair_generate(&keys);
+    if (ebt && shoal_repl_use_ebt(repl, keys.pub, NULL) != SHOAL_OK)
+        abort();
     shoal_net_config cfg = {.keys = &keys};
     shoal_net_callbacks cb = {tcp_serve_established, tcp_closed};
     shoal_net_server *server;
@@ -312,7 +338,7 @@ static void tcp_serve(int ready_fd)
     shoal_feed_store_close(st);
 }
 
-static double sync_tcp(void)
+static double sync_tcp(bool ebt)
 {
     remove_store("fetched-tcp.db");
     int fds[2];
@@ -322,7 +348,7 @@ static double sync_tcp(void)
     if (child == 0) {
         close(fds[0]);
         loop = g_main_loop_new(NULL, FALSE);
-        tcp_serve(fds[1]);
+        tcp_serve(fds[1], ebt);
         _exit(0);
     }
     close(fds[1]);
@@ -330,10 +356,15 @@ static double sync_tcp(void)
     if (read(fds[0], msg, sizeof msg) != (ssize_t)sizeof msg)
         abort();
     close(fds[0]);
-    fetcher f = {.store = open_store("fetched-tcp.db")};
+    fetcher f = {.ebt = ebt, .store = open_store("fetched-tcp.db")};
     f.repl = shoal_repl_new(f.store, NULL, &(shoal_repl_callbacks){.progress = fetch_progress}, &f);
     shoal_keypair keys;
     shoal_keypair_generate(&keys);
+    if (ebt && shoal_repl_use_ebt(f.repl, keys.pub, NULL) != SHOAL_OK)
+        abort();
+    for (int i = 0; ebt && i < nfeeds; i++)
+        if (shoal_repl_follow(f.repl, authors[i].pub, true) != SHOAL_OK)
+            abort();
     shoal_net_config cfg = {.keys = &keys};
     shoal_net_callbacks cb = {tcp_established, tcp_closed};
     guint guard = g_timeout_add_seconds(600, on_guard, NULL);
@@ -353,7 +384,7 @@ static double sync_tcp(void)
     double self = cpu(RUSAGE_SELF) - self0;
     int status;
     waitpid(child, &status, 0);
-    cpu_per_message("TCP", self, cpu(RUSAGE_CHILDREN) - children0);
+    cpu_per_message(ebt ? "TCP, EBT" : "TCP", self, cpu(RUSAGE_CHILDREN) - children0);
     shoal_repl_free(f.repl);
     shoal_feed_store_close(f.store);
     check_whole("fetched-tcp.db");
@@ -466,12 +497,12 @@ static double sync_rtc(void)
     return (double)total() / rtc_took;
 }
 
-/* The reference's rate, from bench/ssb_repl.js; 0 when it cannot run. */
-static double reference(const char *modules)
+/* A reference's rate, from bench/ssb_repl.js (`script`) and the packages in `modules`; 0 when it
+ * cannot run. */
+static double reference(const char *script, const char *modules)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "node '%s/../../../bench/ssb_repl.js' '%s' '%s/messages.jsonl'",
-             modules, modules, dir);
+    snprintf(cmd, sizeof cmd, "node '%s' '%s' '%s/messages.jsonl'", script, modules, dir);
     FILE *p = popen(cmd, "r");
     double secs = 0;
     long messages = 0;
@@ -515,19 +546,35 @@ int main(int argc, char **argv)
            appends_per_second("one-by-one.db", 1));
     printf("%-48s %10.0f /s\n", "store appends, 256 per transaction",
            appends_per_second("source.db", 256));
-    double ref = shoal_only ? 0 : reference(argv[1]);
-    double tcp = sync_tcp();
+    char *script = g_strdup_printf("%s/../../../bench/ssb_repl.js", argv[1]);
+    char *modern_script = g_strdup_printf("%s/../../../bench/ssb_modern_repl.js", argv[1]);
+    char *modern_modules = g_strdup_printf("%s/../../ssb-modern/node_modules", argv[1]);
+    double ref = shoal_only ? 0 : reference(script, argv[1]);
+    double modern = shoal_only ? 0 : reference(modern_script, modern_modules);
+    g_free(script);
+    g_free(modern_script);
+    g_free(modern_modules);
+    double tcp = sync_tcp(false);
+    double ebt = sync_tcp(true);
     double rtc = sync_rtc();
     if (ref > 0)
         printf("%-48s %10.0f /s\n", "initial sync, ssb-server to ssb-server (EBT)", ref);
-    printf("%-48s %10.0f /s  x%.2f of the reference, %.0f %% of one core's verifications\n",
+    if (modern > 0)
+        printf("%-48s %10.0f /s\n", "initial sync, ssb-ebt 9 to ssb-ebt 9 (ssb-db2)", modern);
+    printf("%-48s %10.0f /s  x%.2f of ssb-server, %.0f %% of one core's verifications\n",
            "initial sync, shoal to shoal over TCP", tcp, ref > 0 ? tcp / ref : 0,
            100 * tcp / verify);
-    printf("%-48s %10.0f /s  x%.2f of the reference, %.0f %% of one core's verifications\n",
-           "initial sync, shoal to shoal over WebRTC", rtc, ref > 0 ? rtc / ref : 0,
-           100 * rtc / verify);
-    if (!shoal_only && ref <= 0) {
-        fprintf(stderr, "bench_repl: the reference's figure is missing (ssb_repl.js failed)\n");
+    printf("%-48s %10.0f /s  x%.2f of ssb-server (goal 2.5), x%.2f of ssb-ebt 9 (goal 3)\n",
+           "initial sync, shoal to shoal over TCP with EBT", ebt, ref > 0 ? ebt / ref : 0,
+           modern > 0 ? ebt / modern : 0);
+    printf("%-48s %10.0f /s  (every core verifying: %.0f /s; %.0f %% of that ceiling)\n", "", ebt,
+           verify * (double)cores, 100 * ebt / (verify * (double)cores));
+    printf("%-48s %10.0f /s  x%.2f of ssb-server, x%.2f of ssb-ebt 9\n",
+           "initial sync, shoal to shoal over WebRTC (EBT)", rtc, ref > 0 ? rtc / ref : 0,
+           modern > 0 ? rtc / modern : 0);
+    if (!shoal_only && (ref <= 0 || modern <= 0)) {
+        fprintf(stderr, "bench_repl: a reference's figure is missing (%s failed)\n",
+                ref <= 0 ? "ssb_repl.js" : "ssb_modern_repl.js");
         return 1;
     }
     char *rm = g_strdup_printf("rm -rf '%s'", dir);
