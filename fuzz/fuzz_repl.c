@@ -1,12 +1,13 @@
 /* libFuzzer target for replication: the bytes a peer sends (muxrpc packets, split as the first
  * byte says) reach a session on which we serve createHistoryStream and EBT from a store holding
  * three messages of alice's feed (ours), following bob's. The session began as one we dialled or
- * not (the first byte says): our manifest call is the peer's to answer (request 1), then we call
- * ebt.replicate (request 2) or the peer does; a peer that replicates the old way is asked for
- * alice's feed (from 4, live) and bob's (from 1). So its requests, with whatever arguments, and
- * its answers, notes and items, are all taken. Then alice publishes once more, for the live
- * streams. The oracle: the store never holds anything but valid chains (every feed a run of
- * valid messages from 1 to its head) of the two feeds, and everything is freed. */
+ * not (the first byte says): dialled, our manifest call is the peer's to answer (request 1), then
+ * we call ebt.replicate (request 2); else the peer calls it, or createHistoryStream; a peer that
+ * replicates the old way is asked for alice's feed (from 4, live) and bob's (from 1). So its
+ * requests, with whatever arguments, and its answers, notes and items, are all taken. Then alice
+ * publishes once more, for the live streams. The oracle: the store never holds anything but valid
+ * chains (every feed a run of valid messages from 1 to its head) of the two feeds, and everything
+ * is freed. */
 #include "shoal/repl.h"
 
 #include <stdlib.h>

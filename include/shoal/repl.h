@@ -86,8 +86,9 @@ SHOAL_MUST_CHECK int shoal_repl_follow(shoal_repl *r, const uint8_t feed[32], bo
 /* The time asked for by the `schedule` callback has come. */
 void shoal_repl_tick(shoal_repl *r);
 /* Replicates on a session that just began with `remote`, which we dialled or which dialled us:
- * serves it (shoal_repl_serve) and chooses, from its manifest, EBT (the dialler calls
- * ebt.replicate) or the old way (the `legacy` callback asks for feeds). */
+ * serves it (shoal_repl_serve) and chooses EBT or the old way (the `legacy` callback asks for
+ * feeds): as the dialler, from the peer's manifest (ebt.replicate is called if it lists it); as
+ * the side dialled, by what the dialler calls first. */
 SHOAL_MUST_CHECK int shoal_repl_start(shoal_repl *r, shoal_rpc *rpc, const uint8_t remote[32],
                                       bool dialled);
 

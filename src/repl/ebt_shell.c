@@ -1,12 +1,12 @@
 /* EBT over muxrpc: the shell of the pure core (shoal/ebt.h), and the choice between EBT and
  * createHistoryStream for each session (see repl_internal.h).
  *
- * The choice. Whoever dialled starts EBT (ssb-ebt does the same), so both sides ask for the
- * other's manifest when the session begins: if it has ebt.replicate, the dialler calls it and
- * the side that was dialled waits for that call; if not, both replicate with
- * createHistoryStream. No round trip goes to a refusal, and no feed is asked for twice. A
- * dialler that lists EBT but asks the old way (ssb-server 16 does after an EBT refusal) is
- * answered the old way, and our call refused has us ask the old way.
+ * The choice. Whoever dialled starts EBT (ssb-ebt does the same). The dialler asks for the
+ * other's manifest when the session begins: if it has ebt.replicate, it calls it; if not, it
+ * replicates with createHistoryStream. The side that was dialled waits: for ebt.replicate, or
+ * for the dialler's first createHistoryStream (an old peer's way, or ssb-server 16's after an
+ * EBT refusal), which has it ask the old way too. No round trip goes to a refusal, and no feed is
+ * asked for twice. Our own call refused has us ask the old way.
  *
  * A session is the core's peer for as long as its duplex stream lasts. Notes objects and
  * messages share the stream: an object whose keys are feed ids is a notes object, anything else
@@ -405,10 +405,6 @@ static void on_manifest(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const sh
         start_legacy(r, c);
         return;
     }
-    if (!c->dialled) {
-        c->state = CHOICE_AWAITING;
-        return;
-    }
     json_t *args = json_pack("[{s:i, s:s}]", "version", EBT_VERSION, "format", "classic");
     int32_t call;
     int rc = args
@@ -484,6 +480,10 @@ int shoal_repl_start(shoal_repl *r, shoal_rpc *rpc, const uint8_t remote[32], bo
     memcpy(c->remote, remote, 32);
     if (!r->ebt) {
         start_legacy(r, c);
+        return SHOAL_OK;
+    }
+    if (!dialled) {
+        c->state = CHOICE_AWAITING;
         return SHOAL_OK;
     }
     json_t *args = json_array();
