@@ -37,9 +37,9 @@ typedef struct shoal_repl_callbacks {
     /* The stream of `feed` we asked `from` for has ended (all sent, or the peer stopped). */
     void (*ended)(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], void *ud);
     /* How far `from` holds a feed we asked it for: its answer to ssb-db's latestSequence,
-     * which we ask along with each createHistoryStream (and answer for the feeds we hold).
-     * Peers that do not answer it (ssb-server answers only its owner) tell nothing. NULL: the
-     * question is not asked. */
+     * which we ask along with each createHistoryStream (and answer for the feeds we hold), or
+     * its EBT notes. Peers that do not answer it (ssb-server answers only its owner) tell
+     * nothing. NULL: the question is not asked. */
     void (*head_known)(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], int64_t head,
                        void *ud);
     /* Wall-clock time, ms since 1970: when messages were received (the store keeps it, and

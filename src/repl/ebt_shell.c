@@ -204,6 +204,8 @@ static void on_notes(shoal_repl *r, ebt_session *s, const shoal_rpc_body *body)
 {
     uint32_t peer = s->peer;
     repl_flush(r); /* what came before the notes is in the core's view first */
+    if ((s = session_of_peer(r, peer)) == NULL)
+        return; /* what the flush told ended the session */
     json_t *v = json_loadb((const char *)body->data, body->len, 0, NULL);
     size_t n = json_object_size(v), k = 0;
     shoal_ebt_entry *e = n ? shoal_malloc(n * sizeof *e) : NULL;
@@ -220,6 +222,12 @@ static void on_notes(shoal_repl *r, ebt_session *s, const shoal_rpc_body *body)
         }
         memcpy(e[k].feed, ref.key, 32);
         e[k++].value = json_integer_value(value);
+        /* how far the peer holds a feed we replicate: as ssb-db's latestSequence tells it */
+        int64_t seq;
+        bool rx;
+        if (r->cb.head_known && shoal_ebt_note_read(e[k - 1].value, &seq, &rx) && seq > 0 &&
+            shoal_ebt_following(r->ebt, ref.key))
+            r->cb.head_known(r, s->rpc, ref.key, seq, r->ud);
     }
     json_decref(v);
     r->stats.ebt_notes_received += k;
