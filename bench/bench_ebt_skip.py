@@ -5,7 +5,8 @@ all of them, and are in sync; they meet twice over net: through a counting TCP r
 clock). For each meeting: the bytes through the relay, both ways, and the time from the dial to
 the last byte before 3 s of quiet ("in sync"). Three pairs in the same run:
   shoal with EBT;
-  shoal with createHistoryStream ("ebt": false): one stream per feed, each way, every time;
+  shoal with createHistoryStream ("ebt": false): one stream per feed, each way, every time (the
+  bound on a session's streams raised to 8,192 to hold them);
   two ssb-ebt 9 nodes (bench/ssb_modern_skip.js), the anchor.
 
     python3 bench/bench_ebt_skip.py build-bench/src/cli/shoal \\
@@ -100,8 +101,10 @@ def shoal_pair(db, ids, ebt):
     for name in ("p", "q"):
         home = os.path.join(ROOT, f"{name}-{'ebt' if ebt else 'legacy'}")
         os.makedirs(home)
-        json.dump({"statusPort": 0, "listen": "127.0.0.1:0", "follow": ids, "ebt": ebt},
-                  open(os.path.join(home, "config.json"), "w"))
+        config = {"statusPort": 0, "listen": "127.0.0.1:0", "follow": ids, "ebt": ebt}
+        if not ebt:  # a stream per feed: past the default bound of 1,024 a session
+            config["limits"] = {"streams": 8192}
+        json.dump(config, open(os.path.join(home, "config.json"), "w"))
         shutil.copy(db, os.path.join(home, "feeds.db"))
         homes.append(home)
     p, q = daemon(homes[0]), daemon(homes[1])

@@ -7,17 +7,14 @@
  * a time, the next when the session says the peer took the last (shoal_rpc_writable); a live one
  * that was caught up is marked behind by what is stored, and sends it on that turn too.
  *
- * Messages that arrive wait in a batch, stored when the session has dispatched what one input
- * brought (shoal_rpc_on_drained), when REPL_MAX_BATCH wait, or before anything that must see the
- * store as it will be (a stream's end, a new request, a session forgotten). A batch is stored a
- * chunk at a time, as a pipeline: while one chunk is appended in order on this thread (one
- * transaction: it costs more than validating a message, a chunk pays it once), the dear parts of
- * validating the next (shoal_msg_precheck_batch, on every core) run on a worker thread. */
+ * Messages that arrive wait in a batch, appended in one transaction when the session has
+ * dispatched what one input brought (shoal_rpc_on_drained), when REPL_MAX_BATCH wait, or before
+ * anything that must see the store as it will be (a stream's end, a new request, a session
+ * forgotten). A transaction costs more than validating a message; a batch pays it once. */
 #include "repl_internal.h"
 
 #include "shoal/ref.h"
 
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -496,54 +493,39 @@ static void identify(arrived *a)
     json_decref(v);
 }
 
-/* The prechecks of batch entries lo..hi (shoal_msg_precheck_batch, on every core). */
-typedef struct precheck_run {
-    shoal_repl *r;
-    const char **texts;
-    size_t *lens;
-    shoal_buf *canonical;
-    shoal_msg_checked *checked;
-    size_t lo, hi;
-    int rc;
-} precheck_run;
-
-/* Messages a chunk of a batch holds: appended in one transaction while the next is prechecked. */
-#define CHUNK 64
-
-static void *run_precheck(void *arg)
+/* The batch, stored: the dear parts of validation on every core (shoal_msg_precheck_batch), then
+ * one transaction that checks each message's chain in order (more, past a message that does not
+ * follow: its stream's later messages are dropped, everyone else's go on). Then each stream that
+ * brought something hears its feed's new head, and live streams of those feeds get the news. */
+void repl_flush(shoal_repl *r)
 {
-    precheck_run *p = arg;
-    size_t n = p->hi - p->lo;
-    if (n)
-        p->rc = shoal_msg_precheck_batch(p->texts + p->lo, p->lens + p->lo, n, p->r->hmac_key,
-                                         n >= 8 ? p->r->threads : 1, p->canonical + p->lo,
-                                         p->checked + p->lo);
-    return NULL;
-}
-
-/* Whether an earlier chunk refused a message of this EBT item's feed, from its stream, below it
- * (reject() cannot mark what it had not read yet). */
-static bool refused_below(const arrived *batch, size_t lo, size_t i, const char *const *why)
-{
-    for (size_t j = 0; j < lo; j++)
-        if (why[j] && batch[j].ebt && batch[j].stream.rpc == batch[i].stream.rpc &&
-            batch[j].stream.id == batch[i].stream.id && batch[j].seq != 0 &&
-            batch[i].seq > batch[j].seq &&
-            memcmp(batch[j].stream.feed, batch[i].stream.feed, 32) == 0)
-            return true;
-    return false;
-}
-
-/* Entries lo..hi of the batch, prechecked (`rc`, their prechecks' outcome), checked against the
- * store and appended in order: stored[i] for those that went in, why[i] for those refused (and
- * those after them in their streams, in this chunk and the next, are dropped). */
-static void store_chunk(shoal_repl *r, arrived *batch, size_t n, size_t lo, size_t hi, int rc,
-                        const shoal_buf *canonical, const shoal_msg_checked *checked,
-                        shoal_msg_checked *picked, const char **texts, size_t *lens, bool *stored,
-                        const char **why)
-{
+    arrived *batch = r->batch;
+    const size_t n = r->nbatch;
+    if (n == 0)
+        return;
+    r->batch = NULL; /* callbacks below may bring more: into a batch of their own */
+    r->nbatch = r->batch_cap = 0;
+    const char **texts = shoal_malloc(n * sizeof *texts);
+    size_t *lens = shoal_malloc(n * sizeof *lens);
+    shoal_buf *canonical = shoal_calloc(n, sizeof *canonical);
+    shoal_msg_checked *checked = shoal_malloc(n * sizeof *checked);
+    shoal_msg_checked *picked = shoal_malloc(n * sizeof *picked);
+    bool *stored = shoal_calloc(n, sizeof *stored);
+    const char **why = shoal_calloc(n, sizeof *why);
+    if (!texts || !lens || !canonical || !checked || !picked || !stored || !why) {
+        for (size_t i = 0; i < n; i++) /* unstored: the refusal has it asked for again */
+            if (asked_of(r, batch[i].stream.rpc, batch[i].stream.id))
+                refuse(r, &batch[i].stream, shoal_strerror(SHOAL_E_NOMEM));
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        texts[i] = batch[i].item.data;
+        lens[i] = batch[i].item.len;
+    }
+    int rc = shoal_msg_precheck_batch(texts, lens, n, r->hmac_key, n >= 8 ? r->threads : 1,
+                                      canonical, checked);
     head_memo memo = {0}; /* nothing is appended before the next loop */
-    for (size_t i = lo; i < hi; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (batch[i].ebt && rc == SHOAL_OK) { /* whose it is: learnt from the message */
             if (checked[i].ok) {
                 memcpy(batch[i].stream.feed, checked[i].info.author, 32);
@@ -551,7 +533,6 @@ static void store_chunk(shoal_repl *r, arrived *batch, size_t n, size_t lo, size
             } else {
                 identify(&batch[i]);
             }
-            batch[i].refused |= batch[i].seq != 0 && refused_below(batch, lo, i, why);
         }
         if (batch[i].refused)
             continue;
@@ -570,10 +551,10 @@ static void store_chunk(shoal_repl *r, arrived *batch, size_t n, size_t lo, size
         else if (have(r, &checked[i], &memo)) /* two peers stream it live: this came second */
             batch[i].refused = true;
     }
-    for (size_t at = lo; rc == SHOAL_OK && at < hi;) {
+    for (size_t at = 0; rc == SHOAL_OK && at < n;) {
         size_t k = 0;
-        size_t index[CHUNK];
-        for (size_t i = at; i < hi; i++)
+        size_t index[REPL_MAX_BATCH];
+        for (size_t i = at; i < n; i++)
             if (!batch[i].refused) {
                 index[k] = i;
                 texts[k] = canonical[i].data;
@@ -597,60 +578,6 @@ static void store_chunk(shoal_repl *r, arrived *batch, size_t n, size_t lo, size
             reject(batch, n, bad,
                    arc == SHOAL_E_MSG_INVALID && reason ? reason : shoal_strerror(arc), why);
         at = bad + 1;
-    }
-}
-
-/* The batch, stored a chunk at a time: the dear parts of validation on every core
- * (shoal_msg_precheck_batch), on a worker thread for the next chunk while this thread appends the
- * last in one transaction that checks each message's chain in order (more, past a message that
- * does not follow: its stream's later messages are dropped, everyone else's go on). Then each
- * stream that brought something hears its feed's new head, and live streams of those feeds get
- * the news; EBT hears what became of each of its messages. */
-void repl_flush(shoal_repl *r)
-{
-    arrived *batch = r->batch;
-    const size_t n = r->nbatch;
-    if (n == 0)
-        return;
-    r->batch = NULL; /* callbacks below may bring more: into a batch of their own */
-    r->nbatch = r->batch_cap = 0;
-    const char **texts = shoal_malloc(n * sizeof *texts);
-    size_t *lens = shoal_malloc(n * sizeof *lens);
-    shoal_buf *canonical = shoal_calloc(n, sizeof *canonical);
-    shoal_msg_checked *checked = shoal_malloc(n * sizeof *checked);
-    shoal_msg_checked *picked = shoal_malloc(CHUNK * sizeof *picked);
-    const char **atexts = shoal_malloc(CHUNK * sizeof *atexts); /* a chunk's appends */
-    size_t *alens = shoal_malloc(CHUNK * sizeof *alens);
-    bool *stored = shoal_calloc(n, sizeof *stored);
-    const char **why = shoal_calloc(n, sizeof *why);
-    if (!texts || !lens || !canonical || !checked || !picked || !atexts || !alens || !stored ||
-        !why) {
-        for (size_t i = 0; i < n; i++) /* unstored: the refusal has it asked for again */
-            if (asked_of(r, batch[i].stream.rpc, batch[i].stream.id))
-                refuse(r, &batch[i].stream, shoal_strerror(SHOAL_E_NOMEM));
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        texts[i] = batch[i].item.data;
-        lens[i] = batch[i].item.len;
-    }
-    precheck_run ahead = {r, texts, lens, canonical, checked, 0, n < CHUNK ? n : CHUNK, SHOAL_OK};
-    run_precheck(&ahead);
-    for (size_t lo = 0; lo < n;) {
-        precheck_run now = ahead;
-        size_t hi = now.hi;
-        /* the next chunk's prechecks run while this one is appended */
-        ahead = (precheck_run){
-            r, texts, lens, canonical, checked, hi, n - hi < CHUNK ? n : hi + CHUNK, SHOAL_OK};
-        pthread_t worker;
-        bool overlapped = hi < n && pthread_create(&worker, NULL, run_precheck, &ahead) == 0;
-        store_chunk(r, batch, n, lo, hi, now.rc, canonical, checked, picked, atexts, alens, stored,
-                    why);
-        if (overlapped)
-            pthread_join(worker, NULL);
-        else if (hi < n)
-            run_precheck(&ahead);
-        lo = hi;
     }
     for (size_t i = 0; i < n; i++) {
         if (batch[i].ebt) /* the core decides what follows, stored or not */
@@ -684,8 +611,6 @@ out:
     shoal_free(lens);
     shoal_free(checked);
     shoal_free(picked);
-    shoal_free(atexts);
-    shoal_free(alens);
     shoal_free(stored);
     shoal_free(why);
     drop_batch(batch, n);

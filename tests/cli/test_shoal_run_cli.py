@@ -157,6 +157,10 @@ def what_a_publishes_the_follower_holds():
     rc, out, err = shoal("peers", "--home", b)
     eq(rc, 0, err)
     assert f", host {path['remoteAddress']}, " in out, out
+    # over the data channel, shoal to shoal: EBT, started by whoever dialled
+    for home in (a, b):
+        replication = ask(home, "status")["replication"]
+        assert replication["ebt"] >= 1 and replication["legacy"] == 0, replication
     b_id = ask(b, "status")["id"]
     states = []
     while "connected" not in states:
