@@ -69,8 +69,9 @@ SHOAL_MUST_CHECK int shoal_repl_request(shoal_repl *r, shoal_rpc *rpc, const uin
                                         bool live);
 /* Whether a stream of `feed` we asked this session for is still open. */
 bool shoal_repl_asking(const shoal_repl *r, const shoal_rpc *rpc, const uint8_t feed[32]);
-/* Asks every session served for `feed`, live, unless it was asked already (a feed followed
- * while connected). The last error, if any; the other sessions are asked all the same. */
+/* Asks every session served that replicates the old way for `feed`, live, unless it was asked
+ * already (a feed followed while connected; EBT sessions hear of it from shoal_repl_follow). The
+ * last error, if any; the other sessions are asked all the same. */
 SHOAL_MUST_CHECK int shoal_repl_request_everywhere(shoal_repl *r, const uint8_t feed[32]);
 /* Publishes a message of our own (see shoal_msg_create) and sends it to live streams. */
 SHOAL_MUST_CHECK int shoal_repl_publish(shoal_repl *r, const shoal_keypair *keys, double timestamp,

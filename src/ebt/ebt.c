@@ -453,8 +453,8 @@ static void on_received(shoal_ebt *e, peer *p, const shoal_ebt_event *ev, shoal_
 {
     uint32_t pos;
     feed *f = find(e, ev->feed, &pos);
-    if (!f || !p->noted)
-        return;
+    if (!f || !f->follow || !p->noted)
+        return; /* a feed we ask nobody for: what came of it changes nothing */
     pfeed *pf = &p->pf[pos];
     if (ev->seq > pf->remote)
         pf->remote = ev->seq;

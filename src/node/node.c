@@ -499,6 +499,14 @@ int shoal_node_publish(shoal_node *n, const char *content, size_t len, shoal_msg
                               info, reason); /* live streams fed by it write on their own */
 }
 
+/* A feed asked of a session the old way, unless a stream of it is open already (a feed followed
+ * while the session was deciding). */
+static int ask_once(shoal_node *n, shoal_rpc *rpc, const uint8_t feed[32])
+{
+    return shoal_repl_asking(n->repl, rpc, feed) ? SHOAL_OK
+                                                 : shoal_repl_request(n->repl, rpc, feed, true);
+}
+
 /* A peer that replicates the old way is asked for what we follow, our own feed (a peer may hold
  * what we lost), and, if we replicate peers, the peer's own. */
 static void on_legacy(shoal_repl *r, shoal_rpc *rpc, const uint8_t remote[32], void *ud)
@@ -510,12 +518,12 @@ static void on_legacy(shoal_repl *r, shoal_rpc *rpc, const uint8_t remote[32], v
     for (size_t i = 0; rc == SHOAL_OK && i < n->nfollows; i++) {
         self_followed |= memcmp(n->follows[i], n->keys.pub, 32) == 0;
         remote_followed |= memcmp(n->follows[i], remote, 32) == 0;
-        rc = shoal_repl_request(n->repl, rpc, n->follows[i], true);
+        rc = ask_once(n, rpc, n->follows[i]);
     }
     if (rc == SHOAL_OK && !self_followed)
-        rc = shoal_repl_request(n->repl, rpc, n->keys.pub, true);
+        rc = ask_once(n, rpc, n->keys.pub);
     if (rc == SHOAL_OK && n->replicate_peers && !remote_followed)
-        rc = shoal_repl_request(n->repl, rpc, remote, true);
+        rc = ask_once(n, rpc, remote);
     if (rc != SHOAL_OK)
         node_say(n, "feeds could not be asked for: %s", shoal_strerror(rc));
 }
@@ -549,8 +557,11 @@ int shoal_node_replicate(shoal_node *n, shoal_rpc *rpc, const uint8_t remote[32]
 {
     if (!n->repl)
         return SHOAL_E_INVAL;
-    int rc = n->replicate_peers ? shoal_repl_follow(n->repl, remote, true) : SHOAL_OK;
-    return rc == SHOAL_OK ? shoal_repl_start(n->repl, rpc, remote, dialled) : rc;
+    /* a peer's own feed, with replicate_peers: past EBT's bound on feeds it is asked the old way
+     * only (the session replicates all the same) */
+    if (n->replicate_peers && shoal_repl_follow(n->repl, remote, true) == SHOAL_E_EBT_FULL)
+        node_say(n, "EBT holds as many feeds as it may: a peer's own is not added");
+    return shoal_repl_start(n->repl, rpc, remote, dialled);
 }
 
 int shoal_node_follow(shoal_node *n, const uint8_t feed[32], bool following)
@@ -677,7 +688,8 @@ int shoal_node_new(const shoal_node_config *cfg, const shoal_node_callbacks *cb,
         if (erc == SHOAL_OK && !cfg->no_ebt)
             erc = shoal_repl_use_ebt(n->repl, cfg->keys->pub, NULL);
         for (size_t i = 0; erc == SHOAL_OK && !cfg->no_ebt && i < cfg->nfollows; i++)
-            erc = shoal_repl_follow(n->repl, cfg->follows[i], true);
+            if ((erc = shoal_repl_follow(n->repl, cfg->follows[i], true)) == SHOAL_E_EBT_FULL)
+                erc = SHOAL_OK; /* past EBT's bound: a start all the same */
         if (n->repl)
             shoal_repl_set_limits(n->repl, cfg->max_streams, cfg->max_streams_per_feed);
         n->nfollows = cfg->nfollows;

@@ -187,14 +187,19 @@ static void start_legacy(shoal_repl *r, choice *c)
 }
 
 /* Whether an item is a notes object: an object whose keys are feed ids (or none). */
+static bool is_space(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 static bool is_notes(const shoal_rpc_body *body)
 {
     size_t i = 0;
-    while (i < body->len && strchr(" \t\r\n", body->data[i]))
+    while (i < body->len && is_space(body->data[i]))
         i++;
     if (i == body->len || body->data[i] != '{')
         return false;
-    for (i++; i < body->len && strchr(" \t\r\n", body->data[i]); i++)
+    for (i++; i < body->len && is_space(body->data[i]); i++)
         ;
     return i < body->len && (body->data[i] == '}' || (body->data[i] == '"' && i + 1 < body->len &&
                                                       body->data[i + 1] == '@'));
@@ -374,6 +379,10 @@ static void clock(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, void
 {
     (void)req;
     shoal_repl *r = ud;
+    if (repl_turn_spent(rpc)) { /* each answer names every feed: as many as the peer reads */
+        (void)!shoal_rpc_error(rpc, id, "Error", "ebt.clock: asked again before reading");
+        return;
+    }
     repl_flush(r);
     shoal_buf b = SHOAL_BUF_INIT;
     clock_write w = {r, &b, true};
@@ -512,8 +521,8 @@ int shoal_repl_start(shoal_repl *r, shoal_rpc *rpc, const uint8_t remote[32], bo
 
 void repl_ebt_received(shoal_repl *r, const arrived *a, bool stored)
 {
-    if (!r->ebt || a->seq == 0)
-        return;
+    if (!r->ebt || a->seq == 0 || !shoal_ebt_following(r->ebt, a->stream.feed))
+        return; /* not a message we could believe, or of a feed we do not ask anyone for */
     shoal_ebt_event ev = {
         .type = SHOAL_EBT_EV_RECEIVED, .peer = a->ebt, .seq = a->seq, .stored = stored};
     memcpy(ev.feed, a->stream.feed, 32);
@@ -532,6 +541,12 @@ void repl_ebt_have(shoal_repl *r, const uint8_t feed[32], int64_t seq)
 bool repl_ebt_wanted(const shoal_repl *r, const uint8_t feed[32])
 {
     return r->ebt && shoal_ebt_following(r->ebt, feed);
+}
+
+bool repl_ebt_old_way(shoal_repl *r, const shoal_rpc *rpc)
+{
+    const choice *c = r->ebt ? choice_of(r, rpc) : NULL;
+    return !c || c->state == CHOICE_LEGACY;
 }
 
 void repl_ebt_legacy_seen(shoal_repl *r, shoal_rpc *rpc)

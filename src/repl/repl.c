@@ -470,27 +470,9 @@ static void reject(arrived *batch, size_t n, size_t bad, const char *why, const 
     batch[bad].refused = true;
     for (size_t i = bad + 1; i < n; i++)
         if (batch[i].stream.rpc == b->stream.rpc && batch[i].stream.id == b->stream.id &&
-            (!b->ebt || (memcmp(batch[i].stream.feed, b->stream.feed, 32) == 0 &&
-                         (b->seq == 0 || batch[i].seq == 0 || batch[i].seq > b->seq))))
+            (!b->ebt || (b->seq != 0 && batch[i].seq > b->seq &&
+                         memcmp(batch[i].stream.feed, b->stream.feed, 32) == 0)))
             batch[i].refused = true;
-}
-
-/* An EBT item that did not pass the precheck: its author and sequence, read as they are written,
- * for the core (0 when it is not a message we can read). */
-static void identify(arrived *a)
-{
-    json_t *v = json_loadb(a->item.data, a->item.len, 0, NULL);
-    const char *author = json_string_value(json_object_get(v, "author"));
-    const json_t *seq = json_object_get(v, "sequence");
-    shoal_ref ref;
-    if (author && json_is_integer(seq) && json_integer_value(seq) >= 1 &&
-        json_integer_value(seq) <= SHOAL_EBT_MAX_SEQ &&
-        shoal_ref_parse(&ref, author, strlen(author), NULL) == SHOAL_OK &&
-        ref.kind == SHOAL_REF_FEED) {
-        memcpy(a->stream.feed, ref.key, 32);
-        a->seq = json_integer_value(seq);
-    }
-    json_decref(v);
 }
 
 /* The batch, stored: the dear parts of validation on every core (shoal_msg_precheck_batch), then
@@ -524,22 +506,21 @@ void repl_flush(shoal_repl *r)
     }
     int rc = shoal_msg_precheck_batch(texts, lens, n, r->hmac_key, n >= 8 ? r->threads : 1,
                                       canonical, checked);
+    /* whose each EBT item is: learnt from a message whose signature holds (an item that fails
+     * the precheck tells the core nothing: what it claims to be is not believed) */
+    for (size_t i = 0; rc == SHOAL_OK && i < n; i++)
+        if (batch[i].ebt && checked[i].ok) {
+            memcpy(batch[i].stream.feed, checked[i].info.author, 32);
+            batch[i].seq = checked[i].info.sequence;
+        }
     head_memo memo = {0}; /* nothing is appended before the next loop */
     for (size_t i = 0; i < n; i++) {
-        if (batch[i].ebt && rc == SHOAL_OK) { /* whose it is: learnt from the message */
-            if (checked[i].ok) {
-                memcpy(batch[i].stream.feed, checked[i].info.author, 32);
-                batch[i].seq = checked[i].info.sequence;
-            } else {
-                identify(&batch[i]);
-            }
-        }
         if (batch[i].refused)
             continue;
         if (rc != SHOAL_OK) /* unstored: the refusal has it asked for again */
             reject(batch, n, i, shoal_strerror(rc), why);
         else if (batch[i].ebt && batch[i].seq == 0)
-            reject(batch, n, i, "an item that is not a message", why);
+            reject(batch, n, i, "an item that is not a valid message", why);
         else if (batch[i].ebt && !repl_ebt_wanted(r, batch[i].stream.feed))
             reject(batch, n, i, "a message of a feed we do not replicate", why);
         else if (!batch[i].ebt && canonical[i].len == 0)
@@ -746,7 +727,8 @@ int shoal_repl_request_everywhere(shoal_repl *r, const uint8_t feed[32])
 {
     int rc = SHOAL_OK;
     for (size_t i = 0; i < r->nsessions; i++) {
-        int one = shoal_repl_asking(r, r->sessions[i], feed)
+        /* EBT sessions have it from shoal_repl_follow; undecided ones ask when they decide */
+        int one = !repl_ebt_old_way(r, r->sessions[i]) || shoal_repl_asking(r, r->sessions[i], feed)
                       ? SHOAL_OK
                       : shoal_repl_request(r, r->sessions[i], feed, true);
         if (one != SHOAL_OK)

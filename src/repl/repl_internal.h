@@ -113,6 +113,9 @@ void repl_ebt_have(shoal_repl *r, const uint8_t feed[32], int64_t seq);
 bool repl_ebt_wanted(const shoal_repl *r, const uint8_t feed[32]);
 /* The session's ebt.replicate and ebt.clock, registered by shoal_repl_serve. */
 int repl_ebt_register(shoal_repl *r, shoal_rpc *rpc);
+/* Whether the session replicates the old way (decided so, or EBT is off): a feed followed is
+ * asked of it with createHistoryStream. */
+bool repl_ebt_old_way(shoal_repl *r, const shoal_rpc *rpc);
 /* A legacy call came from a session whose EBT was awaited: it replicates the old way. */
 void repl_ebt_legacy_seen(shoal_repl *r, shoal_rpc *rpc);
 void repl_ebt_forget(shoal_repl *r, shoal_rpc *rpc);

@@ -270,6 +270,8 @@ static void feeds_we_do_not_follow_get_minus_one(void)
     EXPECT(2, notes(1, "X4,C2,S-7"), "NOTES #1 {S:0,X:-1,C:5}; SEND #1 C 2..2");
     CHECK_EQ_INT(shoal_ebt_get_stats(e)->refused_notes, 2);
     EXPECT(3, HAVE('C', 3), "SEND #1 C 3..3");
+    /* a message of it, from a peer: not one we asked for; nothing follows */
+    EXPECT(3, received(1, 'C', 9, false), "");
     uint8_t c[32];
     memset(c, 'C', 32);
     CHECK_EQ_INT(shoal_ebt_rx_peer(e, c), 0);

@@ -3,7 +3,7 @@
  * it holds bob's feed to 5 and we ask it for bob's feed; it sends 1, 3, 2, 4, 5 (3 out of order,
  * as a peer's store may). Then 1 and 2 are stored, 3 to 5 are not, and we ask again from our
  * head (2), not from 3 and not for the whole feed; sent again, 3 to 5 are stored. A message of a
- * feed we do not replicate is never stored. */
+ * feed we do not replicate is never stored, and a forged one tells us nothing. */
 #include "harness.h"
 #include "shoal/ref.h"
 #include "shoal/repl.h"
@@ -135,6 +135,18 @@ static void out_of_order_costs_a_request_from_our_head(void)
     CHECK_EQ_INT(held(st, &bob), 2);
     CHECK_EQ_INT(held(st, &carol), 0);
     CHECK_EQ_INT(last_note_for_bob(), 2 << 1); /* asked again from our head, 2 */
+    /* a forgery (bob's 3, the next, with another signature) tells nothing: the peer is not
+     * taken for one that sent a bad next message, nothing is stored */
+    size_t notes_before = json_array_size(heard);
+    shoal_buf forged = SHOAL_BUF_INIT;
+    shoal_buf_append(&forged, msgs[2].data, msgs[2].len);
+    char *sig = strstr(forged.data, "\"signature\": \"") + 14;
+    *sig = *sig == 'A' ? 'B' : 'A';
+    peer_sends(peer, &forged);
+    shoal_buf_free(&forged);
+    pump(ours, peer);
+    CHECK_EQ_INT(held(st, &bob), 2);
+    CHECK_EQ_INT(json_array_size(heard), notes_before);
     for (int seq = 3; seq <= 5; seq++)
         peer_sends(peer, &msgs[seq - 1]);
     pump(ours, peer);
