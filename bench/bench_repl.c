@@ -5,7 +5,7 @@
  *   shoal to shoal over WebRTC, two processes meeting at a `shoal hub` run in the fetcher (EBT,
  *   as the nodes choose it);
  *   ssb-server 16 to ssb-server 16 (bench/ssb_repl.js: EBT, as the reference replicates);
- *   two modern nodes, ssb-db2 6 and ssb-ebt 9 (bench/ssb_modern_repl.js).
+ *   two modern nodes, ssb-db2 6 and ssb-ebt 9 (bench/ssb_repl.js --modern).
  * Where the time goes, on the same messages: ed25519 verifications per second on one core (the
  * floor: every message's signature is checked), whole validations in one thread (parse,
  * canonical form, hash, signature), the same minus the chain checks in batches on one thread and
@@ -497,12 +497,12 @@ static double sync_rtc(void)
     return (double)total() / rtc_took;
 }
 
-/* A reference's rate, from bench/ssb_repl.js (`script`) and the packages in `modules`; 0 when it
- * cannot run. */
-static double reference(const char *script, const char *modules)
+/* A reference's rate, from bench/ssb_repl.js and the packages in `modules` (`flag`: "--modern"
+ * or ""); 0 when it cannot run. */
+static double reference(const char *script, const char *modules, const char *flag)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "node '%s' '%s' '%s/messages.jsonl'", script, modules, dir);
+    snprintf(cmd, sizeof cmd, "node '%s' '%s' '%s/messages.jsonl' %s", script, modules, dir, flag);
     FILE *p = popen(cmd, "r");
     double secs = 0;
     long messages = 0;
@@ -547,12 +547,10 @@ int main(int argc, char **argv)
     printf("%-48s %10.0f /s\n", "store appends, 256 per transaction",
            appends_per_second("source.db", 256));
     char *script = g_strdup_printf("%s/../../../bench/ssb_repl.js", argv[1]);
-    char *modern_script = g_strdup_printf("%s/../../../bench/ssb_modern_repl.js", argv[1]);
     char *modern_modules = g_strdup_printf("%s/../../ssb-modern/node_modules", argv[1]);
-    double ref = shoal_only ? 0 : reference(script, argv[1]);
-    double modern = shoal_only ? 0 : reference(modern_script, modern_modules);
+    double ref = shoal_only ? 0 : reference(script, argv[1], "");
+    double modern = shoal_only ? 0 : reference(script, modern_modules, "--modern");
     g_free(script);
-    g_free(modern_script);
     g_free(modern_modules);
     double tcp = sync_tcp(false);
     double ebt = sync_tcp(true);
@@ -574,7 +572,7 @@ int main(int argc, char **argv)
            modern > 0 ? rtc / modern : 0);
     if (!shoal_only && (ref <= 0 || modern <= 0)) {
         fprintf(stderr, "bench_repl: a reference's figure is missing (%s failed)\n",
-                ref <= 0 ? "ssb_repl.js" : "ssb_modern_repl.js");
+                ref <= 0 ? "ssb_repl.js" : "ssb_repl.js --modern");
         return 1;
     }
     char *rm = g_strdup_printf("rm -rf '%s'", dir);

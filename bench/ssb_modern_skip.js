@@ -6,12 +6,8 @@
 // meeting: the bytes through the relay (both ways) and the time from the dial to the last byte
 // before 3 s of quiet ("in sync"). Prints one JSON line: {"first":{bytes,ms},"again":{bytes,ms}}.
 // Usage: node ssb_modern_skip.js MODULES FEEDS
-const path = require('path')
-const fs = require('fs')
-const os = require('os')
 const net = require('net')
 const crypto = require('crypto')
-const need = (name) => require(path.join(process.argv[2], name))
 const FEEDS = Number(process.argv[3] || 5000)
 console.log = console.error // stdout is the result alone
 
@@ -38,27 +34,8 @@ for (let f = 0; f < FEEDS; f++) {
   messages.push(msg)
 }
 
-function createPeer (port) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssb-modern-skip-'))
-  const caps = need('ssb-caps')
-  const peer = need('secret-stack')({ caps })
-    .use(need('ssb-db2'))
-    .use(need('ssb-db2/compat'))
-    .use(need('ssb-ebt'))({
-      path: dir,
-      keys: need('ssb-keys').loadOrCreateSync(path.join(dir, 'secret')),
-      caps,
-      host: '127.0.0.1',
-      port,
-      timers: { handshake: 30e3, inactivity: -1 },
-      connections: {
-        incoming: { net: [{ host: '127.0.0.1', port, scope: 'device', transform: 'shs' }] },
-        outgoing: { net: [{ transform: 'shs' }] }
-      }
-    })
-  for (const m of messages) peer.ebt.request(m.author, true)
-  return peer
-}
+const authors = messages.map((m) => m.author)
+const createPeer = (port) => require('./ssb_repl.js').createPeer(process.argv[2], port, authors, true)
 
 // each feed its own batch (addBatch takes one feed's run), all at once
 const load = (peer) => Promise.all(messages.map((m) => new Promise((resolve, reject) =>

@@ -263,10 +263,9 @@ int shoal_feed_store_get(shoal_feed_store *st, const uint8_t id[32], shoal_buf *
                                : SHOAL_E_STORE_IO;
 }
 
-int shoal_feed_store_feeds(shoal_feed_store *st, shoal_feed_store_head_fn *fn, void *ud)
+/* Calls fn with each (author, sequence) row of `s`, its parameters bound, until it says stop. */
+static int each_head(sqlite3_stmt *s, shoal_feed_store_head_fn *fn, void *ud)
 {
-    sqlite3_stmt *s = st->feeds;
-    sqlite3_reset(s);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         if (sqlite3_column_bytes(s, 0) == 32 &&
@@ -276,19 +275,18 @@ int shoal_feed_store_feeds(shoal_feed_store *st, shoal_feed_store_head_fn *fn, v
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? SHOAL_OK : SHOAL_E_STORE_IO;
 }
 
+int shoal_feed_store_feeds(shoal_feed_store *st, shoal_feed_store_head_fn *fn, void *ud)
+{
+    sqlite3_reset(st->feeds);
+    return each_head(st->feeds, fn, ud);
+}
+
 int shoal_feed_store_clock(shoal_feed_store *st, const uint8_t peer[32],
                            shoal_feed_store_head_fn *fn, void *ud)
 {
-    sqlite3_stmt *s = st->clock;
-    sqlite3_reset(s);
-    sqlite3_bind_blob(s, 1, peer, 32, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        if (sqlite3_column_bytes(s, 0) == 32 &&
-            !fn(sqlite3_column_blob(s, 0), sqlite3_column_int64(s, 1), ud))
-            break;
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SHOAL_OK : SHOAL_E_STORE_IO;
+    sqlite3_reset(st->clock);
+    sqlite3_bind_blob(st->clock, 1, peer, 32, SQLITE_STATIC);
+    return each_head(st->clock, fn, ud);
 }
 
 int shoal_feed_store_set_clock(shoal_feed_store *st, const uint8_t peer[32],
