@@ -148,8 +148,10 @@ SHOAL_MUST_CHECK int shoal_feed_store_feeds(shoal_feed_store *st, shoal_feed_sto
  * replicate that one with us). Nothing for a peer never met. */
 SHOAL_MUST_CHECK int shoal_feed_store_clock(shoal_feed_store *st, const uint8_t peer[32],
                                             shoal_feed_store_head_fn *fn, void *ud);
-/* Replaces the peer's clock with these n entries, in one transaction. Call it outside an
- * append. SHOAL_E_STORE_IO. */
+/* Replaces the peer's clock with these n entries, in one transaction; the clocks of all but the
+ * SHOAL_FEED_STORE_MAX_CLOCKS peers kept last are dropped (a peer met again is noted every feed,
+ * as a stranger is). Call it outside an append. SHOAL_E_STORE_IO. */
+#define SHOAL_FEED_STORE_MAX_CLOCKS 256
 SHOAL_MUST_CHECK int shoal_feed_store_set_clock(shoal_feed_store *st, const uint8_t peer[32],
                                                 const uint8_t (*feeds)[32], const int64_t *seqs,
                                                 size_t n);

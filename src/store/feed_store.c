@@ -20,12 +20,15 @@ static const char schema[] =
     /* version 2: how far each EBT peer held each feed when its last session ended */
     "CREATE TABLE IF NOT EXISTS clocks ("
     "  peer BLOB NOT NULL CHECK (length(peer) = 32), author BLOB NOT NULL,"
-    "  sequence INTEGER NOT NULL, PRIMARY KEY (peer, author)) WITHOUT ROWID;";
+    "  sequence INTEGER NOT NULL, PRIMARY KEY (peer, author)) WITHOUT ROWID;"
+    /* ... and when each peer's was kept last (a counter): the oldest go past the bound */
+    "CREATE TABLE IF NOT EXISTS clock_peers ("
+    "  peer BLOB PRIMARY KEY NOT NULL, saved INTEGER NOT NULL) WITHOUT ROWID;";
 
 struct shoal_feed_store {
     sqlite3 *db;
     sqlite3_stmt *head, *insert, *set_head, *history, *by_id, *feeds, *clock, *clock_drop,
-        *clock_set;
+        *clock_set, *clock_saved, *clock_evict, *clock_evict_peers;
 };
 
 static int prepare(shoal_feed_store *st)
@@ -53,9 +56,18 @@ static int prepare(shoal_feed_store *st)
         "SELECT author, sequence FROM feeds",
         "SELECT author, sequence FROM clocks WHERE peer = ?1",
         "DELETE FROM clocks WHERE peer = ?1",
-        "INSERT INTO clocks (peer, author, sequence) VALUES (?1, ?2, ?3)"};
-    sqlite3_stmt **stmts[] = {&st->head,  &st->insert, &st->set_head,   &st->history,  &st->by_id,
-                              &st->feeds, &st->clock,  &st->clock_drop, &st->clock_set};
+        "INSERT INTO clocks (peer, author, sequence) VALUES (?1, ?2, ?3)",
+        "INSERT INTO clock_peers (peer, saved) "
+        "VALUES (?1, (SELECT coalesce(max(saved), 0) + 1 FROM clock_peers)) "
+        "ON CONFLICT (peer) DO UPDATE SET saved = excluded.saved",
+        "DELETE FROM clocks WHERE peer IN "
+        "(SELECT peer FROM clock_peers ORDER BY saved DESC LIMIT -1 OFFSET ?1)",
+        "DELETE FROM clock_peers WHERE peer IN "
+        "(SELECT peer FROM clock_peers ORDER BY saved DESC LIMIT -1 OFFSET ?1)"};
+    sqlite3_stmt **stmts[] = {&st->head,        &st->insert,      &st->set_head,
+                              &st->history,     &st->by_id,       &st->feeds,
+                              &st->clock,       &st->clock_drop,  &st->clock_set,
+                              &st->clock_saved, &st->clock_evict, &st->clock_evict_peers};
     for (size_t i = 0; i < sizeof stmts / sizeof *stmts; i++)
         if (sqlite3_prepare_v3(st->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, stmts[i], NULL) !=
             SQLITE_OK)
@@ -76,6 +88,9 @@ void shoal_feed_store_close(shoal_feed_store *st)
     sqlite3_finalize(st->clock);
     sqlite3_finalize(st->clock_drop);
     sqlite3_finalize(st->clock_set);
+    sqlite3_finalize(st->clock_saved);
+    sqlite3_finalize(st->clock_evict);
+    sqlite3_finalize(st->clock_evict_peers);
     sqlite3_close(st->db);
     shoal_free(st);
 }
@@ -305,6 +320,16 @@ int shoal_feed_store_set_clock(shoal_feed_store *st, const uint8_t peer[32],
         sqlite3_bind_int64(s, 3, seqs[i]);
         ok = sqlite3_step(s) == SQLITE_DONE;
         sqlite3_reset(s);
+    }
+    /* the newest SHOAL_FEED_STORE_MAX_CLOCKS peers' clocks stay: strangers cost no more */
+    sqlite3_stmt *after[] = {st->clock_saved, st->clock_evict, st->clock_evict_peers};
+    for (size_t i = 0; ok && i < 3; i++) {
+        if (i == 0)
+            sqlite3_bind_blob(after[i], 1, peer, 32, SQLITE_STATIC);
+        else
+            sqlite3_bind_int(after[i], 1, SHOAL_FEED_STORE_MAX_CLOCKS);
+        ok = sqlite3_step(after[i]) == SQLITE_DONE;
+        sqlite3_reset(after[i]);
     }
     if (ok && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
         return SHOAL_OK;

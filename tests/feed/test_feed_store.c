@@ -196,6 +196,65 @@ static void prechecking_in_parallel_changes_nothing_but_the_time(void)
         free(texts[i]);
 }
 
+typedef struct clock_read {
+    size_t n;
+    int64_t sum;
+} clock_read;
+
+static bool read_one(const uint8_t author[32], int64_t sequence, void *ud)
+{
+    (void)author;
+    clock_read *c = ud;
+    c->n++;
+    c->sum += sequence;
+    return true;
+}
+
+static clock_read clock_of(shoal_feed_store *st, uint32_t peer_no)
+{
+    uint8_t peer[32] = {0};
+    memcpy(peer, &peer_no, sizeof peer_no);
+    clock_read c = {0};
+    CHECK_EQ_ERR(shoal_feed_store_clock(st, peer, read_one, &c), SHOAL_OK);
+    return c;
+}
+
+/* A peer's clock is replaced whole and survives reopening; past SHOAL_FEED_STORE_MAX_CLOCKS
+ * peers the ones kept longest ago go (strangers met once cost no more than the bound). */
+static void peers_clocks_are_kept_and_bounded(void)
+{
+    unlink(path);
+    shoal_feed_store *st;
+    CHECK_EQ_ERR(shoal_feed_store_open(path, &st), SHOAL_OK);
+    uint8_t feeds[3][32] = {{1}, {2}, {3}};
+    int64_t seqs[3] = {5, 7, -1};
+    for (uint32_t p = 0; p < SHOAL_FEED_STORE_MAX_CLOCKS + 2; p++) {
+        uint8_t peer[32] = {0};
+        memcpy(peer, &p, sizeof p);
+        CHECK_EQ_ERR(
+            shoal_feed_store_set_clock(st, peer, (const uint8_t(*)[32])feeds, seqs, p == 2 ? 2 : 3),
+            SHOAL_OK);
+    }
+    /* peer 2 kept again: now the newest; then one more stranger pushes out the oldest, 3 */
+    uint8_t peer2[32] = {2}, stranger[32];
+    memset(stranger, 0xee, sizeof stranger);
+    CHECK_EQ_ERR(shoal_feed_store_set_clock(st, peer2, (const uint8_t(*)[32])feeds, seqs, 1),
+                 SHOAL_OK);
+    CHECK_EQ_ERR(shoal_feed_store_set_clock(st, stranger, (const uint8_t(*)[32])feeds, seqs, 3),
+                 SHOAL_OK);
+    shoal_feed_store_close(st);
+    CHECK_EQ_ERR(shoal_feed_store_open(path, &st), SHOAL_OK);
+    CHECK_EQ_INT(clock_of(st, 0).n, 0); /* the two kept longest ago: gone */
+    CHECK_EQ_INT(clock_of(st, 1).n, 0);
+    CHECK_EQ_INT(clock_of(st, 2).n, 1); /* replaced whole */
+    CHECK_EQ_INT(clock_of(st, 2).sum, 5);
+    CHECK_EQ_INT(clock_of(st, 3).n, 0);
+    CHECK_EQ_INT(clock_of(st, 4).n, 3);
+    CHECK_EQ_INT(clock_of(st, 4).sum, 11);
+    CHECK_EQ_INT(clock_of(st, SHOAL_FEED_STORE_MAX_CLOCKS + 1).n, 3);
+    shoal_feed_store_close(st);
+}
+
 static void a_newer_store_is_left_alone(void)
 {
     sqlite3 *db;
@@ -213,6 +272,7 @@ int main(void)
     snprintf(path, sizeof path, "/tmp/shoal-feed-store-%d.db", (int)getpid());
     RUN(appends_follow_the_head_and_survive_reopening);
     RUN(prechecking_in_parallel_changes_nothing_but_the_time);
+    RUN(peers_clocks_are_kept_and_bounded);
     RUN(a_newer_store_is_left_alone);
     unlink(path);
     char side[80];
