@@ -186,12 +186,12 @@ static void start_legacy(shoal_repl *r, choice *c)
         r->cb.legacy(r, c->rpc, c->remote, r->ud);
 }
 
-/* Whether an item is a notes object: an object whose keys are feed ids (or none). */
 static bool is_space(uint8_t c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* Whether an item is a notes object: an object whose keys are feed ids (or none). */
 static bool is_notes(const shoal_rpc_body *body)
 {
     size_t i = 0;
