@@ -4,6 +4,7 @@
  *   channels.c   the WebRTC shell: the negotiation core's effects carried out, the data
  *                channels and the links over them
  *   net_peers.c  net: connections, as the state manager's peers
+ *   replication.c  the replicator over every session, EBT's ticks, the feeds followed
  *
  * How this works. Two pure reducers decide everything: the state manager (shoal/conn.h) which
  * peers to hold, the negotiation core (shoal/negotiate.h) how each WebRTC negotiation goes. The
@@ -133,6 +134,13 @@ void node_negotiate(shoal_node *n, const shoal_negotiate_event *ev);
 void node_admit(shoal_node *n, uint32_t id, const shoal_conn_action *a);
 /* The core's next TICK at `at` (SHOAL_TIME_NEVER: none). */
 void node_schedule_negotiate_tick(shoal_node *n, shoal_time at);
+
+/* Wall-clock time, ms since 1970. */
+int64_t node_wall_clock(void *ud);
+
+/* replication.c: the replicator of a node with a store (see shoal_node_config). */
+int node_replication_start(shoal_node *n, const shoal_node_config *cfg,
+                           const shoal_node_callbacks *cb);
 
 /* The peer whose session `rpc` is (a WebRTC peer into *peer, or NULL for a net: one), or NULL
  * when it is none of ours. */
