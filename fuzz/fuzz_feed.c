@@ -1,6 +1,8 @@
 /* libFuzzer target for the feed module: JSON parsing, V8-style serialisation and message
  * validation. The oracle: what shoal writes, read back and written again, is the same bytes
- * (escapes, numbers and key order are stable), and validation answers without crashing. */
+ * (escapes, numbers and key order are stable); validation answers without crashing; and the
+ * precheck (which cuts the signed bytes out of the canonical text) agrees with validation (which
+ * lays them out anew). */
 #include "shoal/feed.h"
 
 #include <stdlib.h>
@@ -43,5 +45,25 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     int rc = shoal_msg_validate((const char *)data, size, &state, NULL, &info, &reason);
     if (rc == SHOAL_E_MSG_INVALID && !reason)
         abort();
+    /* a message prechecked ok validates, its canonical text in the state it says it follows;
+     * one the precheck refuses does not validate as a feed's first */
+    const char *json = (const char *)data;
+    shoal_buf text = SHOAL_BUF_INIT;
+    shoal_msg_checked c;
+    if (shoal_msg_precheck_batch(&json, &size, 1, NULL, 1, &text, &c) == SHOAL_OK) {
+        shoal_feed_state follows = {.known = c.ok && c.previous == 1,
+                                    .sequence = c.ok ? (int64_t)c.sequence - 1 : 0};
+        memcpy(follows.id, c.previous_id, 32);
+        shoal_msg_info again;
+        if (c.ok &&
+            (shoal_msg_validate(text.data, text.len, &follows, NULL, &again, NULL) != SHOAL_OK ||
+             memcmp(again.id, c.info.id, 32) != 0))
+            abort();
+        shoal_feed_state first = {0};
+        if (!c.ok && text.len &&
+            shoal_msg_validate(text.data, text.len, &first, NULL, &again, NULL) == SHOAL_OK)
+            abort();
+    }
+    shoal_buf_free(&text);
     return 0;
 }

@@ -67,26 +67,39 @@ static void put_ascii(shoal_u16buf *b, const char *s)
 
 void shoal_u16_to_utf8(const uint16_t *s, size_t n, shoal_buf *out)
 {
+    if (n > (SIZE_MAX - 1) / 3) {
+        out->status = SHOAL_E_NOMEM;
+        return;
+    }
+    size_t start = out->len;
+    unsigned char *u = shoal_buf_extend(out, 3 * n); /* each unit makes 3 bytes at most */
+    if (!u)
+        return;
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t c = s[i];
+        if (c < 0x80) {
+            u[k++] = (unsigned char)c;
+            continue;
+        }
         if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && s[i + 1] >= 0xdc00 && s[i + 1] <= 0xdfff)
-            c = 0x10000 + ((c - 0xd800) << 10) + (s[++i] - 0xdc00);
+            c = 0x10000 + ((c - 0xd800) << 10) + (s[++i] - 0xdc00); /* 4 bytes from 2 units */
         else if (c >= 0xd800 && c <= 0xdfff)
             c = 0xfffd; /* a lone surrogate */
-        char u[4];
-        size_t k;
-        if (c < 0x80)
-            u[0] = (char)c, k = 1;
-        else if (c < 0x800)
-            u[0] = (char)(0xc0 | c >> 6), u[1] = (char)(0x80 | (c & 0x3f)), k = 2;
-        else if (c < 0x10000)
-            u[0] = (char)(0xe0 | c >> 12), u[1] = (char)(0x80 | ((c >> 6) & 0x3f)),
-            u[2] = (char)(0x80 | (c & 0x3f)), k = 3;
-        else
-            u[0] = (char)(0xf0 | c >> 18), u[1] = (char)(0x80 | ((c >> 12) & 0x3f)),
-            u[2] = (char)(0x80 | ((c >> 6) & 0x3f)), u[3] = (char)(0x80 | (c & 0x3f)), k = 4;
-        shoal_buf_append(out, u, k);
+        if (c < 0x800) {
+            u[k++] = (unsigned char)(0xc0 | c >> 6);
+        } else if (c < 0x10000) {
+            u[k++] = (unsigned char)(0xe0 | c >> 12);
+            u[k++] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+        } else {
+            u[k++] = (unsigned char)(0xf0 | c >> 18);
+            u[k++] = (unsigned char)(0x80 | ((c >> 12) & 0x3f));
+            u[k++] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+        }
+        u[k++] = (unsigned char)(0x80 | (c & 0x3f));
     }
+    out->len = start + k;
+    out->data[out->len] = '\0';
 }
 
 /* ---- parsing ------------------------------------------------------------------------------------
@@ -163,6 +176,25 @@ static bool string(parser *p, uint16_t **out, size_t *out_len)
         unsigned char c = (unsigned char)p->s[p->at];
         uint16_t u[2];
         size_t n = 1;
+        size_t run = 0; /* plain ASCII, copied a run at a time */
+        while (p->at + run < p->len) {
+            unsigned char a = (unsigned char)p->s[p->at + run];
+            if (a < 0x20 || a >= 0x80 || a == '"' || a == '\\')
+                break;
+            run++;
+        }
+        if (run > 0) {
+            uint16_t wide[64];
+            for (size_t done = 0; done < run;) {
+                size_t k = run - done < 64 ? run - done : 64;
+                for (size_t i = 0; i < k; i++)
+                    wide[i] = (unsigned char)p->s[p->at + done + i];
+                put(&b, wide, k);
+                done += k;
+            }
+            p->at += run;
+            continue;
+        }
         if (c < 0x20) {
             break;
         } else if (c == '\\') {

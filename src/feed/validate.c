@@ -238,15 +238,39 @@ static const char *hmac_of(const char *hmac_key, uint8_t hmac[32])
     return NULL;
 }
 
+/* Where the canonical text `whole` (UTF-8) of message `m` would end without its signature: when
+ * the signature is its last field, as every client writes it, JSON.stringify of the object
+ * without it lays the rest out alike, so the text is `whole` up to its last field's line, closed.
+ * 0 when it is not so (the text is then laid out anew). */
+static size_t without_signature(const shoal_json *m, const shoal_buf *whole)
+{
+    static const char line[] = ",\n  \"signature\": \"";
+    if (!whole || m->n == 0 || !key_is(m, m->n - 1, "signature") || whole->len < 2)
+        return 0;
+    const char *end = whole->data + whole->len - 2; /* the closing "\n}" */
+    const char *nl = end;
+    while (nl > whole->data && nl[-1] != '\n')
+        nl--;
+    if (nl == whole->data || nl - 2 < whole->data || memcmp(nl - 2, line, sizeof line - 1) != 0)
+        return 0;
+    return (size_t)(nl - 2 - whole->data); /* up to the comma before the line */
+}
+
 /* Whether `sig` verifies the message's bytes without its signature (over their HMAC when the
- * network has a key). SHOAL_E_NOMEM aside, *ok says. */
-static int signature_verifies(const shoal_json *m, const uint8_t sig[64], const uint8_t author[32],
-                              const uint8_t *hmac, bool *ok)
+ * network has a key); `whole` is its canonical text, or NULL. SHOAL_E_NOMEM aside, *ok says. */
+static int signature_verifies(const shoal_json *m, const shoal_buf *whole, const uint8_t sig[64],
+                              const uint8_t author[32], const uint8_t *hmac, bool *ok)
 {
     shoal_u16buf unsigned_msg = {0};
     shoal_buf bytes = SHOAL_BUF_INIT;
-    shoal_json_stringify(m, "signature", &unsigned_msg);
-    shoal_u16_to_utf8(unsigned_msg.data, unsigned_msg.len, &bytes);
+    size_t cut = without_signature(m, whole);
+    if (cut > 0) {
+        shoal_buf_append(&bytes, whole->data, cut);
+        shoal_buf_append(&bytes, "\n}", 2);
+    } else {
+        shoal_json_stringify(m, "signature", &unsigned_msg);
+        shoal_u16_to_utf8(unsigned_msg.data, unsigned_msg.len, &bytes);
+    }
     int rc = unsigned_msg.status ? unsigned_msg.status : shoal_buf_status(&bytes);
     if (rc == SHOAL_OK) {
         uint8_t signed_bytes[crypto_auth_BYTES];
@@ -305,8 +329,8 @@ int shoal_msg_validate(const char *text, size_t len, const shoal_feed_state *sta
         bool ok = false;
         if (whole.len >= MAX_LATIN1)
             why = "Message must decode a value with fewer than 8192 bytes (latin1)";
-        else if ((rc = signature_verifies(m, sig, info->author, hmac_key ? hmac : NULL, &ok)) ==
-                     SHOAL_OK &&
+        else if ((rc = signature_verifies(m, NULL, sig, info->author, hmac_key ? hmac : NULL,
+                                          &ok)) == SHOAL_OK &&
                  !ok)
             why = "Signature value must verify the unsigned message bytes";
     }
@@ -353,12 +377,13 @@ static int precheck(const char *json, size_t len, const uint8_t *hmac, shoal_buf
     const shoal_json *value = item->kind == SHOAL_JSON_OBJECT ? get(item, "value") : NULL;
     const shoal_json *m = value ? value : item;
     shoal_u16buf whole = {0};
+    size_t before = text->len;
     shoal_json_stringify(m, NULL, &whole);
     shoal_u16_to_utf8(whole.data, whole.len, text);
     rc = whole.status ? whole.status : shoal_buf_status(text);
     uint8_t sig[64];
     if (rc == SHOAL_OK && !check_shape(m, NULL, false, &c->info, sig) && whole.len < MAX_LATIN1)
-        rc = signature_verifies(m, sig, c->info.author, hmac, &c->ok);
+        rc = signature_verifies(m, before == 0 ? text : NULL, sig, c->info.author, hmac, &c->ok);
     if (rc == SHOAL_OK && c->ok) {
         c->sequence = get(m, "sequence")->num;
         c->previous = previous_of(get(m, "previous"), c->previous_id);
