@@ -23,6 +23,7 @@
 #include "shoal/repl.h"
 
 #include <glib.h>
+#include <glib-unix.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,6 +339,14 @@ static void tcp_serve(int ready_fd, bool ebt)
     shoal_feed_store_close(st);
 }
 
+/* The fetcher's intake pool has checked batches: they are stored. */
+static gboolean on_intake(gint fd, GIOCondition cond, gpointer ud)
+{
+    (void)fd, (void)cond;
+    shoal_repl_intake_ready(ud);
+    return G_SOURCE_CONTINUE;
+}
+
 static double sync_tcp(bool ebt)
 {
     remove_store("fetched-tcp.db");
@@ -362,6 +371,10 @@ static double sync_tcp(bool ebt)
     shoal_keypair_generate(&keys);
     if (ebt && shoal_repl_use_ebt(f.repl, keys.pub, NULL) != SHOAL_OK)
         abort();
+    int intake = shoal_repl_intake_fd(f.repl); /* as a node's */
+    if (intake < 0)
+        abort();
+    guint intake_watch = g_unix_fd_add(intake, G_IO_IN, on_intake, f.repl);
     for (int i = 0; ebt && i < nfeeds; i++)
         if (shoal_repl_follow(f.repl, authors[i].pub, true) != SHOAL_OK)
             abort();
@@ -385,6 +398,7 @@ static double sync_tcp(bool ebt)
     int status;
     waitpid(child, &status, 0);
     cpu_per_message(ebt ? "TCP, EBT" : "TCP", self, cpu(RUSAGE_CHILDREN) - children0);
+    g_source_remove(intake_watch);
     shoal_repl_free(f.repl);
     shoal_feed_store_close(f.store);
     check_whole("fetched-tcp.db");

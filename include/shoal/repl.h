@@ -93,6 +93,16 @@ void shoal_repl_tick(shoal_repl *r);
 SHOAL_MUST_CHECK int shoal_repl_start(shoal_repl *r, shoal_rpc *rpc, const uint8_t remote[32],
                                       bool dialled);
 
+/* The intake on a pool of threads (one per core): a batch of messages received is checked
+ * (parsed, hashed, its signatures verified) on the pool while the loop reads on, and stored when
+ * the next batch is handed over, or when the returned descriptor is readable: then call
+ * shoal_repl_intake_ready. Without it (the default) a batch is checked, on every core, and
+ * stored before the dispatch of the input that brought it returns. Returns the descriptor (the
+ * same one at each call), or SHOAL_E_NOMEM when no pool could be started. */
+SHOAL_MUST_CHECK int shoal_repl_intake_fd(shoal_repl *r);
+/* Stores the batches whose check is done (see shoal_repl_intake_fd). */
+void shoal_repl_intake_ready(shoal_repl *r);
+
 /* Drops what the replicator holds of a session about to be freed. */
 void shoal_repl_forget(shoal_repl *r, shoal_rpc *rpc);
 
@@ -109,6 +119,7 @@ typedef struct shoal_repl_stats {
     uint64_t ebt_notes_sent, ebt_notes_received; /* entries */
     uint64_t ebt_messages_sent;
     uint64_t ebt_notes_refused; /* entries that name no feed or hold no integer */
+    uint64_t intake_waiting;    /* batches handed to the intake's pool, not yet stored */
 } shoal_repl_stats;
 
 const shoal_repl_stats *shoal_repl_get_stats(const shoal_repl *r);

@@ -585,6 +585,7 @@ void shoal_node_free(shoal_node *n)
     g_clear_handle_id(&n->conn_tick, g_source_remove);
     g_clear_handle_id(&n->negotiate_tick, g_source_remove);
     g_clear_handle_id(&n->ebt_tick, g_source_remove);
+    g_clear_handle_id(&n->intake_watch, g_source_remove);
     if (n->ice_cancel) /* names still looked up end telling nobody */
         g_cancellable_cancel(n->ice_cancel);
     g_clear_object(&n->ice_cancel);

@@ -106,6 +106,7 @@ struct shoal_node {
     size_t nfollows;
     bool replicate_peers;
     guint conn_tick, negotiate_tick, ebt_tick;
+    guint intake_watch; /* the replicator's intake, while it has a pool */
     shoal_node_callbacks cb;
     void *ud;
     shoal_node_stats stats;      /* the node's own counts; the core's are added when read */

@@ -2,6 +2,7 @@
  * manager hears it is downloading from, EBT's ticks, what is followed. */
 #include "node_internal.h"
 
+#include <glib-unix.h>
 #include <string.h>
 
 const uint8_t *node_remote_of_rpc(shoal_node *n, shoal_rpc *rpc, shoal_node_peer **peer)
@@ -168,7 +169,17 @@ const uint8_t (*shoal_node_follows(const shoal_node *n, size_t *count))[32]
     return (const uint8_t(*)[32])n->follows;
 }
 
-/* Replication for a node with a store: the replicator, EBT (unless the config says no) with the
+/* The intake's pool has checked batches: they are stored. */
+static gboolean on_intake(gint fd, GIOCondition cond, gpointer ud)
+{
+    (void)fd, (void)cond;
+    shoal_node *n = ud;
+    shoal_repl_intake_ready(n->repl);
+    return G_SOURCE_CONTINUE;
+}
+
+/* Replication for a node with a store: the replicator (its intake on a pool of threads, or, when
+ * none can start, on the loop's thread), EBT (unless the config says no) with the
  * feeds followed, the bounds. SHOAL_E_NOMEM, or EBT's errors; the node is freed by its caller. */
 int node_replication_start(shoal_node *n, const shoal_node_config *cfg,
                            const shoal_node_callbacks *cb)
@@ -190,6 +201,11 @@ int node_replication_start(shoal_node *n, const shoal_node_config *cfg,
             rc = SHOAL_OK; /* past EBT's bound: a start all the same */
     if (n->repl)
         shoal_repl_set_limits(n->repl, cfg->max_streams, cfg->max_streams_per_feed);
+    int intake = n->repl ? shoal_repl_intake_fd(n->repl) : -1;
+    if (intake >= 0)
+        n->intake_watch = g_unix_fd_add(intake, G_IO_IN, on_intake, n);
+    else if (n->repl)
+        node_say(n, "no threads for checking messages: they are checked on the loop's");
     n->nfollows = cfg->nfollows;
     n->replicate_peers = cfg->replicate_peers;
     n->follows = n->nfollows ? g_memdup2(cfg->follows, n->nfollows * 32) : NULL;

@@ -270,7 +270,7 @@ static void on_stream(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoa
 static void on_drained(shoal_rpc *rpc, void *ud)
 {
     (void)rpc;
-    repl_flush(ud);
+    repl_hand_over(ud);
 }
 
 typedef struct clock_load {

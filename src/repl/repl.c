@@ -74,7 +74,7 @@ const shoal_repl_stats *shoal_repl_get_stats(const shoal_repl *r)
     return &r->stats;
 }
 
-static void drop_batch(arrived *batch, size_t n)
+void repl_drop_batch(arrived *batch, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         shoal_buf_free(&batch[i].item);
@@ -85,8 +85,9 @@ void shoal_repl_free(shoal_repl *r)
 {
     if (!r)
         return;
+    repl_intake_free(r);
     repl_ebt_free(r);
-    drop_batch(r->batch, r->nbatch);
+    repl_drop_batch(r->batch, r->nbatch);
     shoal_free(r->serving);
     shoal_free(r->asked);
     shoal_free(r->sessions);
@@ -361,10 +362,10 @@ int shoal_repl_serve(shoal_repl *r, shoal_rpc *rpc)
     return rc;
 }
 
-/* New messages of `feed` are in the store: the live streams of it that were caught up are
- * behind again, and send them on their session's next writable turn. A publish costs a flag per
- * stream here, whatever the streams and whoever reads them. */
-static void notify(shoal_repl *r, const uint8_t feed[32])
+/* The live streams of `feed` that were caught up are behind again, and send what is new on their
+ * session's next writable turn. A publish costs a flag per stream here, whatever the streams and
+ * whoever reads them. */
+void repl_notify(shoal_repl *r, const uint8_t feed[32])
 {
     for (size_t i = 0; i < r->nserving; i++) {
         served *s = &r->serving[i];
@@ -391,7 +392,7 @@ int shoal_repl_publish(shoal_repl *r, const shoal_keypair *keys, double timestam
                                      (int64_t)timestamp, &appended, reason);
     shoal_buf_free(&text);
     if (rc == SHOAL_OK) {
-        notify(r, keys->pub);
+        repl_notify(r, keys->pub);
         repl_ebt_have(r, keys->pub, head.sequence + 1);
     }
     return rc;
@@ -399,7 +400,7 @@ int shoal_repl_publish(shoal_repl *r, const shoal_keypair *keys, double timestam
 
 /* ---- requesting ------------------------------------------------------------------------------ */
 
-static requested *asked_of(shoal_repl *r, shoal_rpc *rpc, int32_t id)
+requested *repl_asked_of(shoal_repl *r, shoal_rpc *rpc, int32_t id)
 {
     for (size_t i = 0; i < r->nasked; i++)
         if (r->asked[i].rpc == rpc && r->asked[i].id == id)
@@ -407,10 +408,9 @@ static requested *asked_of(shoal_repl *r, shoal_rpc *rpc, int32_t id)
     return NULL;
 }
 
-/* The stream `q` stops taking messages: its message `why` did not follow. */
-static void refuse(shoal_repl *r, const requested *q, const char *why)
+void repl_refuse(shoal_repl *r, const requested *q, const char *why)
 {
-    requested *open = asked_of(r, q->rpc, q->id);
+    requested *open = repl_asked_of(r, q->rpc, q->id);
     if (open)
         *open = r->asked[--r->nasked];
     (void)!shoal_rpc_end(q->rpc, q->id);
@@ -419,188 +419,10 @@ static void refuse(shoal_repl *r, const requested *q, const char *why)
         r->cb.refused(r, q->rpc, q->feed, why, r->ud);
 }
 
-/* Whether a message's canonical text is by `feed`: a stream of one feed carries no other's. */
-static bool authored_by(const shoal_buf *text, const uint8_t feed[32])
-{
-    static const char key[] = "\n  \"author\": \"@"; /* top level, in the canonical layout */
-    char id[SHOAL_KEY_B64SIZE + 9];
-    shoal_key_to_b64(feed, id);
-    strcat(id, ".ed25519\"");
-    const char *at = text->len ? memmem(text->data, text->len, key, sizeof key - 1) : NULL;
-    size_t id_len = strlen(id);
-    return at && (size_t)(text->data + text->len - at) >= sizeof key - 1 + id_len &&
-           memcmp(at + sizeof key - 1, id, id_len) == 0;
-}
-
-/* A feed's head, remembered while the store does not change (a batch's messages come in runs
- * of one feed). */
-typedef struct head_memo {
-    bool known;
-    uint8_t feed[32];
-    shoal_feed_state head;
-} head_memo;
-
-/* Whether the store holds this message already (a prechecked one, at or below its feed's head).
- * `memo` is NULL when the store may have changed since it was last used. */
-static bool have(shoal_repl *r, const shoal_msg_checked *c, head_memo *memo)
-{
-    if (!c->ok)
-        return false;
-    head_memo fresh = {0};
-    if (!memo)
-        memo = &fresh;
-    if (!memo->known || memcmp(memo->feed, c->info.author, 32) != 0) {
-        memo->known = shoal_feed_store_head(r->store, c->info.author, &memo->head) == SHOAL_OK;
-        memcpy(memo->feed, c->info.author, 32);
-    }
-    shoal_buf text = SHOAL_BUF_INIT;
-    bool stored = memo->known && c->info.sequence <= memo->head.sequence &&
-                  shoal_feed_store_get(r->store, c->info.id, &text) == SHOAL_OK;
-    shoal_buf_free(&text);
-    return stored;
-}
-
-/* Entry `bad` cannot be stored (`why`): neither can the rest of its stream in this batch. On an
- * EBT stream, which carries many feeds and may bring one out of order, only the rest of its feed
- * past it: one that comes later with a lower sequence may be the one missing. */
-static void reject(arrived *batch, size_t n, size_t bad, const char *why, const char **whys)
-{
-    const arrived *b = &batch[bad];
-    whys[bad] = why;
-    batch[bad].refused = true;
-    for (size_t i = bad + 1; i < n; i++)
-        if (batch[i].stream.rpc == b->stream.rpc && batch[i].stream.id == b->stream.id &&
-            (!b->ebt || (b->seq != 0 && batch[i].seq > b->seq &&
-                         memcmp(batch[i].stream.feed, b->stream.feed, 32) == 0)))
-            batch[i].refused = true;
-}
-
-/* The batch, stored: the dear parts of validation on every core (shoal_msg_precheck_batch), then
- * one transaction that checks each message's chain in order (more, past a message that does not
- * follow: its stream's later messages are dropped, everyone else's go on). Then each stream that
- * brought something hears its feed's new head, and live streams of those feeds get the news. */
-void repl_flush(shoal_repl *r)
-{
-    arrived *batch = r->batch;
-    const size_t n = r->nbatch;
-    if (n == 0)
-        return;
-    r->batch = NULL; /* callbacks below may bring more: into a batch of their own */
-    r->nbatch = r->batch_cap = 0;
-    const char **texts = shoal_malloc(n * sizeof *texts);
-    size_t *lens = shoal_malloc(n * sizeof *lens);
-    shoal_buf *canonical = shoal_calloc(n, sizeof *canonical);
-    shoal_msg_checked *checked = shoal_malloc(n * sizeof *checked);
-    shoal_msg_checked *picked = shoal_malloc(n * sizeof *picked);
-    bool *stored = shoal_calloc(n, sizeof *stored);
-    const char **why = shoal_calloc(n, sizeof *why);
-    if (!texts || !lens || !canonical || !checked || !picked || !stored || !why) {
-        for (size_t i = 0; i < n; i++) /* unstored: the refusal has it asked for again */
-            if (asked_of(r, batch[i].stream.rpc, batch[i].stream.id))
-                refuse(r, &batch[i].stream, shoal_strerror(SHOAL_E_NOMEM));
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        texts[i] = batch[i].item.data;
-        lens[i] = batch[i].item.len;
-    }
-    int rc = shoal_msg_precheck_batch(texts, lens, n, r->hmac_key, n >= 8 ? r->threads : 1,
-                                      canonical, checked);
-    /* whose each EBT item is: learnt from a message whose signature holds (an item that fails
-     * the precheck tells the core nothing: what it claims to be is not believed) */
-    for (size_t i = 0; rc == SHOAL_OK && i < n; i++)
-        if (batch[i].ebt && checked[i].ok) {
-            memcpy(batch[i].stream.feed, checked[i].info.author, 32);
-            batch[i].seq = checked[i].info.sequence;
-        }
-    head_memo memo = {0}; /* nothing is appended before the next loop */
-    for (size_t i = 0; i < n; i++) {
-        if (batch[i].refused)
-            continue;
-        if (rc != SHOAL_OK) /* unstored: the refusal has it asked for again */
-            reject(batch, n, i, shoal_strerror(rc), why);
-        else if (batch[i].ebt && batch[i].seq == 0)
-            reject(batch, n, i, "an item that is not a valid message", why);
-        else if (batch[i].ebt && !repl_ebt_wanted(r, batch[i].stream.feed))
-            reject(batch, n, i, "a message of a feed we do not replicate", why);
-        else if (!batch[i].ebt && canonical[i].len == 0)
-            reject(batch, n, i, "an item that is not a message", why);
-        else if (!batch[i].ebt &&
-                 (checked[i].ok ? memcmp(checked[i].info.author, batch[i].stream.feed, 32) != 0
-                                : !authored_by(&canonical[i], batch[i].stream.feed)))
-            reject(batch, n, i, "a message of another feed", why);
-        else if (have(r, &checked[i], &memo)) /* two peers stream it live: this came second */
-            batch[i].refused = true;
-    }
-    for (size_t at = 0; rc == SHOAL_OK && at < n;) {
-        size_t k = 0;
-        size_t index[REPL_MAX_BATCH];
-        for (size_t i = at; i < n; i++)
-            if (!batch[i].refused) {
-                index[k] = i;
-                texts[k] = canonical[i].data;
-                lens[k] = canonical[i].len;
-                picked[k++] = checked[i];
-            }
-        if (k == 0)
-            break;
-        size_t appended = 0;
-        const char *reason = NULL;
-        int arc = shoal_feed_store_append(r->store, texts, lens, picked, k, r->hmac_key,
-                                          r->cb.clock ? r->cb.clock(r->ud) : 0, &appended, &reason);
-        for (size_t i = 0; i < appended; i++)
-            stored[index[i]] = true;
-        if (arc == SHOAL_OK || appended == k)
-            break;
-        size_t bad = index[appended];
-        if (have(r, &checked[bad], NULL)) /* a copy of one this batch stored: dropped */
-            batch[bad].refused = true;
-        else
-            reject(batch, n, bad,
-                   arc == SHOAL_E_MSG_INVALID && reason ? reason : shoal_strerror(arc), why);
-        at = bad + 1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (batch[i].ebt) /* the core decides what follows, stored or not */
-            repl_ebt_received(r, &batch[i], stored[i]);
-        if (why[i] && batch[i].ebt)
-            r->stats.messages_refused++;
-        else if (why[i])
-            refuse(r, &batch[i].stream, why[i]);
-        if (!stored[i])
-            continue;
-        bool later = false; /* told once, at the stream's last message of this batch */
-        for (size_t j = i + 1; j < n && !later; j++)
-            later = stored[j] && batch[j].stream.rpc == batch[i].stream.rpc &&
-                    memcmp(batch[j].stream.feed, batch[i].stream.feed, 32) == 0;
-        if (later)
-            continue;
-        shoal_feed_state head;
-        if (shoal_feed_store_head(r->store, batch[i].stream.feed, &head) != SHOAL_OK)
-            continue;
-        if (!batch[i].ebt) /* EBT's core heard of it above */
-            repl_ebt_have(r, batch[i].stream.feed, head.sequence);
-        if (r->cb.progress)
-            r->cb.progress(r, batch[i].stream.rpc, batch[i].stream.feed, head.sequence, r->ud);
-        notify(r, batch[i].stream.feed);
-    }
-out:
-    for (size_t i = 0; canonical && i < n; i++)
-        shoal_buf_free(&canonical[i]);
-    shoal_free(canonical);
-    shoal_free(texts);
-    shoal_free(lens);
-    shoal_free(checked);
-    shoal_free(picked);
-    shoal_free(stored);
-    shoal_free(why);
-    drop_batch(batch, n);
-}
-
 static void on_drained(shoal_rpc *rpc, void *ud)
 {
     (void)rpc;
-    repl_flush(ud);
+    repl_hand_over(ud);
 }
 
 bool repl_take(shoal_repl *r, shoal_rpc *rpc, int32_t id, uint32_t ebt, const shoal_rpc_body *body)
@@ -614,7 +436,7 @@ bool repl_take(shoal_repl *r, shoal_rpc *rpc, int32_t id, uint32_t ebt, const sh
     }
     r->batch[r->nbatch++] = a;
     if (r->nbatch == REPL_MAX_BATCH)
-        repl_flush(r);
+        repl_hand_over(r);
     return true;
 }
 
@@ -622,12 +444,12 @@ static void on_item(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_
                     void *ud)
 {
     shoal_repl *r = ud;
-    requested *q = asked_of(r, rpc, id);
+    requested *q = repl_asked_of(r, rpc, id);
     if (!q)
         return;
     if (ev != SHOAL_RPC_DATA) {
         repl_flush(r); /* what came before the end is stored before anyone hears of it */
-        if ((q = asked_of(r, rpc, id)) == NULL)
+        if ((q = repl_asked_of(r, rpc, id)) == NULL)
             return;
         requested done = *q;
         *q = r->asked[--r->nasked];
@@ -641,13 +463,13 @@ static void on_item(shoal_rpc *rpc, int32_t id, shoal_rpc_event ev, const shoal_
         !repl_grow((void **)&r->batch, &r->batch_cap, r->nbatch, sizeof *r->batch)) {
         shoal_buf_free(&a.item);
         repl_flush(r); /* what came before it first */
-        if (asked_of(r, rpc, id))
-            refuse(r, &a.stream, shoal_strerror(SHOAL_E_NOMEM));
+        if (repl_asked_of(r, rpc, id))
+            repl_refuse(r, &a.stream, shoal_strerror(SHOAL_E_NOMEM));
         return;
     }
     r->batch[r->nbatch++] = a;
     if (r->nbatch == REPL_MAX_BATCH)
-        repl_flush(r);
+        repl_hand_over(r);
 }
 
 /* The answer to latestSequence: how far the peer holds the feed. An error (a peer that does not

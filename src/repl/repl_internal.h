@@ -1,6 +1,7 @@
 /* The replicator's parts, shared by its files (see shoal/repl.h):
  *
- *   repl.c       createHistoryStream both ways, the batch of messages received and its append
+ *   repl.c       createHistoryStream both ways, the batch of messages received
+ *   intake.c     the batches checked (on a pool of threads) and appended
  *   ebt_shell.c  EBT: the shell of the pure core (shoal/ebt.h) over ebt.replicate's duplex streams,
  *            and the choice, per session, between it and createHistoryStream
  *
@@ -67,6 +68,13 @@ typedef struct choice {
     choice_state state;
 } choice;
 
+/* Batches handed over to be checked and stored, oldest first (intake.c). */
+typedef struct repl_flight repl_flight;
+typedef struct repl_flights {
+    repl_flight *first, *last;
+} repl_flights;
+typedef struct repl_pool repl_pool;
+
 struct shoal_repl {
     shoal_feed_store *store;
     char *hmac_key;
@@ -76,8 +84,10 @@ struct shoal_repl {
     size_t nserving, serving_cap;
     requested *asked;
     size_t nasked, asked_cap;
-    arrived *batch;
+    arrived *batch; /* what came since the last batch was handed over */
     size_t nbatch, batch_cap;
+    repl_flights flights;
+    repl_pool *pool;  /* NULL until shoal_repl_intake_fd */
     requested *heads; /* latestSequence calls made, waiting for their answers */
     size_t nheads, heads_cap;
     shoal_rpc **sessions; /* those served, until forgotten */
@@ -97,8 +107,21 @@ struct shoal_repl {
 #define REPL_MAX_BATCH 512
 
 bool repl_grow(void **items, size_t *cap, size_t n, size_t size);
-/* Stores the batch waiting (repl.c). */
+void repl_drop_batch(arrived *batch, size_t n);
+requested *repl_asked_of(shoal_repl *r, shoal_rpc *rpc, int32_t id);
+/* The stream `q` stops taking messages: its message `why` did not follow (repl.c). */
+void repl_refuse(shoal_repl *r, const requested *q, const char *why);
+/* New messages of `feed` are in the store: live streams of it send them (repl.c). */
+void repl_notify(shoal_repl *r, const uint8_t feed[32]);
+
+/* intake.c: stores every batch waiting or handed over (a barrier: what follows sees the store
+ * as it will be) */
 void repl_flush(shoal_repl *r);
+/* Hands the batch waiting over to the pool, and stores the ones handed over before it (without
+ * a pool: repl_flush). */
+void repl_hand_over(shoal_repl *r);
+/* Drops every batch, unstored, and stops the pool. */
+void repl_intake_free(shoal_repl *r);
 /* Sends a window of the entry's range, and says whether more waits (repl.c). */
 int repl_catch_up(shoal_repl *r, served *s);
 /* Takes an item of an EBT stream into the batch (repl.c); false when out of memory. */

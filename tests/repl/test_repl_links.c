@@ -2,12 +2,15 @@
  * one asking gets the whole feed from its head on, validated, and then, live, what is published
  * after; a history is sent a window at a time, as the peer takes it; progress is told, and how
  * far the peer holds the feed; a peer that sends a message which does not follow has its stream
- * ended and the message refused. */
+ * ended and the message refused. Each test runs twice: with the intake checking and storing each
+ * batch before its input's dispatch returns, and on the intake's pool of threads, which stores a
+ * batch later (shoal_repl_intake_fd). */
 #include "harness.h"
 #include "shoal/link.h"
 #include "shoal/ref.h"
 #include "shoal/repl.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +27,12 @@ typedef struct side {
     int64_t told_head; /* what head_known said, and of which feed */
     uint8_t told_feed[32];
     int told_calls;
+    int intake; /* the pool's descriptor, or -1 */
 } side;
 
 static side a, b;
 static shoal_keypair alice, bob;
+static bool pooled; /* the sides' intakes run on their pools */
 
 static void on_progress(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32], int64_t head,
                         void *ud)
@@ -57,12 +62,15 @@ static void on_head_known(shoal_repl *r, shoal_rpc *from, const uint8_t feed[32]
 
 static void open_side(side *s, const shoal_keypair *keys, const uint8_t *dial, const char *name)
 {
+    *s = (side){0}; /* nothing of the test before */
     snprintf(s->path, sizeof s->path, "/tmp/shoal-repl-%s-%d.db", name, (int)getpid());
     unlink(s->path);
     CHECK_EQ_ERR(shoal_feed_store_open(s->path, &s->store), SHOAL_OK);
     shoal_repl_callbacks cb = {
         .progress = on_progress, .refused = on_refused, .head_known = on_head_known};
     s->repl = shoal_repl_new(s->store, NULL, &cb, s);
+    s->intake = pooled ? shoal_repl_intake_fd(s->repl) : -1;
+    CHECK(!pooled || s->intake >= 0);
     s->link = shoal_link_new(keys, dial, NULL);
     shoal_link_release(s->link); /* as a shell does when the dialler is silent */
     CHECK_EQ_ERR(shoal_repl_serve(s->repl, shoal_link_rpc(s->link)), SHOAL_OK);
@@ -102,10 +110,22 @@ static size_t deliver(side *from, side *to)
     return n;
 }
 
+/* Waits for a side's pool to have checked a batch it holds, and has it stored; false when it
+ * holds none. */
+static bool land(side *s)
+{
+    if (s->intake < 0 || shoal_repl_get_stats(s->repl)->intake_waiting == 0)
+        return false;
+    struct pollfd p = {.fd = s->intake, .events = POLLIN};
+    CHECK_EQ_INT(poll(&p, 1, 10000), 1);
+    shoal_repl_intake_ready(s->repl);
+    return true;
+}
+
 static void pump(void)
 {
     for (int round = 0; round < 100000; round++) {
-        if (deliver(&a, &b) + deliver(&b, &a) > 0)
+        if (deliver(&a, &b) + deliver(&b, &a) > 0 || land(&a) || land(&b))
             continue;
         /* both sides took everything: as a shell, say so; handlers send their next window */
         shoal_rpc_writable(shoal_link_rpc(a.link));
@@ -512,5 +532,22 @@ int main(void)
     RUN(one_bad_stream_costs_the_others_nothing);
     RUN(odd_arguments_get_sane_answers);
     RUN(a_peer_tells_how_far_it_holds_a_feed);
+    pooled = true;
+    harness_run("a_whole_feed_and_then_live_messages_arrive, pooled",
+                a_whole_feed_and_then_live_messages_arrive);
+    harness_run("a_history_is_sent_as_it_is_read, pooled", a_history_is_sent_as_it_is_read);
+    harness_run("streams_of_one_feed_are_bounded, pooled", streams_of_one_feed_are_bounded);
+    harness_run("the_stream_bounds_are_set_by_the_caller, pooled",
+                the_stream_bounds_are_set_by_the_caller);
+    harness_run("many_streams_share_one_turns_budget, pooled", many_streams_share_one_turns_budget);
+    harness_run("two_streams_of_one_feed_store_each_message_once, pooled",
+                two_streams_of_one_feed_store_each_message_once);
+    harness_run("a_message_that_does_not_follow_is_refused, pooled",
+                a_message_that_does_not_follow_is_refused);
+    harness_run("one_bad_stream_costs_the_others_nothing, pooled",
+                one_bad_stream_costs_the_others_nothing);
+    harness_run("odd_arguments_get_sane_answers, pooled", odd_arguments_get_sane_answers);
+    harness_run("a_peer_tells_how_far_it_holds_a_feed, pooled",
+                a_peer_tells_how_far_it_holds_a_feed);
     return harness_finish();
 }
