@@ -299,6 +299,7 @@ static int start_session(shoal_repl *r, choice *c, int32_t id, bool client)
 {
     if (!repl_grow((void **)&r->ebts, &r->ebts_cap, r->nebts, sizeof *r->ebts))
         return SHOAL_E_NOMEM;
+    repl_flush(r); /* the core notes the store as it will be */
     clock_load kept = {0};
     if (shoal_feed_store_clock(r->store, c->remote, load_one, &kept) != SHOAL_OK || kept.failed)
         kept.n = 0; /* none: every feed is noted, as to a peer never met */

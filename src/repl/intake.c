@@ -151,6 +151,9 @@ static void flight_free(repl_flight *f)
     shoal_free(f);
 }
 
+static repl_flight *take_first(shoal_repl *r, bool wait);
+static void land(shoal_repl *r, repl_flight *f);
+
 /* The batch waiting, handed over: to the pool, or prechecked here and now. False when there was
  * none, or no memory for it (then it is dropped, and its streams refused: asked for again). */
 static bool launch(shoal_repl *r)
@@ -170,6 +173,8 @@ static bool launch(shoal_repl *r)
         f->checked = shoal_calloc(n, sizeof *f->checked);
     }
     if (!f || !f->texts || !f->lens || !f->canonical || !f->checked) {
+        for (repl_flight *before; (before = take_first(r, true)) != NULL;)
+            land(r, before); /* what came before it first, as it would have been */
         for (size_t i = 0; i < n; i++)
             if (!batch[i].ebt && repl_asked_of(r, batch[i].stream.rpc, batch[i].stream.id))
                 repl_refuse(r, &batch[i].stream, shoal_strerror(SHOAL_E_NOMEM));
@@ -399,8 +404,8 @@ static void land(shoal_repl *r, repl_flight *f)
             repl_ebt_received(r, &batch[i], stored[i]);
         if (why[i] && batch[i].ebt)
             r->stats.messages_refused++;
-        else if (why[i])
-            repl_refuse(r, &batch[i].stream, why[i]);
+        else if (why[i] && repl_asked_of(r, batch[i].stream.rpc, batch[i].stream.id))
+            repl_refuse(r, &batch[i].stream, why[i]); /* unless a callback forgot its session */
         if (!stored[i])
             continue;
         bool later = false; /* told once, at the stream's last message of this batch */

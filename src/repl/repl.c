@@ -230,6 +230,7 @@ static void history(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, vo
 {
     shoal_repl *r = ud;
     repl_ebt_legacy_seen(r, rpc);
+    repl_flush(r); /* the store as it will be: what came before the request is in its history */
     const json_t *opts = json_array_get(req->args, 0);
     const char *feed = json_string_value(json_object_get(opts, "id"));
     shoal_ref ref;
@@ -379,6 +380,7 @@ void repl_notify(shoal_repl *r, const uint8_t feed[32])
 int shoal_repl_publish(shoal_repl *r, const shoal_keypair *keys, double timestamp,
                        const char *content, size_t len, shoal_msg_info *info, const char **reason)
 {
+    repl_flush(r); /* our head as it will be: a peer may have sent us our own feed's last */
     shoal_feed_state head;
     int rc = shoal_feed_store_head(r->store, keys->pub, &head);
     shoal_buf text = SHOAL_BUF_INIT;

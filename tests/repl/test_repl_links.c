@@ -201,6 +201,27 @@ static void two_streams_of_one_feed_store_each_message_once(void)
     close_side(&b);
 }
 
+/* A peer holds our own feed (we lost it, say): what it sent us is stored before we publish on it,
+ * even while its batch is still being checked on the pool, so our feed never forks. */
+static void our_own_feed_received_comes_before_what_we_publish(void)
+{
+    open_side(&a, &alice, bob.pub, "a");
+    open_side(&b, &bob, NULL, "b");
+    publish(&a, &bob, 10);
+    pump();
+    CHECK_EQ_ERR(shoal_repl_request(b.repl, shoal_link_rpc(b.link), bob.pub, true), SHOAL_OK);
+    CHECK(deliver(&b, &a) > 0); /* the request (live: the stream stays open) */
+    CHECK(deliver(&a, &b) > 0); /* the ten, in one window: handed over, not yet stored */
+    CHECK_EQ_INT(shoal_repl_get_stats(b.repl)->intake_waiting, pooled ? 1 : 0);
+    publish(&b, &bob, 1);
+    CHECK_EQ_INT(head_of(&b, &bob), 11);
+    pump();
+    CHECK_EQ_INT(head_of(&b, &bob), 11);
+    CHECK(b.refused == NULL);
+    close_side(&a);
+    close_side(&b);
+}
+
 /* A source of one message that is not the next one of alice's feed. */
 static void liar(shoal_rpc *rpc, int32_t id, const shoal_rpc_request *req, void *ud)
 {
@@ -529,6 +550,7 @@ int main(void)
     RUN(many_streams_share_one_turns_budget);
     RUN(two_streams_of_one_feed_store_each_message_once);
     RUN(a_message_that_does_not_follow_is_refused);
+    RUN(our_own_feed_received_comes_before_what_we_publish);
     RUN(one_bad_stream_costs_the_others_nothing);
     RUN(odd_arguments_get_sane_answers);
     RUN(a_peer_tells_how_far_it_holds_a_feed);
@@ -544,6 +566,8 @@ int main(void)
                 two_streams_of_one_feed_store_each_message_once);
     harness_run("a_message_that_does_not_follow_is_refused, pooled",
                 a_message_that_does_not_follow_is_refused);
+    harness_run("our_own_feed_received_comes_before_what_we_publish, pooled",
+                our_own_feed_received_comes_before_what_we_publish);
     harness_run("one_bad_stream_costs_the_others_nothing, pooled",
                 one_bad_stream_costs_the_others_nothing);
     harness_run("odd_arguments_get_sane_answers, pooled", odd_arguments_get_sane_answers);
