@@ -399,29 +399,33 @@ static void land(shoal_repl *r, repl_flight *f)
     }
     sort_out(r, f, why);
     append(r, f, stored, why);
+    /* first what the replicator itself hears (EBT's core, the live streams), then the callbacks,
+     * which may call back into it and land the next batch: after this one, as it came */
     for (size_t i = 0; i < n; i++) {
         if (batch[i].ebt) /* the core decides what follows, stored or not */
             repl_ebt_received(r, &batch[i], stored[i]);
         if (why[i] && batch[i].ebt)
             r->stats.messages_refused++;
-        else if (why[i] && repl_asked_of(r, batch[i].stream.rpc, batch[i].stream.id))
-            repl_refuse(r, &batch[i].stream, why[i]); /* unless a callback forgot its session */
-        if (!stored[i])
-            continue;
-        bool later = false; /* told once, at the stream's last message of this batch */
+        bool later = !stored[i]; /* told once, at the stream's last message of this batch */
         for (size_t j = i + 1; j < n && !later; j++)
             later = stored[j] && batch[j].stream.rpc == batch[i].stream.rpc &&
                     memcmp(batch[j].stream.feed, batch[i].stream.feed, 32) == 0;
-        if (later)
-            continue;
         shoal_feed_state head;
-        if (shoal_feed_store_head(r->store, batch[i].stream.feed, &head) != SHOAL_OK)
+        stored[i] = !later && shoal_feed_store_head(r->store, batch[i].stream.feed, &head) ==
+                                  SHOAL_OK; /* from here: whose progress is told */
+        if (!stored[i])
             continue;
         if (!batch[i].ebt) /* EBT's core heard of it above */
             repl_ebt_have(r, batch[i].stream.feed, head.sequence);
-        if (r->cb.progress)
-            r->cb.progress(r, batch[i].stream.rpc, batch[i].stream.feed, head.sequence, r->ud);
         repl_notify(r, batch[i].stream.feed);
+    }
+    for (size_t i = 0; i < n; i++) /* unless a callback forgot its session */
+        if (why[i] && !batch[i].ebt && repl_asked_of(r, batch[i].stream.rpc, batch[i].stream.id))
+            repl_refuse(r, &batch[i].stream, why[i]);
+    for (size_t i = 0; r->cb.progress && i < n; i++) {
+        shoal_feed_state head;
+        if (stored[i] && shoal_feed_store_head(r->store, batch[i].stream.feed, &head) == SHOAL_OK)
+            r->cb.progress(r, batch[i].stream.rpc, batch[i].stream.feed, head.sequence, r->ud);
     }
     shoal_free(stored);
     shoal_free(why);
