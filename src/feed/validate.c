@@ -251,7 +251,7 @@ static size_t without_signature(const shoal_json *m, const shoal_buf *whole)
     const char *nl = end;
     while (nl > whole->data && nl[-1] != '\n')
         nl--;
-    if (nl == whole->data || nl - 2 < whole->data || memcmp(nl - 2, line, sizeof line - 1) != 0)
+    if ((size_t)(nl - whole->data) < 2 || memcmp(nl - 2, line, sizeof line - 1) != 0)
         return 0;
     return (size_t)(nl - 2 - whole->data); /* up to the comma before the line */
 }

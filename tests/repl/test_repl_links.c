@@ -543,35 +543,31 @@ int main(void)
     shoal_keypair_from_seed(&alice, seed);
     seed[0] = 22;
     shoal_keypair_from_seed(&bob, seed);
-    RUN(a_whole_feed_and_then_live_messages_arrive);
-    RUN(a_history_is_sent_as_it_is_read);
-    RUN(streams_of_one_feed_are_bounded);
-    RUN(the_stream_bounds_are_set_by_the_caller);
-    RUN(many_streams_share_one_turns_budget);
-    RUN(two_streams_of_one_feed_store_each_message_once);
-    RUN(a_message_that_does_not_follow_is_refused);
-    RUN(our_own_feed_received_comes_before_what_we_publish);
-    RUN(one_bad_stream_costs_the_others_nothing);
-    RUN(odd_arguments_get_sane_answers);
-    RUN(a_peer_tells_how_far_it_holds_a_feed);
-    pooled = true;
-    harness_run("a_whole_feed_and_then_live_messages_arrive, pooled",
-                a_whole_feed_and_then_live_messages_arrive);
-    harness_run("a_history_is_sent_as_it_is_read, pooled", a_history_is_sent_as_it_is_read);
-    harness_run("streams_of_one_feed_are_bounded, pooled", streams_of_one_feed_are_bounded);
-    harness_run("the_stream_bounds_are_set_by_the_caller, pooled",
-                the_stream_bounds_are_set_by_the_caller);
-    harness_run("many_streams_share_one_turns_budget, pooled", many_streams_share_one_turns_budget);
-    harness_run("two_streams_of_one_feed_store_each_message_once, pooled",
-                two_streams_of_one_feed_store_each_message_once);
-    harness_run("a_message_that_does_not_follow_is_refused, pooled",
-                a_message_that_does_not_follow_is_refused);
-    harness_run("our_own_feed_received_comes_before_what_we_publish, pooled",
-                our_own_feed_received_comes_before_what_we_publish);
-    harness_run("one_bad_stream_costs_the_others_nothing, pooled",
-                one_bad_stream_costs_the_others_nothing);
-    harness_run("odd_arguments_get_sane_answers, pooled", odd_arguments_get_sane_answers);
-    harness_run("a_peer_tells_how_far_it_holds_a_feed, pooled",
-                a_peer_tells_how_far_it_holds_a_feed);
+    static const struct {
+        const char *name;
+        void (*fn)(void);
+    } cases[] = {
+        {"a_whole_feed_and_then_live_messages_arrive", a_whole_feed_and_then_live_messages_arrive},
+        {"a_history_is_sent_as_it_is_read", a_history_is_sent_as_it_is_read},
+        {"streams_of_one_feed_are_bounded", streams_of_one_feed_are_bounded},
+        {"the_stream_bounds_are_set_by_the_caller", the_stream_bounds_are_set_by_the_caller},
+        {"many_streams_share_one_turns_budget", many_streams_share_one_turns_budget},
+        {"two_streams_of_one_feed_store_each_message_once",
+         two_streams_of_one_feed_store_each_message_once},
+        {"a_message_that_does_not_follow_is_refused", a_message_that_does_not_follow_is_refused},
+        {"our_own_feed_received_comes_before_what_we_publish",
+         our_own_feed_received_comes_before_what_we_publish},
+        {"one_bad_stream_costs_the_others_nothing", one_bad_stream_costs_the_others_nothing},
+        {"odd_arguments_get_sane_answers", odd_arguments_get_sane_answers},
+        {"a_peer_tells_how_far_it_holds_a_feed", a_peer_tells_how_far_it_holds_a_feed},
+    };
+    char name[128];
+    for (int pass = 0; pass < 2; pass++) { /* synchronous, then on the pools */
+        pooled = pass == 1;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            snprintf(name, sizeof name, "%s%s", cases[i].name, pooled ? ", pooled" : "");
+            harness_run(name, cases[i].fn);
+        }
+    }
     return harness_finish();
 }
