@@ -4,7 +4,9 @@
  * `feed-writer --check DB` reads every feed back and checks that it is a valid prefix of itself
  * (sequence 1 to its head, each message valid after the one before); it prints
  * {"feeds":[heads...],"ids":[feed ids...],"ok":true} and exits 0, or says what is wrong and
- * exits 1. `--feeds K` first: K identities instead of three (the first three the same). */
+ * exits 1. `--feeds K` first: K identities instead of three (the first three the same).
+ * `--pad N` first: each message's text longer by N letters (N up to 7000), so the store's log
+ * fills sooner. */
 #include "shoal/feed.h"
 #include "shoal/ref.h"
 
@@ -15,6 +17,7 @@
 #define BATCH 50
 
 static int feeds = 3;
+static int pad; /* letters added to each text */
 
 static void keys_of(int i, shoal_keypair *k)
 {
@@ -97,10 +100,10 @@ static int write_feeds(shoal_feed_store *st, int64_t n)
             size_t lens[BATCH];
             int b = 0;
             for (; b < BATCH && state.sequence < n; b++) {
-                char content[128];
+                char content[7200];
                 int len = snprintf(content, sizeof content,
-                                   "{\"type\":\"post\",\"text\":\"message %lld\"}",
-                                   (long long)state.sequence + 1);
+                                   "{\"type\":\"post\",\"text\":\"message %lld%*s\"}",
+                                   (long long)state.sequence + 1, pad, "");
                 shoal_msg_info info;
                 texts[b] = (shoal_buf)SHOAL_BUF_INIT;
                 if (shoal_msg_create(&k, &state, 1700000000000.0 + (double)state.sequence, content,
@@ -132,12 +135,15 @@ static int write_feeds(shoal_feed_store *st, int64_t n)
 
 int main(int argc, char **argv)
 {
-    if (argc >= 3 && strcmp(argv[1], "--feeds") == 0) {
-        feeds = atoi(argv[2]);
-        if (feeds < 1 || feeds > 1000000)
+    for (; argc >= 3 && strncmp(argv[1], "--", 2) == 0 && strcmp(argv[1], "--check") != 0;
+         argc -= 2, argv += 2) {
+        int v = atoi(argv[2]);
+        if (strcmp(argv[1], "--feeds") == 0 && v >= 1 && v <= 1000000)
+            feeds = v;
+        else if (strcmp(argv[1], "--pad") == 0 && v >= 0 && v <= 7000)
+            pad = v;
+        else
             return 2;
-        argc -= 2;
-        argv += 2;
     }
     bool checking = argc == 3 && strcmp(argv[1], "--check") == 0;
     if (argc != 3)
