@@ -516,6 +516,11 @@ static void quote(const uint16_t *s, size_t n, shoal_u16buf *out)
     size_t run = 0; /* characters copied as they are, in one go */
     for (size_t i = 0; i < n; i++) {
         uint16_t c = s[i];
+        bool surrogate = c >= 0xd800 && c <= 0xdfff;
+        if (c >= 0x20 && c != '"' && c != '\\' && !surrogate) { /* most are: asked first */
+            run++;
+            continue;
+        }
         bool lone =
             (c >= 0xd800 && c <= 0xdbff &&
              !(i + 1 < n && s[i + 1] >= 0xdc00 && s[i + 1] <= 0xdfff)) ||
