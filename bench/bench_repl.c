@@ -529,13 +529,25 @@ static double reference(const char *script, const char *modules, const char *fla
     return messages == (long)total() && secs > 0 ? (double)messages / secs : 0;
 }
 
+/* The benchmark's folder, removed: 0, or 1 when it could not be. */
+static int remove_dir(void)
+{
+    char *rm = g_strdup_printf("rm -rf '%s'", dir);
+    int rc = system(rm);
+    g_free(rm);
+    return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_repl NODE_MODULES_DIR [--quick | --shoal-only]\n");
+        fprintf(stderr,
+                "usage: bench_repl NODE_MODULES_DIR [--quick | --shoal-only | --ebt-only]\n");
         return 2;
     }
     bool quick = argc > 2 && strcmp(argv[2], "--quick") == 0;
+    /* the EBT sync alone, for runs that alternate two builds */
+    bool ebt_only = argc > 2 && strcmp(argv[2], "--ebt-only") == 0;
     bool shoal_only = quick || (argc > 2 && strcmp(argv[2], "--shoal-only") == 0);
     if (quick)
         nfeeds = 2, per_feed = 100;
@@ -545,6 +557,12 @@ int main(int argc, char **argv)
     loop = g_main_loop_new(NULL, FALSE);
     generate();
     printf("%d feeds of %d messages\n", nfeeds, per_feed);
+    if (ebt_only) {
+        appends_per_second("source.db", 256); /* the source */
+        printf("%-48s %10.0f /s\n", "initial sync, shoal to shoal over TCP with EBT",
+               sync_tcp(true));
+        return remove_dir();
+    }
     double verify = verifications_per_second(quick ? 200 : 20000);
     printf("%-48s %10.0f /s\n", "ed25519 verifications, one core", verify);
     double validate = validations_per_second();
@@ -589,8 +607,5 @@ int main(int argc, char **argv)
                 ref <= 0 ? "ssb_repl.js" : "ssb_repl.js --modern");
         return 1;
     }
-    char *rm = g_strdup_printf("rm -rf '%s'", dir);
-    int rc = system(rm);
-    g_free(rm);
-    return rc == 0 ? 0 : 1;
+    return remove_dir();
 }
