@@ -5,9 +5,12 @@
  * initial sync that blocked the loop's thread about 30 ms every 16 MB of log, an eighth of the
  * sync's time, while the precheck threads ran out of batches. Here the copy is a PASSIVE
  * checkpoint on a connection of the thread's own: SQLite lets it copy what was committed before
- * it began while the writer commits more. The log starts over when a transaction begins with
- * every frame copied; a writer that outpaces the copying keeps it growing, so past four times
- * the bound the writer waits for the round under way and copies the rest itself. */
+ * it began while the writer commits more, and the thread goes round again while commits came in
+ * during its round, chasing the log's tail. The log starts over when a write transaction begins
+ * with every frame copied (and no other reader holds an older snapshot), so staying near the
+ * bound is best effort: past four times the bound the writer waits for the round under way and
+ * copies the rest itself. A process that forks must not use the store in its child (SQLite asks
+ * the same of its connections). */
 #include "checkpointer.h"
 
 #include "shoal/core.h"
@@ -30,9 +33,7 @@ struct store_checkpointer {
 static void *run(void *arg)
 {
     store_checkpointer *c = arg;
-    /* a connection learns that the database is in WAL mode when it first reads it: until then
-     * a checkpoint finds no log */
-    (void)sqlite3_exec(c->db, "PRAGMA journal_mode", NULL, NULL, NULL);
+    bool knows_log = false;
     pthread_mutex_lock(&c->lock);
     for (;;) {
         while (!c->due && !c->stop)
@@ -42,8 +43,14 @@ static void *run(void *arg)
         c->due = false;
         c->running = true;
         pthread_mutex_unlock(&c->lock);
+        /* a connection learns that the database is in WAL mode when it first reads it: until
+         * then a checkpoint finds no log (-1 frames) and copies nothing */
+        if (!knows_log)
+            (void)sqlite3_exec(c->db, "PRAGMA journal_mode", NULL, NULL, NULL);
+        int frames = -1;
         /* a failure leaves the log as it was: the next commit past the bound asks again */
-        (void)sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        (void)sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, NULL);
+        knows_log = frames >= 0;
         pthread_mutex_lock(&c->lock);
         c->running = false;
         pthread_cond_broadcast(&c->idle);
@@ -60,6 +67,7 @@ static bool start(store_checkpointer *c)
     const char *path = sqlite3_db_filename(c->writer, "main");
     c->failed = !path || !*path || /* a database in memory has no log to copy */
                 sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+                sqlite3_busy_timeout(c->db, 5000) != SQLITE_OK ||
                 pthread_create(&c->thread, NULL, run, c) != 0;
     if (c->failed) {
         sqlite3_close(c->db);
@@ -77,17 +85,19 @@ static int on_commit(void *ud, sqlite3 *db, const char *name, int pages)
     if (pages < c->pages)
         return SQLITE_OK;
     pthread_mutex_lock(&c->lock);
-    bool here = pages >= 4 * c->pages || !start(c);
-    if (here) {
+    bool writer_copies = pages >= 4 * c->pages || !start(c);
+    if (writer_copies) {
         while (c->running)
             pthread_cond_wait(&c->idle, &c->lock);
         c->due = false;
-    } else if (!c->running) {
-        c->due = true;
-        pthread_cond_signal(&c->wake);
+    } else {
+        c->due = true; /* a round under way goes round again when it ends */
+        if (!c->running)
+            pthread_cond_signal(&c->wake);
     }
     pthread_mutex_unlock(&c->lock);
-    if (here) /* with no round under way, every frame is copied: the next commit starts over */
+    if (writer_copies) /* no round under way: every frame is copied, unless a reader holds an
+                        * older snapshot; the next write transaction then starts the log over */
         (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     return SQLITE_OK;
 }
@@ -116,7 +126,7 @@ void store_checkpointer_detach(store_checkpointer *c)
 {
     if (!c)
         return;
-    sqlite3_wal_hook(c->writer, NULL, NULL);
+    sqlite3_wal_autocheckpoint(c->writer, c->pages); /* SQLite's own again, until the close */
     if (c->started) {
         pthread_mutex_lock(&c->lock);
         c->stop = true;

@@ -8,9 +8,9 @@ typedef struct store_checkpointer store_checkpointer;
 
 /* Takes over the checkpoints of `db` (in WAL mode; its wal hook is the checkpointer's): once the
  * log holds `pages` pages a thread with a connection of its own copies it back, while `db`
- * writes on; past four times as many, `db` copies what is left itself, so the log stays bounded.
- * NULL when there is no memory: `db` then checkpoints itself every `pages` pages, as SQLite
- * does. */
+ * writes on; past four times as many, `db` copies what is left itself (the log then starts over
+ * unless another reader holds an older snapshot). NULL when it cannot be set up (no memory):
+ * `db` then checkpoints itself every `pages` pages, as SQLite does. */
 store_checkpointer *store_checkpointer_attach(sqlite3 *db, int pages);
 
 /* Stops the thread and closes its connection; before `db` is closed. NULL is ignored. */

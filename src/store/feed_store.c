@@ -11,8 +11,9 @@
 static const char schema[] =
     "PRAGMA journal_mode = WAL;"
     "PRAGMA synchronous = NORMAL;"
-    /* after a checkpoint the log shrinks back to 16 MB (see CHECKPOINT_PAGES) */
-    "PRAGMA journal_size_limit = 16777216;"
+    /* when the log starts over its file is cut back to 20 MB, a little more than the bound (see
+     * CHECKPOINT_PAGES: 4096 frames of a page and a header each) */
+    "PRAGMA journal_size_limit = 20971520;"
     "CREATE TABLE IF NOT EXISTS messages ("
     "  id BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 32),"
     "  author BLOB NOT NULL CHECK (length(author) = 32),"
@@ -30,7 +31,7 @@ static const char schema[] =
 
 /* A checkpoint every 16 MB of log, not SQLite's 4: a page written many times between two (an
  * index's, when ids come in no order) is copied back once; appends cost a sixth less CPU. On a
- * thread of its own (checkpointer.c), so appends never wait for it. */
+ * thread of its own (checkpointer.c): appends do not wait for it until the log reaches 64 MB. */
 #define CHECKPOINT_PAGES 4096
 
 struct shoal_feed_store {

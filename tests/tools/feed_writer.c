@@ -5,7 +5,7 @@
  * (sequence 1 to its head, each message valid after the one before); it prints
  * {"feeds":[heads...],"ids":[feed ids...],"ok":true} and exits 0, or says what is wrong and
  * exits 1. `--feeds K` first: K identities instead of three (the first three the same).
- * `--pad N` first: each message's text longer by N letters (N up to 7000), so the store's log
+ * `--pad N` first: each message's text longer by N spaces (N up to 7000), so the store's log
  * fills sooner. */
 #include "shoal/feed.h"
 #include "shoal/ref.h"
@@ -137,11 +137,14 @@ int main(int argc, char **argv)
 {
     for (; argc >= 3 && strncmp(argv[1], "--", 2) == 0 && strcmp(argv[1], "--check") != 0;
          argc -= 2, argv += 2) {
-        int v = atoi(argv[2]);
+        char *end;
+        long v = strtol(argv[2], &end, 10);
+        if (end == argv[2] || *end)
+            return 2;
         if (strcmp(argv[1], "--feeds") == 0 && v >= 1 && v <= 1000000)
-            feeds = v;
+            feeds = (int)v;
         else if (strcmp(argv[1], "--pad") == 0 && v >= 0 && v <= 7000)
-            pad = v;
+            pad = (int)v;
         else
             return 2;
     }
