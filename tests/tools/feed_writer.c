@@ -17,7 +17,7 @@
 #define BATCH 50
 
 static int feeds = 3;
-static int pad; /* letters added to each text */
+static int pad; /* spaces added to each text */
 
 static void keys_of(int i, shoal_keypair *k)
 {
