@@ -97,9 +97,9 @@ SHOAL_MUST_CHECK int shoal_msg_create(const shoal_keypair *keys, const shoal_fee
                                       const char **reason);
 
 /* ---- The store (SQLite, WAL) -------------------------------------------------------------------
- * Messages by author and sequence and by id, each feed's head, when each message came. An append
- * validates the message against its feed's head inside one transaction, so a crash at any moment
- * leaves every feed a valid prefix of itself. */
+ * Messages by author and sequence (with their ids), each feed's head, when each message came. An
+ * append validates the message against its feed's head inside one transaction, so a crash at any
+ * moment leaves every feed a valid prefix of itself. */
 typedef struct shoal_feed_store shoal_feed_store;
 
 /* Opens (creating) the store at `path`. SHOAL_E_STORE_IO when it is not a database we can use,
@@ -156,8 +156,8 @@ SHOAL_MUST_CHECK int shoal_feed_store_set_clock(shoal_feed_store *st, const uint
                                                 const uint8_t (*feeds)[32], const int64_t *seqs,
                                                 size_t n);
 
-/* The message with this id, appended to `out`; SHOAL_E_STORE_MISSING when there is none. */
-SHOAL_MUST_CHECK int shoal_feed_store_get(shoal_feed_store *st, const uint8_t id[32],
-                                          shoal_buf *out);
+/* The id of the feed's message at `sequence`; SHOAL_E_STORE_MISSING when there is none. */
+SHOAL_MUST_CHECK int shoal_feed_store_id_at(shoal_feed_store *st, const uint8_t author[32],
+                                            int64_t sequence, uint8_t id[32]);
 
 #endif

@@ -276,11 +276,10 @@ static bool have(shoal_repl *r, const shoal_msg_checked *c, head_memo *memo)
         memo->known = shoal_feed_store_head(r->store, c->info.author, &memo->head) == SHOAL_OK;
         memcpy(memo->feed, c->info.author, 32);
     }
-    shoal_buf text = SHOAL_BUF_INIT;
-    bool stored = memo->known && c->info.sequence <= memo->head.sequence &&
-                  shoal_feed_store_get(r->store, c->info.id, &text) == SHOAL_OK;
-    shoal_buf_free(&text);
-    return stored;
+    uint8_t id[32];
+    return memo->known && c->info.sequence <= memo->head.sequence &&
+           shoal_feed_store_id_at(r->store, c->info.author, c->info.sequence, id) == SHOAL_OK &&
+           memcmp(id, c->info.id, 32) == 0;
 }
 
 /* Entry `bad` cannot be stored (`why`): neither can the rest of its stream in this batch. On an

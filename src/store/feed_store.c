@@ -6,16 +6,21 @@
 #include <sqlite3.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
-static const char schema[] =
+static const char pragmas[] =
     "PRAGMA journal_mode = WAL;"
     "PRAGMA synchronous = NORMAL;"
     /* when the log starts over its file is cut back to 20 MB, a little more than the bound (see
      * CHECKPOINT_PAGES: 4096 frames of a page and a header each) */
-    "PRAGMA journal_size_limit = 20971520;"
+    "PRAGMA journal_size_limit = 20971520;";
+
+/* Version 3: messages are found by author and sequence only. Versions 1 and 2 also kept an index
+ * of ids, which nothing reads: its keys come in no order, so each message written dirtied a page
+ * of it of its own, and the log grew by a page a message (appends cost 2.5 times the CPU). */
+static const char schema[] =
     "CREATE TABLE IF NOT EXISTS messages ("
-    "  id BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 32),"
+    "  id BLOB NOT NULL CHECK (length(id) = 32),"
     "  author BLOB NOT NULL CHECK (length(author) = 32),"
     "  sequence INTEGER NOT NULL, timestamp REAL NOT NULL, received INTEGER NOT NULL,"
     "  text TEXT NOT NULL, UNIQUE (author, sequence));"
@@ -27,17 +32,27 @@ static const char schema[] =
     "  sequence INTEGER NOT NULL, PRIMARY KEY (peer, author)) WITHOUT ROWID;"
     /* ... and when each peer's was kept last (a counter): the oldest go past the bound */
     "CREATE TABLE IF NOT EXISTS clock_peers ("
-    "  peer BLOB PRIMARY KEY NOT NULL, saved INTEGER NOT NULL) WITHOUT ROWID;";
+    "  peer BLOB PRIMARY KEY NOT NULL, saved INTEGER NOT NULL) WITHOUT ROWID;"
+    "PRAGMA user_version = 3;";
 
-/* A checkpoint every 16 MB of log, not SQLite's 4: a page written many times between two (an
- * index's, when ids come in no order) is copied back once; appends cost a sixth less CPU. On a
- * thread of its own (checkpointer.c): appends do not wait for it until the log reaches 64 MB. */
+/* Versions 1 and 2 to 3, in one transaction: their messages table set aside, the schema's made,
+ * the messages copied into it in the order they came (their rowids kept). */
+static const char set_aside[] = "BEGIN IMMEDIATE; ALTER TABLE messages RENAME TO messages_v2;";
+static const char copy_back[] =
+    "INSERT INTO messages (rowid, id, author, sequence, timestamp, received, text)"
+    "  SELECT rowid, id, author, sequence, timestamp, received, text FROM messages_v2;"
+    "DROP TABLE messages_v2; COMMIT;";
+
+/* A checkpoint every 16 MB of log, not SQLite's 4: a page written many times between two (a
+ * feed's last pages, an index's) is copied back once (appends cost a sixth less CPU when the store
+ * still had its index of ids). On a thread of its own (checkpointer.c): appends do not wait for it
+ * until the log reaches 64 MB. */
 #define CHECKPOINT_PAGES 4096
 
 struct shoal_feed_store {
     sqlite3 *db;
     store_checkpointer *checkpointer;
-    sqlite3_stmt *head, *insert, *set_head, *history, *by_id, *feeds, *clock, *clock_drop,
+    sqlite3_stmt *head, *insert, *set_head, *history, *id_at, *feeds, *clock, *clock_drop,
         *clock_set, *clock_saved, *clock_evict, *clock_evict_peers;
 };
 
@@ -51,9 +66,18 @@ static int prepare(shoal_feed_store *st)
     sqlite3_finalize(v);
     if (version > SCHEMA_VERSION)
         return SHOAL_E_STORE_VERSION;
-    if (version < 0 || sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(st->db, "PRAGMA user_version = 2", NULL, NULL, NULL) != SQLITE_OK)
+    if (version < 0 || sqlite3_exec(st->db, pragmas, NULL, NULL, NULL) != SQLITE_OK)
         return SHOAL_E_STORE_IO;
+    if (version == 1 || version == 2) {
+        if (sqlite3_exec(st->db, set_aside, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(st->db, copy_back, NULL, NULL, NULL) != SQLITE_OK) {
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+            return SHOAL_E_STORE_IO;
+        }
+    } else if (sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+        return SHOAL_E_STORE_IO;
+    }
     static const char *const sql[] = {
         "SELECT sequence, id FROM feeds WHERE author = ?1",
         "INSERT INTO messages (id, author, sequence, timestamp, received, text) "
@@ -62,7 +86,7 @@ static int prepare(shoal_feed_store *st)
         "ON CONFLICT (author) DO UPDATE SET sequence = ?2, id = ?3",
         "SELECT text, sequence, id, received FROM messages WHERE author = ?1 AND sequence >= ?2 "
         "ORDER BY sequence LIMIT ?3",
-        "SELECT text FROM messages WHERE id = ?1",
+        "SELECT id FROM messages WHERE author = ?1 AND sequence = ?2",
         "SELECT author, sequence FROM feeds",
         "SELECT author, sequence FROM clocks WHERE peer = ?1",
         "DELETE FROM clocks WHERE peer = ?1",
@@ -75,7 +99,7 @@ static int prepare(shoal_feed_store *st)
         "DELETE FROM clock_peers WHERE peer IN "
         "(SELECT peer FROM clock_peers ORDER BY saved DESC LIMIT -1 OFFSET ?1)"};
     sqlite3_stmt **stmts[] = {&st->head,        &st->insert,      &st->set_head,
-                              &st->history,     &st->by_id,       &st->feeds,
+                              &st->history,     &st->id_at,       &st->feeds,
                               &st->clock,       &st->clock_drop,  &st->clock_set,
                               &st->clock_saved, &st->clock_evict, &st->clock_evict_peers};
     for (size_t i = 0; i < sizeof stmts / sizeof *stmts; i++)
@@ -94,7 +118,7 @@ void shoal_feed_store_close(shoal_feed_store *st)
     sqlite3_finalize(st->insert);
     sqlite3_finalize(st->set_head);
     sqlite3_finalize(st->history);
-    sqlite3_finalize(st->by_id);
+    sqlite3_finalize(st->id_at);
     sqlite3_finalize(st->feeds);
     sqlite3_finalize(st->clock);
     sqlite3_finalize(st->clock_drop);
@@ -276,18 +300,21 @@ int shoal_feed_store_history(shoal_feed_store *st, const uint8_t author[32], int
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? SHOAL_OK : SHOAL_E_STORE_IO;
 }
 
-int shoal_feed_store_get(shoal_feed_store *st, const uint8_t id[32], shoal_buf *out)
+int shoal_feed_store_id_at(shoal_feed_store *st, const uint8_t author[32], int64_t sequence,
+                           uint8_t id[32])
 {
-    sqlite3_stmt *s = st->by_id;
+    sqlite3_stmt *s = st->id_at;
     sqlite3_reset(s);
-    sqlite3_bind_blob(s, 1, id, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 1, author, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, sequence);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        shoal_buf_append(out, sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+    bool found = rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 32;
+    if (found)
+        memcpy(id, sqlite3_column_blob(s, 0), 32);
     sqlite3_reset(s);
-    return rc == SQLITE_ROW    ? shoal_buf_status(out)
-           : rc == SQLITE_DONE ? SHOAL_E_STORE_MISSING
-                               : SHOAL_E_STORE_IO;
+    return found                                   ? SHOAL_OK
+           : rc == SQLITE_ROW || rc == SQLITE_DONE ? SHOAL_E_STORE_MISSING
+                                                   : SHOAL_E_STORE_IO;
 }
 
 /* Calls fn with each (author, sequence) row of `s`, its parameters bound, until it says stop. */

@@ -1,6 +1,7 @@
 /* The feed store: appends validate against each feed's head (a fork, a repeat, a gap refused
- * with the reason, what came before kept), heads and history survive reopening, messages are
- * found by id, and a newer store is left alone. */
+ * with the reason, what came before kept), heads and history survive reopening, a message's id is
+ * found by its feed and sequence, an older store is brought up to date with its messages, and a
+ * newer store is left alone. */
 #include "harness.h"
 #include "shoal/feed.h"
 
@@ -79,12 +80,12 @@ static void appends_follow_the_head_and_survive_reopening(void)
     int n = 0;
     CHECK_EQ_ERR(shoal_feed_store_history(st, alice.pub, 2, 2, count_one, &n), SHOAL_OK);
     CHECK_EQ_INT(n, 2); /* from 2, at most 2 */
-    shoal_buf got = SHOAL_BUF_INIT;
-    CHECK_EQ_ERR(shoal_feed_store_get(st, s.id, &got), SHOAL_OK);
-    CHECK_EQ_STR(got.data, m[4]);
-    shoal_buf_free(&got);
+    uint8_t id[32];
+    CHECK_EQ_ERR(shoal_feed_store_id_at(st, alice.pub, 4, id), SHOAL_OK);
+    CHECK_EQ_MEM(id, 32, s.id, 32);
+    CHECK_EQ_ERR(shoal_feed_store_id_at(st, alice.pub, 5, id), SHOAL_E_STORE_MISSING);
     uint8_t none[32] = {0};
-    CHECK_EQ_ERR(shoal_feed_store_get(st, none, &got), SHOAL_E_STORE_MISSING);
+    CHECK_EQ_ERR(shoal_feed_store_id_at(st, none, 1, id), SHOAL_E_STORE_MISSING);
     CHECK_EQ_ERR(shoal_feed_store_head(st, none, &head), SHOAL_OK);
     CHECK(!head.known);
     shoal_feed_store_close(st);
@@ -255,6 +256,77 @@ static void peers_clocks_are_kept_and_bounded(void)
     shoal_feed_store_close(st);
 }
 
+static int count_rows(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s;
+    CHECK(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK);
+    int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    sqlite3_finalize(s);
+    return n;
+}
+
+/* A store of version 2 (an index of message ids beside the feeds and sequences) opens as version
+ * 3: the same messages, the same heads, in the same order, without the index; appends go on. */
+static void an_older_store_is_brought_up_to_date(void)
+{
+    unlink(path);
+    shoal_feed_store *st;
+    CHECK_EQ_ERR(shoal_feed_store_open(path, &st), SHOAL_OK);
+    shoal_feed_state s = {0};
+    char *m[4];
+    for (int i = 0; i < 4; i++)
+        m[i] = publish(&s, i == 0 ? "one" : i == 1 ? "two" : i == 2 ? "three" : "four");
+    size_t appended;
+    const char *reason = NULL;
+    CHECK_EQ_ERR(append(st, m, 3, &appended, &reason), SHOAL_OK);
+    shoal_feed_store_close(st);
+
+    sqlite3 *db; /* as version 2 kept them */
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(
+        sqlite3_exec(db,
+                     "ALTER TABLE messages RENAME TO m3;"
+                     "CREATE TABLE messages ("
+                     "  id BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 32),"
+                     "  author BLOB NOT NULL CHECK (length(author) = 32),"
+                     "  sequence INTEGER NOT NULL, timestamp REAL NOT NULL,"
+                     "  received INTEGER NOT NULL, text TEXT NOT NULL, UNIQUE (author, sequence));"
+                     "INSERT INTO messages (rowid, id, author, sequence, timestamp, received, text)"
+                     "  SELECT rowid + 10, id, author, sequence, timestamp, received, text FROM m3;"
+                     "DROP TABLE m3; PRAGMA user_version = 2;",
+                     NULL, NULL, NULL) == SQLITE_OK);
+    CHECK_EQ_INT(count_rows(db, "SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'messages' "
+                                "AND type = 'index'"),
+                 2);
+    sqlite3_close(db);
+
+    CHECK_EQ_ERR(shoal_feed_store_open(path, &st), SHOAL_OK);
+    shoal_feed_state head;
+    CHECK_EQ_ERR(shoal_feed_store_head(st, alice.pub, &head), SHOAL_OK);
+    CHECK_EQ_INT(head.sequence, 3);
+    int n = 0;
+    CHECK_EQ_ERR(shoal_feed_store_history(st, alice.pub, 1, -1, count_one, &n), SHOAL_OK);
+    CHECK_EQ_INT(n, 3);
+    uint8_t id[32];
+    CHECK_EQ_ERR(shoal_feed_store_id_at(st, alice.pub, 3, id), SHOAL_OK);
+    CHECK_EQ_MEM(id, 32, head.id, 32);
+    CHECK_EQ_ERR(append(st, &m[3], 1, &appended, &reason), SHOAL_OK); /* and on it goes */
+    CHECK_EQ_INT(appended, 1);
+    shoal_feed_store_close(st);
+
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK_EQ_INT(count_rows(db, "PRAGMA user_version"), 3);
+    CHECK_EQ_INT(count_rows(db, "SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'messages' "
+                                "AND type = 'index'"),
+                 1); /* (author, sequence) only */
+    CHECK_EQ_INT(count_rows(db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE '%v2%'"), 0);
+    CHECK_EQ_INT(count_rows(db, "SELECT min(rowid) FROM messages"), 11); /* the order kept */
+    CHECK_EQ_INT(count_rows(db, "SELECT max(sequence) FROM messages"), 4);
+    sqlite3_close(db);
+    for (int i = 0; i < 4; i++)
+        free(m[i]);
+}
+
 static void a_newer_store_is_left_alone(void)
 {
     sqlite3 *db;
@@ -273,6 +345,7 @@ int main(void)
     RUN(appends_follow_the_head_and_survive_reopening);
     RUN(prechecking_in_parallel_changes_nothing_but_the_time);
     RUN(peers_clocks_are_kept_and_bounded);
+    RUN(an_older_store_is_brought_up_to_date);
     RUN(a_newer_store_is_left_alone);
     unlink(path);
     char side[80];
