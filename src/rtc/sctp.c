@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <usrsctp.h>
 
@@ -128,6 +129,60 @@ static void channel_open(shoal_rtc_peer *p)
         p->cb.open(p, p->ud);
 }
 
+static void stop_keeping(shoal_rtc_peer *p)
+{
+    if (!p->kept)
+        return;
+    for (guint i = 0; i < p->kept->len; i++)
+        g_free(g_array_index(p->kept, out_msg, i).data);
+    g_array_free(p->kept, TRUE);
+    p->kept = NULL;
+    p->kept_bytes = 0;
+}
+
+/* They opened a channel of their own before saying a word on ours: it is the one they read.
+ * webrtc-swarm makes a peer that dials (simple-peer's initiator, which opens its own channel and
+ * never looks at another) when it hears our announce; if our offer reaches it before it has made
+ * its own, the browser answers ours with that peer (an implicit rollback), so the connection is
+ * ours and the channel theirs. What we said on ours is said again on theirs, in order, and ours
+ * is left unused. Only while everything we said is kept whole: nothing is lost or cut. */
+static void take_their_channel(shoal_rtc_peer *p, uint16_t sid)
+{
+    if (!p->kept || (p->out_count > 0 && p->outq[p->out_head].off > 0))
+        return;
+    shoal_log(SHOAL_LOG_INFO, "rtc",
+              "the peer opened a channel of its own (stream %u) before using ours (stream %u): "
+              "it is the one used",
+              (unsigned)sid, (unsigned)p->sid);
+    for (; p->out_count > 0; p->out_count--) { /* each is also kept */
+        g_free(p->outq[p->out_head].data);
+        p->out_head = (p->out_head + 1) % p->out_cap;
+    }
+    p->out_head = 0;
+    p->buffered = 0;
+    p->sid = sid;
+    static const uint8_t ack = SHOAL_DCEP_ACK;
+    if (raw_send(p, &ack, 1, PPID_DCEP) < 0) {
+        shoal__rtc_fail(p, SHOAL_E_RTC_SCTP);
+        return;
+    }
+    GArray *kept = p->kept;
+    p->kept = NULL;
+    if (kept->len > p->out_cap) {
+        g_free(p->outq);
+        p->outq = g_new(out_msg, kept->len);
+        p->out_cap = kept->len;
+    }
+    for (guint i = 0; i < kept->len; i++) {
+        p->outq[i] = g_array_index(kept, out_msg, i);
+        p->buffered += p->outq[i].len;
+    }
+    p->out_count = kept->len;
+    p->kept_bytes = 0;
+    g_array_free(kept, TRUE);
+    drain_queue(p);
+}
+
 static void on_dcep(shoal_rtc_peer *p, uint16_t sid, const uint8_t *msg, size_t len)
 {
     shoal_dcep d;
@@ -135,7 +190,9 @@ static void on_dcep(shoal_rtc_peer *p, uint16_t sid, const uint8_t *msg, size_t 
         shoal__rtc_fail(p, SHOAL_E_DCEP);
         return;
     }
-    if (d.type == SHOAL_DCEP_OPEN && !p->channel_open) {
+    if (d.type != SHOAL_DCEP_OPEN || sid == p->sid)
+        return; /* an ACK confirms what we opened */
+    if (!p->channel_open) {
         p->sid = sid;
         static const uint8_t ack = SHOAL_DCEP_ACK;
         if (raw_send(p, &ack, 1, PPID_DCEP) < 0) {
@@ -143,8 +200,10 @@ static void on_dcep(shoal_rtc_peer *p, uint16_t sid, const uint8_t *msg, size_t 
             return;
         }
         channel_open(p);
+        return;
     }
-    /* an ACK confirms what we opened; a second OPEN (another channel) is not ours to take */
+    /* a channel beside ours: taken only as take_their_channel says, else not ours to take */
+    take_their_channel(p, sid);
 }
 
 static void on_message(shoal_rtc_peer *p, uint16_t sid, uint32_t ppid, const uint8_t *data,
@@ -159,7 +218,8 @@ static void on_message(shoal_rtc_peer *p, uint16_t sid, uint32_t ppid, const uin
     case PPID_STRING_EMPTY:
     case PPID_BINARY_EMPTY:
         if (!p->channel_open || sid != p->sid)
-            break; /* not our channel: dropped */
+            break;       /* not our channel: dropped */
+        stop_keeping(p); /* heard on ours: it is the one they use */
         if (p->cb.message)
             p->cb.message(p, data, ppid >= PPID_STRING_EMPTY ? 0 : len,
                           ppid == PPID_BINARY || ppid == PPID_BINARY_EMPTY, p->ud);
@@ -167,6 +227,19 @@ static void on_message(shoal_rtc_peer *p, uint16_t sid, uint32_t ppid, const uin
     default:
         break; /* a payload protocol WebRTC does not use */
     }
+}
+
+/* Whether a reset names our channel's stream (or every stream: an empty list). */
+static bool resets_ours(const shoal_rtc_peer *p, const struct sctp_stream_reset_event *ev,
+                        size_t len)
+{
+    size_t head = offsetof(struct sctp_stream_reset_event, strreset_stream_list);
+    size_t size = ev->strreset_length < len ? ev->strreset_length : len;
+    size_t count = size > head ? (size - head) / sizeof(uint16_t) : 0;
+    for (size_t i = 0; i < count; i++)
+        if (ev->strreset_stream_list[i] == p->sid)
+            return true;
+    return count == 0;
 }
 
 static void on_notification(shoal_rtc_peer *p, const union sctp_notification *n, size_t len)
@@ -189,10 +262,12 @@ static void on_notification(shoal_rtc_peer *p, const union sctp_notification *n,
                 shoal_dcep_write(&open, &b);
                 int rc = shoal_buf_status(&b) ? -1 : raw_send(p, b.data, b.len, PPID_DCEP);
                 shoal_buf_free(&b);
-                if (rc < 0)
+                if (rc < 0) {
                     shoal__rtc_fail(p, SHOAL_E_RTC_SCTP);
-                else
+                } else {
+                    p->kept = g_array_new(FALSE, FALSE, sizeof(out_msg));
                     channel_open(p); /* ordered: data may follow the OPEN at once */
+                }
             }
             break;
         case SCTP_SHUTDOWN_COMP:
@@ -209,7 +284,8 @@ static void on_notification(shoal_rtc_peer *p, const union sctp_notification *n,
     case SCTP_STREAM_RESET_EVENT:
         /* the other side reset our channel's stream: it closed the channel */
         if (p->channel_open &&
-            (n->sn_strreset_event.strreset_flags & SCTP_STREAM_RESET_INCOMING_SSN))
+            (n->sn_strreset_event.strreset_flags & SCTP_STREAM_RESET_INCOMING_SSN) &&
+            resets_ours(p, &n->sn_strreset_event, len))
             shoal__rtc_fail(p, SHOAL_OK);
         break;
     case SCTP_SHUTDOWN_EVENT:
@@ -369,6 +445,13 @@ int shoal__sctp_send(shoal_rtc_peer *p, const uint8_t *data, size_t len, bool bi
     size_t n = len ? len : 1;
     out_msg m = {g_memdup2(len ? data : &zero, n), n, 0, ppid};
     p->outq[(p->out_head + p->out_count++) % p->out_cap] = m;
+    if (p->kept && p->kept_bytes + n <= RTC_KEPT_MAX) {
+        out_msg copy = {g_memdup2(m.data, n), n, 0, ppid};
+        g_array_append_val(p->kept, copy);
+        p->kept_bytes += n;
+    } else {
+        stop_keeping(p); /* too much to say again: ours stays the channel */
+    }
     p->buffered += n;
     drain_queue(p);
     return SHOAL_OK;
@@ -405,6 +488,7 @@ void shoal__sctp_stop(shoal_rtc_peer *p)
     g_free(p->outq);
     p->outq = NULL;
     p->out_cap = 0;
+    stop_keeping(p);
     shoal_buf_free(&p->in_msg);
 }
 

@@ -110,6 +110,26 @@ def chromium_dials_shoal_and_messages_cross():
                for e in events), events
 
 
+@case
+def chromium_dialling_slowly_meets_shoal_dialling_it():
+    """The race behind 2 failures in 10 busy CI runs (issue 17): the page hears shoal's announce
+    and makes a peer to dial it (simple-peer's initiator, with a channel of its own), but its
+    offer is slow to come (createOffer made to wait here, as a starved machine made it), and
+    shoal's offer, sent on hearing the page's announce, reaches that peer first. Chromium answers
+    it (an implicit rollback): the connection is shoal's, and the page uses only its own channel.
+    shoal must take the page's channel for its own, and say again on it what it said on its own."""
+    with ShoalHub(SHOAL) as hub:
+        browser = run_chromium(hub.url, "slow-offer")
+        hub.wait_for_subscribers(PAGE_SUBSCRIPTIONS)
+        shoal = start_shoal(hub.url, "--verbose")
+        r = chromium_result(browser)
+        events = stop_shoal(shoal)
+    eq(r["received"], ["echo: hello from chromium", "hello from shoal"], (r, events))
+    eq(r["errors"], [])
+    assert any(e.get("event") == "shoal-log" and "opened a channel of its own" in e["line"]
+               for e in events), events
+
+
 def path_of(events):
     """The path shoal reported for the channel to Chromium."""
     paths = [e for e in events if e.get("event") == "plain-path"]
