@@ -106,6 +106,13 @@ SHOAL_MUST_CHECK int shoal_rtc_peer_add_candidate(shoal_rtc_peer *p, const char 
  * buffer holds max_buffered already (wait for `writable`). */
 SHOAL_MUST_CHECK int shoal_rtc_peer_send(shoal_rtc_peer *p, const uint8_t *data, size_t len,
                                          bool binary);
+/* For a peer we offer to that may answer with a channel of its own and use only that: a
+ * webrtc-swarm peer that was about to dial us (simple-peer's initiator, which never looks at a
+ * channel it did not open) when our offer reached it, which browsers answer by an implicit
+ * rollback. Until the other side says a word on our channel, what we send on it is kept (64 KB
+ * with 64 bytes a message at most); if it opens a reliable channel of its own first, that one is
+ * taken for ours and what we sent is sent again on it. Call it before the channel opens. */
+void shoal_rtc_peer_follow_their_channel(shoal_rtc_peer *p);
 /* Bytes accepted by shoal_rtc_peer_send and not yet handed to SCTP. */
 size_t shoal_rtc_peer_buffered(const shoal_rtc_peer *p);
 /* The path a connected peer's datagrams take: the candidate pair ICE selected. */

@@ -219,6 +219,8 @@ static void create_rtc(shoal_node *n, const shoal_negotiate_fx *fx)
         g_array_append_val(n->queue, later);
         return;
     }
+    if (p->plain) /* a webrtc-swarm peer may answer our offer with a channel of its own */
+        shoal_rtc_peer_follow_their_channel(p->rtc);
     g_hash_table_insert(n->peers, GUINT_TO_POINTER(p->id), p);
 }
 

@@ -249,6 +249,11 @@ int shoal_rtc_peer_send(shoal_rtc_peer *p, const uint8_t *data, size_t len, bool
     return shoal__sctp_send(p, data, len, binary);
 }
 
+void shoal_rtc_peer_follow_their_channel(shoal_rtc_peer *p)
+{
+    p->follow_theirs = p->initiator;
+}
+
 size_t shoal_rtc_peer_buffered(const shoal_rtc_peer *p)
 {
     return p->buffered;

@@ -29,6 +29,7 @@
 #define RTC_RESTART_MS   10000 /* an ICE restart not connected by then is given up */
 #define RTC_SILENT_MS    30000
 #define RTC_KEPT_MAX     65536
+#define RTC_KEPT_EACH    64
 #define RTC_HEARTBEAT_MS 5000
 
 typedef struct tls_relay tls_relay;
@@ -121,9 +122,11 @@ struct shoal_rtc_peer {
     bool shutdown_late;    /* ... and they were: the close has RTC_CLOSE_MS from then */
     size_t close_buffered; /* what was queued when the close's deadline was last set */
     unsigned close_moves;
-    /* The channel we opened, until the other side is heard on it: what we sent on it is kept
-     * (RTC_KEPT_MAX bytes at most), in case they open a channel of their own and use only that
-     * (see take_their_channel in sctp.c). NULL once it can no longer be needed. */
+    /* shoal_rtc_peer_follow_their_channel: the channel we opened, until the other side is heard
+     * on it, keeps what we sent on it (RTC_KEPT_MAX bytes, RTC_KEPT_EACH more a message), in case
+     * they open a channel of their own and use only that (take_their_channel in sctp.c). NULL
+     * once it can no longer be needed. */
+    bool follow_theirs;
     GArray *kept; /* out_msg, each whole (off 0) */
     size_t kept_bytes;
 };

@@ -146,10 +146,21 @@ static void stop_keeping(shoal_rtc_peer *p)
  * its own, the browser answers ours with that peer (an implicit rollback), so the connection is
  * ours and the channel theirs. What we said on ours is said again on theirs, in order, and ours
  * is left unused. Only while everything we said is kept whole: nothing is lost or cut. */
-static void take_their_channel(shoal_rtc_peer *p, uint16_t sid)
+static void take_their_channel(shoal_rtc_peer *p, uint16_t sid, const shoal_dcep *d)
 {
-    if (!p->kept || (p->out_count > 0 && p->outq[p->out_head].off > 0))
+    const char *why = d->channel_type != SHOAL_DCEP_RELIABLE ? "it is not reliable and ordered"
+                      : !p->kept ? "we said too much on ours, or heard them on it"
+                      : p->out_count > 0 && p->outq[p->out_head].off > 0
+                          ? "a message is half sent on ours"
+                          : NULL;
+    if (why) {
+        if (p->follow_theirs)
+            shoal_log(SHOAL_LOG_INFO, "rtc",
+                      "the peer opened a channel of its own (stream %u), "
+                      "not taken for ours: %s",
+                      (unsigned)sid, why);
         return;
+    }
     shoal_log(SHOAL_LOG_INFO, "rtc",
               "the peer opened a channel of its own (stream %u) before using ours (stream %u): "
               "it is the one used",
@@ -161,6 +172,7 @@ static void take_their_channel(shoal_rtc_peer *p, uint16_t sid)
     p->out_head = 0;
     p->buffered = 0;
     p->sid = sid;
+    p->follow_theirs = false; /* once */
     static const uint8_t ack = SHOAL_DCEP_ACK;
     if (raw_send(p, &ack, 1, PPID_DCEP) < 0) {
         shoal__rtc_fail(p, SHOAL_E_RTC_SCTP);
@@ -190,7 +202,7 @@ static void on_dcep(shoal_rtc_peer *p, uint16_t sid, const uint8_t *msg, size_t 
         shoal__rtc_fail(p, SHOAL_E_DCEP);
         return;
     }
-    if (d.type != SHOAL_DCEP_OPEN || sid == p->sid)
+    if (d.type != SHOAL_DCEP_OPEN || (p->channel_open && sid == p->sid))
         return; /* an ACK confirms what we opened */
     if (!p->channel_open) {
         p->sid = sid;
@@ -203,7 +215,7 @@ static void on_dcep(shoal_rtc_peer *p, uint16_t sid, const uint8_t *msg, size_t 
         return;
     }
     /* a channel beside ours: taken only as take_their_channel says, else not ours to take */
-    take_their_channel(p, sid);
+    take_their_channel(p, sid, &d);
 }
 
 static void on_message(shoal_rtc_peer *p, uint16_t sid, uint32_t ppid, const uint8_t *data,
@@ -265,7 +277,8 @@ static void on_notification(shoal_rtc_peer *p, const union sctp_notification *n,
                 if (rc < 0) {
                     shoal__rtc_fail(p, SHOAL_E_RTC_SCTP);
                 } else {
-                    p->kept = g_array_new(FALSE, FALSE, sizeof(out_msg));
+                    if (p->follow_theirs && !p->kept)
+                        p->kept = g_array_new(FALSE, FALSE, sizeof(out_msg));
                     channel_open(p); /* ordered: data may follow the OPEN at once */
                 }
             }
@@ -301,7 +314,7 @@ static gboolean process(gpointer data)
     shoal_rtc_peer *p = data;
     p->process_source = 0;
     shoal__rtc_ref(p);
-    static uint8_t buf[65536];
+    static _Alignas(union sctp_notification) uint8_t buf[65536]; /* read as either */
     while (!p->failing && p->sock) {
         struct sctp_rcvinfo info;
         socklen_t info_len = sizeof info, from_len = 0;
@@ -445,10 +458,10 @@ int shoal__sctp_send(shoal_rtc_peer *p, const uint8_t *data, size_t len, bool bi
     size_t n = len ? len : 1;
     out_msg m = {g_memdup2(len ? data : &zero, n), n, 0, ppid};
     p->outq[(p->out_head + p->out_count++) % p->out_cap] = m;
-    if (p->kept && p->kept_bytes + n <= RTC_KEPT_MAX) {
+    if (p->kept && p->kept_bytes + n + RTC_KEPT_EACH <= RTC_KEPT_MAX) {
         out_msg copy = {g_memdup2(m.data, n), n, 0, ppid};
         g_array_append_val(p->kept, copy);
-        p->kept_bytes += n;
+        p->kept_bytes += n + RTC_KEPT_EACH;
     } else {
         stop_keeping(p); /* too much to say again: ours stays the channel */
     }
@@ -459,6 +472,7 @@ int shoal__sctp_send(shoal_rtc_peer *p, const uint8_t *data, size_t len, bool bi
 
 void shoal__sctp_close(shoal_rtc_peer *p)
 {
+    stop_keeping(p); /* closing: no channel is taken any more */
     if (!p->sock || !p->sctp_up)
         return;
     if (p->out_count > 0) /* the last words first: drain_queue shuts down once SCTP has them */
