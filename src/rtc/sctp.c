@@ -129,6 +129,16 @@ static void channel_open(shoal_rtc_peer *p)
         p->cb.open(p, p->ud);
 }
 
+/* Confirms the channel of p->sid the other side opened; false when the connection fails. */
+static bool send_ack(shoal_rtc_peer *p)
+{
+    static const uint8_t ack = SHOAL_DCEP_ACK;
+    if (raw_send(p, &ack, 1, PPID_DCEP) >= 0)
+        return true;
+    shoal__rtc_fail(p, SHOAL_E_RTC_SCTP);
+    return false;
+}
+
 static void stop_keeping(shoal_rtc_peer *p)
 {
     if (!p->kept)
@@ -154,11 +164,12 @@ static void take_their_channel(shoal_rtc_peer *p, uint16_t sid, const shoal_dcep
                           ? "a message is half sent on ours"
                           : NULL;
     if (why) {
-        if (p->follow_theirs)
+        if (p->follow_theirs) /* said once: the peer may open as many as it likes */
             shoal_log(SHOAL_LOG_INFO, "rtc",
                       "the peer opened a channel of its own (stream %u), "
                       "not taken for ours: %s",
                       (unsigned)sid, why);
+        p->follow_theirs = false;
         return;
     }
     shoal_log(SHOAL_LOG_INFO, "rtc",
@@ -173,11 +184,8 @@ static void take_their_channel(shoal_rtc_peer *p, uint16_t sid, const shoal_dcep
     p->buffered = 0;
     p->sid = sid;
     p->follow_theirs = false; /* once */
-    static const uint8_t ack = SHOAL_DCEP_ACK;
-    if (raw_send(p, &ack, 1, PPID_DCEP) < 0) {
-        shoal__rtc_fail(p, SHOAL_E_RTC_SCTP);
+    if (!send_ack(p))
         return;
-    }
     GArray *kept = p->kept;
     p->kept = NULL;
     if (kept->len > p->out_cap) {
@@ -206,12 +214,8 @@ static void on_dcep(shoal_rtc_peer *p, uint16_t sid, const uint8_t *msg, size_t 
         return; /* an ACK confirms what we opened */
     if (!p->channel_open) {
         p->sid = sid;
-        static const uint8_t ack = SHOAL_DCEP_ACK;
-        if (raw_send(p, &ack, 1, PPID_DCEP) < 0) {
-            shoal__rtc_fail(p, SHOAL_E_RTC_SCTP);
-            return;
-        }
-        channel_open(p);
+        if (send_ack(p))
+            channel_open(p);
         return;
     }
     /* a channel beside ours: taken only as take_their_channel says, else not ours to take */

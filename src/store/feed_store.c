@@ -16,7 +16,7 @@ static const char pragmas[] =
     "PRAGMA journal_size_limit = 20971520;";
 
 /* Version 3: messages are found by author and sequence only. Versions 1 and 2 also kept an index
- * of ids, which nothing reads: its keys come in no order, so each message written dirtied a page
+ * of ids, which nothing read: its keys come in no order, so each message written dirtied a page
  * of it of its own, and the log grew by a page a message (appends cost 2.5 times the CPU). */
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS messages ("
